@@ -1,0 +1,311 @@
+/*
+ * clmetrics — evaluation engine for classifiers on OpenCL devices.
+ *
+ * One public header. Every fallible call returns a clm_status (0 = ok,
+ * negative = error) and, where a clm_error pointer is accepted (it may be
+ * NULL), fills it with a message naming the index and value at fault.
+ * The library never prints, asserts on user input or exits.
+ */
+#ifndef CLMETRICS_H
+#define CLMETRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLM_VERSION_MAJOR 0
+#define CLM_VERSION_MINOR 1
+#define CLM_VERSION_PATCH 0
+#define CLM_VERSION_NUMBER                                                     \
+  (CLM_VERSION_MAJOR * 10000 + CLM_VERSION_MINOR * 100 + CLM_VERSION_PATCH)
+#define CLM_VERSION_STRING "0.1.0"
+
+/** Runtime version, CLM_VERSION_NUMBER of the library actually linked. */
+unsigned clm_version_number(void);
+/** Runtime version string, e.g. "0.1.0". */
+const char *clm_version_string(void);
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum clm_status {
+  CLM_OK = 0,
+  CLM_ERR_INVALID_ARGUMENT = -1, /* a NULL pointer, a bad option value */
+  CLM_ERR_NO_PLATFORM = -2,      /* no OpenCL platform installed */
+  CLM_ERR_NO_DEVICE = -3,        /* no device, or none matches the spec */
+  CLM_ERR_OPENCL = -4,           /* an OpenCL call failed */
+  CLM_ERR_BUILD = -5,            /* kernel build failed; see build log */
+  CLM_ERR_KERNEL_SOURCE = -6,    /* kernel source could not be read */
+  CLM_ERR_OUT_OF_MEMORY = -7,    /* host or device allocation failed */
+  CLM_ERR_IO = -8,               /* missing/unreadable/unwritable file */
+  CLM_ERR_FORMAT = -9,           /* malformed or truncated file */
+  CLM_ERR_UNSUPPORTED = -10,     /* unsupported dtype, order, shape */
+  CLM_ERR_BAD_LABEL = -11,       /* a label outside the allowed set */
+  CLM_ERR_BAD_SCORE = -12,       /* NaN score, probability outside [0,1] */
+  CLM_ERR_LENGTH_MISMATCH = -13, /* arrays of different lengths */
+  CLM_ERR_EMPTY = -14,           /* no samples */
+  CLM_ERR_STATE_MISMATCH = -15   /* merging incompatible states */
+} clm_status;
+
+/** A short, static, human-readable name for a status code. */
+const char *clm_status_str(clm_status status);
+
+/** Details of a failure: which element, which value, and a message. */
+typedef struct clm_error {
+  clm_status status;
+  int64_t index; /* element index at fault, or -1 */
+  double value;  /* the offending value, when index >= 0 */
+  char message[512];
+} clm_error;
+
+/* ------------------------------------------------------------------ */
+/* Devices and context                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef enum clm_log_level {
+  CLM_LOG_DEBUG = 0,
+  CLM_LOG_INFO = 1,
+  CLM_LOG_WARNING = 2
+} clm_log_level;
+
+/** Optional diagnostics sink; the library itself never prints. */
+typedef void (*clm_log_fn)(void *user, clm_log_level level,
+                           const char *message);
+
+typedef struct clm_device_info {
+  unsigned index; /* position in the flattened list over all platforms */
+  unsigned platform_index;
+  char platform[128];
+  char name[128];
+  char version[128];
+  char driver[64];
+  char type[16]; /* "GPU", "CPU", "accelerator", "other" */
+  unsigned compute_units;
+  uint64_t global_mem_bytes;
+  uint64_t max_alloc_bytes;
+  uint64_t local_mem_bytes;
+  int host_unified_memory;
+} clm_device_info;
+
+/**
+ * Lists every OpenCL device of every platform. Writes at most `capacity`
+ * entries into `out` (may be NULL when capacity is 0) and the total number
+ * of devices into `*count`. CLM_ERR_NO_PLATFORM when none is installed.
+ */
+clm_status clm_devices_list(clm_device_info *out, size_t capacity,
+                            size_t *count, clm_error *err);
+
+typedef struct clm_context_options {
+  /* Device spec: an index into clm_devices_list, or a case-insensitive
+   * substring of "platform device". NULL: $CLMETRICS_DEVICE, else the
+   * first GPU, else the first device. */
+  const char *device;
+  /* Directory holding the .cl files; NULL: $CLMETRICS_KERNEL_DIR, else the
+   * sources embedded at build time. */
+  const char *kernel_dir;
+  clm_log_fn log;
+  void *log_user;
+  /* Work-group size of the evaluation kernels; 0 picks one from the device.
+   * Must be a power of two. Results' counts never depend on it. */
+  size_t local_size;
+  /* Largest number of samples per kernel launch; 0 picks one from the
+   * device's limits. Inputs of any length are processed in such chunks. */
+  uint64_t chunk_samples;
+} clm_context_options;
+
+typedef struct clm_context clm_context;
+
+/** Fills `opts` with defaults (everything automatic). */
+void clm_context_options_init(clm_context_options *opts);
+
+/**
+ * Selects a device, creates its queue and builds the kernels once.
+ * On any error `*out` is NULL. On CLM_ERR_BUILD, `err->message` holds the
+ * build options and the end of the build log; the whole log goes to the
+ * log callback at CLM_LOG_WARNING.
+ */
+clm_status clm_context_create(const clm_context_options *opts,
+                              clm_context **out, clm_error *err);
+
+/** Releases everything the context holds. Accepts NULL. */
+void clm_context_free(clm_context *ctx);
+
+/** Describes the device the context runs on. */
+const clm_device_info *clm_context_device(const clm_context *ctx);
+
+/** The options passed to the kernel compiler (for reports and bug reports). */
+const char *clm_context_build_options(const clm_context *ctx);
+
+/** Seconds spent in clm_context_create (platform load + program build). */
+double clm_context_startup_seconds(const clm_context *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Binary evaluation                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef enum clm_scores_kind {
+  CLM_SCORES_LOGITS = 0, /* raw scores z, probability sigma(z) */
+  CLM_SCORES_PROBS = 1   /* probabilities in [0, 1] */
+} clm_scores_kind;
+
+/** What an undefined ratio (0/0) becomes, as scikit-learn's zero_division. */
+typedef enum clm_zero_division {
+  CLM_ZERO_DIVISION_ZERO = 0,
+  CLM_ZERO_DIVISION_ONE = 1,
+  CLM_ZERO_DIVISION_NAN = 2
+} clm_zero_division;
+
+/**
+ * Mergeable accumulator: exact counts and double sums. A plain struct so
+ * states from chunks, streams, devices or machines combine by
+ * clm_binary_merge. Initialise with clm_binary_state_init and release with
+ * clm_binary_state_release (weight_grad_sum is owned by the state).
+ */
+typedef struct clm_binary_state {
+  clm_scores_kind kind;
+  double threshold;
+  uint64_t n, tp, fp, tn, fn;
+  double bce_sum;  /* sum of per-sample binary cross-entropy */
+  double grad_sum; /* sum of sigma(z_i) - y_i */
+  uint64_t n_features;
+  double *weight_grad_sum; /* n_features sums of (sigma(z_i)-y_i)*x_ij */
+} clm_binary_state;
+
+/**
+ * Prepares an empty state. `threshold` must lie in [0, 1]; a sample is
+ * predicted positive iff its probability is strictly above it. With
+ * n_features > 0, updates must pass an n x n_features feature matrix.
+ */
+clm_status clm_binary_state_init(clm_binary_state *state, clm_scores_kind kind,
+                                 double threshold, uint64_t n_features);
+
+/** Frees what the state owns and zeroes it. Accepts NULL. */
+void clm_binary_state_release(clm_binary_state *state);
+
+/**
+ * Evaluates n samples on the device and adds them to `state`.
+ * labels: n values, each 0 or 1. scores: n float32 logits or probabilities.
+ * features: n x state->n_features row-major float32, or NULL when
+ * n_features is 0. grad_out: NULL, or room for n float32 per-sample
+ * gradients sigma(z_i) - y_i. On any error the state is left unchanged and
+ * `err` names the first offending index and value.
+ */
+clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
+                             const uint8_t *labels, const float *scores,
+                             uint64_t n, const float *features,
+                             float *grad_out, clm_error *err);
+
+/** dst += src. Both must have the same kind, threshold and n_features. */
+clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
+
+/* Bits of clm_binary_result.undefined: metrics that were 0/0. */
+#define CLM_UNDEF_PRECISION (1u << 0)
+#define CLM_UNDEF_RECALL (1u << 1)
+#define CLM_UNDEF_F1 (1u << 2)
+#define CLM_UNDEF_SPECIFICITY (1u << 3)
+#define CLM_UNDEF_MCC (1u << 4)
+#define CLM_UNDEF_BALANCED_ACCURACY (1u << 5)
+
+typedef struct clm_binary_result {
+  uint64_t n, tp, fp, tn, fn;
+  double threshold;
+  double accuracy, precision, recall, f1, specificity, balanced_accuracy, mcc;
+  double bce_mean, bce_sum;
+  double grad_bias; /* dL/db = mean of sigma(z_i) - y_i */
+  unsigned undefined; /* CLM_UNDEF_* bits, set when the ratio was 0/0 */
+} clm_binary_result;
+
+/**
+ * Derives every metric from the state's counts and sums (pure C, double
+ * precision). weight_grad: NULL, or room for state->n_features values of
+ * dL/dW = (1/n) sum_i (sigma(z_i) - y_i) x_i. CLM_ERR_EMPTY when n == 0.
+ */
+clm_status clm_binary_finalize(const clm_binary_state *state,
+                               clm_zero_division zero_division,
+                               clm_binary_result *out, double *weight_grad);
+
+/* ------------------------------------------------------------------ */
+/* Arrays and files                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef enum clm_dtype {
+  CLM_DTYPE_BOOL = 0,
+  CLM_DTYPE_U8,
+  CLM_DTYPE_I8,
+  CLM_DTYPE_I16,
+  CLM_DTYPE_I32,
+  CLM_DTYPE_I64,
+  CLM_DTYPE_F32,
+  CLM_DTYPE_F64
+} clm_dtype;
+
+/** Name of a dtype as NumPy spells it ("bool", "uint8", "float32", ...). */
+const char *clm_dtype_name(clm_dtype dtype);
+
+/** A 1-D or 2-D array read from a file (memory-mapped for .npy). */
+typedef struct clm_array clm_array;
+
+/**
+ * Loads a file: `.npy` (C order, little-endian, format version 1 or 2,
+ * memory-mapped) or, for any other extension, CSV (one value per line or
+ * comma-separated rows, an optional header line; read as float64).
+ */
+clm_status clm_array_load(const char *path, clm_array **out, clm_error *err);
+clm_status clm_array_load_npy(const char *path, clm_array **out,
+                              clm_error *err);
+clm_status clm_array_load_csv(const char *path, clm_array **out,
+                              clm_error *err);
+
+/** Unmaps/frees the array and any converted copies. Accepts NULL. */
+void clm_array_free(clm_array *array);
+
+clm_dtype clm_array_dtype(const clm_array *array);
+/** 1 or 2. */
+int clm_array_ndim(const clm_array *array);
+/** Rows (dimension 0). */
+uint64_t clm_array_rows(const clm_array *array);
+/** Columns (dimension 1), 1 for a 1-D array. */
+uint64_t clm_array_cols(const clm_array *array);
+/** The path the array was loaded from. */
+const char *clm_array_path(const clm_array *array);
+/** Raw element data in the array's dtype, row-major. */
+const void *clm_array_data(const clm_array *array);
+
+/**
+ * The array as 0/1 uint8 labels (1-D or N x 1). bool and uint8 arrays are
+ * returned as they are (values checked later by the evaluation); other
+ * dtypes are converted into a buffer owned by the array, and a value other
+ * than 0 or 1 is reported with its index.
+ */
+clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
+                               clm_error *err);
+
+/**
+ * The array as float32 values (any shape). float32 arrays are returned as
+ * they are; other dtypes are converted into a buffer owned by the array.
+ */
+clm_status clm_array_values_f32(clm_array *array, const float **out,
+                                clm_error *err);
+
+/**
+ * Writes a float32 `.npy` file: 1-D of `rows` values when cols == 0, else
+ * rows x cols. Writes a temporary file beside `path` and renames it on
+ * success, so no partial file is ever left at `path`.
+ */
+clm_status clm_npy_write_f32(const char *path, const float *data,
+                             uint64_t rows, uint64_t cols, clm_error *err);
+
+/** As clm_npy_write_f32, converting from double. */
+clm_status clm_npy_write_f64_as_f32(const char *path, const double *data,
+                                    uint64_t rows, uint64_t cols,
+                                    clm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLMETRICS_H */

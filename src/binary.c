@@ -1,0 +1,327 @@
+/* Binary evaluation, host side: chunking, launches, partial sums. */
+#include "internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLM_NO_BAD 0xffffffffu
+
+clm_status clm_binary_state_init(clm_binary_state *state, clm_scores_kind kind,
+                                 double threshold, uint64_t n_features) {
+  if (!state)
+    return CLM_ERR_INVALID_ARGUMENT;
+  memset(state, 0, sizeof *state);
+  if (kind != CLM_SCORES_LOGITS && kind != CLM_SCORES_PROBS)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    return CLM_ERR_INVALID_ARGUMENT;
+  state->kind = kind;
+  state->threshold = threshold;
+  if (n_features) {
+    state->weight_grad_sum = calloc(n_features, sizeof(double));
+    if (!state->weight_grad_sum)
+      return CLM_ERR_OUT_OF_MEMORY;
+    state->n_features = n_features;
+  }
+  return CLM_OK;
+}
+
+void clm_binary_state_release(clm_binary_state *state) {
+  if (!state)
+    return;
+  free(state->weight_grad_sum);
+  memset(state, 0, sizeof *state);
+}
+
+clm_status clm_binary_merge(clm_binary_state *dst,
+                            const clm_binary_state *src) {
+  if (!dst || !src)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (dst->kind != src->kind || dst->threshold != src->threshold ||
+      dst->n_features != src->n_features)
+    return CLM_ERR_STATE_MISMATCH;
+  dst->n += src->n;
+  dst->tp += src->tp;
+  dst->fp += src->fp;
+  dst->tn += src->tn;
+  dst->fn += src->fn;
+  dst->bce_sum += src->bce_sum;
+  dst->grad_sum += src->grad_sum;
+  for (uint64_t j = 0; j < dst->n_features; ++j)
+    dst->weight_grad_sum[j] += src->weight_grad_sum[j];
+  return CLM_OK;
+}
+
+/* Largest float <= v, so that `x > result` equals `x > v` for every float x
+ * (v in real arithmetic as far as the double carries it). */
+static float float_floor(double v) {
+  if (isinf(v))
+    return (float)v;
+  float f = (float)v;
+  if ((double)f > v)
+    f = nextafterf(f, -INFINITY);
+  return f;
+}
+
+/* The decision threshold in the score's own domain, rounded for an exact
+ * float comparison: p > t for probabilities, z > logit(t) for logits. */
+static float device_threshold(clm_scores_kind kind, double t) {
+  if (kind == CLM_SCORES_PROBS)
+    return float_floor(t);
+  if (t <= 0.0)
+    return -INFINITY;
+  if (t >= 1.0)
+    return INFINITY;
+  return float_floor(log(t) - log1p(-t));
+}
+
+static clm_status report_bad_input(const uint8_t *labels, const float *scores,
+                                   clm_scores_kind kind, uint64_t i,
+                                   uint64_t offset, clm_error *err) {
+  const unsigned long long at = (unsigned long long)(offset + i);
+  if (labels[i] > 1)
+    return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, labels[i],
+                    "index %llu: label %u is not 0 or 1", at,
+                    (unsigned)labels[i]);
+  double v = scores[i];
+  if (isnan(v))
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+                    "index %llu: score is NaN", at);
+  if (kind == CLM_SCORES_PROBS)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+                    "index %llu: probability %.9g is outside [0, 1]", at, v);
+  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+                  "index %llu: invalid score %.9g", at, v);
+}
+
+/* Host-side scratch for one update call. */
+struct chunk_scratch {
+  float *partials;  /* 2 per work-group */
+  float *wpartials; /* n_features per weight-gradient group */
+};
+
+/* Runs one chunk (n <= ctx->chunk_samples) and adds it to `acc`. `offset`
+ * is the chunk's position in the caller's arrays, for error messages. */
+static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
+                            const uint8_t *labels, const float *scores,
+                            uint32_t n, const float *features, float *grad_out,
+                            uint64_t offset, float thr,
+                            struct chunk_scratch *scratch, clm_error *err) {
+  struct clm_workspace *ws = &ctx->ws;
+  const size_t ls = ctx->local_size;
+  const size_t tile = ls * ctx->items * ctx->vec_width;
+  const size_t groups = (n + tile - 1) / tile;
+  const uint64_t d = acc->n_features;
+  const int need_grad = grad_out != NULL || d > 0;
+  const size_t rows = ctx->wg_rows;
+  const size_t wgroups = d > 0 ? (n + rows - 1) / rows : 0;
+  cl_int rc;
+  clm_status st;
+
+  st = clm_ensure_buffer(ctx, &ws->scores, &ws->scores_cap,
+                         (size_t)n * sizeof(float), CL_MEM_READ_ONLY, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->labels, &ws->labels_cap, n,
+                           CL_MEM_READ_ONLY, err);
+  if (st == CLM_OK && need_grad)
+    st = clm_ensure_buffer(ctx, &ws->grad, &ws->grad_cap,
+                           (size_t)n * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->partials, &ws->partials_cap,
+                           groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->counters, &ws->counters_cap,
+                           4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK && wgroups > 0)
+    st = clm_ensure_buffer(ctx, &ws->features, &ws->features_cap,
+                           (size_t)n * d * sizeof(float), CL_MEM_READ_ONLY,
+                           err);
+  if (st == CLM_OK && wgroups > 0)
+    st = clm_ensure_buffer(ctx, &ws->wpartials, &ws->wpartials_cap,
+                           wgroups * d * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st != CLM_OK)
+    return st;
+
+  const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD};
+  rc = clEnqueueWriteBuffer(ctx->queue, ws->counters, CL_FALSE, 0,
+                            sizeof init, init, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
+  if (n > 0) {
+    rc = clEnqueueWriteBuffer(ctx->queue, ws->scores, CL_FALSE, 0,
+                              (size_t)n * sizeof(float), scores, 0, NULL,
+                              NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(scores)");
+    rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels,
+                              0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
+  }
+
+  cl_kernel k = ctx->k_binary;
+  const cl_uint n_arg = n;
+  const cl_int probs = acc->kind == CLM_SCORES_PROBS;
+  const cl_int write_grad = need_grad;
+  cl_mem grad_mem = need_grad ? ws->grad : ws->partials; /* unused if 0 */
+  rc = clSetKernelArg(k, 0, sizeof(cl_mem), &ws->scores);
+  rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &ws->labels);
+  rc |= clSetKernelArg(k, 2, sizeof n_arg, &n_arg);
+  rc |= clSetKernelArg(k, 3, sizeof thr, &thr);
+  rc |= clSetKernelArg(k, 4, sizeof probs, &probs);
+  rc |= clSetKernelArg(k, 5, sizeof write_grad, &write_grad);
+  rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &grad_mem);
+  rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &ws->partials);
+  rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &ws->counters);
+  rc |= clSetKernelArg(k, 9, 2 * ls * sizeof(cl_float), NULL);
+  rc |= clSetKernelArg(k, 10, 4 * ls * sizeof(cl_uint), NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
+  if (groups > 0) {
+    const size_t global = groups * ls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls, 0, NULL,
+                                NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
+  }
+
+  if (wgroups > 0) {
+    rc = clEnqueueWriteBuffer(ctx->queue, ws->features, CL_FALSE, 0,
+                              (size_t)n * d * sizeof(float), features, 0, NULL,
+                              NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(features)");
+    cl_kernel kw = ctx->k_weight_grad;
+    const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
+    rc = clSetKernelArg(kw, 0, sizeof(cl_mem), &ws->grad);
+    rc |= clSetKernelArg(kw, 1, sizeof(cl_mem), &ws->features);
+    rc |= clSetKernelArg(kw, 2, sizeof n_arg, &n_arg);
+    rc |= clSetKernelArg(kw, 3, sizeof d_arg, &d_arg);
+    rc |= clSetKernelArg(kw, 4, sizeof rows_arg, &rows_arg);
+    rc |= clSetKernelArg(kw, 5, sizeof(cl_mem), &ws->wpartials);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clSetKernelArg(clm_weight_grad)");
+    const size_t wls = ctx->wg_local_size;
+    const size_t wglobal = wgroups * wls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, kw, 1, NULL, &wglobal, &wls, 0,
+                                NULL, NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
+  }
+
+  cl_uint counters[4];
+  rc = clEnqueueReadBuffer(ctx->queue, ws->counters, CL_TRUE, 0,
+                           sizeof counters, counters, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
+  if (counters[3] != CLM_NO_BAD)
+    return report_bad_input(labels, scores, acc->kind, counters[3], offset,
+                            err);
+
+  if (groups > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_TRUE, 0,
+                             groups * 2 * sizeof(float), scratch->partials, 0,
+                             NULL, NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+  }
+  if (grad_out && n > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, ws->grad, CL_TRUE, 0,
+                             (size_t)n * sizeof(float), grad_out, 0, NULL,
+                             NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
+  }
+  if (wgroups > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, ws->wpartials, CL_TRUE, 0,
+                             wgroups * d * sizeof(float), scratch->wpartials,
+                             0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
+  }
+
+  /* Host sums in double, in group order: deterministic. */
+  double loss = 0.0, gsum = 0.0;
+  for (size_t g = 0; g < groups; ++g) {
+    loss += scratch->partials[2 * g];
+    gsum += scratch->partials[2 * g + 1];
+  }
+  for (size_t g = 0; g < wgroups; ++g)
+    for (uint64_t j = 0; j < d; ++j)
+      acc->weight_grad_sum[j] += scratch->wpartials[g * d + j];
+  const uint64_t pos = counters[0], pred = counters[1], tp = counters[2];
+  acc->n += n;
+  acc->tp += tp;
+  acc->fp += pred - tp;
+  acc->fn += pos - tp;
+  acc->tn += n - pos - (pred - tp);
+  acc->bce_sum += loss;
+  acc->grad_sum += gsum;
+  return CLM_OK;
+}
+
+clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
+                             const uint8_t *labels, const float *scores,
+                             uint64_t n, const float *features,
+                             float *grad_out, clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx || !state || (n > 0 && (!labels || !scores)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_update: NULL argument");
+  if (state->n_features > 0 && n > 0 && !features)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_update: the state expects %llu features per "
+                    "sample, but no feature matrix was given",
+                    (unsigned long long)state->n_features);
+  const uint64_t d = state->n_features;
+  uint64_t chunk = ctx->chunk_samples;
+  if (d > 0) {
+    /* The feature block of one chunk must fit one device allocation. */
+    uint64_t by_alloc = ctx->info.max_alloc_bytes / (d * sizeof(float));
+    if (by_alloc == 0)
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "one row of %llu features exceeds the device's largest "
+                      "allocation (%llu bytes)",
+                      (unsigned long long)d,
+                      (unsigned long long)ctx->info.max_alloc_bytes);
+    if (chunk > by_alloc)
+      chunk = by_alloc;
+  }
+  const uint64_t this_chunk = n < chunk ? n : chunk;
+  const size_t tile = ctx->local_size * ctx->items * ctx->vec_width;
+  const size_t max_groups = (this_chunk + tile - 1) / tile + 1;
+  const size_t max_wgroups =
+      d > 0 ? (this_chunk + ctx->wg_rows - 1) / ctx->wg_rows + 1 : 0;
+
+  clm_binary_state acc;
+  clm_status st = clm_binary_state_init(&acc, state->kind, state->threshold, d);
+  if (st != CLM_OK)
+    return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
+  struct chunk_scratch scratch = {0};
+  scratch.partials = malloc(max_groups * 2 * sizeof(float));
+  if (max_wgroups)
+    scratch.wpartials = malloc(max_wgroups * d * sizeof(float));
+  if (!scratch.partials || (max_wgroups && !scratch.wpartials)) {
+    st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                  "cannot allocate host scratch for %zu work-groups",
+                  max_groups);
+    goto done;
+  }
+  const float thr = device_threshold(state->kind, state->threshold);
+  for (uint64_t off = 0; off < n; off += chunk) {
+    const uint64_t m = n - off < chunk ? n - off : chunk;
+    st = run_chunk(ctx, &acc, labels + off, scores + off, (uint32_t)m,
+                   features ? features + off * d : NULL,
+                   grad_out ? grad_out + off : NULL, off, thr, &scratch, err);
+    if (st != CLM_OK)
+      goto done;
+  }
+  st = clm_binary_merge(state, &acc);
+done:
+  free(scratch.wpartials);
+  free(scratch.partials);
+  clm_binary_state_release(&acc);
+  return st;
+}

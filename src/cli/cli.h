@@ -1,0 +1,78 @@
+/* Shared pieces of the clmetrics command-line tool (public API only). */
+#ifndef CLM_CLI_H
+#define CLM_CLI_H
+
+#include "clmetrics.h"
+
+#include <stdio.h>
+
+/* Exit codes. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1 /* bad input, device or I/O failure */
+#define CLI_EXIT_USAGE 2 /* unknown flag, bad flag value */
+
+/* One clear message on stderr: "clmetrics: error: ...". */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the usage error and a hint, returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Seconds since an arbitrary monotonic origin. */
+double cli_now(void);
+/* Time the process started (set by main). */
+extern double cli_start_time;
+
+/* Parses helpers; return 0 on success. */
+int cli_parse_double(const char *s, double *out);
+int cli_parse_u64(const char *s, unsigned long long *out);
+int cli_parse_zero_division(const char *s, clm_zero_division *out);
+
+/* Creates the context for --device (NULL: $CLMETRICS_DEVICE or default),
+ * printing a clear error on failure. */
+int cli_open_context(const char *device, clm_context **out);
+
+/* "12.3 M", "1.05 G" style rates. */
+void cli_format_rate(double per_second, char *buf, size_t cap);
+
+/* Subcommands. */
+int cli_binary(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+int cli_devices(int argc, char **argv);
+
+/* Binary report writers shared by `binary` and `demo`. */
+struct cli_binary_report {
+  const clm_binary_result *result;
+  const clm_context *ctx;
+  clm_scores_kind kind;
+  clm_zero_division zero_division;
+  const double *weight_grad; /* NULL or n_features values */
+  uint64_t n_features;
+  double startup_s, compute_s, total_s;
+  const char *labels_path, *scores_path;
+};
+void cli_print_binary_text(FILE *f, const struct cli_binary_report *r);
+void cli_print_binary_json(FILE *f, const struct cli_binary_report *r);
+/* Warns on stderr about each metric that was 0/0. */
+void cli_warn_undefined(const clm_binary_result *r, clm_zero_division zd);
+
+/* Minimal JSON writer. */
+struct json {
+  FILE *f;
+  int depth;
+  int first[32];
+};
+void json_begin(struct json *j, FILE *f);
+void json_end(struct json *j);
+void json_key(struct json *j, const char *key);
+void json_object_open(struct json *j, const char *key);
+void json_object_close(struct json *j);
+void json_array_open(struct json *j, const char *key);
+void json_array_close(struct json *j);
+void json_string(struct json *j, const char *key, const char *value);
+/* Non-finite doubles: NaN as null, +-inf as +-1e999 (valid JSON). */
+void json_number(struct json *j, const char *key, double value);
+void json_u64(struct json *j, const char *key, unsigned long long value);
+void json_bool(struct json *j, const char *key, int value);
+
+#endif

@@ -1,0 +1,403 @@
+/* `clmetrics binary`: labels + scores files to a report, optional gradient
+ * files. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fprintf(
+      f,
+      "usage: clmetrics binary --labels FILE --scores FILE [options]\n\n"
+      "Binary classification metrics, binary cross-entropy and its gradients,\n"
+      "computed on an OpenCL device. FILE is .npy (C order, little-endian)\n"
+      "or CSV (one value per line, optional header).\n\n"
+      "  --labels FILE          0/1 labels (bool, integer or float dtype)\n"
+      "  --scores FILE          one score per sample (float32/float64)\n"
+      "  --scores-kind KIND     logits (default) or probs\n"
+      "  --threshold T          predicted positive iff probability > T "
+      "(default 0.5)\n"
+      "  --grad-out FILE.npy    write dL/dz_i = sigma(z_i) - y_i (float32)\n"
+      "  --features FILE.npy    N x D inputs of the output layer\n"
+      "  --weight-grad-out FILE.npy\n"
+      "                         write dL/dW = (1/N) sum_i (sigma(z_i) - y_i) "
+      "x_i\n"
+      "  --zero-division V      value of 0/0 ratios: 0 (default), 1 or nan\n"
+      "  --device SPEC          device index or name substring "
+      "(CLMETRICS_DEVICE)\n"
+      "  --json                 print one JSON object instead of the table\n"
+      "  --help                 this help\n");
+}
+
+static const char *undefined_reason(unsigned bit) {
+  switch (bit) {
+  case CLM_UNDEF_PRECISION:
+    return "precision (no predicted positives: TP + FP = 0)";
+  case CLM_UNDEF_RECALL:
+    return "recall (no true positives in the labels: TP + FN = 0)";
+  case CLM_UNDEF_F1:
+    return "F1 (no positives at all: TP + FP + FN = 0)";
+  case CLM_UNDEF_SPECIFICITY:
+    return "specificity (no true negatives in the labels: TN + FP = 0)";
+  case CLM_UNDEF_MCC:
+    return "MCC (a row or column of the confusion matrix is empty)";
+  default:
+    return "a metric";
+  }
+}
+
+void cli_warn_undefined(const clm_binary_result *r, clm_zero_division zd) {
+  const char *as = zd == CLM_ZERO_DIVISION_ONE   ? "1"
+                   : zd == CLM_ZERO_DIVISION_NAN ? "nan"
+                                                 : "0";
+  for (unsigned bit = 1; bit <= CLM_UNDEF_MCC; bit <<= 1)
+    if (r->undefined & bit)
+      cli_warning("%s is undefined; reported as %s (--zero-division)",
+                  undefined_reason(bit), as);
+}
+
+static void print_value(FILE *f, const char *name, double v) {
+  if (isnan(v))
+    fprintf(f, "  %-22s %12s\n", name, "nan");
+  else
+    fprintf(f, "  %-22s %12.6f\n", name, v);
+}
+
+void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
+  const clm_binary_result *r = rep->result;
+  const clm_device_info *dev = clm_context_device(rep->ctx);
+  fprintf(f, "binary evaluation: %llu samples, scores as %s, threshold %g\n",
+          (unsigned long long)r->n,
+          rep->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
+          r->threshold);
+  if (rep->labels_path)
+    fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path,
+            rep->scores_path);
+  fprintf(f, "device: %s / %s (%s)\n\n", dev->platform, dev->name, dev->type);
+  fprintf(f, "  confusion matrix       predicted 1   predicted 0\n");
+  fprintf(f, "  actual 1            %14llu %13llu\n",
+          (unsigned long long)r->tp, (unsigned long long)r->fn);
+  fprintf(f, "  actual 0            %14llu %13llu\n\n",
+          (unsigned long long)r->fp, (unsigned long long)r->tn);
+  fprintf(f, "  %-22s %12s\n", "metric", "value");
+  print_value(f, "accuracy", r->accuracy);
+  print_value(f, "precision", r->precision);
+  print_value(f, "recall", r->recall);
+  print_value(f, "F1", r->f1);
+  print_value(f, "specificity", r->specificity);
+  print_value(f, "balanced accuracy", r->balanced_accuracy);
+  print_value(f, "MCC", r->mcc);
+  fprintf(f, "\n");
+  fprintf(f, "  %-22s %12.6g nats/sample\n", "BCE mean", r->bce_mean);
+  fprintf(f, "  %-22s %12.6g nats\n", "BCE sum", r->bce_sum);
+  fprintf(f, "  %-22s %12.6g\n", "dL/db (mean grad)", r->grad_bias);
+  if (rep->weight_grad) {
+    uint64_t show = rep->n_features < 8 ? rep->n_features : 8;
+    fprintf(f, "  %-22s", "dL/dW");
+    for (uint64_t j = 0; j < show; ++j)
+      fprintf(f, " %.6g", rep->weight_grad[j]);
+    if (show < rep->n_features)
+      fprintf(f, " ... (%llu values)", (unsigned long long)rep->n_features);
+    fprintf(f, "\n");
+  }
+  char rate[32];
+  const double bytes = (double)r->n * (sizeof(float) + 1);
+  cli_format_rate(rep->compute_s > 0 ? (double)r->n / rep->compute_s : NAN,
+                  rate, sizeof rate);
+  fprintf(f,
+          "\ntiming: start-up %.3f s, compute %.3f s (%ssamples/s, %.2f "
+          "GB/s of input), total %.3f s\n",
+          rep->startup_s, rep->compute_s, rate,
+          rep->compute_s > 0 ? bytes / rep->compute_s / 1e9 : 0.0,
+          rep->total_s);
+}
+
+void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
+  const clm_binary_result *r = rep->result;
+  const clm_device_info *dev = clm_context_device(rep->ctx);
+  struct json j;
+  json_begin(&j, f);
+  json_string(&j, "task", "binary");
+  json_u64(&j, "n", r->n);
+  json_number(&j, "threshold", r->threshold);
+  json_string(&j, "scores_kind",
+              rep->kind == CLM_SCORES_PROBS ? "probs" : "logits");
+  json_object_open(&j, "confusion");
+  json_u64(&j, "tp", r->tp);
+  json_u64(&j, "fp", r->fp);
+  json_u64(&j, "tn", r->tn);
+  json_u64(&j, "fn", r->fn);
+  json_object_close(&j);
+  json_number(&j, "accuracy", r->accuracy);
+  json_number(&j, "precision", r->precision);
+  json_number(&j, "recall", r->recall);
+  json_number(&j, "f1", r->f1);
+  json_number(&j, "specificity", r->specificity);
+  json_number(&j, "balanced_accuracy", r->balanced_accuracy);
+  json_number(&j, "mcc", r->mcc);
+  json_object_open(&j, "loss");
+  json_number(&j, "bce_mean", r->bce_mean);
+  json_number(&j, "bce_sum", r->bce_sum);
+  json_object_close(&j);
+  json_object_open(&j, "gradient");
+  json_number(&j, "bias", r->grad_bias);
+  if (rep->weight_grad) {
+    json_array_open(&j, "weights");
+    for (uint64_t k = 0; k < rep->n_features; ++k)
+      json_number(&j, NULL, rep->weight_grad[k]);
+    json_array_close(&j);
+  }
+  json_object_close(&j);
+  json_array_open(&j, "undefined");
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{CLM_UNDEF_PRECISION, "precision"},
+               {CLM_UNDEF_RECALL, "recall"},
+               {CLM_UNDEF_F1, "f1"},
+               {CLM_UNDEF_SPECIFICITY, "specificity"},
+               {CLM_UNDEF_MCC, "mcc"}};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k)
+    if (r->undefined & names[k].bit)
+      json_string(&j, NULL, names[k].name);
+  json_array_close(&j);
+  json_string(&j, "zero_division",
+              rep->zero_division == CLM_ZERO_DIVISION_ONE   ? "1"
+              : rep->zero_division == CLM_ZERO_DIVISION_NAN ? "nan"
+                                                            : "0");
+  json_object_open(&j, "device");
+  json_string(&j, "platform", dev->platform);
+  json_string(&j, "name", dev->name);
+  json_string(&j, "type", dev->type);
+  json_object_close(&j);
+  json_object_open(&j, "timing");
+  json_number(&j, "startup_s", rep->startup_s);
+  json_number(&j, "compute_s", rep->compute_s);
+  json_number(&j, "total_s", rep->total_s);
+  json_object_close(&j);
+  json_end(&j);
+}
+
+struct binary_args {
+  const char *labels, *scores, *grad_out, *features, *weight_grad_out,
+      *device;
+  clm_scores_kind kind;
+  double threshold;
+  clm_zero_division zd;
+  int json;
+};
+
+/* Returns -1 to continue, else an exit code. */
+static int parse_args(int argc, char **argv, struct binary_args *a) {
+  a->kind = CLM_SCORES_LOGITS;
+  a->threshold = 0.5;
+  a->zd = CLM_ZERO_DIVISION_ZERO;
+  for (int i = 1; i < argc; ++i) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      usage(stdout);
+      return CLI_EXIT_OK;
+    }
+    if (strcmp(arg, "--json") == 0) {
+      a->json = 1;
+      continue;
+    }
+    static const char *const with_value[] = {
+        "--labels",   "--scores",          "--scores-kind",   "--threshold",
+        "--grad-out", "--features",        "--weight-grad-out",
+        "--device",   "--zero-division"};
+    int known = 0;
+    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; ++k)
+      known |= strcmp(arg, with_value[k]) == 0;
+    if (!known)
+      return cli_usage_error("binary", "unknown option '%s'", arg);
+    if (i + 1 >= argc)
+      return cli_usage_error("binary", "option %s needs a value", arg);
+    const char *v = argv[++i];
+    if (strcmp(arg, "--labels") == 0)
+      a->labels = v;
+    else if (strcmp(arg, "--scores") == 0)
+      a->scores = v;
+    else if (strcmp(arg, "--grad-out") == 0)
+      a->grad_out = v;
+    else if (strcmp(arg, "--features") == 0)
+      a->features = v;
+    else if (strcmp(arg, "--weight-grad-out") == 0)
+      a->weight_grad_out = v;
+    else if (strcmp(arg, "--device") == 0)
+      a->device = v;
+    else if (strcmp(arg, "--scores-kind") == 0) {
+      if (strcmp(v, "logits") == 0)
+        a->kind = CLM_SCORES_LOGITS;
+      else if (strcmp(v, "probs") == 0 || strcmp(v, "probabilities") == 0)
+        a->kind = CLM_SCORES_PROBS;
+      else
+        return cli_usage_error(
+            "binary", "--scores-kind must be logits or probs, not '%s'", v);
+    } else if (strcmp(arg, "--threshold") == 0) {
+      if (cli_parse_double(v, &a->threshold) != 0 ||
+          !(a->threshold >= 0.0 && a->threshold <= 1.0))
+        return cli_usage_error(
+            "binary", "--threshold must be a number in [0, 1], not '%s'", v);
+    } else if (strcmp(arg, "--zero-division") == 0) {
+      if (cli_parse_zero_division(v, &a->zd) != 0)
+        return cli_usage_error(
+            "binary", "--zero-division must be 0, 1 or nan, not '%s'", v);
+    }
+  }
+  if (!a->labels || !a->scores)
+    return cli_usage_error("binary", "--labels and --scores are required");
+  if (a->weight_grad_out && !a->features)
+    return cli_usage_error("binary", "--weight-grad-out needs --features");
+  return -1;
+}
+
+/* Prints a reader/converter error; the library's message names the file. */
+static int report_error(const clm_error *err, clm_status st) {
+  cli_error("%s", err->message[0] ? err->message : clm_status_str(st));
+  return CLI_EXIT_ERROR;
+}
+
+int cli_binary(int argc, char **argv) {
+  struct binary_args a = {0};
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+
+  clm_array *labels = NULL, *scores = NULL, *features = NULL;
+  clm_context *ctx = NULL;
+  float *grad = NULL;
+  double *wgrad = NULL;
+  clm_binary_state state = {0};
+  clm_error err;
+  clm_status st;
+  rc = CLI_EXIT_ERROR;
+
+  if ((st = clm_array_load(a.labels, &labels, &err)) != CLM_OK ||
+      (st = clm_array_load(a.scores, &scores, &err)) != CLM_OK) {
+    rc = report_error(&err, st);
+    goto done;
+  }
+  if (a.features && (st = clm_array_load(a.features, &features, &err))) {
+    rc = report_error(&err, st);
+    goto done;
+  }
+  const uint64_t n = clm_array_rows(labels);
+  if (clm_array_ndim(scores) == 2 && clm_array_cols(scores) != 1) {
+    cli_error("%s: binary scores must be 1-D (or N x 1), got shape (%llu, "
+              "%llu); for N x K class scores use `clmetrics multiclass`",
+              a.scores, (unsigned long long)clm_array_rows(scores),
+              (unsigned long long)clm_array_cols(scores));
+    goto done;
+  }
+  if (clm_array_rows(scores) != n) {
+    cli_error("length mismatch: %s has %llu labels but %s has %llu scores",
+              a.labels, (unsigned long long)n, a.scores,
+              (unsigned long long)clm_array_rows(scores));
+    goto done;
+  }
+  if (n == 0) {
+    cli_error("%s: empty input (0 samples)", a.labels);
+    goto done;
+  }
+  uint64_t d = 0;
+  if (features) {
+    d = clm_array_cols(features);
+    if (clm_array_rows(features) != n) {
+      cli_error("length mismatch: %s has %llu rows but there are %llu "
+                "samples in %s",
+                a.features, (unsigned long long)clm_array_rows(features),
+                (unsigned long long)n, a.labels);
+      goto done;
+    }
+  }
+  const uint8_t *y = NULL;
+  const float *z = NULL, *x = NULL;
+  if ((st = clm_array_labels_u8(labels, &y, &err)) != CLM_OK ||
+      (st = clm_array_values_f32(scores, &z, &err)) != CLM_OK ||
+      (features && (st = clm_array_values_f32(features, &x, &err)) != CLM_OK)) {
+    rc = report_error(&err, st);
+    goto done;
+  }
+  if (a.grad_out && !(grad = malloc(n * sizeof(float)))) {
+    cli_error("cannot allocate %llu gradients", (unsigned long long)n);
+    goto done;
+  }
+  if (d && !(wgrad = malloc(d * sizeof(double)))) {
+    cli_error("cannot allocate %llu weight gradients", (unsigned long long)d);
+    goto done;
+  }
+
+  if ((rc = cli_open_context(a.device, &ctx)) != CLI_EXIT_OK)
+    goto done;
+  rc = CLI_EXIT_ERROR;
+  const double t0 = cli_now();
+  st = clm_binary_state_init(&state, a.kind, a.threshold, d);
+  if (st != CLM_OK) {
+    cli_error("%s", clm_status_str(st));
+    goto done;
+  }
+  st = clm_binary_update(ctx, &state, y, z, n, x, grad, &err);
+  if (st != CLM_OK) {
+    const char *file = st == CLM_ERR_BAD_LABEL   ? a.labels
+                       : st == CLM_ERR_BAD_SCORE ? a.scores
+                                                 : NULL;
+    if (file)
+      cli_error("%s: %s", file, err.message);
+    else
+      cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+    goto done;
+  }
+  clm_binary_result res;
+  st = clm_binary_finalize(&state, a.zd, &res, wgrad);
+  if (st != CLM_OK) {
+    cli_error("%s", clm_status_str(st));
+    goto done;
+  }
+  const double compute_s = cli_now() - t0;
+
+  /* Outputs: each written atomically; undo the first if the second fails. */
+  if (a.grad_out &&
+      (st = clm_npy_write_f32(a.grad_out, grad, n, 0, &err)) != CLM_OK) {
+    rc = report_error(&err, st);
+    goto done;
+  }
+  if (a.weight_grad_out && (st = clm_npy_write_f64_as_f32(
+                                a.weight_grad_out, wgrad, d, 0, &err)) != CLM_OK) {
+    if (a.grad_out)
+      unlink(a.grad_out);
+    rc = report_error(&err, st);
+    goto done;
+  }
+
+  cli_warn_undefined(&res, a.zd);
+  struct cli_binary_report rep = {
+      .result = &res,
+      .ctx = ctx,
+      .kind = a.kind,
+      .zero_division = a.zd,
+      .weight_grad = wgrad,
+      .n_features = d,
+      .startup_s = clm_context_startup_seconds(ctx),
+      .compute_s = compute_s,
+      .total_s = cli_now() - cli_start_time,
+      .labels_path = a.labels,
+      .scores_path = a.scores,
+  };
+  if (a.json)
+    cli_print_binary_json(stdout, &rep);
+  else
+    cli_print_binary_text(stdout, &rep);
+  rc = CLI_EXIT_OK;
+done:
+  clm_binary_state_release(&state);
+  clm_context_free(ctx);
+  free(wgrad);
+  free(grad);
+  clm_array_free(features);
+  clm_array_free(scores);
+  clm_array_free(labels);
+  return rc;
+}

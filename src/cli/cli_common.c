@@ -1,0 +1,123 @@
+/* Messages, option parsing and context opening for the CLI. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double cli_start_time;
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("clmetrics: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void cli_warning(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("clmetrics: warning: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("clmetrics: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, " (see `clmetrics %s --help`)\n", cmd);
+  va_end(ap);
+  return CLI_EXIT_USAGE;
+}
+
+int cli_parse_double(const char *s, double *out) {
+  if (!s || !*s)
+    return -1;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end != '\0' || errno == ERANGE)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_parse_u64(const char *s, unsigned long long *out) {
+  if (!s || !*s || *s == '-')
+    return -1;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || errno == ERANGE)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int cli_parse_zero_division(const char *s, clm_zero_division *out) {
+  if (!s)
+    return -1;
+  if (strcmp(s, "0") == 0)
+    *out = CLM_ZERO_DIVISION_ZERO;
+  else if (strcmp(s, "1") == 0)
+    *out = CLM_ZERO_DIVISION_ONE;
+  else if (strcmp(s, "nan") == 0 || strcmp(s, "NaN") == 0)
+    *out = CLM_ZERO_DIVISION_NAN;
+  else
+    return -1;
+  return 0;
+}
+
+static void log_to_stderr(void *user, clm_log_level level,
+                          const char *message) {
+  (void)user;
+  if (level >= CLM_LOG_WARNING)
+    cli_warning("%s", message);
+  else if (getenv("CLMETRICS_VERBOSE"))
+    fprintf(stderr, "clmetrics: %s\n", message);
+}
+
+int cli_open_context(const char *device, clm_context **out) {
+  clm_context_options opts;
+  clm_context_options_init(&opts);
+  opts.device = device;
+  opts.log = log_to_stderr;
+  const char *chunk = getenv("CLMETRICS_CHUNK");
+  unsigned long long c = 0;
+  if (chunk && cli_parse_u64(chunk, &c) == 0)
+    opts.chunk_samples = c;
+  clm_error err;
+  clm_status st = clm_context_create(&opts, out, &err);
+  if (st != CLM_OK) {
+    cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+    return CLI_EXIT_ERROR;
+  }
+  return CLI_EXIT_OK;
+}
+
+void cli_format_rate(double v, char *buf, size_t cap) {
+  if (!isfinite(v))
+    snprintf(buf, cap, "-");
+  else if (v >= 1e9)
+    snprintf(buf, cap, "%.2f G", v / 1e9);
+  else if (v >= 1e6)
+    snprintf(buf, cap, "%.1f M", v / 1e6);
+  else if (v >= 1e3)
+    snprintf(buf, cap, "%.1f k", v / 1e3);
+  else
+    snprintf(buf, cap, "%.0f ", v);
+}

@@ -1,0 +1,49 @@
+/* clmetrics: the command-line front end. Uses only the public API. */
+#include "cli.h"
+
+#include <string.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: clmetrics <command> [options]\n\n"
+          "Evaluates classifiers on OpenCL devices.\n\n"
+          "commands:\n"
+          "  binary      binary metrics, BCE loss and gradients from label and "
+          "score files\n"
+          "  demo        run the built-in examples (no files needed)\n"
+          "  devices     list OpenCL platforms and devices\n\n"
+          "options:\n"
+          "  --help      this help; `clmetrics <command> --help` for a "
+          "command's\n"
+          "  --version   print the version\n\n"
+          "environment: CLMETRICS_DEVICE (device index or name substring),\n"
+          "  CLMETRICS_KERNEL_DIR (load .cl files from a directory),\n"
+          "  CLMETRICS_CHUNK (samples per kernel launch).\n");
+}
+
+int main(int argc, char **argv) {
+  cli_start_time = cli_now();
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+      strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("clmetrics %s\n", clm_version_string());
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "binary") == 0)
+    return cli_binary(argc - 1, argv + 1);
+  if (strcmp(cmd, "demo") == 0)
+    return cli_demo(argc - 1, argv + 1);
+  if (strcmp(cmd, "devices") == 0)
+    return cli_devices(argc - 1, argv + 1);
+  fprintf(stderr, "clmetrics: error: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return CLI_EXIT_USAGE;
+}

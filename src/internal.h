@@ -1,0 +1,78 @@
+/* Internal helpers shared by the library's translation units. */
+#ifndef CLM_INTERNAL_H
+#define CLM_INTERNAL_H
+
+#include "clmetrics.h"
+
+#include <stdarg.h>
+
+#if defined(__GNUC__)
+#define CLM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLM_PRINTF(f, a)
+#endif
+
+/* Fills `err` (if non-NULL) and returns `status`, so callers can write
+ * `return clm_fail(err, CLM_ERR_IO, -1, 0, "cannot open %s", path);`. */
+clm_status clm_fail(clm_error *err, clm_status status, int64_t index,
+                    double value, const char *fmt, ...) CLM_PRINTF(5, 6);
+
+/* Clears `err` to the success state. */
+void clm_error_clear(clm_error *err);
+
+#endif
+
+/* ---- OpenCL context internals ---------------------------------------- */
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+/* Device buffers reused across chunks and calls; grown on demand. */
+struct clm_workspace {
+  cl_mem scores, labels, grad, partials, counters, features, wpartials;
+  size_t scores_cap, labels_cap, grad_cap, partials_cap, features_cap,
+      wpartials_cap, counters_cap; /* bytes */
+};
+
+struct clm_context {
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context cl;
+  cl_command_queue queue;
+  cl_program program;
+  cl_kernel k_binary;
+  cl_kernel k_weight_grad;
+  clm_device_info info;
+  char build_options[256];
+  clm_log_fn log;
+  void *log_user;
+  /* Launch shape chosen from the device (or forced by options). */
+  unsigned vec_width;
+  unsigned items;
+  int strided;
+  size_t local_size;
+  size_t wg_local_size;
+  uint32_t wg_rows;
+  uint64_t chunk_samples;
+  double startup_s;
+  struct clm_workspace ws;
+};
+
+void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt,
+             ...) CLM_PRINTF(3, 4);
+
+/* Name of an OpenCL error code, e.g. "CL_OUT_OF_RESOURCES". */
+const char *clm_cl_error_name(cl_int code);
+
+/* Maps an OpenCL failure to a status, filling `err` with what failed. */
+clm_status clm_fail_cl(clm_error *err, cl_int code, const char *what);
+
+/* Builds the program from embedded or on-disk sources (program.c). */
+clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
+                             clm_error *err);
+
+/* Ensures `*buf` holds at least `bytes`, reallocating when smaller. */
+clm_status clm_ensure_buffer(clm_context *ctx, cl_mem *buf, size_t *cap,
+                             size_t bytes, cl_mem_flags flags, clm_error *err);
+
+/* Monotonic seconds. */
+double clm_now(void);

@@ -1,0 +1,94 @@
+/* Binary metrics from counts and sums: pure C, no OpenCL. */
+#include "internal.h"
+
+#include <math.h>
+
+static double zero_division_value(clm_zero_division zd) {
+  switch (zd) {
+  case CLM_ZERO_DIVISION_ONE:
+    return 1.0;
+  case CLM_ZERO_DIVISION_NAN:
+    return NAN;
+  default:
+    return 0.0;
+  }
+}
+
+/* num/den, or the policy's value (and the `bit` set) when den is 0. */
+static double ratio(uint64_t num, uint64_t den, clm_zero_division zd,
+                    unsigned bit, unsigned *undefined) {
+  if (den == 0) {
+    *undefined |= bit;
+    return zero_division_value(zd);
+  }
+  return (double)num / (double)den;
+}
+
+/* Matthews correlation without overflow: the numerator exactly in 128 bits
+ * where the compiler has them, the denominator in long double. */
+static double mcc(uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn,
+                  clm_zero_division zd, unsigned *undefined) {
+  long double a = (long double)tp + fp, b = (long double)tp + fn;
+  long double c = (long double)tn + fp, d = (long double)tn + fn;
+  if (a == 0 || b == 0 || c == 0 || d == 0) {
+    *undefined |= CLM_UNDEF_MCC;
+    return zero_division_value(zd);
+  }
+#if defined(__SIZEOF_INT128__)
+  unsigned __int128 x = (unsigned __int128)tp * tn;
+  unsigned __int128 y = (unsigned __int128)fp * fn;
+  long double num = x >= y ? (long double)(x - y) : -(long double)(y - x);
+#else
+  long double num = (long double)tp * tn - (long double)fp * fn;
+#endif
+  return (double)(num / sqrtl(a * b * c * d));
+}
+
+clm_status clm_binary_finalize(const clm_binary_state *s,
+                               clm_zero_division zd, clm_binary_result *out,
+                               double *weight_grad) {
+  if (!s || !out)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (zd != CLM_ZERO_DIVISION_ZERO && zd != CLM_ZERO_DIVISION_ONE &&
+      zd != CLM_ZERO_DIVISION_NAN)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (s->n == 0)
+    return CLM_ERR_EMPTY;
+  clm_binary_result r = {0};
+  r.n = s->n;
+  r.tp = s->tp;
+  r.fp = s->fp;
+  r.tn = s->tn;
+  r.fn = s->fn;
+  r.threshold = s->threshold;
+  const double n = (double)s->n;
+  r.accuracy = (double)(s->tp + s->tn) / n;
+  r.precision =
+      ratio(s->tp, s->tp + s->fp, zd, CLM_UNDEF_PRECISION, &r.undefined);
+  r.recall = ratio(s->tp, s->tp + s->fn, zd, CLM_UNDEF_RECALL, &r.undefined);
+  /* F1 = 2tp / (2tp + fp + fn), as scikit-learn >= 1.3 computes it:
+   * undefined only when there are no positives at all, true or predicted. */
+  r.f1 = ratio(2 * s->tp, 2 * s->tp + s->fp + s->fn, zd, CLM_UNDEF_F1,
+               &r.undefined);
+  r.specificity =
+      ratio(s->tn, s->tn + s->fp, zd, CLM_UNDEF_SPECIFICITY, &r.undefined);
+  /* Balanced accuracy averages the recall of the classes present in the
+   * truth (scikit-learn drops an absent class rather than guessing). */
+  const uint64_t npos = s->tp + s->fn, nneg = s->tn + s->fp;
+  if (npos && nneg)
+    r.balanced_accuracy =
+        0.5 * ((double)s->tp / (double)npos + (double)s->tn / (double)nneg);
+  else if (npos)
+    r.balanced_accuracy = (double)s->tp / (double)npos;
+  else
+    r.balanced_accuracy = (double)s->tn / (double)nneg;
+  r.mcc = mcc(s->tp, s->fp, s->tn, s->fn, zd, &r.undefined);
+  r.bce_sum = s->bce_sum;
+  r.bce_mean = s->bce_sum / n;
+  r.grad_bias = s->grad_sum / n;
+  if (weight_grad)
+    for (uint64_t j = 0; j < s->n_features; ++j)
+      weight_grad[j] = s->weight_grad_sum[j] / n;
+  *out = r;
+  return CLM_OK;
+}

@@ -1,0 +1,141 @@
+/* Kernel sources (embedded or from a directory) and the program build. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct clm_embedded_kernel {
+  const char *name;
+  const char *source;
+};
+extern const struct clm_embedded_kernel clm_embedded_kernels[];
+
+/* Order matters: common.cl defines what the others use. */
+static const char *const kernel_files[] = {"common.cl", "binary.cl",
+                                           "weight_grad.cl"};
+#define N_KERNEL_FILES (sizeof kernel_files / sizeof kernel_files[0])
+
+static const char *embedded_source(const char *name) {
+  for (const struct clm_embedded_kernel *k = clm_embedded_kernels; k->name;
+       ++k)
+    if (strcmp(k->name, name) == 0)
+      return k->source;
+  return NULL;
+}
+
+static clm_status read_source(const char *dir, const char *name, char **out,
+                              clm_error *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0,
+                    "cannot open kernel source %s: %s", path,
+                    strerror(errno));
+  clm_status st = CLM_OK;
+  char *buf = NULL;
+  if (fseek(f, 0, SEEK_END) != 0) {
+    st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0, "cannot read %s", path);
+    goto done;
+  }
+  long len = ftell(f);
+  if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0, "cannot read %s", path);
+    goto done;
+  }
+  buf = malloc((size_t)len + 1);
+  if (!buf) {
+    st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                  "cannot allocate %ld bytes for %s", len, path);
+    goto done;
+  }
+  if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+    st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0, "short read on %s", path);
+    free(buf);
+    buf = NULL;
+    goto done;
+  }
+  buf[len] = '\0';
+done:
+  fclose(f);
+  *out = buf;
+  return st;
+}
+
+static clm_status report_build_failure(clm_context *ctx, cl_int rc,
+                                       clm_error *err) {
+  size_t len = 0;
+  char *log = NULL;
+  if (clGetProgramBuildInfo(ctx->program, ctx->device, CL_PROGRAM_BUILD_LOG, 0,
+                            NULL, &len) == CL_SUCCESS &&
+      len > 0 && (log = malloc(len + 1)) != NULL) {
+    if (clGetProgramBuildInfo(ctx->program, ctx->device, CL_PROGRAM_BUILD_LOG,
+                              len, log, NULL) != CL_SUCCESS)
+      log[0] = '\0';
+    log[len] = '\0';
+  }
+  const char *text = log ? log : "(no build log)";
+  clm_log(ctx, CLM_LOG_WARNING, "kernel build failed with options '%s':\n%s",
+          ctx->build_options, text);
+  size_t tl = strlen(text);
+  const char *tail = tl > 300 ? text + tl - 300 : text;
+  clm_fail(err, CLM_ERR_BUILD, -1, 0,
+           "kernel build failed (%s) on %s with options '%s'; build log: %s",
+           clm_cl_error_name(rc), ctx->info.name, ctx->build_options, tail);
+  free(log);
+  return CLM_ERR_BUILD;
+}
+
+clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
+                             clm_error *err) {
+  const char *sources[N_KERNEL_FILES];
+  char *owned[N_KERNEL_FILES] = {0};
+  clm_status st = CLM_OK;
+  for (size_t i = 0; i < N_KERNEL_FILES; ++i) {
+    if (kernel_dir && *kernel_dir) {
+      st = read_source(kernel_dir, kernel_files[i], &owned[i], err);
+      if (st != CLM_OK)
+        goto done;
+      sources[i] = owned[i];
+    } else {
+      sources[i] = embedded_source(kernel_files[i]);
+      if (!sources[i]) {
+        st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0,
+                      "kernel %s is not embedded", kernel_files[i]);
+        goto done;
+      }
+    }
+  }
+  snprintf(ctx->build_options, sizeof ctx->build_options,
+           "-cl-std=CL1.2 -DCLM_VW=%u -DCLM_ITEMS=%u -DCLM_STRIDED=%d",
+           ctx->vec_width, ctx->items, ctx->strided);
+  cl_int rc;
+  ctx->program = clCreateProgramWithSource(ctx->cl, (cl_uint)N_KERNEL_FILES,
+                                           sources, NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateProgramWithSource");
+    goto done;
+  }
+  rc = clBuildProgram(ctx->program, 1, &ctx->device, ctx->build_options, NULL,
+                      NULL);
+  if (rc != CL_SUCCESS) {
+    st = report_build_failure(ctx, rc, err);
+    goto done;
+  }
+  ctx->k_binary = clCreateKernel(ctx->program, "clm_binary", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_binary)");
+    goto done;
+  }
+  ctx->k_weight_grad = clCreateKernel(ctx->program, "clm_weight_grad", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_weight_grad)");
+    goto done;
+  }
+done:
+  for (size_t i = 0; i < N_KERNEL_FILES; ++i)
+    free(owned[i]);
+  return st;
+}
