@@ -122,21 +122,20 @@ static double median(double *v, int n) {
 static clm_context *g_ctx;
 
 static void die_clm(const char *what, clm_status st, const clm_error *err) {
-  fprintf(stderr, "bench_binary: %s failed: %s%s%s\n", what,
-          clm_status_str(st), err && err->message[0] ? ": " : "",
-          err ? err->message : "");
+  fprintf(stderr, "bench_binary: %s failed: %s%s%s\n", what, clm_status_str(st),
+          err && err->message[0] ? ": " : "", err ? err->message : "");
   exit(1);
 }
 
-static void run_clmetrics(const uint8_t *labels, const float *scores,
-                          size_t n, float *grad, bl_result *out) {
+static void run_clmetrics(const uint8_t *labels, const float *scores, size_t n,
+                          float *grad, bl_result *out) {
   clm_binary_state state;
   clm_error err;
   clm_status st = clm_binary_state_init(&state, CLM_SCORES_LOGITS, 0.5, 0);
   if (st != CLM_OK)
     die_clm("clm_binary_state_init", st, NULL);
-  st = clm_binary_update(g_ctx, &state, labels, scores, (uint64_t)n, NULL,
-                         grad, &err);
+  st = clm_binary_update(g_ctx, &state, labels, scores, (uint64_t)n, NULL, grad,
+                         &err);
   if (st != CLM_OK)
     die_clm("clm_binary_update", st, &err);
   out->loss_sum = state.bce_sum;
@@ -177,8 +176,8 @@ typedef struct row {
 /* Agreement with clmetrics: counts equal, loss sum within LOSS_RTOL. */
 static int same_answer(const bl_result *a, const bl_result *ref,
                        double *reldiff) {
-  const double d = fabs(a->loss_sum - ref->loss_sum) /
-                   fmax(fabs(ref->loss_sum), 1e-300);
+  const double d =
+      fabs(a->loss_sum - ref->loss_sum) / fmax(fabs(ref->loss_sum), 1e-300);
   if (reldiff && d > *reldiff)
     *reldiff = d;
   return a->tp == ref->tp && a->fp == ref->fp && a->tn == ref->tn &&
@@ -201,19 +200,18 @@ static double grad_max_diff(const float *a, const float *b, size_t n) {
 /* ------------------------------------------------------------------ */
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: bench_binary [--sizes N[,N...]] [--reps R] [--csv PATH]\n"
-          "                    [--device SPEC]\n"
-          "  --sizes   sample counts, e.g. 1e6,1e7,1e8 (default)\n"
-          "  --reps    timed repetitions per variant and size, median "
-          "reported (default 5)\n"
-          "  --csv     also write the results table as CSV to PATH\n"
-          "  --device  clmetrics device: index or substring of \"platform "
-          "device\"\n"
-          "            (default: $CLMETRICS_DEVICE, else first GPU, else "
-          "first device)\n"
-          "Threads of the OpenMP baselines: OMP_NUM_THREADS (default: all "
-          "cores).\n");
+  fprintf(f, "usage: bench_binary [--sizes N[,N...]] [--reps R] [--csv PATH]\n"
+             "                    [--device SPEC]\n"
+             "  --sizes   sample counts, e.g. 1e6,1e7,1e8 (default)\n"
+             "  --reps    timed repetitions per variant and size, median "
+             "reported (default 5)\n"
+             "  --csv     also write the results table as CSV to PATH\n"
+             "  --device  clmetrics device: index or substring of \"platform "
+             "device\"\n"
+             "            (default: $CLMETRICS_DEVICE, else first GPU, else "
+             "first device)\n"
+             "Threads of the OpenMP baselines: OMP_NUM_THREADS (default: all "
+             "cores).\n");
 }
 
 static int parse_sizes(const char *s, uint64_t *out, int cap) {
@@ -320,8 +318,8 @@ int main(int argc, char **argv) {
          clm_version_string());
   printf("# device: %s / %s (%s, %s, %u compute units); context start-up "
          "%.3f s\n",
-         dev->platform, dev->name, dev->type, dev->version,
-         dev->compute_units, clm_context_startup_seconds(g_ctx));
+         dev->platform, dev->name, dev->type, dev->version, dev->compute_units,
+         clm_context_startup_seconds(g_ctx));
   printf("# kernel build options: %s\n", clm_context_build_options(g_ctx));
   printf("# baselines: OpenMP threads %d of %d online CPUs; plain flags '%s', "
          "fast flags '%s', arch %s\n",
@@ -413,7 +411,10 @@ int main(int argc, char **argv) {
       printf("%-20s %11llu %10.5f %11.1f %8.2f %7.2f %10.2e %9.2e %s\n",
              r[v].variant, (unsigned long long)n, r[v].median_s,
              r[v].msamples_s, r[v].gb_s, r[v].ratio, r[v].grad_maxdiff,
-             r[v].loss_reldiff, v == 0 ? "ref" : r[v].ok ? "ok" : "MISMATCH");
+             r[v].loss_reldiff,
+             v == 0    ? "ref"
+             : r[v].ok ? "ok"
+                       : "MISMATCH");
     }
     fflush(stdout);
     n_rows += N_VARIANTS;
@@ -454,11 +455,12 @@ int main(int argc, char **argv) {
       name[o++] = '"';
       name[o] = '\0';
       fprintf(f, "%s,%llu,%.6g,%.6g,%.6g,%.4f,%.3g,%.3g,%s,%s,%d,%d\n",
-              r->variant, (unsigned long long)r->n, r->median_s,
-              r->msamples_s, r->gb_s, r->ratio, r->grad_maxdiff,
-              r->loss_reldiff,
-              i % N_VARIANTS == 0 ? "ref" : r->ok ? "ok" : "MISMATCH", name,
-              threads, reps);
+              r->variant, (unsigned long long)r->n, r->median_s, r->msamples_s,
+              r->gb_s, r->ratio, r->grad_maxdiff, r->loss_reldiff,
+              i % N_VARIANTS == 0 ? "ref"
+              : r->ok             ? "ok"
+                                  : "MISMATCH",
+              name, threads, reps);
     }
     if (fclose(f) != 0) {
       fprintf(stderr, "bench_binary: cannot write %s\n", csv_path);

@@ -115,7 +115,15 @@ typedef struct clm_context_options {
   /* Largest number of samples per kernel launch; 0 picks one from the
    * device's limits. Inputs of any length are processed in such chunks. */
   uint64_t chunk_samples;
+  /* Confusion-matrix strategy: CLM_CONFUSION_AUTO picks from the device's
+   * local memory; the others force one (for tests and tuning). */
+  int confusion_strategy;
 } clm_context_options;
+
+#define CLM_CONFUSION_AUTO 0
+#define CLM_CONFUSION_LOCAL 1  /* whole K x K matrix in local memory */
+#define CLM_CONFUSION_DIAG 2   /* diagonal local, off-diagonal global */
+#define CLM_CONFUSION_GLOBAL 3 /* every cell by global atomics */
 
 typedef struct clm_context clm_context;
 
@@ -196,8 +204,8 @@ void clm_binary_state_release(clm_binary_state *state);
  */
 clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                              const uint8_t *labels, const float *scores,
-                             uint64_t n, const float *features,
-                             float *grad_out, clm_error *err);
+                             uint64_t n, const float *features, float *grad_out,
+                             clm_error *err);
 
 /** dst += src. Both must have the same kind, threshold and n_features. */
 clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
@@ -215,7 +223,7 @@ typedef struct clm_binary_result {
   double threshold;
   double accuracy, precision, recall, f1, specificity, balanced_accuracy, mcc;
   double bce_mean, bce_sum;
-  double grad_bias; /* dL/db = mean of sigma(z_i) - y_i */
+  double grad_bias;   /* dL/db = mean of sigma(z_i) - y_i */
   unsigned undefined; /* CLM_UNDEF_* bits, set when the ratio was 0/0 */
 } clm_binary_result;
 
@@ -227,6 +235,105 @@ typedef struct clm_binary_result {
 clm_status clm_binary_finalize(const clm_binary_state *state,
                                clm_zero_division zero_division,
                                clm_binary_result *out, double *weight_grad);
+
+/* ------------------------------------------------------------------ */
+/* Multi-class evaluation                                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Mergeable multi-class accumulator: the K x K confusion matrix in uint64
+ * (rows = true class, columns = predicted) plus, when scores were given,
+ * the cross-entropy sum and top-k hits. Initialise with
+ * clm_multiclass_state_init, release with clm_multiclass_state_release.
+ */
+typedef struct clm_multiclass_state {
+  uint32_t n_classes;
+  uint64_t n;
+  uint64_t *confusion; /* n_classes * n_classes, owned by the state */
+  int has_scores;      /* 1 once scores were evaluated */
+  clm_scores_kind kind;
+  double ce_sum;  /* sum of per-sample cross-entropy (scores only) */
+  uint32_t top_k; /* 0: not computed */
+  uint64_t top_k_hits;
+} clm_multiclass_state;
+
+/** Prepares an empty state for K = n_classes >= 2 classes. top_k: 0, or
+ * the k of top-k accuracy (computed from scores only). */
+clm_status clm_multiclass_state_init(clm_multiclass_state *state,
+                                     uint32_t n_classes, uint32_t top_k);
+
+/** Frees what the state owns and zeroes it. Accepts NULL. */
+void clm_multiclass_state_release(clm_multiclass_state *state);
+
+/**
+ * Adds n (true, predicted) label pairs to the confusion matrix, counted on
+ * the device. A label outside [0, K) is an error naming the first index.
+ * On error the state is unchanged.
+ */
+clm_status clm_multiclass_update_labels(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const int32_t *y_pred, uint64_t n,
+                                        clm_error *err);
+
+/**
+ * Adds n rows of an n x K score matrix (row-major float32 logits or
+ * probabilities): the prediction is the row's argmax (ties to the lowest
+ * class), and the same pass adds the cross-entropy (log-sum-exp minus the
+ * true logit; -log(clip(p_true, eps, 1)) for probabilities) and top-k hits.
+ * pred_out: NULL or room for n predicted labels. NaN scores (and, for
+ * probabilities, values outside [0, 1]) are errors naming row and column.
+ */
+clm_status clm_multiclass_update_scores(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const float *scores, uint64_t n,
+                                        clm_scores_kind kind, int32_t *pred_out,
+                                        clm_error *err);
+
+/** dst += src; both must have the same K, top_k and score kind. */
+clm_status clm_multiclass_merge(clm_multiclass_state *dst,
+                                const clm_multiclass_state *src);
+
+#define CLM_UNDEF_KAPPA (1u << 6)
+
+typedef struct clm_class_metrics {
+  double precision, recall, f1;
+  uint64_t support;   /* true samples of the class */
+  uint64_t predicted; /* samples predicted as the class */
+  unsigned undefined; /* CLM_UNDEF_PRECISION / _RECALL / _F1 bits */
+} clm_class_metrics;
+
+typedef struct clm_average_metrics {
+  double precision, recall, f1;
+} clm_average_metrics;
+
+typedef struct clm_multiclass_result {
+  uint32_t n_classes;
+  uint64_t n;
+  clm_class_metrics *per_class; /* n_classes entries, owned */
+  double accuracy, balanced_accuracy, mcc, cohen_kappa;
+  clm_average_metrics macro, micro, weighted;
+  int has_loss;
+  double cross_entropy_mean;
+  uint32_t top_k;
+  double top_k_accuracy;
+  unsigned undefined; /* CLM_UNDEF_MCC, CLM_UNDEF_KAPPA, and the OR of the
+                         per-class bits */
+} clm_multiclass_result;
+
+/**
+ * Derives per-class and averaged metrics from the matrix (pure C, double
+ * precision, no overflow). Macro averages run over all K classes, weighted
+ * ones by support; micro averages equal accuracy for single-label data.
+ * Release the result with clm_multiclass_result_release.
+ */
+clm_status clm_multiclass_finalize(const clm_multiclass_state *state,
+                                   clm_zero_division zero_division,
+                                   clm_multiclass_result *out);
+
+/** Frees the per-class array. Accepts NULL. */
+void clm_multiclass_result_release(clm_multiclass_result *result);
 
 /* ------------------------------------------------------------------ */
 /* Arrays and files                                                    */
@@ -285,6 +392,15 @@ clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
                                clm_error *err);
 
 /**
+ * The array as int32 class labels (1-D or N x 1). int32 arrays are returned
+ * as they are; other integer dtypes and integral floats are converted into a
+ * buffer owned by the array. Negative, non-integral, NaN or too large values
+ * are reported with their index.
+ */
+clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
+                                clm_error *err);
+
+/**
  * The array as float32 values (any shape). float32 arrays are returned as
  * they are; other dtypes are converted into a buffer owned by the array.
  */
@@ -296,8 +412,8 @@ clm_status clm_array_values_f32(clm_array *array, const float **out,
  * rows x cols. Writes a temporary file beside `path` and renames it on
  * success, so no partial file is ever left at `path`.
  */
-clm_status clm_npy_write_f32(const char *path, const float *data,
-                             uint64_t rows, uint64_t cols, clm_error *err);
+clm_status clm_npy_write_f32(const char *path, const float *data, uint64_t rows,
+                             uint64_t cols, clm_error *err);
 
 /** As clm_npy_write_f32, converting from double. */
 clm_status clm_npy_write_f64_as_f32(const char *path, const double *data,

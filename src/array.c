@@ -90,6 +90,7 @@ void clm_array_free(clm_array *array) {
   free(array->owned);
   free(array->labels_u8);
   free(array->values_f32);
+  free(array->labels_i32);
   free(array->path);
   free(array);
 }
@@ -323,4 +324,109 @@ clm_status clm_array_values_f32(clm_array *array, const float **out,
   a->values_f32 = buf;
   *out = buf;
   return CLM_OK;
+}
+
+static clm_status bad_class_label(clm_error *err, const clm_array *a,
+                                  uint64_t i, double v, const char *why) {
+  return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)i, v,
+                  "%s: index %" PRIu64 ": label %.17g is %s", a->path, i, v,
+                  why);
+}
+
+/* Class labels: integers in [0, INT32_MAX]; the class count is checked by
+ * the evaluation. */
+#define CONVERT_CLASS_LABELS(T, is_float)                                      \
+  do {                                                                         \
+    const unsigned char *src = a->data;                                        \
+    for (uint64_t i = 0; i < n; i++) {                                         \
+      T v;                                                                     \
+      memcpy(&v, src + i * sizeof v, sizeof v);                                \
+      const double d = (double)v;                                              \
+      if (is_float && (d != d || d != floor(d))) {                             \
+        st = bad_class_label(err, a, i, d, "not an integer class");            \
+        goto fail;                                                             \
+      }                                                                        \
+      if (d < 0) {                                                             \
+        st = bad_class_label(err, a, i, d, "negative");                        \
+        goto fail;                                                             \
+      }                                                                        \
+      if (d > (double)INT32_MAX) {                                             \
+        st = bad_class_label(err, a, i, d, "too large for a class index");     \
+        goto fail;                                                             \
+      }                                                                        \
+      buf[i] = (int32_t)d;                                                     \
+    }                                                                          \
+  } while (0)
+
+clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
+                                clm_error *err) {
+  clm_error_clear(err);
+  if (out)
+    *out = NULL;
+  if (!array || !out)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_array_labels_i32: array and out must not be NULL");
+  clm_array *a = array;
+  if (a->ndim != 1 && !(a->ndim == 2 && a->cols == 1))
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: expected a 1-D array of class labels, got shape "
+                    "(%" PRIu64 ", %" PRIu64 ")",
+                    a->path, a->rows, a->cols);
+  if (a->labels_i32) {
+    *out = a->labels_i32;
+    return CLM_OK;
+  }
+  uint64_t n = array_count(a);
+  if (n == 0) {
+    *out = clm_array_empty_data();
+    return CLM_OK;
+  }
+  if (a->dtype == CLM_DTYPE_I32 &&
+      ((uintptr_t)a->data % sizeof(int32_t)) == 0) {
+    /* Used as is; negatives are still rejected here, cheaply. */
+    const int32_t *v = a->data;
+    for (uint64_t i = 0; i < n; i++)
+      if (v[i] < 0)
+        return bad_class_label(err, a, i, v[i], "negative");
+    *out = v;
+    return CLM_OK;
+  }
+  if (n > SIZE_MAX / sizeof(int32_t))
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
+  int32_t *buf = malloc((size_t)n * sizeof(int32_t));
+  if (!buf)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
+  clm_status st = CLM_OK;
+  switch (a->dtype) {
+  case CLM_DTYPE_BOOL:
+  case CLM_DTYPE_U8:
+    CONVERT_CLASS_LABELS(uint8_t, 0);
+    break;
+  case CLM_DTYPE_I8:
+    CONVERT_CLASS_LABELS(int8_t, 0);
+    break;
+  case CLM_DTYPE_I16:
+    CONVERT_CLASS_LABELS(int16_t, 0);
+    break;
+  case CLM_DTYPE_I32:
+    CONVERT_CLASS_LABELS(int32_t, 0);
+    break;
+  case CLM_DTYPE_I64:
+    CONVERT_CLASS_LABELS(int64_t, 0);
+    break;
+  case CLM_DTYPE_F32:
+    CONVERT_CLASS_LABELS(float, 1);
+    break;
+  case CLM_DTYPE_F64:
+    CONVERT_CLASS_LABELS(double, 1);
+    break;
+  }
+  a->labels_i32 = buf;
+  *out = buf;
+  return CLM_OK;
+fail:
+  free(buf);
+  return st;
 }

@@ -20,9 +20,10 @@ struct clm_array {
   const void *data;
   void *map_base; /* mmap'ed region, or NULL */
   size_t map_len;
-  void *owned;        /* malloc'ed data (CSV, unaligned .npy), or NULL */
-  uint8_t *labels_u8; /* cached clm_array_labels_u8 conversion */
-  float *values_f32;  /* cached clm_array_values_f32 conversion */
+  void *owned;         /* malloc'ed data (CSV, unaligned .npy), or NULL */
+  uint8_t *labels_u8;  /* cached clm_array_labels_u8 conversion */
+  float *values_f32;   /* cached clm_array_values_f32 conversion */
+  int32_t *labels_i32; /* cached clm_array_labels_i32 conversion */
 };
 
 /* Bytes per element of `dtype`. */

@@ -135,9 +135,9 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
     st = clm_ensure_buffer(ctx, &ws->counters, &ws->counters_cap,
                            4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
   if (st == CLM_OK && wgroups > 0)
-    st = clm_ensure_buffer(ctx, &ws->features, &ws->features_cap,
-                           (size_t)n * d * sizeof(float), CL_MEM_READ_ONLY,
-                           err);
+    st =
+        clm_ensure_buffer(ctx, &ws->features, &ws->features_cap,
+                          (size_t)n * d * sizeof(float), CL_MEM_READ_ONLY, err);
   if (st == CLM_OK && wgroups > 0)
     st = clm_ensure_buffer(ctx, &ws->wpartials, &ws->wpartials_cap,
                            wgroups * d * sizeof(float), CL_MEM_READ_WRITE, err);
@@ -145,18 +145,17 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
     return st;
 
   const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD};
-  rc = clEnqueueWriteBuffer(ctx->queue, ws->counters, CL_FALSE, 0,
-                            sizeof init, init, 0, NULL, NULL);
+  rc = clEnqueueWriteBuffer(ctx->queue, ws->counters, CL_FALSE, 0, sizeof init,
+                            init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
   if (n > 0) {
     rc = clEnqueueWriteBuffer(ctx->queue, ws->scores, CL_FALSE, 0,
-                              (size_t)n * sizeof(float), scores, 0, NULL,
-                              NULL);
+                              (size_t)n * sizeof(float), scores, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(scores)");
-    rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels,
-                              0, NULL, NULL);
+    rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels, 0,
+                              NULL, NULL);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
   }
@@ -228,16 +227,16 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
       return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
   }
   if (grad_out && n > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->grad, CL_TRUE, 0,
-                             (size_t)n * sizeof(float), grad_out, 0, NULL,
-                             NULL);
+    rc =
+        clEnqueueReadBuffer(ctx->queue, ws->grad, CL_TRUE, 0,
+                            (size_t)n * sizeof(float), grad_out, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
   }
   if (wgroups > 0) {
     rc = clEnqueueReadBuffer(ctx->queue, ws->wpartials, CL_TRUE, 0,
-                             wgroups * d * sizeof(float), scratch->wpartials,
-                             0, NULL, NULL);
+                             wgroups * d * sizeof(float), scratch->wpartials, 0,
+                             NULL, NULL);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
   }
@@ -264,8 +263,8 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
 
 clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                              const uint8_t *labels, const float *scores,
-                             uint64_t n, const float *features,
-                             float *grad_out, clm_error *err) {
+                             uint64_t n, const float *features, float *grad_out,
+                             clm_error *err) {
   clm_error_clear(err);
   if (!ctx || !state || (n > 0 && (!labels || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,

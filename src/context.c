@@ -73,11 +73,11 @@ const char *clm_cl_error_name(cl_int code) {
 }
 
 clm_status clm_fail_cl(clm_error *err, cl_int code, const char *what) {
-  clm_status st = (code == CL_OUT_OF_HOST_MEMORY ||
-                   code == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
-                   code == CL_OUT_OF_RESOURCES)
-                      ? CLM_ERR_OUT_OF_MEMORY
-                      : CLM_ERR_OPENCL;
+  clm_status st =
+      (code == CL_OUT_OF_HOST_MEMORY ||
+       code == CL_MEM_OBJECT_ALLOCATION_FAILURE || code == CL_OUT_OF_RESOURCES)
+          ? CLM_ERR_OUT_OF_MEMORY
+          : CLM_ERR_OPENCL;
   return clm_fail(err, st, -1, 0, "%s failed: %s (%d)", what,
                   clm_cl_error_name(code), (int)code);
 }
@@ -134,8 +134,7 @@ static void describe_device(cl_platform_id plat, cl_device_id dev,
 
 /* Enumerates all devices of all platforms into parallel arrays. */
 static clm_status enumerate(cl_platform_id *plats, cl_device_id *devs,
-                            unsigned *dev_plat, size_t *ndev,
-                            clm_error *err) {
+                            unsigned *dev_plat, size_t *ndev, clm_error *err) {
   cl_uint np = 0;
   cl_int rc = clGetPlatformIDs(CLM_MAX_PLATFORMS, plats, &np);
   if (rc == CLM_PLATFORM_NOT_FOUND || (rc == CL_SUCCESS && np == 0))
@@ -275,25 +274,37 @@ static clm_status choose_shape(clm_context *ctx,
     ctx->strided = 1;
     ctx->local_size = 256;
     ctx->wg_local_size = 64;
+    ctx->cm_local_size = 256;
   } else {
-    ctx->vec_width = vw >= 16 ? 16 : vw >= 8 ? 8 : vw >= 4 ? 4 : vw >= 2 ? 2 : 1;
+    ctx->vec_width = vw >= 16  ? 16
+                     : vw >= 8 ? 8
+                     : vw >= 4 ? 4
+                     : vw >= 2 ? 2
+                               : 1;
     ctx->items = 32;
     ctx->strided = 0;
     ctx->local_size = 8;
     ctx->wg_local_size = 8;
+    ctx->cm_local_size = 1;
   }
   if (opts->local_size) {
     if (opts->local_size & (opts->local_size - 1))
       return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
-                      "local size %zu is not a power of two",
-                      opts->local_size);
+                      "local size %zu is not a power of two", opts->local_size);
     ctx->local_size = opts->local_size;
   }
   if (ctx->local_size > max_wg)
     ctx->local_size = pow2_floor(max_wg);
+  if (ctx->cm_local_size > max_wg)
+    ctx->cm_local_size = pow2_floor(max_wg);
   if (ctx->wg_local_size > max_wg)
     ctx->wg_local_size = pow2_floor(max_wg);
   ctx->wg_rows = 256;
+  if (opts->confusion_strategy < CLM_CONFUSION_AUTO ||
+      opts->confusion_strategy > CLM_CONFUSION_GLOBAL)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "unknown confusion strategy %d", opts->confusion_strategy);
+  ctx->cm_force_mode = opts->confusion_strategy - 1;
 
   /* Per-launch counts must stay below 2^32 and indices in uint: cap chunks
    * at 2^30 samples, and by the largest single allocation. */
@@ -360,8 +371,8 @@ clm_status clm_context_create(const clm_context_options *opts_in,
   st = choose_shape(ctx, opts, err);
   if (st != CLM_OK)
     goto fail;
-  const char *kdir = opts->kernel_dir ? opts->kernel_dir
-                                      : getenv("CLMETRICS_KERNEL_DIR");
+  const char *kdir =
+      opts->kernel_dir ? opts->kernel_dir : getenv("CLMETRICS_KERNEL_DIR");
   st = clm_program_build(ctx, kdir, err);
   if (st != CLM_OK)
     goto fail;
@@ -376,7 +387,7 @@ fail:
   return st;
 }
 
-static void release_mem(cl_mem *m) {
+void clm_release_mem(cl_mem *m) {
   if (*m)
     clReleaseMemObject(*m);
   *m = NULL;
@@ -386,13 +397,22 @@ void clm_context_free(clm_context *ctx) {
   if (!ctx)
     return;
   /* Reverse order of creation. */
-  release_mem(&ctx->ws.wpartials);
-  release_mem(&ctx->ws.features);
-  release_mem(&ctx->ws.counters);
-  release_mem(&ctx->ws.partials);
-  release_mem(&ctx->ws.grad);
-  release_mem(&ctx->ws.labels);
-  release_mem(&ctx->ws.scores);
+  clm_release_mem(&ctx->ws.mhits);
+  clm_release_mem(&ctx->ws.mstatus);
+  clm_release_mem(&ctx->ws.cm);
+  clm_release_mem(&ctx->ws.yp);
+  clm_release_mem(&ctx->ws.yt);
+  clm_release_mem(&ctx->ws.wpartials);
+  clm_release_mem(&ctx->ws.features);
+  clm_release_mem(&ctx->ws.counters);
+  clm_release_mem(&ctx->ws.partials);
+  clm_release_mem(&ctx->ws.grad);
+  clm_release_mem(&ctx->ws.labels);
+  clm_release_mem(&ctx->ws.scores);
+  if (ctx->k_argmax_ce)
+    clReleaseKernel(ctx->k_argmax_ce);
+  if (ctx->k_confusion)
+    clReleaseKernel(ctx->k_confusion);
   if (ctx->k_weight_grad)
     clReleaseKernel(ctx->k_weight_grad);
   if (ctx->k_binary)
@@ -419,13 +439,12 @@ double clm_context_startup_seconds(const clm_context *ctx) {
 }
 
 clm_status clm_ensure_buffer(clm_context *ctx, cl_mem *buf, size_t *cap,
-                             size_t bytes, cl_mem_flags flags,
-                             clm_error *err) {
+                             size_t bytes, cl_mem_flags flags, clm_error *err) {
   if (bytes == 0)
     bytes = 64;
   if (*buf && *cap >= bytes)
     return CLM_OK;
-  release_mem(buf);
+  clm_release_mem(buf);
   *cap = 0;
   cl_int rc;
   *buf = clCreateBuffer(ctx->cl, flags, bytes, NULL, &rc);

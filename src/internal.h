@@ -29,6 +29,9 @@ void clm_error_clear(clm_error *err);
 /* Device buffers reused across chunks and calls; grown on demand. */
 struct clm_workspace {
   cl_mem scores, labels, grad, partials, counters, features, wpartials;
+  /* multi-class */
+  cl_mem yt, yp, cm, mstatus, mhits;
+  size_t yt_cap, yp_cap, cm_cap, mstatus_cap, mhits_cap;
   size_t scores_cap, labels_cap, grad_cap, partials_cap, features_cap,
       wpartials_cap, counters_cap; /* bytes */
 };
@@ -41,6 +44,10 @@ struct clm_context {
   cl_program program;
   cl_kernel k_binary;
   cl_kernel k_weight_grad;
+  cl_kernel k_confusion;
+  cl_kernel k_argmax_ce;
+  size_t cm_local_size; /* 1 on CPUs: private histograms, no atomics */
+  int cm_force_mode;    /* -1: by local memory; else a strategy (tests) */
   clm_device_info info;
   char build_options[256];
   clm_log_fn log;
@@ -57,8 +64,8 @@ struct clm_context {
   struct clm_workspace ws;
 };
 
-void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt,
-             ...) CLM_PRINTF(3, 4);
+void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt, ...)
+    CLM_PRINTF(3, 4);
 
 /* Name of an OpenCL error code, e.g. "CL_OUT_OF_RESOURCES". */
 const char *clm_cl_error_name(cl_int code);
@@ -73,6 +80,9 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
 /* Ensures `*buf` holds at least `bytes`, reallocating when smaller. */
 clm_status clm_ensure_buffer(clm_context *ctx, cl_mem *buf, size_t *cap,
                              size_t bytes, cl_mem_flags flags, clm_error *err);
+
+/* Releases a buffer and clears the handle. */
+void clm_release_mem(cl_mem *m);
 
 /* Monotonic seconds. */
 double clm_now(void);

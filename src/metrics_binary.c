@@ -44,9 +44,8 @@ static double mcc(uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn,
   return (double)(num / sqrtl(a * b * c * d));
 }
 
-clm_status clm_binary_finalize(const clm_binary_state *s,
-                               clm_zero_division zd, clm_binary_result *out,
-                               double *weight_grad) {
+clm_status clm_binary_finalize(const clm_binary_state *s, clm_zero_division zd,
+                               clm_binary_result *out, double *weight_grad) {
   if (!s || !out)
     return CLM_ERR_INVALID_ARGUMENT;
   if (zd != CLM_ZERO_DIVISION_ZERO && zd != CLM_ZERO_DIVISION_ONE &&

@@ -14,12 +14,11 @@ extern const struct clm_embedded_kernel clm_embedded_kernels[];
 
 /* Order matters: common.cl defines what the others use. */
 static const char *const kernel_files[] = {"common.cl", "binary.cl",
-                                           "weight_grad.cl"};
+                                           "weight_grad.cl", "multiclass.cl"};
 #define N_KERNEL_FILES (sizeof kernel_files / sizeof kernel_files[0])
 
 static const char *embedded_source(const char *name) {
-  for (const struct clm_embedded_kernel *k = clm_embedded_kernels; k->name;
-       ++k)
+  for (const struct clm_embedded_kernel *k = clm_embedded_kernels; k->name; ++k)
     if (strcmp(k->name, name) == 0)
       return k->source;
   return NULL;
@@ -32,8 +31,7 @@ static clm_status read_source(const char *dir, const char *name, char **out,
   FILE *f = fopen(path, "rb");
   if (!f)
     return clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0,
-                    "cannot open kernel source %s: %s", path,
-                    strerror(errno));
+                    "cannot open kernel source %s: %s", path, strerror(errno));
   clm_status st = CLM_OK;
   char *buf = NULL;
   if (fseek(f, 0, SEEK_END) != 0) {
@@ -132,6 +130,16 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
   ctx->k_weight_grad = clCreateKernel(ctx->program, "clm_weight_grad", &rc);
   if (rc != CL_SUCCESS) {
     st = clm_fail_cl(err, rc, "clCreateKernel(clm_weight_grad)");
+    goto done;
+  }
+  ctx->k_confusion = clCreateKernel(ctx->program, "clm_confusion", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion)");
+    goto done;
+  }
+  ctx->k_argmax_ce = clCreateKernel(ctx->program, "clm_argmax_ce", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce)");
     goto done;
   }
 done:

@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-unsigned clm_version_number(void) { return CLM_VERSION_NUMBER; }
+unsigned clm_version_number(void) {
+  return CLM_VERSION_NUMBER;
+}
 
-const char *clm_version_string(void) { return CLM_VERSION_STRING; }
+const char *clm_version_string(void) {
+  return CLM_VERSION_STRING;
+}
 
 const char *clm_status_str(clm_status status) {
   switch (status) {

@@ -29,7 +29,9 @@ static void open_ctx(size_t local_size, uint64_t chunk) {
   cr_assert_eq(st, CLM_OK, "context: %s", err.message);
 }
 
-static void setup(void) { open_ctx(0, 0); }
+static void setup(void) {
+  open_ctx(0, 0);
+}
 static void teardown(void) {
   clm_context_free(ctx);
   ctx = NULL;
@@ -100,7 +102,9 @@ static uint64_t rng(void) {
   rng_state ^= rng_state >> 27;
   return rng_state * 0x2545F4914F6CDD1DULL;
 }
-static double uniform(void) { return (double)(rng() >> 11) * 0x1p-53; }
+static double uniform(void) {
+  return (double)(rng() >> 11) * 0x1p-53;
+}
 
 static void random_data(uint64_t n, uint64_t seed, clm_scores_kind kind,
                         uint8_t **y, float **s) {
@@ -118,8 +122,8 @@ static void random_data(uint64_t n, uint64_t seed, clm_scores_kind kind,
 
 /* Runs one update; asserts it succeeded. */
 static void evaluate(const uint8_t *y, const float *s, uint64_t n,
-                     clm_scores_kind kind, double t, const float *x,
-                     uint64_t d, float *grad, clm_binary_state *st) {
+                     clm_scores_kind kind, double t, const float *x, uint64_t d,
+                     float *grad, clm_binary_state *st) {
   cr_assert_eq(clm_binary_state_init(st, kind, t, d), CLM_OK);
   clm_error err;
   clm_status rc = clm_binary_update(ctx, st, y, s, n, x, grad, &err);
@@ -173,7 +177,7 @@ ParameterizedTestParameters(binary, random_vs_reference) {
   size_t k = 0;
   for (size_t i = 0; i < 4; ++i) {
     const uint64_t tile = ls[i] * 32 * 16;
-    const uint64_t ns[] = {0,        1,        ls[i] - 1 ? ls[i] - 1 : 2,
+    const uint64_t ns[] = {0,         1,        ls[i] - 1 ? ls[i] - 1 : 2,
                            ls[i] + 1, tile - 1, tile,
                            tile + 1,  1000003};
     for (size_t j = 0; j < 8; ++j) {
@@ -201,9 +205,8 @@ ParameterizedTest(struct size_case *c, binary, random_vs_reference) {
 /* ---- extremes ---- */
 
 Test(binary, extreme_logits, .init = setup, .fini = teardown) {
-  const float vals[] = {100.0f,   -100.0f, 88.7f,  -88.7f, 0.0f,
-                        -0.0f,    1e-30f,  -1e-30f, 17.0f, -17.0f,
-                        1e-45f,   1e30f,   -1e30f};
+  const float vals[] = {100.0f,  -100.0f, 88.7f,  -88.7f, 0.0f,  -0.0f, 1e-30f,
+                        -1e-30f, 17.0f,   -17.0f, 1e-45f, 1e30f, -1e30f};
   const size_t nv = sizeof vals / sizeof vals[0];
   uint8_t y[2 * sizeof vals / sizeof vals[0]];
   float s[2 * sizeof vals / sizeof vals[0]];
@@ -256,9 +259,10 @@ Test(binary, infinite_logits_are_exact, .init = setup, .fini = teardown) {
 }
 
 Test(binary, extreme_probabilities, .init = setup, .fini = teardown) {
-  const float vals[] = {0.0f,   1.0f,  -0.0f, 1e-30f, 1e-8f, FLT_EPSILON,
-                        0.5f,   0.25f, 0.7f,  1.0f - FLT_EPSILON / 4,
-                        0.999f, 1e-45f};
+  const float vals[] = {
+      0.0f,        1.0f,  -0.0f, 1e-30f, 1e-8f,
+      FLT_EPSILON, 0.5f,  0.25f, 0.7f,   1.0f - FLT_EPSILON / 4,
+      0.999f,      1e-45f};
   const size_t nv = sizeof vals / sizeof vals[0];
   uint8_t y[2 * sizeof vals / sizeof vals[0]];
   float s[2 * sizeof vals / sizeof vals[0]];
@@ -564,8 +568,8 @@ Test(binary, origin_q1_weight_grad_finite_difference, .init = setup,
       const double fd =
           (device_loss(yy, wp, x, 3) - device_loss(yy, wm, x, 3)) / (2 * h);
       cr_assert(fabs(dw[j] - fd) < 2e-3 * (1 + fabs(fd)),
-                "y=%d j=%d: analytic %.8g, finite difference %.8g", y, j,
-                dw[j], fd);
+                "y=%d j=%d: analytic %.8g, finite difference %.8g", y, j, dw[j],
+                fd);
       cr_assert(fabs(dw[j] - ((double)(r.grad_bias) * x[j])) < 1e-6);
     }
   }
@@ -610,20 +614,20 @@ Test(binary, kernel_dir_override_and_build_failure) {
   cr_assert(strstr(err.message, "common.cl"), "%s", err.message);
   /* A broken kernel: CLM_ERR_BUILD with the options and the log. */
   char path[256];
-  const char *names[] = {"common.cl", "binary.cl", "weight_grad.cl"};
-  for (int i = 0; i < 3; ++i) {
+  const char *names[] = {"common.cl", "binary.cl", "weight_grad.cl",
+                         "multiclass.cl"};
+  for (int i = 0; i < 4; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs(i == 1 ? "__kernel void clm_binary(void) { this is not C; }\n"
-                 : "\n",
+    fputs(i == 1 ? "__kernel void clm_binary(void) { this is not C; }\n" : "\n",
           f);
     fclose(f);
   }
   cr_assert_eq(clm_context_create(&o, &c, &err), CLM_ERR_BUILD);
   cr_assert_null(c);
   cr_assert(strstr(err.message, "-DCLM_VW="), "%s", err.message);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     remove(path);
   }

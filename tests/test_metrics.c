@@ -57,8 +57,8 @@ Test(metrics, zero_division_policies) {
    * 0/0; specificity is 1. */
   for (int zd = 0; zd < 3; ++zd) {
     clm_binary_result r = finalize_counts(0, 0, 7, 0, zd);
-    const unsigned want = CLM_UNDEF_PRECISION | CLM_UNDEF_RECALL |
-                          CLM_UNDEF_F1 | CLM_UNDEF_MCC;
+    const unsigned want =
+        CLM_UNDEF_PRECISION | CLM_UNDEF_RECALL | CLM_UNDEF_F1 | CLM_UNDEF_MCC;
     cr_assert_eq(r.undefined, want);
     if (zd == CLM_ZERO_DIVISION_NAN) {
       cr_assert(isnan(r.precision) && isnan(r.recall) && isnan(r.f1) &&

@@ -39,6 +39,18 @@ void cli_format_rate(double per_second, char *buf, size_t cap);
 int cli_binary(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_devices(int argc, char **argv);
+int cli_multiclass(int argc, char **argv);
+
+/* Multi-class report writers shared by `multiclass` and `demo`. */
+void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
+                               const uint64_t *cm, char **names,
+                               const clm_context *ctx, double startup_s,
+                               double compute_s, double total_s);
+void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
+                               const uint64_t *cm, char **names,
+                               clm_zero_division zd, const clm_context *ctx,
+                               double startup_s, double compute_s,
+                               double total_s);
 
 /* Binary report writers shared by `binary` and `demo`. */
 struct cli_binary_report {

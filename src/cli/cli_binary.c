@@ -73,12 +73,11 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
           rep->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
           r->threshold);
   if (rep->labels_path)
-    fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path,
-            rep->scores_path);
+    fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path, rep->scores_path);
   fprintf(f, "device: %s / %s (%s)\n\n", dev->platform, dev->name, dev->type);
   fprintf(f, "  confusion matrix       predicted 1   predicted 0\n");
-  fprintf(f, "  actual 1            %14llu %13llu\n",
-          (unsigned long long)r->tp, (unsigned long long)r->fn);
+  fprintf(f, "  actual 1            %14llu %13llu\n", (unsigned long long)r->tp,
+          (unsigned long long)r->fn);
   fprintf(f, "  actual 0            %14llu %13llu\n\n",
           (unsigned long long)r->fp, (unsigned long long)r->tn);
   fprintf(f, "  %-22s %12s\n", "metric", "value");
@@ -181,8 +180,7 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
 }
 
 struct binary_args {
-  const char *labels, *scores, *grad_out, *features, *weight_grad_out,
-      *device;
+  const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
   clm_scores_kind kind;
   double threshold;
   clm_zero_division zd;
@@ -205,9 +203,9 @@ static int parse_args(int argc, char **argv, struct binary_args *a) {
       continue;
     }
     static const char *const with_value[] = {
-        "--labels",   "--scores",          "--scores-kind",   "--threshold",
-        "--grad-out", "--features",        "--weight-grad-out",
-        "--device",   "--zero-division"};
+        "--labels",          "--scores",   "--scores-kind",
+        "--threshold",       "--grad-out", "--features",
+        "--weight-grad-out", "--device",   "--zero-division"};
     int known = 0;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; ++k)
       known |= strcmp(arg, with_value[k]) == 0;
@@ -364,8 +362,9 @@ int cli_binary(int argc, char **argv) {
     rc = report_error(&err, st);
     goto done;
   }
-  if (a.weight_grad_out && (st = clm_npy_write_f64_as_f32(
-                                a.weight_grad_out, wgrad, d, 0, &err)) != CLM_OK) {
+  if (a.weight_grad_out &&
+      (st = clm_npy_write_f64_as_f32(a.weight_grad_out, wgrad, d, 0, &err)) !=
+          CLM_OK) {
     if (a.grad_out)
       unlink(a.grad_out);
     rc = report_error(&err, st);

@@ -112,8 +112,7 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
   float *g = malloc((n ? n : 1) * sizeof(float));
   int rc = CLI_EXIT_ERROR;
   if (!y || !z || !g) {
-    cli_error("cannot allocate %llu synthetic samples",
-              (unsigned long long)n);
+    cli_error("cannot allocate %llu synthetic samples", (unsigned long long)n);
     goto done;
   }
   /* 30% positives; logits = +-1.2 plus roughly normal noise. */
@@ -142,8 +141,7 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
   struct cli_binary_report rep = {.result = &r,
                                   .ctx = ctx,
                                   .kind = CLM_SCORES_LOGITS,
-                                  .startup_s =
-                                      clm_context_startup_seconds(ctx),
+                                  .startup_s = clm_context_startup_seconds(ctx),
                                   .compute_s = dt,
                                   .total_s = cli_now() - cli_start_time};
   if (json) {

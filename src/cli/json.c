@@ -38,7 +38,9 @@ void json_begin(struct json *j, FILE *f) {
   fputc('{', f);
 }
 
-void json_end(struct json *j) { fputs("}\n", j->f); }
+void json_end(struct json *j) {
+  fputs("}\n", j->f);
+}
 
 void json_object_open(struct json *j, const char *key) {
   json_key(j, key);

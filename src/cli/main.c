@@ -10,6 +10,8 @@ static void usage(FILE *f) {
           "commands:\n"
           "  binary      binary metrics, BCE loss and gradients from label and "
           "score files\n"
+          "  multiclass  confusion matrix, classification report, "
+          "cross-entropy\n"
           "  demo        run the built-in examples (no files needed)\n"
           "  devices     list OpenCL platforms and devices\n\n"
           "options:\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "binary") == 0)
     return cli_binary(argc - 1, argv + 1);
+  if (strcmp(cmd, "multiclass") == 0)
+    return cli_multiclass(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
     return cli_demo(argc - 1, argv + 1);
   if (strcmp(cmd, "devices") == 0)

@@ -1,0 +1,228 @@
+/* Multi-class evaluation kernels.
+ *
+ * clm_confusion: K x K confusion counts from true and predicted labels.
+ *   mode 0 (LOCAL): the whole matrix privatized in local memory, one global
+ *     atomic per non-zero cell per work-group;
+ *   mode 1 (DIAG): for K too large for local memory: the diagonal (usually
+ *     most samples) in local memory, off-diagonal cells by global atomics.
+ *   With one work-item per group the local counters need no atomics.
+ *   Labels outside [0, K) are never used as indices: they are counted and
+ *   the first offending index kept (status[0] count, status[1] index).
+ *
+ * clm_argmax_ce: per row of an N x K score matrix: argmax (ties to the lowest
+ *   index, as NumPy), the cross-entropy term and the rank of the true class;
+ *   CLM_VW rows per work-item at once, vectorized across rows. */
+#ifndef CLM_VW
+#include "common.cl"
+#endif
+
+#define CLM_NO_BAD 0xffffffffu
+
+__kernel void clm_confusion(__global const int *restrict yt,
+                            __global const int *restrict yp, const uint n,
+                            const uint k, const uint per_group,
+                            const int mode, __global uint *restrict cm,
+                            __global uint *restrict status,
+                            __local uint *restrict hist) {
+  const uint lid = get_local_id(0);
+  const uint ls = get_local_size(0);
+  const uint grp = get_group_id(0);
+  const uint cells = mode == 0 ? k * k : k;
+  const uint start = grp * per_group;
+  const uint end = min(start + per_group, n);
+  const int private_hist = ls == 1;
+
+  /* Uniform trip counts with guards (pocl#1390). */
+  const uint zero_trips = (cells + ls - 1) / ls;
+  for (uint t = 0; t < zero_trips; ++t) {
+    const uint c = t * ls + lid;
+    if (c < cells)
+      hist[c] = 0;
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  uint bad = 0, first_bad = CLM_NO_BAD;
+  const uint span = end > start ? end - start : 0;
+  const uint trips = (span + ls - 1) / ls;
+  for (uint t = 0; t < trips; ++t) {
+    const uint i = start + t * ls + lid;
+    if (i >= end)
+      continue;
+    const uint a = (uint)yt[i], b = (uint)yp[i]; /* negatives wrap high */
+    if (a >= k || b >= k) {
+      ++bad;
+      first_bad = min(first_bad, i);
+      continue;
+    }
+    if (mode == 0) {
+      if (private_hist)
+        hist[a * k + b] += 1;
+      else
+        atomic_inc(&hist[a * k + b]);
+    } else if (a == b) {
+      if (private_hist)
+        hist[a] += 1;
+      else
+        atomic_inc(&hist[a]);
+    } else {
+      atomic_inc(&cm[(ulong)a * k + b]);
+    }
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  for (uint t = 0; t < zero_trips; ++t) {
+    const uint c = t * ls + lid;
+    if (c < cells) {
+      const uint v = hist[c];
+      if (v)
+        atomic_add(&cm[mode == 0 ? (ulong)c : (ulong)c * k + c], v);
+    }
+  }
+  if (bad) {
+    atomic_add(&status[0], bad);
+    atomic_min(&status[1], first_bad);
+  }
+}
+
+/* For each row: pred[row] = argmax; partials[grp] = sum of cross-entropy
+ * terms; hits[grp] = rows whose true class ranks < top_k (rank = classes
+ * scoring higher, or equal with a lower index). status[0..1] count and
+ * first index (row * k + col) of NaN scores or probabilities outside
+ * [0, 1]; status[2..3] count and first row of true labels outside [0, k). */
+__kernel void clm_argmax_ce(__global const float *restrict s,
+                            __global const int *restrict yt, const uint n,
+                            const uint k, const int probs, const uint top_k,
+                            __global int *restrict pred,
+                            __global float *restrict partials,
+                            __global uint *restrict hits,
+                            __global uint *restrict status,
+                            __local float *restrict lsum,
+                            __local uint *restrict lcnt) {
+  const uint lid = get_local_id(0);
+  const uint ls = get_local_size(0);
+  const uint grp = get_group_id(0);
+  const uint rows_per_group = ls * CLM_ITEMS * CLM_VW;
+  const uint base = grp * rows_per_group;
+
+  float loss_acc = 0.0f;
+  uint n_hits = 0, bad_score = 0, first_bad_score = CLM_NO_BAD;
+  uint bad_label = 0, first_bad_label = CLM_NO_BAD;
+
+  for (uint it = 0; it < CLM_ITEMS; ++it) {
+#if CLM_STRIDED
+    const uint r0 = base + (it * ls + lid) * CLM_VW;
+#else
+    const uint r0 = base + (lid * CLM_ITEMS + it) * CLM_VW;
+#endif
+    if (r0 >= n)
+      continue;
+    /* Lanes past the end repeat the last row and are ignored. */
+    int rowi[CLM_VW], tcls[CLM_VW];
+    for (uint j = 0; j < CLM_VW; ++j) {
+      const uint r = min(r0 + j, n - 1);
+      rowi[j] = (int)r;
+      int t = yt[r];
+      if ((uint)t >= k) {
+        if (r0 + j < n) {
+          ++bad_label;
+          first_bad_label = min(first_bad_label, r0 + j);
+        }
+        t = 0;
+      }
+      tcls[j] = t;
+    }
+    const intv t = VLOADI(tcls);
+    /* Pass 1: max, argmax, score of the true class, input checks. */
+    floatv best = -INFINITY, zt = 0.0f;
+    intv arg = 0, badm = 0;
+    for (uint c = 0; c < k; ++c) {
+      float tmp[CLM_VW];
+      for (uint j = 0; j < CLM_VW; ++j)
+        tmp[j] = s[(ulong)rowi[j] * k + c];
+      const floatv v = VLOADF(tmp);
+      const intv cv = (intv)(int)c;
+      badm |= probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v);
+      const intv gt = v > best;
+      best = select(best, v, gt);
+      arg = select(arg, cv, gt);
+      zt = select(zt, v, t == cv);
+    }
+    if (ANYV(badm)) {
+      /* Rare path: find the first offending cell row by row. */
+      for (uint j = 0; j < CLM_VW && r0 + j < n; ++j)
+        for (uint c = 0; c < k; ++c) {
+          const float v = s[(ulong)(r0 + j) * k + c];
+          if (isnan(v) || (probs && (v < 0.0f || v > 1.0f))) {
+            ++bad_score;
+            first_bad_score = min(first_bad_score, (r0 + j) * k + c);
+            break;
+          }
+        }
+    }
+    /* All -inf rows have argmax 0 (every score ties at -inf). */
+    /* Pass 2: softmax denominator around the max, rank of the true class. */
+    floatv sum = 0.0f, ninf = 0.0f;
+    intv rank = 0;
+    const intv top = isinf(best) & (best > 0.0f);
+    for (uint c = 0; c < k; ++c) {
+      float tmp[CLM_VW];
+      for (uint j = 0; j < CLM_VW; ++j)
+        tmp[j] = s[(ulong)rowi[j] * k + c];
+      const floatv v = VLOADF(tmp);
+      const intv cv = (intv)(int)c;
+      if (!probs)
+        sum += exp(v - best);
+      ninf += select((floatv)0.0f, (floatv)1.0f, isinf(v) & (v > 0.0f));
+      rank += select((intv)0, (intv)1, (v > zt) | ((v == zt) & (cv < t)));
+    }
+    floatv loss;
+    if (probs) {
+      loss = -log(clamp(zt, FLT_EPSILON, 1.0f));
+    } else {
+      /* log-sum-exp minus the true logit; limits at +-inf: with +inf
+       * logits the mass splits evenly among them; all -inf rows are
+       * uniform. */
+      const floatv finite = best + log(sum) - zt;
+      const floatv at_inf = select((floatv)INFINITY, log(ninf),
+                                   isinf(zt) & (zt > 0.0f));
+      const floatv all_neg = (floatv)log((float)k);
+      loss = select(finite, at_inf, top);
+      loss = select(loss, all_neg, isinf(best) & (best < 0.0f));
+      loss = select(loss, (floatv)INFINITY,
+                    isinf(zt) & (zt < 0.0f) & isfinite(best));
+    }
+    float tl[CLM_VW];
+    int ta[CLM_VW], tr[CLM_VW];
+    VSTOREF(loss, tl);
+    VSTOREI(arg, ta);
+    VSTOREI(rank, tr);
+    for (uint j = 0; j < CLM_VW && r0 + j < n; ++j) {
+      pred[r0 + j] = ta[j];
+      loss_acc += tl[j];
+      n_hits += (uint)tr[j] < top_k;
+    }
+  }
+
+  lsum[lid] = loss_acc;
+  lcnt[lid] = n_hits;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint st = ls >> 1; st > 0; st >>= 1) {
+    if (lid < st) {
+      lsum[lid] += lsum[lid + st];
+      lcnt[lid] += lcnt[lid + st];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    partials[grp] = lsum[0];
+    hits[grp] = lcnt[0];
+  }
+  if (bad_score) {
+    atomic_add(&status[0], bad_score);
+    atomic_min(&status[1], first_bad_score);
+  }
+  if (bad_label) {
+    atomic_add(&status[2], bad_label);
+    atomic_min(&status[3], first_bad_label);
+  }
+}

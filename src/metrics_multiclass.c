@@ -1,0 +1,148 @@
+/* Multi-class metrics from the confusion matrix: pure C, no OpenCL. */
+#include "internal.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double zd_value(clm_zero_division zd) {
+  return zd == CLM_ZERO_DIVISION_ONE   ? 1.0
+         : zd == CLM_ZERO_DIVISION_NAN ? NAN
+                                       : 0.0;
+}
+
+static double ratio(uint64_t num, uint64_t den, clm_zero_division zd,
+                    unsigned bit, unsigned *undefined) {
+  if (den == 0) {
+    *undefined |= bit;
+    return zd_value(zd);
+  }
+  return (double)num / (double)den;
+}
+
+void clm_multiclass_result_release(clm_multiclass_result *r) {
+  if (!r)
+    return;
+  free(r->per_class);
+  memset(r, 0, sizeof *r);
+}
+
+/* Weighted mean ignoring NaN entries, as scikit-learn's _nanaverage: NaN
+ * when every entry is NaN; the plain mean when the remaining weights are
+ * all zero. `offset` picks the field. */
+static double nan_average(const clm_class_metrics *m, uint32_t k, size_t offset,
+                          int weighted) {
+  double sum = 0, wsum = 0, plain = 0;
+  uint32_t count = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    const double v = *(const double *)((const char *)&m[c] + offset);
+    if (isnan(v))
+      continue;
+    const double w = weighted ? (double)m[c].support : 1.0;
+    sum += w * v;
+    wsum += w;
+    plain += v;
+    ++count;
+  }
+  if (count == 0)
+    return NAN;
+  return wsum > 0 ? sum / wsum : plain / count;
+}
+
+clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
+                                   clm_zero_division zd,
+                                   clm_multiclass_result *out) {
+  if (!s || !out || !s->confusion)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (zd != CLM_ZERO_DIVISION_ZERO && zd != CLM_ZERO_DIVISION_ONE &&
+      zd != CLM_ZERO_DIVISION_NAN)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (s->n == 0)
+    return CLM_ERR_EMPTY;
+  const uint32_t k = s->n_classes;
+  clm_multiclass_result r;
+  memset(&r, 0, sizeof r);
+  r.per_class = calloc(k, sizeof *r.per_class);
+  if (!r.per_class)
+    return CLM_ERR_OUT_OF_MEMORY;
+  r.n_classes = k;
+  r.n = s->n;
+
+  /* Row sums (support), column sums (predicted), diagonal. */
+  uint64_t correct = 0;
+  for (uint32_t i = 0; i < k; ++i) {
+    const uint64_t *row = s->confusion + (uint64_t)i * k;
+    for (uint32_t j = 0; j < k; ++j) {
+      r.per_class[i].support += row[j];
+      r.per_class[j].predicted += row[j];
+    }
+    correct += row[i];
+  }
+  const double n = (double)s->n;
+  double recall_sum = 0;
+  uint32_t present = 0;
+  /* In long double: sums of products of counts reach n^2. */
+  long double tp_sum = 0, t2 = 0, p2 = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    clm_class_metrics *m = &r.per_class[c];
+    const uint64_t tp = s->confusion[(uint64_t)c * k + c];
+    m->precision =
+        ratio(tp, m->predicted, zd, CLM_UNDEF_PRECISION, &m->undefined);
+    m->recall = ratio(tp, m->support, zd, CLM_UNDEF_RECALL, &m->undefined);
+    m->f1 = ratio(2 * tp, m->support + m->predicted, zd, CLM_UNDEF_F1,
+                  &m->undefined);
+    r.undefined |= m->undefined;
+    if (m->support) {
+      recall_sum += (double)tp / (double)m->support;
+      ++present;
+    }
+    tp_sum += (long double)m->support * m->predicted;
+    t2 += (long double)m->support * m->support;
+    p2 += (long double)m->predicted * m->predicted;
+  }
+  r.accuracy = (double)correct / n;
+  const size_t op = offsetof(clm_class_metrics, precision),
+               orc = offsetof(clm_class_metrics, recall),
+               of = offsetof(clm_class_metrics, f1);
+  r.macro.precision = nan_average(r.per_class, k, op, 0);
+  r.macro.recall = nan_average(r.per_class, k, orc, 0);
+  r.macro.f1 = nan_average(r.per_class, k, of, 0);
+  r.weighted.precision = nan_average(r.per_class, k, op, 1);
+  r.weighted.recall = nan_average(r.per_class, k, orc, 1);
+  r.weighted.f1 = nan_average(r.per_class, k, of, 1);
+  /* Single-label data: micro precision = recall = F1 = accuracy. */
+  r.micro.precision = r.micro.recall = r.micro.f1 = r.accuracy;
+  r.balanced_accuracy = present ? recall_sum / present : zd_value(zd);
+
+  /* MCC (Gorodkin), as scikit-learn: (c*n - sum t_k p_k) /
+   * sqrt((n^2 - sum p_k^2)(n^2 - sum t_k^2)). */
+  const long double ln = (long double)s->n;
+  const long double cov_tp = (long double)correct * ln - tp_sum;
+  const long double cov_pp = ln * ln - p2, cov_tt = ln * ln - t2;
+  if (cov_pp == 0 || cov_tt == 0) {
+    r.undefined |= CLM_UNDEF_MCC;
+    r.mcc = zd_value(zd);
+  } else {
+    r.mcc = (double)(cov_tp / sqrtl(cov_pp * cov_tt));
+  }
+  /* Cohen's kappa: (p_o - p_e) / (1 - p_e), in counts. */
+  const long double expected = tp_sum / ln; /* sum t_k p_k / n */
+  const long double den = ln - expected;
+  if (den == 0) {
+    r.undefined |= CLM_UNDEF_KAPPA;
+    r.cohen_kappa = zd_value(zd);
+  } else {
+    r.cohen_kappa = (double)(((long double)correct - expected) / den);
+  }
+  if (s->has_scores) {
+    r.has_loss = 1;
+    r.cross_entropy_mean = s->ce_sum / n;
+    if (s->top_k) {
+      r.top_k = s->top_k;
+      r.top_k_accuracy = (double)s->top_k_hits / n;
+    }
+  }
+  *out = r;
+  return CLM_OK;
+}

@@ -1,0 +1,403 @@
+/* Multi-class evaluation, host side: confusion strategies, chunking. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLM_NO_BAD 0xffffffffu
+
+enum { CM_LOCAL = 0, CM_DIAG = 1, CM_GLOBAL = 2 };
+
+clm_status clm_multiclass_state_init(clm_multiclass_state *s, uint32_t k,
+                                     uint32_t top_k) {
+  if (!s)
+    return CLM_ERR_INVALID_ARGUMENT;
+  memset(s, 0, sizeof *s);
+  if (k < 2 || top_k > k)
+    return CLM_ERR_INVALID_ARGUMENT;
+  const uint64_t cells = (uint64_t)k * k;
+  if (cells > SIZE_MAX / sizeof(uint64_t))
+    return CLM_ERR_OUT_OF_MEMORY;
+  s->confusion = calloc((size_t)cells, sizeof(uint64_t));
+  if (!s->confusion)
+    return CLM_ERR_OUT_OF_MEMORY;
+  s->n_classes = k;
+  s->top_k = top_k;
+  return CLM_OK;
+}
+
+void clm_multiclass_state_release(clm_multiclass_state *s) {
+  if (!s)
+    return;
+  free(s->confusion);
+  memset(s, 0, sizeof *s);
+}
+
+clm_status clm_multiclass_merge(clm_multiclass_state *dst,
+                                const clm_multiclass_state *src) {
+  if (!dst || !src)
+    return CLM_ERR_INVALID_ARGUMENT;
+  if (dst->n_classes != src->n_classes || dst->top_k != src->top_k ||
+      (dst->has_scores && src->has_scores && dst->kind != src->kind))
+    return CLM_ERR_STATE_MISMATCH;
+  const uint64_t cells = (uint64_t)dst->n_classes * dst->n_classes;
+  for (uint64_t c = 0; c < cells; ++c)
+    dst->confusion[c] += src->confusion[c];
+  dst->n += src->n;
+  if (src->has_scores) {
+    dst->has_scores = 1;
+    dst->kind = src->kind;
+  }
+  dst->ce_sum += src->ce_sum;
+  dst->top_k_hits += src->top_k_hits;
+  return CLM_OK;
+}
+
+/* Which confusion strategy fits the device's local memory. */
+static int cm_mode(const clm_context *ctx, uint32_t k) {
+  uint64_t budget = ctx->info.local_mem_bytes / 2;
+  if (budget > 256 * 1024)
+    budget = 256 * 1024;
+  if ((uint64_t)k * k * sizeof(cl_uint) <= budget)
+    return CM_LOCAL;
+  if ((uint64_t)k * sizeof(cl_uint) <= budget)
+    return CM_DIAG;
+  return CM_GLOBAL;
+}
+
+/* Counts the (yt, yp) pairs already on the device into ws->cm and flushes
+ * the per-launch uint32 counts into `acc`. */
+static clm_status confusion_launch(clm_context *ctx, clm_multiclass_state *acc,
+                                   cl_mem yt, cl_mem yp, uint32_t n,
+                                   uint64_t *first_bad, clm_error *err) {
+  struct clm_workspace *ws = &ctx->ws;
+  const uint32_t k = acc->n_classes;
+  const uint64_t cells = (uint64_t)k * k;
+  const int mode =
+      ctx->cm_force_mode >= 0 ? ctx->cm_force_mode : cm_mode(ctx, k);
+  const size_t ls = ctx->cm_local_size;
+  const uint64_t hist_cells = mode == CM_LOCAL  ? cells
+                              : mode == CM_DIAG ? k
+                                                : 1;
+  /* Enough work per group to amortize zeroing and flushing its counters. */
+  uint64_t per_group = ls * 256;
+  uint64_t amortize = 4 * hist_cells;
+  const uint64_t spread =
+      ((uint64_t)n + 4 * ctx->info.compute_units - 1) /
+      (4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1));
+  if (amortize > spread)
+    amortize = spread;
+  if (per_group < amortize)
+    per_group = amortize;
+  if (per_group > n && n > 0)
+    per_group = n;
+  const size_t groups = n ? (size_t)((n + per_group - 1) / per_group) : 0;
+  cl_int rc;
+  clm_status st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
+                                    (size_t)cells * sizeof(cl_uint),
+                                    CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->mstatus, &ws->mstatus_cap,
+                           4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+  if (st != CLM_OK)
+    return st;
+  const cl_uint zero = 0;
+  rc = clEnqueueFillBuffer(ctx->queue, ws->cm, &zero, sizeof zero, 0,
+                           (size_t)cells * sizeof(cl_uint), 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueFillBuffer(confusion)");
+  const cl_uint init[4] = {0, CLM_NO_BAD, 0, CLM_NO_BAD};
+  rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0, sizeof init,
+                            init, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
+  cl_kernel kc = ctx->k_confusion;
+  const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group;
+  const cl_int mode_arg = mode;
+  rc = clSetKernelArg(kc, 0, sizeof(cl_mem), &yt);
+  rc |= clSetKernelArg(kc, 1, sizeof(cl_mem), &yp);
+  rc |= clSetKernelArg(kc, 2, sizeof n_arg, &n_arg);
+  rc |= clSetKernelArg(kc, 3, sizeof k_arg, &k_arg);
+  rc |= clSetKernelArg(kc, 4, sizeof pg_arg, &pg_arg);
+  rc |= clSetKernelArg(kc, 5, sizeof mode_arg, &mode_arg);
+  rc |= clSetKernelArg(kc, 6, sizeof(cl_mem), &ws->cm);
+  rc |= clSetKernelArg(kc, 7, sizeof(cl_mem), &ws->mstatus);
+  rc |= clSetKernelArg(kc, 8, (size_t)hist_cells * sizeof(cl_uint), NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clSetKernelArg(clm_confusion)");
+  if (groups > 0) {
+    const size_t global = groups * ls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, kc, 1, NULL, &global, &ls, 0, NULL,
+                                NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_confusion)");
+  }
+  cl_uint status[4];
+  rc = clEnqueueReadBuffer(ctx->queue, ws->mstatus, CL_TRUE, 0, sizeof status,
+                           status, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(status)");
+  if (status[0] > 0) {
+    *first_bad = status[1];
+    return CLM_ERR_BAD_LABEL;
+  }
+  cl_uint *counts = NULL;
+  if (cells > 0) {
+    counts = malloc((size_t)cells * sizeof(cl_uint));
+    if (!counts)
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "cannot allocate %llu confusion cells",
+                      (unsigned long long)cells);
+    rc = clEnqueueReadBuffer(ctx->queue, ws->cm, CL_TRUE, 0,
+                             (size_t)cells * sizeof(cl_uint), counts, 0, NULL,
+                             NULL);
+    if (rc != CL_SUCCESS) {
+      free(counts);
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(confusion)");
+    }
+    for (uint64_t c = 0; c < cells; ++c)
+      acc->confusion[c] += counts[c];
+    free(counts);
+  }
+  acc->n += n;
+  return CLM_OK;
+}
+
+static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
+                                  uint32_t k, uint64_t i, uint64_t offset,
+                                  clm_error *err) {
+  const unsigned long long at = (unsigned long long)(offset + i);
+  const int true_bad = yt[i] < 0 || (uint32_t)yt[i] >= k;
+  const int32_t v = true_bad ? yt[i] : yp[i];
+  return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, v,
+                  "index %llu: %s label %d is outside [0, %u)", at,
+                  true_bad ? "true" : "predicted", (int)v, (unsigned)k);
+}
+
+static uint64_t chunk_rows(const clm_context *ctx, uint64_t row_bytes) {
+  uint64_t chunk = ctx->chunk_samples;
+  uint64_t by_alloc = ctx->info.max_alloc_bytes / row_bytes;
+  if (by_alloc && chunk > by_alloc)
+    chunk = by_alloc;
+  return chunk ? chunk : 1;
+}
+
+clm_status clm_multiclass_update_labels(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const int32_t *y_pred, uint64_t n,
+                                        clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx || !state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_labels: NULL argument");
+  clm_multiclass_state acc;
+  clm_status st =
+      clm_multiclass_state_init(&acc, state->n_classes, state->top_k);
+  if (st != CLM_OK)
+    return clm_fail(err, st, -1, 0, "cannot allocate a %u-class state",
+                    state->n_classes);
+  const uint64_t chunk = chunk_rows(ctx, sizeof(int32_t));
+  struct clm_workspace *ws = &ctx->ws;
+  for (uint64_t off = 0; off < n; off += chunk) {
+    const uint32_t m = (uint32_t)(n - off < chunk ? n - off : chunk);
+    st = clm_ensure_buffer(ctx, &ws->yt, &ws->yt_cap, m * sizeof(int32_t),
+                           CL_MEM_READ_ONLY, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->yp, &ws->yp_cap, m * sizeof(int32_t),
+                             CL_MEM_READ_WRITE, err);
+    if (st != CLM_OK)
+      goto done;
+    cl_int rc =
+        clEnqueueWriteBuffer(ctx->queue, ws->yt, CL_FALSE, 0,
+                             m * sizeof(int32_t), y_true + off, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueWriteBuffer(ctx->queue, ws->yp, CL_FALSE, 0,
+                                m * sizeof(int32_t), y_pred + off, 0, NULL,
+                                NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
+      goto done;
+    }
+    uint64_t bad = 0;
+    st = confusion_launch(ctx, &acc, ws->yt, ws->yp, m, &bad, err);
+    if (st == CLM_ERR_BAD_LABEL)
+      st = report_bad_pair(y_true + off, y_pred + off, acc.n_classes, bad, off,
+                           err);
+    if (st != CLM_OK)
+      goto done;
+  }
+  st = clm_multiclass_merge(state, &acc);
+done:
+  clm_multiclass_state_release(&acc);
+  return st;
+}
+
+clm_status clm_multiclass_update_scores(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const float *scores, uint64_t n,
+                                        clm_scores_kind kind, int32_t *pred_out,
+                                        clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx || !state || !state->confusion || (n > 0 && (!y_true || !scores)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: NULL argument");
+  if (kind != CLM_SCORES_LOGITS && kind != CLM_SCORES_PROBS)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: unknown score kind");
+  if (state->has_scores && state->kind != kind)
+    return clm_fail(
+        err, CLM_ERR_STATE_MISMATCH, -1, 0, "the state holds %s; cannot add %s",
+        state->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
+        kind == CLM_SCORES_PROBS ? "probabilities" : "logits");
+  const uint32_t k = state->n_classes;
+  clm_multiclass_state acc;
+  clm_status st = clm_multiclass_state_init(&acc, k, state->top_k);
+  if (st != CLM_OK)
+    return clm_fail(err, st, -1, 0, "cannot allocate a %u-class state", k);
+  acc.has_scores = 1;
+  acc.kind = kind;
+  /* Rows per launch: the score block fits one allocation and its flat
+   * indices fit in 32 bits. */
+  uint64_t chunk = chunk_rows(ctx, (uint64_t)k * sizeof(float));
+  if (chunk > 0x7fffffffu / k)
+    chunk = 0x7fffffffu / k;
+  struct clm_workspace *ws = &ctx->ws;
+  const size_t ls = ctx->local_size;
+  const size_t tile = ls * ctx->items * ctx->vec_width;
+  const size_t max_groups =
+      (size_t)((chunk < n ? chunk : n) + tile - 1) / tile + 1;
+  float *partials = malloc(max_groups * sizeof(float));
+  cl_uint *hits = malloc(max_groups * sizeof(cl_uint));
+  if (!partials || !hits) {
+    st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                  "cannot allocate host scratch");
+    goto done;
+  }
+  for (uint64_t off = 0; off < n; off += chunk) {
+    const uint32_t m = (uint32_t)(n - off < chunk ? n - off : chunk);
+    const size_t groups = (m + tile - 1) / tile;
+    st =
+        clm_ensure_buffer(ctx, &ws->scores, &ws->scores_cap,
+                          (size_t)m * k * sizeof(float), CL_MEM_READ_ONLY, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->yt, &ws->yt_cap, m * sizeof(int32_t),
+                             CL_MEM_READ_ONLY, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->yp, &ws->yp_cap, m * sizeof(int32_t),
+                             CL_MEM_READ_WRITE, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->partials, &ws->partials_cap,
+                             groups * sizeof(float), CL_MEM_READ_WRITE, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->mhits, &ws->mhits_cap,
+                             groups * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->mstatus, &ws->mstatus_cap,
+                             4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+    if (st != CLM_OK)
+      goto done;
+    cl_int rc = clEnqueueWriteBuffer(ctx->queue, ws->scores, CL_FALSE, 0,
+                                     (size_t)m * k * sizeof(float),
+                                     scores + off * k, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueWriteBuffer(ctx->queue, ws->yt, CL_FALSE, 0,
+                                m * sizeof(int32_t), y_true + off, 0, NULL,
+                                NULL);
+    const cl_uint init[4] = {0, CLM_NO_BAD, 0, CLM_NO_BAD};
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0,
+                                sizeof init, init, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(scores)");
+      goto done;
+    }
+    cl_kernel ka = ctx->k_argmax_ce;
+    const cl_uint n_arg = m, k_arg = k, topk_arg = state->top_k;
+    const cl_int probs = kind == CLM_SCORES_PROBS;
+    rc = clSetKernelArg(ka, 0, sizeof(cl_mem), &ws->scores);
+    rc |= clSetKernelArg(ka, 1, sizeof(cl_mem), &ws->yt);
+    rc |= clSetKernelArg(ka, 2, sizeof n_arg, &n_arg);
+    rc |= clSetKernelArg(ka, 3, sizeof k_arg, &k_arg);
+    rc |= clSetKernelArg(ka, 4, sizeof probs, &probs);
+    rc |= clSetKernelArg(ka, 5, sizeof topk_arg, &topk_arg);
+    rc |= clSetKernelArg(ka, 6, sizeof(cl_mem), &ws->yp);
+    rc |= clSetKernelArg(ka, 7, sizeof(cl_mem), &ws->partials);
+    rc |= clSetKernelArg(ka, 8, sizeof(cl_mem), &ws->mhits);
+    rc |= clSetKernelArg(ka, 9, sizeof(cl_mem), &ws->mstatus);
+    rc |= clSetKernelArg(ka, 10, ls * sizeof(cl_float), NULL);
+    rc |= clSetKernelArg(ka, 11, ls * sizeof(cl_uint), NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clSetKernelArg(clm_argmax_ce)");
+      goto done;
+    }
+    const size_t global = groups * ls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, ka, 1, NULL, &global, &ls, 0, NULL,
+                                NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_argmax_ce)");
+      goto done;
+    }
+    cl_uint status[4];
+    rc = clEnqueueReadBuffer(ctx->queue, ws->mstatus, CL_TRUE, 0, sizeof status,
+                             status, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(status)");
+      goto done;
+    }
+    if (status[2] > 0) {
+      const uint64_t r = off + status[3];
+      st = clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)r, y_true[r],
+                    "index %llu: true label %d is outside [0, %u)",
+                    (unsigned long long)r, (int)y_true[r], (unsigned)k);
+      goto done;
+    }
+    if (status[0] > 0) {
+      const uint64_t r = off + status[1] / k, c = status[1] % k;
+      const double v = scores[r * k + c];
+      if (isnan(v))
+        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %llu: score is NaN",
+                      (unsigned long long)r, (unsigned long long)c);
+      else
+        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %llu: probability %.9g is outside "
+                      "[0, 1]",
+                      (unsigned long long)r, (unsigned long long)c, v);
+      goto done;
+    }
+    rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_TRUE, 0,
+                             groups * sizeof(float), partials, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueReadBuffer(ctx->queue, ws->mhits, CL_TRUE, 0,
+                               groups * sizeof(cl_uint), hits, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && pred_out)
+      rc = clEnqueueReadBuffer(ctx->queue, ws->yp, CL_TRUE, 0,
+                               m * sizeof(int32_t), pred_out + off, 0, NULL,
+                               NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+      goto done;
+    }
+    for (size_t g = 0; g < groups; ++g) {
+      acc.ce_sum += partials[g];
+      acc.top_k_hits += hits[g];
+    }
+    uint64_t bad = 0;
+    st = confusion_launch(ctx, &acc, ws->yt, ws->yp, m, &bad, err);
+    if (st == CLM_ERR_BAD_LABEL) /* cannot happen: both were checked */
+      st = clm_fail(err, st, (int64_t)(off + bad), 0,
+                    "index %llu: label outside [0, %u)",
+                    (unsigned long long)(off + bad), (unsigned)k);
+    if (st != CLM_OK)
+      goto done;
+  }
+  st = clm_multiclass_merge(state, &acc);
+done:
+  free(hits);
+  free(partials);
+  clm_multiclass_state_release(&acc);
+  return st;
+}

@@ -1,0 +1,520 @@
+#!/usr/bin/python3
+"""Cross-check `clmetrics binary` against scikit-learn, NumPy in float64 and,
+where it is installed, PyTorch autograd.
+
+Usage: /usr/bin/python3 tests/crosscheck.py --cli build/clmetrics
+
+Writes random and extreme .npy inputs (fixed seed) to a temporary directory,
+runs the CLI with --json and --grad-out (and --features/--weight-grad-out on
+some cases) and compares every count, metric, loss and gradient with the
+references. Conventions of the references:
+
+* The CLI evaluates float32 scores; float64 files are converted to float32
+  first, so every reference uses the scores rounded to float32 (then held in
+  float64).
+* Decision rule: predicted positive iff sigma(z) > t strictly; for logits
+  z > log(t / (1 - t)) evaluated in float64, for probabilities p > t.
+* BCE from probabilities clips p to [eps, 1 - eps] with eps = 2**-23
+  (float32 machine epsilon), whatever the file's dtype. scikit-learn's
+  log_loss clips with the eps of its input's dtype, so it is compared only
+  on cases where no probability lies outside that range.
+* A metric whose ratio is 0/0 takes the --zero-division value (null in the
+  JSON for nan).
+
+Prints each mismatch (case, key, got, expected) and a final line
+"N passed, M failed"; exits 1 on any mismatch. Exits 0 with a note when
+NumPy or scikit-learn is not importable; the PyTorch part is skipped with a
+note when torch is not importable.
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+try:
+    import numpy as np
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        log_loss,
+        matthews_corrcoef,
+        precision_score,
+        recall_score,
+    )
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    print(f"crosscheck: skipped: {exc} (install python3-numpy and "
+          "python3-sklearn)")
+    sys.exit(0)
+
+try:
+    import torch
+except ImportError as exc:  # optional
+    torch = None
+    TORCH_NOTE = f"PyTorch part skipped: {exc}"
+else:
+    TORCH_NOTE = None
+
+EPS32 = 2.0 ** -23
+METRIC_TOL = 1e-12  # absolute, for metrics derived from exact counts
+GRAD_TOL = 1e-6  # absolute, per-sample gradients
+SUM_REL_TOL = 1e-5  # weight/bias gradient, relative to (1/N) sum |g||x|
+BCE_REL_TOL = 1e-6  # loss, relative to the sum of the (non-negative) terms
+
+
+# ---------------------------------------------------------------------------
+# Comparisons
+# ---------------------------------------------------------------------------
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def _record(self, ok, case, key, got, expected, note=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            extra = f" ({note})" if note else ""
+            print(f"MISMATCH [{case}] {key}: got {got!r}, "
+                  f"expected {expected!r}{extra}")
+        return ok
+
+    def exact(self, case, key, got, expected):
+        return self._record(got == expected, case, key, got, expected)
+
+    def close(self, case, key, got, expected, tol, note=""):
+        """|got - expected| <= tol; None only equals None; inf only equals
+        the same inf."""
+        if expected is None or got is None:
+            ok = got is None and expected is None
+        elif not isinstance(got, (int, float)):
+            ok = False
+        elif math.isinf(expected) or math.isinf(got):
+            ok = got == expected
+        elif math.isnan(expected):
+            ok = math.isnan(got)
+        else:
+            ok = abs(got - expected) <= tol
+        return self._record(ok, case, key, got, expected,
+                            note or f"tol {tol:g}")
+
+    def array(self, case, key, got, expected, tol):
+        """One comparison for a whole array: element-wise |got - exp| <= tol
+        (tol may be an array); reports the worst element."""
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+        if got.shape != expected.shape:
+            return self._record(False, case, key + ".shape", got.shape,
+                                expected.shape)
+        tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), got.shape)
+        same = (got == expected) | (np.isnan(got) & np.isnan(expected))
+        with np.errstate(invalid="ignore"):
+            err = np.where(same, 0.0, np.abs(got - expected))
+        bad = ~(err <= tol)
+        if not bad.any():
+            return self._record(True, case, key, None, None)
+        i = int(np.argmax(np.where(bad, np.where(np.isnan(err), np.inf, err)
+                                   - tol, -np.inf)))
+        return self._record(False, case, f"{key}[{i}]", float(got.flat[i]),
+                            float(expected.flat[i]),
+                            f"tol {float(tol.flat[i]):g}, "
+                            f"{int(bad.sum())} of {bad.size} off")
+
+
+# ---------------------------------------------------------------------------
+# References
+# ---------------------------------------------------------------------------
+
+
+def sigmoid(z):
+    z = np.asarray(z, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus(x):
+    """log(1 + exp(x)), exact at +-inf (inf and 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def logit_threshold(t):
+    if t <= 0.0:
+        return -math.inf
+    if t >= 1.0:
+        return math.inf
+    return math.log(t / (1.0 - t))
+
+
+def zd_value(zd):
+    return {None: 0.0, "0": 0.0, "1": 1.0, "nan": None}[zd]
+
+
+def sk_zero_division(zd):
+    """scikit-learn 1.2 takes 0 or 1 (nan arrived in 1.3)."""
+    return 1 if zd == "1" else 0
+
+
+def reference(y, s, kind, t, X):
+    """Float64 reference of everything the CLI reports."""
+    yi = np.asarray(y).astype(np.int64)
+    yf = yi.astype(np.float64)
+    s32 = np.asarray(s).astype(np.float32).astype(np.float64)
+    if kind == "logits":
+        pred = s32 > logit_threshold(t)
+        g = sigmoid(s32) - yf
+        bce_i = np.where(yi == 1, softplus(-s32), softplus(s32))
+    else:
+        pred = s32 > t
+        g = s32 - yf
+        q = np.clip(s32, EPS32, 1.0 - EPS32)
+        bce_i = np.where(yi == 1, -np.log(q), -np.log1p(-q))
+    n = len(yi)
+    ref = {
+        "yi": yi,
+        "s32": s32,
+        "pred": pred.astype(np.int64),
+        "g": g,
+        "bce_sum": math.fsum(bce_i),
+        "bce_abs": math.fsum(np.abs(bce_i[np.isfinite(bce_i)])),
+    }
+    ref["bce_mean"] = ref["bce_sum"] / n
+    ref["bias"] = math.fsum(g) / n
+    ref["bias_scale"] = math.fsum(np.abs(g)) / n
+    if X is not None:
+        X64 = np.asarray(X).astype(np.float32).astype(np.float64)
+        ref["wg"] = X64.T @ g / n
+        ref["wg_scale"] = np.abs(X64).T @ np.abs(g) / n
+        ref["X64"] = X64
+    return ref
+
+
+# ---------------------------------------------------------------------------
+# Running the CLI
+# ---------------------------------------------------------------------------
+
+
+def run_cli(cli, args):
+    proc = subprocess.run([cli] + args, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def check_case(chk, cli, tmp, case):
+    name = case["name"]
+    y, s, kind = case["y"], case["s"], case.get("kind", "logits")
+    t, zd, X = case.get("t"), case.get("zd"), case.get("X")
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    lp, sp = os.path.join(d, "labels.npy"), os.path.join(d, "scores.npy")
+    gp = os.path.join(d, "grad.npy")
+    np.save(lp, y)
+    np.save(sp, s)
+    args = ["binary", "--labels", lp, "--scores", sp, "--json",
+            "--grad-out", gp]
+    if kind == "probs":
+        args += ["--scores-kind", "probs"]
+    if t is not None:
+        args += ["--threshold", repr(float(t))]
+    if zd is not None:
+        args += ["--zero-division", zd]
+    wp = None
+    if X is not None:
+        xp, wp = os.path.join(d, "features.npy"), os.path.join(d, "wgrad.npy")
+        np.save(xp, X)
+        args += ["--features", xp, "--weight-grad-out", wp]
+    t_eff = 0.5 if t is None else float(t)
+
+    rc, out, err = run_cli(cli, args)
+    if not chk.exact(name, "exit status", rc, 0):
+        print(f"  command: {' '.join([cli] + args)}\n  stderr: {err.strip()}")
+        return
+    try:
+        js = json.loads(out)
+    except ValueError as exc:
+        chk.exact(name, "stdout is JSON", f"{exc}: {out!r}", "one object")
+        return
+
+    ref = reference(y, s, kind, t_eff, X)
+    yi, pred, n = ref["yi"], ref["pred"], len(ref["yi"])
+
+    # Counts, exactly, against scikit-learn's confusion matrix.
+    tn, fp, fn, tp = (int(v) for v in
+                      confusion_matrix(yi, pred, labels=[0, 1]).ravel())
+    chk.exact(name, "n", js.get("n"), n)
+    chk.exact(name, "threshold", js.get("threshold"), t_eff)
+    conf = js.get("confusion", {})
+    for key, want in (("tp", tp), ("fp", fp), ("tn", tn), ("fn", fn)):
+        chk.exact(name, f"confusion.{key}", conf.get(key), want)
+
+    # Metrics: scikit-learn where defined, the zero-division value where the
+    # ratio is 0/0.
+    zdv, skz = zd_value(zd), sk_zero_division(zd)
+    undefined = {
+        "precision": tp + fp == 0,
+        "recall": tp + fn == 0,
+        "f1": tp + fp + fn == 0,
+        "specificity": tn + fp == 0,
+        "mcc": min(tp + fp, tp + fn, tn + fp, tn + fn) == 0,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = {
+            "accuracy": accuracy_score(yi, pred),
+            "precision": precision_score(yi, pred, pos_label=1,
+                                         zero_division=skz),
+            "recall": recall_score(yi, pred, pos_label=1, zero_division=skz),
+            "f1": f1_score(yi, pred, pos_label=1, zero_division=skz),
+            "specificity": recall_score(yi, pred, pos_label=0,
+                                        zero_division=skz),
+            "balanced_accuracy": balanced_accuracy_score(yi, pred),
+            "mcc": matthews_corrcoef(yi, pred),
+        }
+    for key, want in sk.items():
+        want = float(want)
+        if undefined.get(key):
+            want = zdv
+        chk.close(name, key, js.get(key), want, METRIC_TOL)
+    chk.exact(name, "undefined", sorted(js.get("undefined", [])),
+              sorted(k for k, v in undefined.items() if v))
+
+    # Loss: NumPy float64 reference (and scikit-learn for probabilities
+    # where its clipping agrees).
+    loss = js.get("loss", {})
+    tol = BCE_REL_TOL * ref["bce_abs"]
+    chk.close(name, "loss.bce_sum", loss.get("bce_sum"), ref["bce_sum"], tol)
+    chk.close(name, "loss.bce_mean", loss.get("bce_mean"), ref["bce_mean"],
+              tol / n)
+    s32 = ref["s32"]
+    if kind == "probs" and np.all((s32 >= EPS32) & (s32 <= 1 - EPS32)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            skl = float(log_loss(yi, s32, labels=[0, 1]))
+        chk.close(name, "loss.bce_mean vs sklearn log_loss",
+                  loss.get("bce_mean"), skl, 1e-6 * abs(skl))
+
+    # Gradients.
+    bias = js.get("gradient", {}).get("bias")
+    chk.close(name, "gradient.bias", bias, ref["bias"],
+              SUM_REL_TOL * ref["bias_scale"])
+    g = np.load(gp)
+    chk.exact(name, "grad file dtype/shape", (str(g.dtype), g.shape),
+              ("float32", (n,)))
+    chk.array(name, "grad", g, ref["g"], GRAD_TOL)
+    if X is not None:
+        w = np.load(wp)
+        D = ref["wg"].shape[0]
+        chk.exact(name, "weight grad file dtype/shape", (str(w.dtype), w.shape),
+                  ("float32", (D,)))
+        wtol = SUM_REL_TOL * ref["wg_scale"]
+        chk.array(name, "weight_grad", w, ref["wg"], wtol)
+        chk.array(name, "gradient.weights (JSON)",
+                  js.get("gradient", {}).get("weights", []), ref["wg"], wtol)
+
+    # PyTorch: BCEWithLogitsLoss (mean) and autograd for dL/dz, dL/dW, dL/db.
+    if torch is not None and kind == "logits":
+        if not np.all(np.isfinite(s32)):
+            return  # BCEWithLogitsLoss is NaN at +-inf logits
+        zt = torch.tensor(s32, dtype=torch.float64)
+        yt = torch.tensor(yi.astype(np.float64))
+        lossf = torch.nn.BCEWithLogitsLoss(reduction="mean")
+        if X is None:
+            zt.requires_grad_(True)
+            lt = lossf(zt, yt)
+            lt.backward()
+            dz = zt.grad.numpy() * n
+        else:
+            Xt = torch.tensor(ref["X64"])
+            gen = torch.Generator().manual_seed(7)
+            W = torch.randn(Xt.shape[1], dtype=torch.float64, generator=gen,
+                            requires_grad=True)
+            b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+            lin = Xt @ W + b
+            z = lin + (zt - lin).detach()  # value: the stored z; graph: XW+b
+            z.retain_grad()
+            lt = lossf(z, yt)
+            lt.backward()
+            dz = z.grad.numpy() * n
+            chk.array(name, "torch dL/dW", w, W.grad.numpy(),
+                      SUM_REL_TOL * ref["wg_scale"])
+            chk.close(name, "torch dL/db", bias, float(b.grad),
+                      SUM_REL_TOL * ref["bias_scale"])
+        chk.close(name, "torch bce_mean", loss.get("bce_mean"),
+                  float(lt.detach()), BCE_REL_TOL * ref["bce_abs"] / n)
+        chk.array(name, "torch dL/dz", g, dz, GRAD_TOL)
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+
+EXTREME_LOGITS = np.array([100.0, -100.0, 88.7, -88.7, 0.0, -0.0, np.inf,
+                           -np.inf])
+
+
+def make_cases(rng):
+    cases = []
+
+    def add(name, y, s, **kw):
+        cases.append(dict(name=name, y=y, s=s, **kw))
+
+    def linear(n, d, pos_rate, dtype_x=np.float32):
+        """Labels, features and logits of a noisy linear model."""
+        X = rng.normal(size=(n, d)).astype(dtype_x)
+        w = rng.normal(size=d)
+        bias = math.log(pos_rate / (1 - pos_rate))
+        z = X.astype(np.float64) @ w + bias + rng.normal(scale=1.5, size=n)
+        y = (rng.random(n) < sigmoid(X.astype(np.float64) @ w + bias))
+        return y, X, z
+
+    def with_consistent_inf(z, y):
+        """+inf logits get label 1 and -inf label 0, so the loss is
+        finite."""
+        y = y.copy()
+        y[np.isposinf(z)] = 1
+        y[np.isneginf(z)] = 0
+        return y
+
+    # N = 1.
+    add("n1_pos_inf_y1", np.array([1], np.uint8),
+        np.array([np.inf], np.float32))
+    add("n1_pos_inf_y0", np.array([0], np.uint8),
+        np.array([np.inf], np.float32))
+    add("n1_neg_inf_y1", np.array([1], np.uint8),
+        np.array([-np.inf], np.float32))
+    add("n1_zero_logit", np.array([True]), np.array([0.0], np.float64),
+        zd="nan")
+    add("n1_prob_at_threshold", np.array([0], np.int64),
+        np.array([0.25], np.float32), kind="probs", t=0.25, zd="1")
+    add("n1_prob_one_features", np.array([1.0], np.float64),
+        np.array([1.0], np.float32), kind="probs",
+        X=np.array([[0.5, -2.0]], np.float32))
+
+    # N = 7: extremes.
+    z7 = np.array([100.0, -100.0, 88.7, -88.7, 0.0, -0.0, np.inf])
+    add("n7_extremes_f32", np.array([1, 0, 0, 1, 1, 0, 1], np.uint8),
+        z7.astype(np.float32), X=rng.normal(size=(7, 3)).astype(np.float32))
+    add("n7_extremes_f64_bool",
+        np.array([1, 0, 0, 1, 0, 1, 1], bool),
+        np.array([np.inf, -np.inf, 100.0, -88.7, -0.0, 0.0, 88.7]))
+    add("n7_infinite_loss", np.array([0, 0, 1, 1, 0, 1, 0], np.uint8),
+        np.array([np.inf, -1.0, 2.0, -np.inf, 0.5, 88.7, -100.0],
+                 np.float32))
+    add("n7_probs_edges", np.array([0, 1, 1, 0, 0, 1, 1], np.int64),
+        np.array([0.0, 1.0, 0.5, 0.5, 1.0, 0.0, 0.3], np.float32),
+        kind="probs")
+    add("n7_probs_threshold_0.3_f64", np.array([0, 1, 0, 1, 0, 1, 0], np.uint8),
+        np.array([0.3, 0.3, 0.0, 1.0, 0.2999999, 0.30000001, 0.7]),
+        kind="probs", t=0.3, zd="0")
+    all_neg_y = np.zeros(7, np.uint8)
+    all_neg_z = -rng.random(7).astype(np.float32) - 0.01
+    add("n7_all_negative_nan", all_neg_y, all_neg_z, zd="nan")
+    add("n7_all_negative_one", all_neg_y, all_neg_z, zd="1")
+    add("n7_all_negative_default", all_neg_y, all_neg_z)
+    add("n7_all_positive", np.ones(7, np.int64),
+        (rng.random(7) + 0.01).astype(np.float32), zd="nan")
+    add("n7_threshold_0_logits", np.array([1, 0, 1, 0, 1, 0, 1], np.uint8),
+        np.array([-np.inf, -100.0, -1.0, 0.0, 5.0, np.inf, -np.inf],
+                 np.float32), t=0.0, zd="nan")
+    add("n7_threshold_1_probs", np.array([1, 0, 1, 0, 1, 0, 1], np.uint8),
+        np.array([1.0, 0.0, 0.999, 1.0, 0.5, 0.1, 1.0], np.float32),
+        kind="probs", t=1.0, zd="nan")
+
+    # N = 1000.
+    y, X, z = linear(1000, 5, 0.5)
+    add("n1000_balanced_logits_f32", y.astype(np.uint8), z.astype(np.float32),
+        X=X)
+    y, X, z = linear(1000, 2, 0.5, np.float64)
+    add("n1000_balanced_logits_f64_bool_t0.7", y, z, t=0.7, X=X)
+    y = (rng.random(1000) < 0.03)
+    p = np.clip(0.6 * y + rng.beta(1.2, 6.0, size=1000) * 0.8, 0, 1)
+    add("n1000_imbalanced_probs_f64_labels_f64_t0.1", y.astype(np.float64), p,
+        kind="probs", t=0.1, zd="1")
+    y, X, z = linear(1000, 3, 0.1)
+    mask = rng.random(1000) < 0.1
+    z[mask] = rng.choice(EXTREME_LOGITS, size=int(mask.sum()))
+    y = with_consistent_inf(z, y)
+    add("n1000_imbalanced_extremes_int64_t0.25", y.astype(np.int64),
+        z.astype(np.float32), t=0.25, zd="nan", X=X)
+    y = rng.random(1000) < 0.5
+    # Half the probabilities sit exactly on 0, 1, the threshold or other
+    # exact binary fractions; the rest are uniform.
+    p = rng.choice(np.array([0.0, 0.5, 1.0, 0.25, 0.75], np.float32),
+                   size=1000)
+    p = np.where(rng.random(1000) < 0.5, p,
+                 rng.random(1000).astype(np.float32)).astype(np.float32)
+    add("n1000_probs_at_threshold_features", y.astype(np.uint8), p,
+        kind="probs", t=0.5, X=rng.normal(size=(1000, 4)).astype(np.float32))
+
+    # N = 100003.
+    y, X, z = linear(100003, 4, 0.5)
+    add("n100003_balanced_logits_f32", y.astype(np.uint8),
+        z.astype(np.float32), X=X)
+    y = rng.random(100003) < 0.01
+    p = np.clip(0.5 * y + rng.beta(1.0, 8.0, size=100003), 0, 1)
+    p[rng.random(100003) < 0.01] = 0.3
+    p[rng.random(100003) < 0.001] = 0.0
+    p[rng.random(100003) < 0.001] = 1.0
+    add("n100003_imbalanced_probs_f64_int64_t0.3", y.astype(np.int64), p,
+        kind="probs", t=0.3, zd="0")
+    y, X, z = linear(100003, 1, 0.05)
+    mask = rng.random(100003) < 0.01
+    z[mask] = rng.choice(EXTREME_LOGITS, size=int(mask.sum()))
+    y = with_consistent_inf(z, y)
+    add("n100003_imbalanced_extremes_bool", y, z.astype(np.float32),
+        zd="nan")
+    return cases
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cli", required=True, help="path of the clmetrics CLI")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary directory")
+    opts = ap.parse_args()
+    if not os.access(opts.cli, os.X_OK):
+        print(f"crosscheck: {opts.cli} is not an executable")
+        return 1
+    if TORCH_NOTE:
+        print(f"crosscheck: note: {TORCH_NOTE}")
+    else:
+        print(f"crosscheck: PyTorch {torch.__version__} found: checking "
+              "BCEWithLogitsLoss and autograd too")
+    rng = np.random.default_rng(20240611)
+    chk = Checker()
+    tmp = tempfile.mkdtemp(prefix="clm_crosscheck.")
+    try:
+        for case in make_cases(rng):
+            failed, total = chk.failed, chk.passed + chk.failed
+            check_case(chk, opts.cli, tmp, case)
+            status = "ok" if chk.failed == failed else "FAILED"
+            count = chk.passed + chk.failed - total
+            print(f"  {case['name']}: {status} ({count} comparisons)")
+    finally:
+        if opts.keep:
+            print(f"crosscheck: inputs kept in {tmp}")
+        else:
+            for root, dirs, files in os.walk(tmp, topdown=False):
+                for f in files:
+                    os.unlink(os.path.join(root, f))
+                for dd in dirs:
+                    os.rmdir(os.path.join(root, dd))
+            os.rmdir(tmp)
+    print(f"{chk.passed} passed, {chk.failed} failed")
+    return 1 if chk.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
