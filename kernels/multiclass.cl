@@ -182,7 +182,7 @@ __kernel void clm_argmax_ce(__global const float *restrict s,
       /* log-sum-exp minus the true logit; limits at +-inf: with +inf
        * logits the mass splits evenly among them; all -inf rows are
        * uniform. */
-      const floatv finite = best + log(sum) - zt;
+      const floatv finite = (best - zt) + log(sum);
       const floatv at_inf = select((floatv)INFINITY, log(ninf),
                                    isinf(zt) & (zt > 0.0f));
       const floatv all_neg = (floatv)log((float)k);

@@ -1,0 +1,507 @@
+/* Multi-class kernels and metrics against a double-precision reference. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clmetrics.h"
+
+static clm_context *ctx;
+
+static void open_ctx(size_t local_size, uint64_t chunk, int strategy) {
+  clm_context_options o;
+  clm_context_options_init(&o);
+  o.local_size = local_size;
+  o.chunk_samples = chunk;
+  o.confusion_strategy = strategy;
+  clm_error err;
+  clm_status st = clm_context_create(&o, &ctx, &err);
+  if (st == CLM_ERR_NO_PLATFORM || st == CLM_ERR_NO_DEVICE)
+    cr_skip_test("no OpenCL device: %s", err.message);
+  cr_assert_eq(st, CLM_OK, "context: %s", err.message);
+}
+static void setup(void) { open_ctx(0, 0, CLM_CONFUSION_AUTO); }
+static void teardown(void) {
+  clm_context_free(ctx);
+  ctx = NULL;
+}
+
+static uint64_t rng_state;
+static uint64_t rng(void) {
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * 0x2545F4914F6CDD1DULL;
+}
+static double uniform(void) { return (double)(rng() >> 11) * 0x1p-53; }
+
+/* Labels with a skewed prior (class c with weight ~ 1/(c+1)^skew) and some
+ * classes never drawn. */
+static int32_t draw(uint32_t k, double skew) {
+  if (skew == 0)
+    return (int32_t)(rng() % k);
+  double u = uniform();
+  return (int32_t)((double)k * pow(u, 1.0 + skew)) % (int32_t)k;
+}
+
+/* ---- the origin notes' Q2 ---- */
+
+static const uint64_t q2[3][3] = {{50, 5, 10}, {7, 60, 8}, {4, 6, 80}};
+
+static void check_q2(const clm_multiclass_result *r) {
+  const double p[3] = {0.819672, 0.845070, 0.816327};
+  const double rc[3] = {0.769231, 0.800000, 0.888889};
+  const double f1[3] = {0.793651, 0.821918, 0.851064};
+  const uint64_t support[3] = {65, 75, 90};
+  for (int c = 0; c < 3; ++c) {
+    cr_assert(fabs(r->per_class[c].precision - p[c]) < 1e-6, "P%d %.9f", c,
+              r->per_class[c].precision);
+    cr_assert(fabs(r->per_class[c].recall - rc[c]) < 1e-6);
+    cr_assert(fabs(r->per_class[c].f1 - f1[c]) < 1e-6, "F1%d %.9f", c,
+              r->per_class[c].f1);
+    cr_assert_eq(r->per_class[c].support, support[c]);
+  }
+  /* The notes print F1_A = 0.74: a typo, their formula gives 0.79. */
+  cr_assert(fabs(r->per_class[0].f1 - 0.74) > 0.05);
+  cr_assert(fabs(r->accuracy - 0.826087) < 1e-6);
+  cr_assert(fabs(r->weighted.f1 - 0.825334) < 1e-6, "%.9f", r->weighted.f1);
+  cr_assert(fabs(r->macro.f1 - 0.822211) < 1e-6, "%.9f", r->macro.f1);
+  cr_assert_eq(r->n, 230u);
+}
+
+Test(multiclass, origin_q2_pure_metrics) {
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      s.confusion[i * 3 + j] = q2[i][j];
+      s.n += q2[i][j];
+    }
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  check_q2(&r);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+Test(multiclass, origin_q2_on_device, .init = setup, .fini = teardown) {
+  /* The 230 predictions reconstructed from the matrix. */
+  int32_t yt[230], yp[230];
+  int n = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (uint64_t c = 0; c < q2[i][j]; ++c, ++n) {
+        yt[n] = i;
+        yp[n] = j;
+      }
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, 230, &err),
+               CLM_OK, "%s", err.message);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      cr_assert_eq(s.confusion[i * 3 + j], q2[i][j]);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  check_q2(&r);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+/* ---- confusion matrix: sizes x classes x strategies ---- */
+
+struct cm_case {
+  uint32_t k;
+  uint64_t n;
+  int strategy;
+  size_t local_size;
+  double skew;
+};
+
+ParameterizedTestParameters(multiclass, confusion_vs_reference) {
+  static struct cm_case cases[80];
+  size_t m = 0;
+  const uint32_t ks[] = {2, 3, 10, 100, 1000, 5000};
+  const uint64_t ns[] = {1, 255, 257, 100003};
+  for (size_t a = 0; a < 6; ++a)
+    for (int strategy = CLM_CONFUSION_AUTO; strategy <= CLM_CONFUSION_GLOBAL;
+         ++strategy) {
+      /* The whole matrix in local memory only where it fits (PoCL: 1 MiB
+       * here). */
+      if (strategy == CLM_CONFUSION_LOCAL && ks[a] > 250)
+        continue;
+      for (size_t b = 0; b < 4; b += (ks[a] >= 1000 ? 3 : 1)) {
+        cases[m].k = ks[a];
+        cases[m].n = ns[b];
+        cases[m].strategy = strategy;
+        cases[m].local_size = (b % 2) ? 64 : 0;
+        cases[m].skew = (b % 2) ? 2.0 : 0.0;
+        ++m;
+      }
+    }
+  return cr_make_param_array(struct cm_case, cases, m);
+}
+
+static void reference_cm(const int32_t *yt, const int32_t *yp, uint64_t n,
+                         uint32_t k, uint64_t *cm) {
+  memset(cm, 0, (size_t)k * k * sizeof(uint64_t));
+  for (uint64_t i = 0; i < n; ++i)
+    cm[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
+}
+
+ParameterizedTest(struct cm_case *c, multiclass, confusion_vs_reference) {
+  open_ctx(c->local_size, 0, c->strategy);
+  rng_state = c->k * 1000003ULL + c->n;
+  int32_t *yt = malloc(c->n * sizeof(int32_t));
+  int32_t *yp = malloc(c->n * sizeof(int32_t));
+  for (uint64_t i = 0; i < c->n; ++i) {
+    yt[i] = draw(c->k, c->skew);
+    /* Mostly right, as real classifiers: exercises the diagonal. */
+    yp[i] = uniform() < 0.7 ? yt[i] : draw(c->k, 0.0);
+  }
+  uint64_t *want = malloc((size_t)c->k * c->k * sizeof(uint64_t));
+  reference_cm(yt, yp, c->n, c->k, want);
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, c->k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, c->n, &err),
+               CLM_OK, "%s", err.message);
+  cr_assert_eq(s.n, c->n);
+  cr_assert(memcmp(s.confusion, want, (size_t)c->k * c->k * 8) == 0,
+            "K=%u n=%llu strategy %d: matrices differ", c->k,
+            (unsigned long long)c->n, c->strategy);
+  clm_multiclass_state_release(&s);
+  free(want);
+  free(yt);
+  free(yp);
+  teardown();
+}
+
+Test(multiclass, chunked_counts_and_merge) {
+  open_ctx(0, 1000, CLM_CONFUSION_AUTO); /* many launches, flushed to u64 */
+  const uint32_t k = 10;
+  const uint64_t n = 54321;
+  rng_state = 99;
+  int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
+  for (uint64_t i = 0; i < n; ++i) {
+    yt[i] = draw(k, 1.0);
+    yp[i] = draw(k, 0.0);
+  }
+  uint64_t want[100];
+  reference_cm(yt, yp, n, k, want);
+  clm_multiclass_state a, b;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&a, k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init(&b, k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &a, yt, yp, 20000, &err),
+               CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &b, yt + 20000, yp + 20000,
+                                            n - 20000, &err),
+               CLM_OK);
+  cr_assert_eq(clm_multiclass_merge(&a, &b), CLM_OK);
+  cr_assert(memcmp(a.confusion, want, sizeof want) == 0);
+  cr_assert_eq(a.n, n);
+  clm_multiclass_state_release(&a);
+  clm_multiclass_state_release(&b);
+  free(yt);
+  free(yp);
+  teardown();
+}
+
+Test(multiclass, out_of_range_labels, .init = setup, .fini = teardown) {
+  const uint64_t n = 5000;
+  int32_t *yt = calloc(n, 4), *yp = calloc(n, 4);
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, 4, 0), CLM_OK);
+  yp[4000] = 4;
+  yt[3000] = -1;
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, 3000);
+  cr_assert_eq(err.value, -1);
+  cr_assert(strstr(err.message, "true label -1"), "%s", err.message);
+  yt[3000] = 0;
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, 4000);
+  cr_assert(strstr(err.message, "predicted label 4"), "%s", err.message);
+  cr_assert_eq(s.n, 0u, "state must be unchanged");
+  for (int c = 0; c < 16; ++c)
+    cr_assert_eq(s.confusion[c], 0u);
+  clm_multiclass_state_release(&s);
+  free(yt);
+  free(yp);
+}
+
+/* ---- scores: argmax, cross-entropy, top-k ---- */
+
+/* Cross-entropy of one row in double, with the kernel's limits at +-inf. */
+static double ref_ce(const float *z, uint32_t k, int32_t t, int probs) {
+  if (probs) {
+    double p = z[t];
+    if (p < FLT_EPSILON)
+      p = FLT_EPSILON;
+    return -log(p);
+  }
+  double m = -INFINITY;
+  uint32_t ninf = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    if (z[c] > m)
+      m = z[c];
+    ninf += isinf(z[c]) && z[c] > 0;
+  }
+  if (isinf(m) && m > 0)
+    return (isinf(z[t]) && z[t] > 0) ? log((double)ninf) : INFINITY;
+  if (isinf(m))
+    return log((double)k);
+  double sum = 0;
+  for (uint32_t c = 0; c < k; ++c)
+    sum += exp((double)z[c] - m);
+  return m + log(sum) - z[t];
+}
+
+static uint32_t ref_argmax(const float *z, uint32_t k) {
+  uint32_t a = 0;
+  for (uint32_t c = 1; c < k; ++c)
+    if (z[c] > z[a])
+      a = c;
+  return a;
+}
+
+static uint32_t ref_rank(const float *z, uint32_t k, int32_t t) {
+  uint32_t r = 0;
+  for (uint32_t c = 0; c < k; ++c)
+    r += z[c] > z[t] || (z[c] == z[t] && c < (uint32_t)t);
+  return r;
+}
+
+static void check_scores(const float *z, const int32_t *yt, uint64_t n,
+                         uint32_t k, int probs, uint32_t top_k) {
+  double ce = 0, ce_abs = 0;
+  uint64_t hits = 0;
+  uint64_t *want = calloc((size_t)k * k, 8);
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = ref_ce(z + i * k, k, yt[i], probs);
+    ce += v;
+    ce_abs += fabs(v);
+    hits += ref_rank(z + i * k, k, yt[i]) < top_k;
+    want[(uint64_t)yt[i] * k + ref_argmax(z + i * k, k)]++;
+  }
+  clm_multiclass_state s;
+  clm_error err;
+  int32_t *pred = malloc((n ? n : 1) * 4);
+  cr_assert_eq(clm_multiclass_state_init(&s, k, top_k), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            probs ? CLM_SCORES_PROBS
+                                                  : CLM_SCORES_LOGITS,
+                                            pred, &err),
+               CLM_OK, "%s", err.message);
+  for (uint64_t i = 0; i < n; ++i)
+    cr_assert_eq((uint32_t)pred[i], ref_argmax(z + i * k, k), "row %llu",
+                 (unsigned long long)i);
+  cr_assert(memcmp(s.confusion, want, (size_t)k * k * 8) == 0);
+  cr_assert_eq(s.top_k_hits, hits);
+  if (isinf(ce))
+    cr_assert(s.ce_sum == ce, "ce %g vs %g", s.ce_sum, ce);
+  else
+    cr_assert(fabs(s.ce_sum - ce) <= 1e-5 * ce_abs + 1e-6 * k,
+              "K=%u n=%llu ce %.12g vs %.12g", k, (unsigned long long)n,
+              s.ce_sum, ce);
+  clm_multiclass_state_release(&s);
+  free(pred);
+  free(want);
+}
+
+struct sc_case {
+  uint32_t k;
+  uint64_t n;
+  int probs;
+};
+
+ParameterizedTestParameters(multiclass, scores_vs_reference) {
+  static struct sc_case cases[] = {
+      {2, 1, 0},     {3, 17, 0},  {10, 1000, 0}, {10, 4097, 1},
+      {100, 513, 0}, {7, 8193, 1}, {1000, 300, 0}, {1000, 77, 1}};
+  return cr_make_param_array(struct sc_case, cases,
+                             sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct sc_case *c, multiclass, scores_vs_reference) {
+  setup();
+  rng_state = c->k * 7919ULL + c->n;
+  float *z = malloc(c->n * c->k * sizeof(float));
+  int32_t *yt = malloc(c->n * 4);
+  for (uint64_t i = 0; i < c->n; ++i) {
+    yt[i] = (int32_t)(rng() % c->k);
+    double total = 0;
+    for (uint32_t j = 0; j < c->k; ++j) {
+      z[i * c->k + j] = (float)(c->probs ? uniform() : (uniform() - 0.5) * 12);
+      total += z[i * c->k + j];
+    }
+    if (c->probs)
+      for (uint32_t j = 0; j < c->k; ++j)
+        z[i * c->k + j] = (float)(z[i * c->k + j] / total);
+  }
+  check_scores(z, yt, c->n, c->k, c->probs, c->k > 3 ? 3 : 1);
+  free(z);
+  free(yt);
+  teardown();
+}
+
+Test(multiclass, argmax_ties_and_extreme_logits, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 4;
+  const float rows[][4] = {
+      {1, 3, 3, 0},                     /* tie: lowest index wins */
+      {5, 5, 5, 5},                     /* all equal */
+      {1e4f, -1e4f, 0, 1e4f},           /* large, tied */
+      {-1e4f, -1e4f, -1e4f, -1e4f},     /* large negative, equal */
+      {INFINITY, 0, 1, 2},              /* +inf: loss 0 or inf */
+      {INFINITY, INFINITY, 0, 1},       /* two +inf: log 2 for them */
+      {-INFINITY, 0, 1, 2},             /* true class -inf: inf */
+      {-INFINITY, -INFINITY, -INFINITY, -INFINITY},
+      {-0.0f, 0.0f, -1, -2},            /* -0 == 0: tie, lowest index */
+      {1e38f, -1e38f, 0, 1}}; /* a loss past FLT_MAX would saturate */
+  const size_t nr = sizeof rows / sizeof rows[0];
+  for (int32_t t = 0; t < (int32_t)k; ++t) {
+    int32_t yt[sizeof rows / sizeof rows[0]];
+    for (size_t i = 0; i < nr; ++i)
+      yt[i] = (t + (int32_t)i) % (int32_t)k;
+    /* One row at a time: an infinite loss must not hide the others. */
+    for (size_t i = 0; i < nr; ++i)
+      for (uint32_t top = 1; top <= k; ++top)
+        check_scores(rows[i], yt + i, 1, k, 0, top);
+  }
+}
+
+Test(multiclass, bad_scores_name_row_and_column, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 5;
+  const uint64_t n = 3000;
+  float *z = calloc(n * k, sizeof(float));
+  int32_t *yt = calloc(n, 4);
+  z[1234 * k + 3] = NAN;
+  z[2000 * k + 1] = NAN;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_ERR_BAD_SCORE);
+  cr_assert_eq(err.index, 1234);
+  cr_assert(strstr(err.message, "row 1234, column 3"), "%s", err.message);
+  z[1234 * k + 3] = 0;
+  z[2000 * k + 1] = 0.25f;
+  z[2500 * k + 4] = 1.5f;
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_PROBS, NULL, &err),
+               CLM_ERR_BAD_SCORE);
+  cr_assert(strstr(err.message, "row 2500, column 4"), "%s", err.message);
+  z[2500 * k + 4] = 0;
+  yt[10] = 5;
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, 10);
+  cr_assert_eq(s.n, 0u);
+  clm_multiclass_state_release(&s);
+  free(z);
+  free(yt);
+}
+
+/* ---- pure metrics ---- */
+
+Test(multiclass, absent_classes_and_zero_division) {
+  /* Class 2 never occurs, class 1 is never predicted. */
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
+  s.confusion[0] = 5; /* (0,0) */
+  s.confusion[3] = 2; /* (1,0) */
+  s.n = 7;
+  for (int zd = 0; zd < 3; ++zd) {
+    clm_multiclass_result r;
+    cr_assert_eq(clm_multiclass_finalize(&s, zd, &r), CLM_OK);
+    cr_assert(r.per_class[1].undefined & CLM_UNDEF_PRECISION);
+    cr_assert(r.per_class[2].undefined & CLM_UNDEF_PRECISION);
+    cr_assert(r.per_class[2].undefined & CLM_UNDEF_RECALL);
+    cr_assert(r.per_class[2].undefined & CLM_UNDEF_F1);
+    cr_assert(!(r.per_class[1].undefined & CLM_UNDEF_F1)); /* 0/(0+2) */
+    cr_assert(fabs(r.per_class[0].precision - 5.0 / 7.0) < 1e-15);
+    cr_assert(fabs(r.accuracy - 5.0 / 7.0) < 1e-15);
+    /* Balanced accuracy: recall over the classes present (0 and 1). */
+    cr_assert(fabs(r.balanced_accuracy - 0.5) < 1e-15);
+    if (zd == CLM_ZERO_DIVISION_NAN) {
+      cr_assert(isnan(r.per_class[2].f1));
+      /* NaN entries are left out of the averages, as scikit-learn. */
+      const double f0 = 2.0 * 5 / (5 + 7);
+      cr_assert(fabs(r.macro.f1 - (f0 + 0.0) / 2) < 1e-15, "%g", r.macro.f1);
+      cr_assert(fabs(r.macro.precision - 5.0 / 7.0) < 1e-15);
+    } else {
+      const double v = zd;
+      cr_assert(r.per_class[2].f1 == v && r.per_class[1].precision == v);
+      const double f0 = 2.0 * 5 / (5 + 7);
+      cr_assert(fabs(r.macro.f1 - (f0 + 0.0 + v) / 3) < 1e-15);
+      cr_assert(fabs(r.weighted.precision - (5 * 5.0 / 7.0 + 2 * v) / 7) <
+                1e-15);
+    }
+    clm_multiclass_result_release(&r);
+  }
+  clm_multiclass_state_release(&s);
+}
+
+Test(multiclass, mcc_and_kappa_formulas) {
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
+  const uint64_t m[9] = {50, 5, 10, 7, 60, 8, 4, 6, 80};
+  memcpy(s.confusion, m, sizeof m);
+  s.n = 230;
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  /* Hand-computed: t = (65, 75, 90), p = (61, 71, 98), c = 190. */
+  const double cov_tp = 190.0 * 230 - (65.0 * 61 + 75.0 * 71 + 90.0 * 98);
+  const double cov_pp = 230.0 * 230 - (61.0 * 61 + 71.0 * 71 + 98.0 * 98);
+  const double cov_tt = 230.0 * 230 - (65.0 * 65 + 75.0 * 75 + 90.0 * 90);
+  cr_assert(fabs(r.mcc - cov_tp / sqrt(cov_pp * cov_tt)) < 1e-14);
+  const double pe = (65.0 * 61 + 75.0 * 71 + 90.0 * 98) / (230.0 * 230);
+  cr_assert(fabs(r.cohen_kappa - (190.0 / 230 - pe) / (1 - pe)) < 1e-14);
+  clm_multiclass_result_release(&r);
+  /* Counts near 2^62 per cell: sums of squares far past 2^64. */
+  for (int c = 0; c < 9; ++c)
+    s.confusion[c] = m[c] << 54;
+  s.n = 230ULL << 54;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  cr_assert(fabs(r.mcc - cov_tp / sqrt(cov_pp * cov_tt)) < 1e-12);
+  cr_assert(fabs(r.weighted.f1 - 0.825334) < 1e-6);
+  clm_multiclass_result_release(&r);
+  /* Everything one class: MCC and kappa undefined. */
+  memset(s.confusion, 0, 9 * 8);
+  s.confusion[0] = 10;
+  s.n = 10;
+  cr_assert_eq(clm_multiclass_finalize(&s, CLM_ZERO_DIVISION_NAN, &r), CLM_OK);
+  cr_assert(isnan(r.mcc) && isnan(r.cohen_kappa));
+  cr_assert(r.undefined & CLM_UNDEF_MCC);
+  cr_assert(r.undefined & CLM_UNDEF_KAPPA);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+Test(multiclass, state_validation) {
+  clm_multiclass_state s, t;
+  cr_assert_eq(clm_multiclass_state_init(&s, 1, 0), CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 4), CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init(&t, 4, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_merge(&s, &t), CLM_ERR_STATE_MISMATCH);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_ERR_EMPTY);
+  clm_multiclass_state_release(&s);
+  clm_multiclass_state_release(&t);
+  clm_multiclass_state_release(NULL);
+  clm_multiclass_result_release(NULL);
+}
