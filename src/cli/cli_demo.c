@@ -13,7 +13,10 @@ static void usage(FILE *f) {
              "cases of\n"
              "     its table, and dL/dW = (y_hat - y) x against a finite "
              "difference;\n"
-             "  2. a synthetic set of N predictions (default 10000000): "
+             "  2. the origin notes' Q2: the classification report of its "
+             "3-class\n"
+             "     confusion matrix (230 predictions);\n"
+             "  3. a synthetic set of N predictions (default 10000000): "
              "report and\n"
              "     throughput (--json prints that report as JSON).\n");
 }
@@ -91,6 +94,46 @@ static int origin_q1(clm_context *ctx) {
     printf("  w%-3d %+12.6f %+14.6f\n", j, dw[j], (lp - lm) / (2.0 * h));
   }
   printf("  bias %+12.6f\n\n", r.grad_bias);
+  return 0;
+}
+
+/* The origin notes' Q2: a 3-class confusion matrix, its 230 predictions
+ * reconstructed and counted on the device. */
+static int origin_q2(clm_context *ctx) {
+  static const uint64_t m[3][3] = {{50, 5, 10}, {7, 60, 8}, {4, 6, 80}};
+  int32_t yt[230], yp[230];
+  int n = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (uint64_t c = 0; c < m[i][j]; ++c, ++n) {
+        yt[n] = i;
+        yp[n] = j;
+      }
+  clm_multiclass_state s;
+  clm_multiclass_result r;
+  clm_error err;
+  if (clm_multiclass_state_init(&s, 3, 0) != CLM_OK)
+    return -1;
+  const double t0 = cli_now();
+  clm_status st = clm_multiclass_update_labels(ctx, &s, yt, yp, 230, &err);
+  if (st == CLM_OK)
+    st = clm_multiclass_finalize(&s, CLM_ZERO_DIVISION_ZERO, &r);
+  if (st != CLM_OK) {
+    cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+    clm_multiclass_state_release(&s);
+    return -1;
+  }
+  char a[] = "A", b[] = "B", c[] = "C";
+  char *names[3] = {a, b, c};
+  printf("origin Q2: 3 classes, rows = true class, columns = predicted\n");
+  cli_print_multiclass_text(stdout, &r, s.confusion, names, ctx,
+                            clm_context_startup_seconds(ctx), cli_now() - t0,
+                            cli_now() - cli_start_time);
+  printf("note: the notes' table prints F1_A = 0.74, a typo: their own "
+         "formula gives %.4f (above).\n\n",
+         r.per_class[0].f1);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
   return 0;
 }
 
@@ -184,7 +227,7 @@ int cli_demo(int argc, char **argv) {
   int rc = cli_open_context(device, &ctx);
   if (rc != CLI_EXIT_OK)
     return rc;
-  if (!json && origin_q1(ctx) != 0) {
+  if (!json && (origin_q1(ctx) != 0 || origin_q2(ctx) != 0)) {
     clm_context_free(ctx);
     return CLI_EXIT_ERROR;
   }
