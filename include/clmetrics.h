@@ -48,7 +48,8 @@ typedef enum clm_status {
   CLM_ERR_BAD_SCORE = -12,       /* NaN score, probability outside [0,1] */
   CLM_ERR_LENGTH_MISMATCH = -13, /* arrays of different lengths */
   CLM_ERR_EMPTY = -14,           /* no samples */
-  CLM_ERR_STATE_MISMATCH = -15   /* merging incompatible states */
+  CLM_ERR_STATE_MISMATCH = -15,  /* merging incompatible states */
+  CLM_ERR_SELFTEST = -16         /* the device computed a wrong answer */
 } clm_status;
 
 /** A short, static, human-readable name for a status code. */
@@ -334,6 +335,31 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *state,
 
 /** Frees the per-class array. Accepts NULL. */
 void clm_multiclass_result_release(clm_multiclass_result *result);
+
+/* ------------------------------------------------------------------ */
+/* Device self-test                                                    */
+/* ------------------------------------------------------------------ */
+
+/** One self-test check: a kernel in one configuration over its inputs. */
+typedef struct clm_selftest_row {
+  char kernel[32];  /* "binary", "weight_grad", "confusion", "argmax_ce" */
+  char config[96];  /* work-group size, strategy, sizes */
+  unsigned cases;   /* input sets compared */
+  int passed;       /* 1 when every case matched the reference */
+  double worst;     /* largest error seen, in units of its tolerance */
+  char detail[160]; /* the first failure, or what was compared */
+} clm_selftest_row;
+
+/**
+ * Runs every kernel on the device chosen by `opts` (NULL: the default)
+ * over fixed inputs — awkward sizes, extreme values, every work-group size
+ * and confusion strategy the engine may pick — and compares each output with
+ * a double-precision CPU reference. Writes at most `capacity` rows and the
+ * number produced into `*count`. Returns CLM_OK when all passed,
+ * CLM_ERR_SELFTEST when any failed, or the error that stopped it.
+ */
+clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
+                        size_t capacity, size_t *count, clm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Arrays and files                                                    */

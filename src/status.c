@@ -46,6 +46,8 @@ const char *clm_status_str(clm_status status) {
     return "empty input";
   case CLM_ERR_STATE_MISMATCH:
     return "incompatible states";
+  case CLM_ERR_SELFTEST:
+    return "device self-test failed";
   }
   return "unknown status";
 }

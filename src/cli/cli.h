@@ -40,6 +40,7 @@ int cli_binary(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_multiclass(int argc, char **argv);
+int cli_selftest(int argc, char **argv);
 
 /* Multi-class report writers shared by `multiclass` and `demo`. */
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,

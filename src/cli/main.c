@@ -13,7 +13,9 @@ static void usage(FILE *f) {
           "  multiclass  confusion matrix, classification report, "
           "cross-entropy\n"
           "  demo        run the built-in examples (no files needed)\n"
-          "  devices     list OpenCL platforms and devices\n\n"
+          "  devices     list OpenCL platforms and devices\n"
+          "  selftest    check every kernel on the device against a CPU "
+          "reference\n\n"
           "options:\n"
           "  --help      this help; `clmetrics <command> --help` for a "
           "command's\n"
@@ -45,6 +47,8 @@ int main(int argc, char **argv) {
     return cli_multiclass(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
     return cli_demo(argc - 1, argv + 1);
+  if (strcmp(cmd, "selftest") == 0)
+    return cli_selftest(argc - 1, argv + 1);
   if (strcmp(cmd, "devices") == 0)
     return cli_devices(argc - 1, argv + 1);
   fprintf(stderr, "clmetrics: error: unknown command '%s'\n\n", cmd);

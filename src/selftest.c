@@ -1,0 +1,462 @@
+/* Device self-test: every kernel, every launch shape the engine may pick,
+ * fixed inputs, compared with a double-precision CPU reference. Evaluations
+ * go through the public API, so it checks exactly what users run. */
+#include "internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tolerances: a few ulp per float32 term (OpenCL allows 2.5-4 ulp for
+ * division, exp and log1p), float partials summed in double. */
+#define TOL_GRAD 1e-6 /* per-sample gradient, absolute */
+#define TOL_SUM 1e-5  /* sums, relative to the sum of |terms| */
+
+struct st_ctx {
+  clm_selftest_row *rows;
+  size_t capacity, count;
+  int failed;
+};
+
+static clm_selftest_row *new_row(struct st_ctx *t, const char *kernel,
+                                 const char *fmt, ...) CLM_PRINTF(3, 4);
+static clm_selftest_row *new_row(struct st_ctx *t, const char *kernel,
+                                 const char *fmt, ...) {
+  static clm_selftest_row scratch;
+  clm_selftest_row *r = t->count < t->capacity ? &t->rows[t->count] : &scratch;
+  ++t->count;
+  memset(r, 0, sizeof *r);
+  snprintf(r->kernel, sizeof r->kernel, "%s", kernel);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->config, sizeof r->config, fmt, ap);
+  va_end(ap);
+  r->passed = 1;
+  return r;
+}
+
+/* Records one comparison: `err_units` is the error over its tolerance. */
+static void record(struct st_ctx *t, clm_selftest_row *r, double err_units,
+                   const char *what) {
+  if (!(err_units <= r->worst))
+    r->worst = isnan(err_units) ? INFINITY : err_units;
+  if ((!(err_units <= 1.0)) && r->passed) {
+    r->passed = 0;
+    t->failed = 1;
+    snprintf(r->detail, sizeof r->detail, "%.150s", what);
+  }
+}
+
+static uint64_t st_rng(uint64_t *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 0x2545F4914F6CDD1DULL;
+}
+static double st_uniform(uint64_t *s) {
+  return (double)(st_rng(s) >> 11) * 0x1p-53;
+}
+
+static double softplus(double a) {
+  return fmax(a, 0.0) + log1p(exp(-fabs(a)));
+}
+
+/* ---- binary ---- */
+
+static void binary_case(struct st_ctx *t, clm_selftest_row *row,
+                        clm_context *ctx, const uint8_t *y, const float *s,
+                        uint64_t n, clm_scores_kind kind, double thr,
+                        float *grad, const float *x, uint64_t d) {
+  char what[160];
+  clm_binary_state st;
+  clm_error err;
+  if (clm_binary_state_init(&st, kind, thr, d) != CLM_OK) {
+    record(t, row, INFINITY, "state init failed");
+    return;
+  }
+  clm_status rc = clm_binary_update(ctx, &st, y, s, n, x, grad, &err);
+  ++row->cases;
+  if (rc != CLM_OK) {
+    snprintf(what, sizeof what, "n=%llu: %.120s", (unsigned long long)n,
+             err.message);
+    record(t, row, INFINITY, what);
+    clm_binary_state_release(&st);
+    return;
+  }
+  const double lt = kind == CLM_SCORES_PROBS ? thr
+                    : thr <= 0               ? -INFINITY
+                    : thr >= 1               ? INFINITY
+                                             : log(thr) - log1p(-thr);
+  uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
+  double loss = 0, labs = 0, g = 0, gabs = 0, gmax = 0;
+  double *wref = d ? calloc(d, sizeof(double)) : NULL;
+  double *wabs = d ? calloc(d, sizeof(double)) : NULL;
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = s[i];
+    double li, gi;
+    if (kind == CLM_SCORES_LOGITS) {
+      li = y[i] ? softplus(-v) : softplus(v);
+      gi = (v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v))) - y[i];
+    } else {
+      const double p = fmin(fmax(v, FLT_EPSILON), 1 - FLT_EPSILON);
+      li = y[i] ? -log(p) : -log1p(-p);
+      gi = v - y[i];
+    }
+    const int pred = v > lt;
+    tp += y[i] && pred;
+    fn += y[i] && !pred;
+    fp += !y[i] && pred;
+    tn += !y[i] && !pred;
+    loss += li;
+    labs += fabs(li);
+    g += gi;
+    gabs += fabs(gi);
+    if (grad && fabs(grad[i] - gi) > gmax)
+      gmax = fabs(grad[i] - gi);
+    for (uint64_t j = 0; wref && j < d; ++j) {
+      wref[j] += gi * x[i * d + j];
+      wabs[j] += fabs(gi * x[i * d + j]);
+    }
+  }
+  const uint64_t wrong = (st.tp != tp) + (st.fp != fp) + (st.tn != tn) +
+                         (st.fn != fn) + (st.n != n);
+  snprintf(what, sizeof what,
+           "n=%llu: counts tp/fp/tn/fn %llu/%llu/%llu/%llu, expected "
+           "%llu/%llu/%llu/%llu",
+           (unsigned long long)n, (unsigned long long)st.tp,
+           (unsigned long long)st.fp, (unsigned long long)st.tn,
+           (unsigned long long)st.fn, (unsigned long long)tp,
+           (unsigned long long)fp, (unsigned long long)tn,
+           (unsigned long long)fn);
+  record(t, row, wrong ? INFINITY : 0.0, what);
+  double e = isinf(loss) ? (st.bce_sum == loss ? 0 : INFINITY)
+                         : fabs(st.bce_sum - loss) / (TOL_SUM * labs + 1e-30);
+  snprintf(what, sizeof what, "n=%llu: loss sum %.9g, expected %.9g",
+           (unsigned long long)n, st.bce_sum, loss);
+  record(t, row, e, what);
+  e = fabs(st.grad_sum - g) / (TOL_SUM * gabs + 1e-30);
+  snprintf(what, sizeof what, "n=%llu: gradient sum %.9g, expected %.9g",
+           (unsigned long long)n, st.grad_sum, g);
+  record(t, row, e, what);
+  if (grad) {
+    snprintf(what, sizeof what, "n=%llu: per-sample gradient off by %.3g",
+             (unsigned long long)n, gmax);
+    record(t, row, gmax / TOL_GRAD, what);
+  }
+  if (d && wref && wabs) {
+    clm_binary_result res;
+    double *w = calloc(d, sizeof(double));
+    if (w &&
+        clm_binary_finalize(&st, CLM_ZERO_DIVISION_ZERO, &res, w) == CLM_OK) {
+      for (uint64_t j = 0; j < d; ++j) {
+        e = fabs(w[j] - wref[j] / (double)n) /
+            (TOL_SUM * wabs[j] / (double)n + 1e-30);
+        snprintf(what, sizeof what,
+                 "n=%llu d=%llu: dL/dW[%llu] %.9g, expected %.9g",
+                 (unsigned long long)n, (unsigned long long)d,
+                 (unsigned long long)j, w[j], wref[j] / (double)n);
+        record(t, row, e, what);
+      }
+    } else {
+      record(t, row, INFINITY, "weight gradient unavailable");
+    }
+    free(w);
+  }
+  free(wref);
+  free(wabs);
+  clm_binary_state_release(&st);
+}
+
+static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
+                             size_t ls, clm_error *err) {
+  clm_context_options o = *base;
+  o.local_size = ls;
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(&o, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row = new_row(t, "binary", "work-group %zu", ls);
+  clm_selftest_row *wrow = new_row(t, "weight_grad", "work-group %zu", ls);
+  const uint64_t big = 100003;
+  uint8_t *y = malloc(big);
+  float *s = malloc(big * sizeof(float));
+  float *g = malloc(big * sizeof(float));
+  float *x = malloc(big * 3 * sizeof(float));
+  if (!y || !s || !g || !x) {
+    free(y), free(s), free(g), free(x);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  uint64_t seed = 0x5E1F7E57ULL;
+  for (uint64_t i = 0; i < big; ++i) {
+    y[i] = st_uniform(&seed) < 0.4;
+    s[i] = (float)((st_uniform(&seed) - 0.5) * 20.0);
+  }
+  for (uint64_t i = 0; i < big * 3; ++i)
+    x[i] = (float)(st_uniform(&seed) * 2 - 1);
+  /* Sizes around the work-group and tile edges, and a large odd one. */
+  const uint64_t tile_cpu = ls * 32 * 16, tile_gpu = ls * 8 * 4;
+  const uint64_t sizes[] = {1,
+                            ls > 1 ? ls - 1 : 2,
+                            ls + 1,
+                            tile_gpu - 1,
+                            tile_gpu + 1,
+                            tile_cpu - 1,
+                            tile_cpu + 1,
+                            big};
+  for (size_t q = 0; q < sizeof sizes / sizeof sizes[0]; ++q) {
+    const uint64_t n = sizes[q] < big ? sizes[q] : big;
+    binary_case(t, row, ctx, y, s, n, CLM_SCORES_LOGITS, 0.5, g, NULL, 0);
+    binary_case(t, wrow, ctx, y, s, n, CLM_SCORES_LOGITS, 0.3, NULL, x, 3);
+  }
+  /* Extremes: +-inf, +-100, +-88.7, 0, -0, denormal-sized results. */
+  const float ext[] = {INFINITY, -INFINITY, 100.0f, -100.0f, 88.7f,  -88.7f,
+                       0.0f,     -0.0f,     1e-45f, 17.0f,   -17.0f, 1e30f};
+  uint8_t ey[24];
+  float es[24];
+  for (int i = 0; i < 12; ++i) {
+    ey[2 * i] = 0, es[2 * i] = ext[i];
+    ey[2 * i + 1] = 1, es[2 * i + 1] = ext[i];
+  }
+  binary_case(t, row, ctx, ey, es, 24, CLM_SCORES_LOGITS, 0.5, g, NULL, 0);
+  /* One finite-loss set (infinite losses hide the others in a sum). */
+  binary_case(t, row, ctx, ey + 4, es + 4, 20, CLM_SCORES_LOGITS, 0.5, g, NULL,
+              0);
+  /* Probabilities, thresholds hit exactly. */
+  const float pr[] = {0.0f, 1.0f, 0.5f, 0.25f, 0.7f, 1e-8f, 0.999f, -0.0f};
+  uint8_t py[16];
+  float ps[16];
+  for (int i = 0; i < 8; ++i) {
+    py[2 * i] = 0, ps[2 * i] = pr[i];
+    py[2 * i + 1] = 1, ps[2 * i + 1] = pr[i];
+  }
+  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.5, g, NULL, 0);
+  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.25, g, NULL, 0);
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail,
+             "counts, loss, gradients; n 1..100003, +-inf, probs");
+  if (wrow->passed)
+    snprintf(wrow->detail, sizeof wrow->detail, "dL/dW, D=3, vs double");
+  free(y), free(s), free(g), free(x);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
+/* ---- multi-class ---- */
+
+static clm_status run_confusion(struct st_ctx *t,
+                                const clm_context_options *base, int strategy,
+                                uint32_t k, clm_error *err) {
+  static const char *const names[] = {"auto", "local", "diagonal-local",
+                                      "global"};
+  clm_context_options o = *base;
+  o.confusion_strategy = strategy;
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(&o, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row =
+      new_row(t, "confusion", "%s, K=%u", names[strategy], k);
+  const uint64_t n = 65537;
+  int32_t *yt = malloc(n * sizeof(int32_t)), *yp = malloc(n * sizeof(int32_t));
+  uint64_t *want = calloc((size_t)k * k, sizeof(uint64_t));
+  if (!yt || !yp || !want) {
+    free(yt), free(yp), free(want);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  uint64_t seed = k * 31 + (uint64_t)strategy;
+  for (uint64_t i = 0; i < n; ++i) {
+    yt[i] = (int32_t)(st_rng(&seed) % k);
+    yp[i] = st_uniform(&seed) < 0.6 ? yt[i] : (int32_t)(st_rng(&seed) % k);
+    want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
+  }
+  const uint64_t sizes[] = {1, 255, 257, n};
+  for (size_t q = 0; q < 4; ++q) {
+    if (q < 3) {
+      memset(want, 0, (size_t)k * k * sizeof(uint64_t));
+      for (uint64_t i = 0; i < sizes[q]; ++i)
+        want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
+    } else {
+      memset(want, 0, (size_t)k * k * sizeof(uint64_t));
+      for (uint64_t i = 0; i < n; ++i)
+        want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
+    }
+    clm_multiclass_state st;
+    ++row->cases;
+    if (clm_multiclass_state_init(&st, k, 0) != CLM_OK) {
+      record(t, row, INFINITY, "state init failed");
+      continue;
+    }
+    rc = clm_multiclass_update_labels(ctx, &st, yt, yp, sizes[q], err);
+    char what[160];
+    if (rc != CLM_OK) {
+      snprintf(what, sizeof what, "n=%llu: %.120s",
+               (unsigned long long)sizes[q], err->message);
+      record(t, row, INFINITY, what);
+    } else {
+      uint64_t wrong = 0;
+      for (uint64_t c = 0; c < (uint64_t)k * k; ++c)
+        wrong += st.confusion[c] != want[c];
+      snprintf(what, sizeof what, "n=%llu: %llu of %llu cells wrong",
+               (unsigned long long)sizes[q], (unsigned long long)wrong,
+               (unsigned long long)k * k);
+      record(t, row, wrong ? INFINITY : 0.0, what);
+    }
+    clm_multiclass_state_release(&st);
+  }
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail, "exact K x K counts, n 1..%llu",
+             (unsigned long long)n);
+  free(yt), free(yp), free(want);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
+static double ce_row(const float *z, uint32_t k, int32_t t) {
+  double m = -INFINITY;
+  uint32_t ninf = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    m = z[c] > m ? z[c] : m;
+    ninf += isinf(z[c]) && z[c] > 0;
+  }
+  if (isinf(m) && m > 0)
+    return isinf(z[t]) && z[t] > 0 ? log((double)ninf) : INFINITY;
+  if (isinf(m))
+    return log((double)k);
+  double sum = 0;
+  for (uint32_t c = 0; c < k; ++c)
+    sum += exp((double)z[c] - m);
+  return (m - z[t]) + log(sum);
+}
+
+static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
+                             uint32_t k, clm_error *err) {
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(base, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row = new_row(t, "argmax_ce", "K=%u, logits, top-2", k);
+  const uint64_t n = 4099;
+  float *z = malloc(n * k * sizeof(float));
+  int32_t *yt = malloc(n * sizeof(int32_t)), *pred = malloc(n * 4);
+  if (!z || !yt || !pred) {
+    free(z), free(yt), free(pred);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  uint64_t seed = 77 + k;
+  for (uint64_t i = 0; i < n; ++i) {
+    yt[i] = (int32_t)(st_rng(&seed) % k);
+    for (uint32_t c = 0; c < k; ++c)
+      z[i * k + c] = (float)((st_uniform(&seed) - 0.5) * 30);
+  }
+  /* Ties and extremes in the first rows. */
+  for (uint32_t c = 0; c < k; ++c) {
+    z[0 * k + c] = 1.0f;
+    z[1 * k + c] = c == 1 ? 1e4f : -1e4f;
+    z[2 * k + c] = -1e4f;
+  }
+  double ce = 0, ceabs = 0;
+  uint64_t hits = 0, argmax_wrong = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = ce_row(z + i * k, k, yt[i]);
+    ce += v;
+    ceabs += fabs(v);
+    uint32_t rank = 0;
+    for (uint32_t c = 0; c < k; ++c)
+      rank += z[i * k + c] > z[i * k + yt[i]] ||
+              (z[i * k + c] == z[i * k + yt[i]] && c < (uint32_t)yt[i]);
+    hits += rank < 2;
+  }
+  clm_multiclass_state st;
+  ++row->cases;
+  char what[160];
+  if (clm_multiclass_state_init(&st, k, 2) != CLM_OK) {
+    record(t, row, INFINITY, "state init failed");
+  } else {
+    rc = clm_multiclass_update_scores(ctx, &st, yt, z, n, CLM_SCORES_LOGITS,
+                                      pred, err);
+    if (rc != CLM_OK) {
+      record(t, row, INFINITY, err->message);
+    } else {
+      for (uint64_t i = 0; i < n; ++i) {
+        uint32_t a = 0;
+        for (uint32_t c = 1; c < k; ++c)
+          a = z[i * k + c] > z[i * k + a] ? c : a;
+        argmax_wrong += (uint32_t)pred[i] != a;
+      }
+      snprintf(what, sizeof what, "%llu of %llu argmax rows wrong",
+               (unsigned long long)argmax_wrong, (unsigned long long)n);
+      record(t, row, argmax_wrong ? INFINITY : 0.0, what);
+      snprintf(what, sizeof what, "top-2 hits %llu, expected %llu",
+               (unsigned long long)st.top_k_hits, (unsigned long long)hits);
+      record(t, row, st.top_k_hits == hits ? 0.0 : INFINITY, what);
+      snprintf(what, sizeof what, "cross-entropy sum %.9g, expected %.9g",
+               st.ce_sum, ce);
+      record(t, row, fabs(st.ce_sum - ce) / (TOL_SUM * ceabs + 1e-30), what);
+    }
+    clm_multiclass_state_release(&st);
+  }
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail,
+             "argmax (ties), cross-entropy, top-2 vs double");
+  free(z), free(yt), free(pred);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
+clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
+                        size_t capacity, size_t *count, clm_error *err) {
+  clm_error_clear(err);
+  if (!count || (capacity && !rows))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_selftest: NULL argument");
+  *count = 0;
+  clm_context_options base;
+  if (opts)
+    base = *opts;
+  else
+    clm_context_options_init(&base);
+  base.local_size = 0;
+  base.confusion_strategy = CLM_CONFUSION_AUTO;
+  struct st_ctx t = {rows, capacity, 0, 0};
+
+  /* The device's own defaults first, then the other work-group sizes. */
+  clm_context *probe = NULL;
+  clm_status rc = clm_context_create(&base, &probe, err);
+  if (rc != CLM_OK)
+    return rc;
+  const size_t def_ls = probe->local_size;
+  const uint64_t local_mem = probe->info.local_mem_bytes;
+  size_t max_wg = 1;
+  clGetDeviceInfo(probe->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
+                  &max_wg, NULL);
+  clm_context_free(probe);
+
+  const size_t sizes[] = {def_ls, 1, 8, 64, 256};
+  for (size_t q = 0; q < 5 && rc == CLM_OK; ++q) {
+    if (sizes[q] > max_wg || (q > 0 && sizes[q] == def_ls))
+      continue;
+    rc = run_binary(&t, &base, sizes[q], err);
+  }
+  const uint32_t ks[] = {3, 100, 1000};
+  for (size_t q = 0; q < 3 && rc == CLM_OK; ++q)
+    for (int s = CLM_CONFUSION_LOCAL; s <= CLM_CONFUSION_GLOBAL && rc == CLM_OK;
+         ++s) {
+      if (s == CLM_CONFUSION_LOCAL &&
+          (uint64_t)ks[q] * ks[q] * 4 > local_mem / 2)
+        continue;
+      rc = run_confusion(&t, &base, s, ks[q], err);
+    }
+  for (size_t q = 0; q < 2 && rc == CLM_OK; ++q)
+    rc = run_argmax(&t, &base, q ? 1000 : 10, err);
+  *count = t.count;
+  if (rc != CLM_OK)
+    return rc;
+  return t.failed ? clm_fail(err, CLM_ERR_SELFTEST, -1, 0,
+                             "the device computed wrong answers (see rows)")
+                  : CLM_OK;
+}
