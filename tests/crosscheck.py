@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Cross-check `clmetrics binary` against scikit-learn, NumPy in float64 and,
-where it is installed, PyTorch autograd.
+"""Cross-check `clmetrics binary` and `clmetrics multiclass` against
+scikit-learn, NumPy in float64 and, where it is installed, PyTorch.
 
 Usage: /usr/bin/python3 tests/crosscheck.py --cli build/clmetrics
 
@@ -20,6 +20,26 @@ references. Conventions of the references:
   on cases where no probability lies outside that range.
 * A metric whose ratio is 0/0 takes the --zero-division value (null in the
   JSON for nan).
+
+Multi-class (`clmetrics multiclass --json`, from --pred or from --scores):
+
+* The class set is 0..K-1: every scikit-learn call gets labels=range(K).
+  The confusion matrix must equal confusion_matrix(labels=range(K))
+  exactly; precision/recall/F1 (per class and macro/micro/weighted),
+  accuracy, balanced accuracy, MCC and Cohen's kappa agree to 1e-12
+  absolute. scikit-learn's balanced_accuracy_score ignores classes absent
+  from y_true, as the CLI does.
+* With --scores the predicted label is NumPy's argmax (ties to the lowest
+  index) of the scores rounded to float32. Cross-entropy: for logits
+  PyTorch's cross_entropy in float64 (mean) and a NumPy log-sum-exp
+  reference; for probabilities -log(clip(p_true, 2**-23, 1)); relative
+  tolerance 1e-5. Top-k accuracy against top_k_accuracy_score (K > 2) and a
+  NumPy count, on inputs where no other score ties the true class's score.
+* zero_division nan: scikit-learn 1.2 takes only 0 and 1, so the
+  reference is its zero_division=0 result with every 0/0 entry replaced by
+  null, and macro/weighted averages that skip those entries (as
+  scikit-learn >= 1.3 does). MCC and kappa, when 0/0, take the
+  --zero-division value.
 
 Prints each mismatch (case, key, got, expected) and a final line
 "N passed, M failed"; exits 1 on any mismatch. Exits 0 with a note when
@@ -41,12 +61,15 @@ try:
     from sklearn.metrics import (
         accuracy_score,
         balanced_accuracy_score,
+        cohen_kappa_score,
         confusion_matrix,
         f1_score,
         log_loss,
         matthews_corrcoef,
+        precision_recall_fscore_support,
         precision_score,
         recall_score,
+        top_k_accuracy_score,
     )
 except ImportError as exc:  # pragma: no cover - depends on the machine
     print(f"crosscheck: skipped: {exc} (install python3-numpy and "
@@ -66,6 +89,7 @@ METRIC_TOL = 1e-12  # absolute, for metrics derived from exact counts
 GRAD_TOL = 1e-6  # absolute, per-sample gradients
 SUM_REL_TOL = 1e-5  # weight/bias gradient, relative to (1/N) sum |g||x|
 BCE_REL_TOL = 1e-6  # loss, relative to the sum of the (non-negative) terms
+CE_REL_TOL = 1e-5  # multi-class cross-entropy mean, relative
 
 
 # ---------------------------------------------------------------------------
@@ -483,6 +507,355 @@ def make_cases(rng):
     return cases
 
 
+# ---------------------------------------------------------------------------
+# Multi-class
+# ---------------------------------------------------------------------------
+
+
+def nan_average(values, weights=None):
+    """Mean of the non-NaN entries, weighted when `weights` is given (the
+    plain mean when their weights are all zero); NaN when all are NaN, as
+    scikit-learn >= 1.3's _nanaverage."""
+    values = np.asarray(values, dtype=np.float64)
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return math.nan
+    if weights is None:
+        return float(np.mean(values[keep]))
+    w = np.asarray(weights, dtype=np.float64)[keep]
+    if w.sum() == 0:
+        return float(np.mean(values[keep]))
+    return float(np.average(values[keep], weights=w))
+
+
+def none_to_nan(values):
+    return [math.nan if v is None else v for v in values]
+
+
+def nan_to_none(v):
+    return None if v is not None and math.isnan(v) else v
+
+
+def mc_reference(y, pred_file, s, kind, K, top_k):
+    """Float64 reference inputs of a multi-class case: true labels, predicted
+    labels (NumPy argmax of the float32-rounded scores when scores are
+    given), cross-entropy and top-k hits."""
+    yi = np.asarray(y).astype(np.int64)
+    ref = {"yi": yi}
+    if s is None:
+        ref["pred"] = np.asarray(pred_file).astype(np.int64)
+        return ref
+    s32 = np.asarray(s).astype(np.float32).astype(np.float64)
+    ref["s32"] = s32
+    ref["pred"] = np.argmax(s32, axis=1).astype(np.int64)
+    rows = np.arange(len(yi))
+    true_score = s32[rows, yi]
+    if kind == "logits":
+        m = np.max(s32, axis=1)
+        lse = m + np.log(np.sum(np.exp(s32 - m[:, None]), axis=1))
+        ce_i = lse - true_score
+    else:
+        ce_i = -np.log(np.clip(true_score, EPS32, 1.0))
+    ref["ce_mean"] = math.fsum(ce_i) / len(yi)
+    ref["ce_abs"] = math.fsum(np.abs(ce_i)) / len(yi)
+    if top_k:
+        above = np.sum(s32 > true_score[:, None], axis=1)
+        ref["ties"] = int(np.sum(np.sum(s32 == true_score[:, None], axis=1)
+                                 > 1))
+        ref["top_k"] = float(np.mean(above < top_k))
+    return ref
+
+
+def check_mc_case(chk, cli, tmp, case):
+    name = case["name"]
+    y, K = case["y"], case["K"]
+    pred, s = case.get("pred"), case.get("s")
+    kind, zd, top_k = case.get("kind", "logits"), case.get("zd"), \
+        case.get("top_k")
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    lp = os.path.join(d, "labels.npy")
+    np.save(lp, y)
+    args = ["multiclass", "--labels", lp, "--json"]
+    if s is None:
+        pp = os.path.join(d, "pred.npy")
+        np.save(pp, pred)
+        args += ["--pred", pp]
+    else:
+        sp = os.path.join(d, "scores.npy")
+        np.save(sp, s)
+        args += ["--scores", sp]
+        if kind == "probs":
+            args += ["--scores-kind", "probs"]
+    if case.get("classes"):
+        args += ["--classes", str(case["classes"])]
+    if zd is not None:
+        args += ["--zero-division", zd]
+    if top_k:
+        args += ["--top-k", str(top_k)]
+
+    rc, out, err = run_cli(cli, args)
+    if not chk.exact(name, "exit status", rc, 0):
+        print(f"  command: {' '.join([cli] + args)}\n  stderr: {err.strip()}")
+        return
+    try:
+        js = json.loads(out)
+    except ValueError as exc:
+        chk.exact(name, "stdout is JSON", f"{exc}: {out!r}", "one object")
+        return
+
+    ref = mc_reference(y, pred, s, kind, K, top_k)
+    yi, yp, n = ref["yi"], ref["pred"], len(ref["yi"])
+    labels = list(range(K))
+    chk.exact(name, "task", js.get("task"), "multiclass")
+    chk.exact(name, "n", js.get("n"), n)
+    chk.exact(name, "classes", js.get("classes"), K)
+    chk.exact(name, "zero_division", js.get("zero_division"),
+              "0" if zd is None else zd)
+
+    # Confusion matrix, exactly.
+    cm = confusion_matrix(yi, yp, labels=labels)
+    got_cm = js.get("confusion_matrix")
+    try:
+        got_cm = np.asarray(got_cm, dtype=np.int64)
+    except (TypeError, ValueError):
+        got_cm = np.zeros((0, 0), np.int64)
+    if got_cm.shape != cm.shape:
+        chk.exact(name, "confusion_matrix.shape", got_cm.shape, cm.shape)
+    else:
+        diff = np.argwhere(got_cm != cm)
+        if len(diff):
+            i, j = diff[0]
+            chk.exact(name, f"confusion_matrix[{i}][{j}] ({len(diff)} cells "
+                      "off)", int(got_cm[i, j]), int(cm[i, j]))
+        else:
+            chk.exact(name, "confusion_matrix", True, True)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+
+    # Per-class metrics and averages.
+    zdv, skz = zd_value(zd), sk_zero_division(zd)
+    undef_p = predicted == 0
+    undef_r = support == 0
+    undef_f = (support + predicted) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f, sup = precision_recall_fscore_support(
+            yi, yp, labels=labels, average=None, zero_division=skz)
+        avgs = {a: precision_recall_fscore_support(
+            yi, yp, labels=labels, average=a, zero_division=skz)[:3]
+            for a in ("macro", "micro", "weighted")}
+        scalars = {
+            "accuracy": accuracy_score(yi, yp),
+            "balanced_accuracy": balanced_accuracy_score(yi, yp),
+            "mcc": matthews_corrcoef(yi, yp),
+            "cohen_kappa": cohen_kappa_score(yi, yp, labels=labels),
+        }
+    t_k, p_k = support.astype(np.float64), predicted.astype(np.float64)
+    if zd == "nan":
+        p = np.where(undef_p, math.nan, p)
+        r = np.where(undef_r, math.nan, r)
+        f = np.where(undef_f, math.nan, f)
+        avgs["macro"] = tuple(nan_average(v) for v in (p, r, f))
+        avgs["weighted"] = tuple(nan_average(v, support) for v in (p, r, f))
+    if (n * n - p_k @ p_k == 0) or (n * n - t_k @ t_k == 0):
+        scalars["mcc"] = zdv  # 0/0: scikit-learn says 0
+    if n - (t_k @ p_k) / n == 0:
+        scalars["cohen_kappa"] = zdv  # 0/0: scikit-learn says nan
+
+    per = js.get("per_class") or []
+    if chk.exact(name, "per_class length", len(per), K):
+        chk.exact(name, "per_class.label", [c.get("label") for c in per],
+                  labels)
+        chk.exact(name, "per_class.support",
+                  [c.get("support") for c in per], [int(v) for v in sup])
+        if "predicted" in per[0]:
+            chk.exact(name, "per_class.predicted",
+                      [c.get("predicted") for c in per],
+                      [int(v) for v in predicted])
+        for key, want, und in (("precision", p, undef_p),
+                               ("recall", r, undef_r), ("f1", f, undef_f)):
+            got = [c.get(key) for c in per]
+            if zd == "nan":
+                chk.exact(name, f"per_class.{key} nulls",
+                          [i for i, v in enumerate(got) if v is None],
+                          [int(i) for i in np.flatnonzero(und)])
+            chk.array(name, f"per_class.{key}", none_to_nan(got), want,
+                      METRIC_TOL)
+    for a, vals in avgs.items():
+        obj = js.get(a) or {}
+        for key, want in zip(("precision", "recall", "f1"), vals):
+            chk.close(name, f"{a}.{key}", obj.get(key),
+                      nan_to_none(float(want)), METRIC_TOL)
+    for key, want in scalars.items():
+        want = None if want is None else float(want)
+        chk.close(name, key, js.get(key), nan_to_none(want), METRIC_TOL)
+
+    # Loss and top-k accuracy.
+    loss = js.get("loss")
+    if s is None:
+        chk.exact(name, "no loss without scores", loss, None)
+        return
+    ce = (loss or {}).get("cross_entropy_mean")
+    tol = CE_REL_TOL * max(ref["ce_abs"], 1e-300)
+    chk.close(name, "loss.cross_entropy_mean", ce, ref["ce_mean"], tol)
+    if torch is not None and kind == "logits":
+        tl = torch.nn.functional.cross_entropy(
+            torch.tensor(ref["s32"], dtype=torch.float64),
+            torch.tensor(yi, dtype=torch.long), reduction="mean")
+        chk.close(name, "torch cross_entropy", ce, float(tl), tol)
+    if top_k:
+        chk.exact(name, "reference top-k inputs have no ties", ref["ties"], 0)
+        got = js.get("top_k_accuracy")
+        chk.close(name, "top_k_accuracy", got, ref["top_k"], METRIC_TOL)
+        if K > 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                skk = top_k_accuracy_score(yi, ref["s32"], k=top_k,
+                                           labels=labels)
+            chk.close(name, "top_k_accuracy vs sklearn", got, float(skk),
+                      METRIC_TOL)
+    else:
+        chk.exact(name, "no top_k_accuracy unless asked",
+                  "top_k_accuracy" in js, False)
+
+
+def untie_true(s, y):
+    """Raises each row's true-class score to the next float32 above any
+    other score equal to it, so that top-k counts have no ties."""
+    s = np.array(s, dtype=np.float32)
+    rows = np.arange(len(y))
+    while True:
+        t = s[rows, y]
+        tied = np.sum(s == t[:, None], axis=1) > 1
+        if not tied.any():
+            return s
+        idx = np.flatnonzero(tied)
+        s[idx, y[idx]] = np.nextafter(t[idx], np.float32(np.inf))
+
+
+def make_mc_cases(rng):
+    cases = []
+
+    def add(name, y, K, **kw):
+        cases.append(dict(name=name, y=y, K=K, **kw))
+
+    def priors(K, skew):
+        if not skew:
+            return np.full(K, 1.0 / K)
+        w = 1.0 / np.arange(1, K + 1) ** 1.3  # Zipf-like
+        w = rng.permutation(w)
+        return w / w.sum()
+
+    def labels(n, K, skew=False):
+        return rng.choice(K, size=n, p=priors(K, skew))
+
+    def noisy_pred(y, K, acc, skew=False):
+        """Right with probability acc, else a class drawn from the
+        priors."""
+        wrong = labels(len(y), K, skew)
+        return np.where(rng.random(len(y)) < acc, y, wrong)
+
+    def logits(y, K, signal=2.0, scale=1.0):
+        z = rng.normal(scale=scale, size=(len(y), K))
+        z[np.arange(len(y)), y] += signal
+        return z
+
+    def probs(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    # Hand-sized: classes absent from the predictions and from the truth.
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2], np.int64)
+    p = np.array([0, 0, 1, 1, 1, 1, 2, 2, 0, 0], np.int64)
+    add("mc_k3_n10_int64", y, 3, pred=p)
+    y7 = np.array([0, 1, 1, 2, 0, 1, 2], np.int32)
+    p7 = np.array([0, 1, 1, 1, 0, 0, 1], np.int32)  # class 2 never predicted
+    for zd in ("0", "1", "nan"):
+        add(f"mc_k3_n7_unpredicted_class_zd{zd}", y7, 3, pred=p7, zd=zd)
+    # --classes 5: classes 3, 4 absent from both; 2 only in predictions.
+    y6 = np.array([0, 1, 0, 1, 1, 0], np.uint8)
+    p6 = np.array([0, 2, 0, 1, 2, 1], np.uint8)
+    for zd in ("0", "1", "nan"):
+        add(f"mc_k5_n6_absent_classes_zd{zd}", y6, 5, pred=p6, classes=5,
+            zd=zd)
+    # All true labels one class: MCC and kappa 0/0 unless predictions vary.
+    add("mc_k4_one_true_class_zdnan", np.zeros(9, np.int64), 4,
+        pred=np.zeros(9, np.int64), classes=4, zd="nan")
+    add("mc_k4_one_true_class_zd1", np.zeros(9, np.int64), 4,
+        pred=np.array([0, 0, 1, 0, 3, 0, 0, 0, 0], np.int64), zd="1")
+
+    # Predicted labels, larger N, every label dtype.
+    y = labels(1001, 2)
+    add("mc_k2_uniform_n1001_int64", y.astype(np.int64), 2,
+        pred=noisy_pred(y, 2, 0.7).astype(np.int64))
+    y = labels(100003, 3, skew=True)
+    add("mc_k3_skewed_n100003_int32_uint8", y.astype(np.int32), 3,
+        pred=noisy_pred(y, 3, 0.6, skew=True).astype(np.uint8), zd="1")
+    y = labels(200000, 10)
+    add("mc_k10_uniform_n200000_uint8", y.astype(np.uint8), 10,
+        pred=noisy_pred(y, 10, 0.5).astype(np.uint8))
+    # K = 10 with class 7 never true and class 3 never predicted, in
+    # integral float64, plus two classes absent from both (--classes 12).
+    y = labels(54321, 10, skew=True)
+    y[y == 7] = 0
+    p = noisy_pred(y, 10, 0.55)
+    p[p == 3] = 4
+    for zd in ("0", "1", "nan"):
+        add(f"mc_k12_absent_f64_zd{zd}", y.astype(np.float64), 12,
+            pred=p.astype(np.float64), classes=12, zd=zd)
+    y = labels(199999, 100, skew=True)
+    add("mc_k100_skewed_n199999_int64_int32", y.astype(np.int64), 100,
+        pred=noisy_pred(y, 100, 0.4, skew=True).astype(np.int32), zd="1")
+    y = labels(200000, 1000)
+    add("mc_k1000_uniform_n200000_int32", y.astype(np.int32), 1000,
+        pred=noisy_pred(y, 1000, 0.3).astype(np.int32), zd="0")
+    y = labels(50001, 1000, skew=True)  # many classes absent
+    add("mc_k1000_skewed_n50001_int64_nan", y.astype(np.int64), 1000,
+        pred=noisy_pred(y, 1000, 0.3, skew=True).astype(np.int64),
+        classes=1000, zd="nan")
+
+    # Scores: logits (float32, float64) and probabilities.
+    y = labels(5003, 2)
+    add("mc_k2_logits_f32_top1", y.astype(np.int64), 2,
+        s=untie_true(logits(y, 2), y), top_k=1)
+    y = labels(20011, 3, skew=True)
+    z = untie_true(logits(y, 3, signal=1.0), y).astype(np.float64)
+    add("mc_k3_logits_f64_top2", y.astype(np.int32), 3, s=z, top_k=2,
+        zd="1")
+    y = labels(10007, 3)
+    pr = probs(logits(y, 3, signal=1.5))
+    onehot = rng.random(len(y)) < 0.02  # confident, sometimes wrong: p = 0
+    pr[onehot] = np.eye(3)[rng.integers(0, 3, size=int(onehot.sum()))]
+    add("mc_k3_probs_f32_with_zeros", y.astype(np.uint8), 3,
+        s=pr.astype(np.float32), kind="probs")
+    y = labels(50000, 10, skew=True)
+    add("mc_k10_skewed_logits_f32_top3", y.astype(np.int64), 10,
+        s=untie_true(logits(y, 10, signal=1.5, scale=3.0), y), top_k=3)
+    y = labels(20001, 10)
+    pr = probs(logits(y, 10, signal=1.0))
+    add("mc_k10_probs_f64_top5_nan", y.astype(np.float64), 10,
+        s=untie_true(pr, y).astype(np.float64), kind="probs", top_k=5,
+        zd="nan")
+    # Quantized logits: many ties, so argmax must pick the lowest index.
+    y = labels(10000, 10)
+    zq = np.round(logits(y, 10, signal=0.5)).astype(np.float32)
+    zq[:100] = 1.0  # whole rows tied: prediction 0
+    add("mc_k10_tied_logits_argmax", y.astype(np.int32), 10, s=zq)
+    y = labels(20000, 100, skew=True)
+    add("mc_k100_logits_f32_top5", y.astype(np.int64), 100,
+        s=untie_true(logits(y, 100, signal=3.0, scale=2.0), y), top_k=5)
+    y = labels(2003, 1000)
+    add("mc_k1000_logits_f64_top10_nan", y.astype(np.int64), 1000,
+        s=untie_true(logits(y, 1000, signal=4.0, scale=1.5), y)
+        .astype(np.float64), top_k=10, zd="nan")
+    y = labels(2000, 1000, skew=True)
+    add("mc_k1000_probs_f32_top1", y.astype(np.int32), 1000,
+        s=untie_true(probs(logits(y, 1000, signal=5.0)).astype(np.float32),
+                     y), kind="probs", top_k=1, zd="1")
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cli", required=True, help="path of the clmetrics CLI")
@@ -501,9 +874,11 @@ def main():
     chk = Checker()
     tmp = tempfile.mkdtemp(prefix="clm_crosscheck.")
     try:
-        for case in make_cases(rng):
+        work = [(c, check_case) for c in make_cases(rng)]
+        work += [(c, check_mc_case) for c in make_mc_cases(rng)]
+        for case, check in work:
             failed, total = chk.failed, chk.passed + chk.failed
-            check_case(chk, opts.cli, tmp, case)
+            check(chk, opts.cli, tmp, case)
             status = "ok" if chk.failed == failed else "FAILED"
             count = chk.passed + chk.failed - total
             print(f"  {case['name']}: {status} ({count} comparisons)")

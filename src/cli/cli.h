@@ -53,6 +53,27 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                double startup_s, double compute_s,
                                double total_s);
 
+/* Parsed options of `binary` and `multiclass`. The parsers return -1 to go
+ * on, else the exit code (after printing help or one usage error). */
+struct cli_binary_args {
+  const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
+  clm_scores_kind kind;
+  double threshold;
+  clm_zero_division zd;
+  int json;
+};
+int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
+
+struct cli_multiclass_args {
+  const char *labels, *pred, *scores, *names, *device;
+  clm_scores_kind kind;
+  unsigned long long classes, top_k;
+  clm_zero_division zd;
+  int json;
+};
+int cli_multiclass_parse_args(int argc, char **argv,
+                              struct cli_multiclass_args *a);
+
 /* Binary report writers shared by `binary` and `demo`. */
 struct cli_binary_report {
   const clm_binary_result *result;

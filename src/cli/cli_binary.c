@@ -179,16 +179,7 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
   json_end(&j);
 }
 
-struct binary_args {
-  const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
-  clm_scores_kind kind;
-  double threshold;
-  clm_zero_division zd;
-  int json;
-};
-
-/* Returns -1 to continue, else an exit code. */
-static int parse_args(int argc, char **argv, struct binary_args *a) {
+int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
   a->kind = CLM_SCORES_LOGITS;
   a->threshold = 0.5;
   a->zd = CLM_ZERO_DIVISION_ZERO;
@@ -259,8 +250,8 @@ static int report_error(const clm_error *err, clm_status st) {
 }
 
 int cli_binary(int argc, char **argv) {
-  struct binary_args a = {0};
-  int rc = parse_args(argc, argv, &a);
+  struct cli_binary_args a = {0};
+  int rc = cli_binary_parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
 

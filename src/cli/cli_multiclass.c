@@ -31,15 +31,8 @@ static void usage(FILE *f) {
       "  --help               this help\n");
 }
 
-struct mc_args {
-  const char *labels, *pred, *scores, *names, *device;
-  clm_scores_kind kind;
-  unsigned long long classes, top_k;
-  clm_zero_division zd;
-  int json;
-};
-
-static int parse_args(int argc, char **argv, struct mc_args *a) {
+int cli_multiclass_parse_args(int argc, char **argv,
+                              struct cli_multiclass_args *a) {
   a->kind = CLM_SCORES_LOGITS;
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
@@ -104,7 +97,8 @@ static int parse_args(int argc, char **argv, struct mc_args *a) {
   return -1;
 }
 
-/* Reads K class names, one per line; returns NULL after printing an error. */
+/* Reads K class names, one per line (trailing blank lines ignored);
+ * returns NULL after printing an error. */
 static char **read_names(const char *path, uint32_t k) {
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -113,19 +107,21 @@ static char **read_names(const char *path, uint32_t k) {
   }
   char **names = calloc(k, sizeof *names);
   char line[4096];
-  uint32_t count = 0;
+  uint32_t count = 0, blanks = 0;
   int ok = names != NULL;
   while (ok && fgets(line, sizeof line, f)) {
     size_t len = strcspn(line, "\r\n");
     line[len] = '\0';
-    if (len == 0 && feof(f))
-      break;
-    if (count >= k) {
-      ++count;
+    if (len == 0) {
+      ++blanks; /* a name only if more names follow */
       continue;
     }
-    names[count] = strdup(line);
-    ok = names[count++] != NULL;
+    for (; blanks > 0 && ok; --blanks, ++count)
+      if (count < k)
+        ok = (names[count] = strdup("")) != NULL;
+    if (count < k)
+      ok = ok && (names[count] = strdup(line)) != NULL;
+    ++count;
   }
   fclose(f);
   if (ok && count != k) {
@@ -377,9 +373,9 @@ static int report_error(const clm_error *err, clm_status st) {
 }
 
 int cli_multiclass(int argc, char **argv) {
-  struct mc_args a;
+  struct cli_multiclass_args a;
   memset(&a, 0, sizeof a);
-  int rc = parse_args(argc, argv, &a);
+  int rc = cli_multiclass_parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
   clm_array *labels = NULL, *other = NULL;
