@@ -6,6 +6,7 @@
  * outputs: loss sum, gradient sum, TP/FP/TN/FN and the per-sample gradient
  * array. Baselines are checked against clmetrics' answer. See README.md. */
 #include "baselines.h"
+#include "bench_common.h"
 
 #include <clmetrics.h>
 
@@ -15,9 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
 #define BENCH_SEED 0x5eed2024ull
 #define BYTES_PER_SAMPLE 9.0 /* 1 label + 4 score read, 4 gradient written */
@@ -32,58 +30,6 @@
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double own_cpu_s(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0)
-    return 0.0;
-  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
-         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
-}
-
-/* Machine-wide busy and steal time from /proc/stat, in seconds. */
-static int proc_stat_busy(double *busy_s, double *steal_s) {
-  FILE *f = fopen("/proc/stat", "r");
-  if (!f)
-    return -1;
-  unsigned long long v[8] = {0};
-  int got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-  fclose(f);
-  if (got < 7)
-    return -1;
-  const double hz = (double)sysconf(_SC_CLK_TCK);
-  /* user nice system idle iowait irq softirq steal */
-  *busy_s = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
-  *steal_s = (double)v[7] / hz;
-  return 0;
-}
-
-static void read_loadavg(char *buf, size_t cap) {
-  snprintf(buf, cap, "unavailable");
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (!f)
-    return;
-  if (fgets(buf, (int)cap, f)) {
-    size_t len = strlen(buf);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-      buf[--len] = '\0';
-  }
-  fclose(f);
-}
-
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 /* Counter-based, so the data do not depend on the number of threads. Also
  * first-touches the two gradient buffers (page faults are not timed). */
 static void generate(uint8_t *labels, float *scores, float *grad_ref,
@@ -91,7 +37,7 @@ static void generate(uint8_t *labels, float *scores, float *grad_ref,
   const uint64_t pos_cut = (uint64_t)(0.3 * 16777216.0); /* 30% of 2^24 */
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t h = splitmix64(BENCH_SEED ^ ((uint64_t)i << 1));
+    const uint64_t h = bc_splitmix64(BENCH_SEED ^ ((uint64_t)i << 1));
     const int y = (h & 0xffffff) < pos_cut;
     /* Sum of four uniforms (10 bits each), scaled to unit variance. */
     double u = 0.0;
@@ -103,16 +49,6 @@ static void generate(uint8_t *labels, float *scores, float *grad_ref,
     grad_ref[i] = 0.0f;
     grad_work[i] = 0.0f;
   }
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -214,25 +150,6 @@ static void usage(FILE *f) {
              "cores).\n");
 }
 
-static int parse_sizes(const char *s, uint64_t *out, int cap) {
-  int k = 0;
-  while (*s) {
-    char *end;
-    errno = 0;
-    const double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 1.0) || v > 1e12 || v != floor(v) ||
-        k == cap)
-      return -1;
-    out[k++] = (uint64_t)v;
-    s = end;
-    if (*s == ',')
-      ++s;
-    else if (*s)
-      return -1;
-  }
-  return k;
-}
-
 int main(int argc, char **argv) {
   uint64_t sizes[32] = {1000000, 10000000, 100000000};
   int n_sizes = 3;
@@ -247,7 +164,7 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else if (!strcmp(a, "--sizes") && has_val) {
-      n_sizes = parse_sizes(argv[++i], sizes, 32);
+      n_sizes = bc_parse_sizes(argv[++i], sizes, 32);
       if (n_sizes <= 0) {
         fprintf(stderr, "bench_binary: bad --sizes '%s'\n", argv[i]);
         return 2;
@@ -273,18 +190,9 @@ int main(int argc, char **argv) {
 
   /* Is the machine quiet? Load average, then 0.5 s of /proc/stat while this
    * process sleeps. */
-  char loadavg[128];
-  read_loadavg(loadavg, sizeof loadavg);
-  const int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  double busy0 = 0, steal0 = 0, busy1 = 0, steal1 = 0;
-  double idle_busy_cores = -1.0;
-  if (proc_stat_busy(&busy0, &steal0) == 0) {
-    const double t0 = now_s();
-    const struct timespec half = {0, 500000000L};
-    nanosleep(&half, NULL);
-    if (proc_stat_busy(&busy1, &steal1) == 0)
-      idle_busy_cores = (busy1 - busy0) / (now_s() - t0);
-  }
+  bc_quiet quiet;
+  bc_quiet_probe(&quiet);
+  const int ncpu = quiet.ncpu;
 
   clm_context_options opts;
   clm_context_options_init(&opts);
@@ -309,9 +217,9 @@ int main(int argc, char **argv) {
             13.0 * (double)max_n / 1e9, (unsigned long long)max_n);
     return 1;
   }
-  double t = now_s();
+  double t = bc_now_s();
   generate(labels, scores, grad_ref, grad_work, max_n);
-  const double gen_s = now_s() - t;
+  const double gen_s = bc_now_s() - t;
 
   printf("# clmetrics %s bench_binary: binary evaluation of logits "
          "(loss, counts, per-sample gradient)\n",
@@ -324,14 +232,7 @@ int main(int argc, char **argv) {
   printf("# baselines: OpenMP threads %d of %d online CPUs; plain flags '%s', "
          "fast flags '%s', arch %s\n",
          threads, ncpu, bl_flags_plain, bl_flags_fast, BENCH_BASELINE_ARCH);
-  printf("# /proc/loadavg before start: %s\n", loadavg);
-  if (idle_busy_cores >= 0.0)
-    printf("# CPU busy before start (0.5 s, this process asleep): %.2f of %d "
-           "cores -> %s\n",
-           idle_busy_cores, ncpu,
-           idle_busy_cores > 0.25
-               ? "other work is running: multi-thread figures are suspect"
-               : "the other cores look free");
+  bc_quiet_print(&quiet);
   printf("# data: seed 0x%llx, 30%% positives, logits +-1.2 + N(0,1)-like "
          "noise, generated in %.2f s; %d reps, median; %g bytes/sample\n",
          (unsigned long long)BENCH_SEED, gen_s, reps, BYTES_PER_SAMPLE);
@@ -344,9 +245,8 @@ int main(int argc, char **argv) {
          "check");
   fflush(stdout);
 
-  double run_busy0 = 0, run_steal0 = 0, run_busy1 = 0, run_steal1 = 0;
-  const int have_stat = proc_stat_busy(&run_busy0, &run_steal0) == 0;
-  const double run_cpu0 = own_cpu_s(), run_t0 = now_s();
+  bc_meter meter;
+  bc_meter_start(&meter);
 
   row *rows = calloc((size_t)n_sizes * N_VARIANTS, sizeof(row));
   double *times = malloc((size_t)N_VARIANTS * reps * sizeof(double));
@@ -392,16 +292,16 @@ int main(int argc, char **argv) {
     for (int k = 0; k < reps; ++k) {
       for (int v = 0; v < N_VARIANTS; ++v) {
         float *g = v == 0 ? grad_ref : grad_work;
-        const double t0 = now_s();
+        const double t0 = bc_now_s();
         VARIANTS[v].fn(labels, scores, n, g, &res);
-        times[v * reps + k] = now_s() - t0;
+        times[v * reps + k] = bc_now_s() - t0;
         if (!same_answer(&res, &ref, &r[v].loss_reldiff) && v > 0)
           r[v].ok = 0;
       }
     }
 
     for (int v = 0; v < N_VARIANTS; ++v) {
-      r[v].median_s = median(times + v * reps, reps);
+      r[v].median_s = bc_median(times + v * reps, reps);
       r[v].msamples_s = (double)n / r[v].median_s / 1e6;
       r[v].gb_s = (double)n * BYTES_PER_SAMPLE / r[v].median_s / 1e9;
     }
@@ -421,15 +321,7 @@ int main(int argc, char **argv) {
   }
 
   /* Whatever else ran on the machine while we measured. */
-  const double run_wall = now_s() - run_t0;
-  const double run_cpu = own_cpu_s() - run_cpu0;
-  if (have_stat && proc_stat_busy(&run_busy1, &run_steal1) == 0) {
-    const double others = (run_busy1 - run_busy0) - run_cpu;
-    printf("# during the timed runs (%.1f s): this process used %.1f CPU-s; "
-           "other work ~%.1f CPU-s (%.2f cores on average); steal %.1f s\n",
-           run_wall, run_cpu, others > 0 ? others : 0.0,
-           (others > 0 ? others : 0.0) / run_wall, run_steal1 - run_steal0);
-  }
+  bc_meter_print(&meter);
 
   if (csv_path) {
     FILE *f = fopen(csv_path, "w");
@@ -445,15 +337,7 @@ int main(int argc, char **argv) {
       const row *r = rows + i;
       /* Device names may hold commas; quote, doubling any quote. */
       char name[300];
-      size_t o = 0;
-      name[o++] = '"';
-      for (const char *p = dev->name; *p && o < sizeof name - 3; ++p) {
-        if (*p == '"')
-          name[o++] = '"';
-        name[o++] = *p;
-      }
-      name[o++] = '"';
-      name[o] = '\0';
+      bc_csv_quote(dev->name, name, sizeof name);
       fprintf(f, "%s,%llu,%.6g,%.6g,%.6g,%.4f,%.3g,%.3g,%s,%s,%d,%d\n",
               r->variant, (unsigned long long)r->n, r->median_s, r->msamples_s,
               r->gb_s, r->ratio, r->grad_maxdiff, r->loss_reldiff,

@@ -119,6 +119,10 @@ typedef struct clm_context_options {
   /* Confusion-matrix strategy: CLM_CONFUSION_AUTO picks from the device's
    * local memory; the others force one (for tests and tuning). */
   int confusion_strategy;
+  /* Device counters are uint32: they are flushed into the uint64 state at
+   * least every this many samples. 0: 2^32 - 1. Smaller values exist to
+   * test the flush. */
+  uint64_t flush_samples;
 } clm_context_options;
 
 #define CLM_CONFUSION_AUTO 0

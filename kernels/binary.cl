@@ -68,8 +68,8 @@ __kernel void clm_binary(__global const float *restrict scores,
       bad = (z < 0.0f) | (z > 1.0f) | isnan(z);
     } else {
       /* softplus(-z) for y=1, softplus(z) for y=0, finite at +-inf. */
-      const floatv e = exp(-fabs(z));
-      loss = fmax(select(z, -z, ypos), 0.0f) + log1p(e);
+      const floatv e = clm_exp_nonpos(-fabs(z)); /* in [0, 1] */
+      loss = fmax(select(z, -z, ypos), 0.0f) + clm_log1p_unit(e);
       const floatv inv = 1.0f / (1.0f + e);
       const floatv s = select(e * inv, inv, z >= 0.0f);
       g = s - yf;

@@ -20,23 +20,26 @@
 
 __kernel void clm_confusion(__global const int *restrict yt,
                             __global const int *restrict yp, const uint n,
-                            const uint k, const uint per_group,
-                            const int mode, __global uint *restrict cm,
+                            const uint k, const uint per_group, const int mode,
+                            const uint replicas, __global uint *restrict cm,
                             __global uint *restrict status,
                             __local uint *restrict hist) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);
+  /* LOCAL mode keeps `replicas` copies of the matrix (a power of two), so
+   * consecutive samples hitting the same cell do not serialize. */
   const uint cells = mode == 0 ? k * k : k;
+  const uint slots = mode == 0 ? cells * replicas : mode == 1 ? cells : 0;
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   const int private_hist = ls == 1;
 
   /* Uniform trip counts with guards (pocl#1390). */
-  const uint zero_trips = (cells + ls - 1) / ls;
+  const uint zero_trips = (slots + ls - 1) / ls;
   for (uint t = 0; t < zero_trips; ++t) {
     const uint c = t * ls + lid;
-    if (c < cells)
+    if (c < slots)
       hist[c] = 0;
   }
   barrier(CLK_LOCAL_MEM_FENCE);
@@ -55,11 +58,12 @@ __kernel void clm_confusion(__global const int *restrict yt,
       continue;
     }
     if (mode == 0) {
+      const uint slot = (i & (replicas - 1)) * cells + a * k + b;
       if (private_hist)
-        hist[a * k + b] += 1;
+        hist[slot] += 1;
       else
-        atomic_inc(&hist[a * k + b]);
-    } else if (a == b) {
+        atomic_inc(&hist[slot]);
+    } else if (mode == 1 && a == b) {
       if (private_hist)
         hist[a] += 1;
       else
@@ -70,10 +74,13 @@ __kernel void clm_confusion(__global const int *restrict yt,
   }
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  for (uint t = 0; t < zero_trips; ++t) {
+  const uint flush_trips = mode == 2 ? 0 : (cells + ls - 1) / ls;
+  for (uint t = 0; t < flush_trips; ++t) {
     const uint c = t * ls + lid;
     if (c < cells) {
-      const uint v = hist[c];
+      uint v = 0;
+      for (uint r = 0; r < (mode == 0 ? replicas : 1u); ++r)
+        v += hist[r * cells + c];
       if (v)
         atomic_add(&cm[mode == 0 ? (ulong)c : (ulong)c * k + c], v);
     }
@@ -89,15 +96,12 @@ __kernel void clm_confusion(__global const int *restrict yt,
  * scoring higher, or equal with a lower index). status[0..1] count and
  * first index (row * k + col) of NaN scores or probabilities outside
  * [0, 1]; status[2..3] count and first row of true labels outside [0, k). */
-__kernel void clm_argmax_ce(__global const float *restrict s,
-                            __global const int *restrict yt, const uint n,
-                            const uint k, const int probs, const uint top_k,
-                            __global int *restrict pred,
-                            __global float *restrict partials,
-                            __global uint *restrict hits,
-                            __global uint *restrict status,
-                            __local float *restrict lsum,
-                            __local uint *restrict lcnt) {
+__kernel void
+clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
+              const uint n, const uint k, const int probs, const uint top_k,
+              __global int *restrict pred, __global float *restrict partials,
+              __global uint *restrict hits, __global uint *restrict status,
+              __local float *restrict lsum, __local uint *restrict lcnt) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);
@@ -183,8 +187,8 @@ __kernel void clm_argmax_ce(__global const float *restrict s,
        * logits the mass splits evenly among them; all -inf rows are
        * uniform. */
       const floatv finite = (best - zt) + log(sum);
-      const floatv at_inf = select((floatv)INFINITY, log(ninf),
-                                   isinf(zt) & (zt > 0.0f));
+      const floatv at_inf =
+          select((floatv)INFINITY, log(ninf), isinf(zt) & (zt > 0.0f));
       const floatv all_neg = (floatv)log((float)k);
       loss = select(finite, at_inf, top);
       loss = select(loss, all_neg, isinf(best) & (best < 0.0f));

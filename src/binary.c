@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +103,27 @@ struct chunk_scratch {
   float *wpartials; /* n_features per weight-gradient group */
 };
 
+/* Whether `p` may be wrapped with CL_MEM_USE_HOST_PTR. */
+static int can_wrap(const clm_context *ctx, const void *p) {
+  if (ctx->zero_copy == 2)
+    return 1;
+  return ctx->zero_copy == 1 && (uintptr_t)p % ctx->mem_align == 0;
+}
+
+/* A buffer over the caller's memory (zero-copy on host-unified devices). */
+static cl_mem wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
+                        size_t bytes, cl_int *rc) {
+  /* Input arrays are only read (CL_MEM_READ_ONLY): casting const away is
+   * safe. */
+  return clCreateBuffer(ctx->cl, flags | CL_MEM_USE_HOST_PTR, bytes,
+                        (void *)(uintptr_t)p, rc);
+}
+
 /* Runs one chunk (n <= ctx->chunk_samples) and adds it to `acc`. `offset`
- * is the chunk's position in the caller's arrays, for error messages. */
+ * is the chunk's position in the caller's arrays, for error messages.
+ * On host-unified devices the kernels read the caller's scores, labels and
+ * features and write the caller's grad_out in place; otherwise they go
+ * through the workspace's device buffers. */
 static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
                             const uint8_t *labels, const float *scores,
                             uint32_t n, const float *features, float *grad_out,
@@ -117,128 +137,211 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
   const int need_grad = grad_out != NULL || d > 0;
   const size_t rows = ctx->wg_rows;
   const size_t wgroups = d > 0 ? (n + rows - 1) / rows : 0;
+  const size_t feat_bytes = (size_t)n * d * sizeof(float);
   cl_int rc;
-  clm_status st;
+  clm_status st = CLM_OK;
 
-  st = clm_ensure_buffer(ctx, &ws->scores, &ws->scores_cap,
-                         (size_t)n * sizeof(float), CL_MEM_READ_ONLY, err);
-  if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &ws->labels, &ws->labels_cap, n,
-                           CL_MEM_READ_ONLY, err);
-  if (st == CLM_OK && need_grad)
+  /* Zero-copy decisions, per array. */
+  const int zc_in = n > 0 && can_wrap(ctx, scores) && can_wrap(ctx, labels);
+  const int zc_grad = n > 0 && grad_out && can_wrap(ctx, grad_out);
+  const int zc_feat = wgroups > 0 && can_wrap(ctx, features);
+  cl_mem w_scores = NULL, w_labels = NULL, w_grad = NULL, w_feat = NULL;
+  cl_mem m_scores, m_labels, m_grad, m_feat;
+  cl_uint counters[4];
+
+  if (zc_in) {
+    w_scores = wrap_host(ctx, CL_MEM_READ_ONLY, scores,
+                         (size_t)n * sizeof(float), &rc);
+    if (rc == CL_SUCCESS)
+      w_labels = wrap_host(ctx, CL_MEM_READ_ONLY, labels, n, &rc);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR inputs)");
+      goto out;
+    }
+  } else {
+    st = clm_ensure_buffer(ctx, &ws->scores, &ws->scores_cap,
+                           (size_t)n * sizeof(float), CL_MEM_READ_ONLY, err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &ws->labels, &ws->labels_cap, n,
+                             CL_MEM_READ_ONLY, err);
+    if (st != CLM_OK)
+      goto out;
+  }
+  if (zc_grad) {
+    w_grad = wrap_host(ctx, CL_MEM_READ_WRITE, grad_out,
+                       (size_t)n * sizeof(float), &rc);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
+      goto out;
+    }
+  } else if (need_grad) {
     st = clm_ensure_buffer(ctx, &ws->grad, &ws->grad_cap,
                            (size_t)n * sizeof(float), CL_MEM_READ_WRITE, err);
-  if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &ws->partials, &ws->partials_cap,
-                           groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
+    if (st != CLM_OK)
+      goto out;
+  }
+  if (zc_feat) {
+    w_feat = wrap_host(ctx, CL_MEM_READ_ONLY, features, feat_bytes, &rc);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR features)");
+      goto out;
+    }
+  } else if (wgroups > 0) {
+    st = clm_ensure_buffer(ctx, &ws->features, &ws->features_cap, feat_bytes,
+                           CL_MEM_READ_ONLY, err);
+    if (st != CLM_OK)
+      goto out;
+  }
+  st = clm_ensure_buffer(ctx, &ws->partials, &ws->partials_cap,
+                         groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->counters, &ws->counters_cap,
                            4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
   if (st == CLM_OK && wgroups > 0)
-    st =
-        clm_ensure_buffer(ctx, &ws->features, &ws->features_cap,
-                          (size_t)n * d * sizeof(float), CL_MEM_READ_ONLY, err);
-  if (st == CLM_OK && wgroups > 0)
     st = clm_ensure_buffer(ctx, &ws->wpartials, &ws->wpartials_cap,
                            wgroups * d * sizeof(float), CL_MEM_READ_WRITE, err);
   if (st != CLM_OK)
-    return st;
+    goto out;
+  m_scores = zc_in ? w_scores : ws->scores;
+  m_labels = zc_in ? w_labels : ws->labels;
+  m_grad = zc_grad ? w_grad : need_grad ? ws->grad : ws->partials;
+  m_feat = zc_feat ? w_feat : ws->features;
 
   const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD};
   rc = clEnqueueWriteBuffer(ctx->queue, ws->counters, CL_FALSE, 0, sizeof init,
                             init, 0, NULL, NULL);
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
-  if (n > 0) {
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
+    goto out;
+  }
+  if (n > 0 && !zc_in) {
     rc = clEnqueueWriteBuffer(ctx->queue, ws->scores, CL_FALSE, 0,
                               (size_t)n * sizeof(float), scores, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(scores)");
-    rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels, 0,
-                              NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels,
+                                0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
+      goto out;
+    }
   }
 
   cl_kernel k = ctx->k_binary;
   const cl_uint n_arg = n;
   const cl_int probs = acc->kind == CLM_SCORES_PROBS;
   const cl_int write_grad = need_grad;
-  cl_mem grad_mem = need_grad ? ws->grad : ws->partials; /* unused if 0 */
-  rc = clSetKernelArg(k, 0, sizeof(cl_mem), &ws->scores);
-  rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &ws->labels);
+  rc = clSetKernelArg(k, 0, sizeof(cl_mem), &m_scores);
+  rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &m_labels);
   rc |= clSetKernelArg(k, 2, sizeof n_arg, &n_arg);
   rc |= clSetKernelArg(k, 3, sizeof thr, &thr);
   rc |= clSetKernelArg(k, 4, sizeof probs, &probs);
   rc |= clSetKernelArg(k, 5, sizeof write_grad, &write_grad);
-  rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &grad_mem);
+  rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &m_grad);
   rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &ws->partials);
   rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &ws->counters);
   rc |= clSetKernelArg(k, 9, 2 * ls * sizeof(cl_float), NULL);
   rc |= clSetKernelArg(k, 10, 4 * ls * sizeof(cl_uint), NULL);
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
+    goto out;
+  }
   if (groups > 0) {
     const size_t global = groups * ls;
     rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls, 0, NULL,
                                 NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
+      goto out;
+    }
   }
 
   if (wgroups > 0) {
-    rc = clEnqueueWriteBuffer(ctx->queue, ws->features, CL_FALSE, 0,
-                              (size_t)n * d * sizeof(float), features, 0, NULL,
-                              NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(features)");
+    if (!zc_feat) {
+      rc = clEnqueueWriteBuffer(ctx->queue, ws->features, CL_FALSE, 0,
+                                feat_bytes, features, 0, NULL, NULL);
+      if (rc != CL_SUCCESS) {
+        st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(features)");
+        goto out;
+      }
+    }
     cl_kernel kw = ctx->k_weight_grad;
     const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
-    rc = clSetKernelArg(kw, 0, sizeof(cl_mem), &ws->grad);
-    rc |= clSetKernelArg(kw, 1, sizeof(cl_mem), &ws->features);
+    rc = clSetKernelArg(kw, 0, sizeof(cl_mem), &m_grad);
+    rc |= clSetKernelArg(kw, 1, sizeof(cl_mem), &m_feat);
     rc |= clSetKernelArg(kw, 2, sizeof n_arg, &n_arg);
     rc |= clSetKernelArg(kw, 3, sizeof d_arg, &d_arg);
     rc |= clSetKernelArg(kw, 4, sizeof rows_arg, &rows_arg);
     rc |= clSetKernelArg(kw, 5, sizeof(cl_mem), &ws->wpartials);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clSetKernelArg(clm_weight_grad)");
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clSetKernelArg(clm_weight_grad)");
+      goto out;
+    }
     const size_t wls = ctx->wg_local_size;
     const size_t wglobal = wgroups * wls;
     rc = clEnqueueNDRangeKernel(ctx->queue, kw, 1, NULL, &wglobal, &wls, 0,
                                 NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
+      goto out;
+    }
   }
 
-  cl_uint counters[4];
-  rc = clEnqueueReadBuffer(ctx->queue, ws->counters, CL_TRUE, 0,
-                           sizeof counters, counters, 0, NULL, NULL);
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
-  if (counters[3] != CLM_NO_BAD)
-    return report_bad_input(labels, scores, acc->kind, counters[3], offset,
-                            err);
-
+  /* Results: small reads are enqueued without blocking; the counters' read
+   * blocks and, the queue being in order, completes everything before it. */
   if (groups > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_TRUE, 0,
+    rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_FALSE, 0,
                              groups * 2 * sizeof(float), scratch->partials, 0,
                              NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
-  }
-  if (grad_out && n > 0) {
-    rc =
-        clEnqueueReadBuffer(ctx->queue, ws->grad, CL_TRUE, 0,
-                            (size_t)n * sizeof(float), grad_out, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+      goto out;
+    }
   }
   if (wgroups > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->wpartials, CL_TRUE, 0,
+    rc = clEnqueueReadBuffer(ctx->queue, ws->wpartials, CL_FALSE, 0,
                              wgroups * d * sizeof(float), scratch->wpartials, 0,
                              NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
+      goto out;
+    }
+  }
+  if (grad_out && n > 0 && !zc_grad) {
+    rc = clEnqueueReadBuffer(ctx->queue, ws->grad, CL_FALSE, 0,
+                             (size_t)n * sizeof(float), grad_out, 0, NULL,
+                             NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
+      goto out;
+    }
+  }
+  if (zc_grad) {
+    /* Mapping a USE_HOST_PTR buffer makes the kernel's writes visible in
+     * the caller's memory (no copy on PoCL: the pointers are equal). */
+    void *p = clEnqueueMapBuffer(ctx->queue, w_grad, CL_FALSE, CL_MAP_READ, 0,
+                                 (size_t)n * sizeof(float), 0, NULL, NULL, &rc);
+    if (rc == CL_SUCCESS && p != (void *)grad_out) {
+      /* The driver kept a copy after all: bring it over after the map. */
+      rc = clFinish(ctx->queue);
+      if (rc == CL_SUCCESS)
+        memcpy(grad_out, p, (size_t)n * sizeof(float));
+    }
+    if (rc == CL_SUCCESS)
+      rc = clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
+      goto out;
+    }
+  }
+  rc = clEnqueueReadBuffer(ctx->queue, ws->counters, CL_TRUE, 0,
+                           sizeof counters, counters, 0, NULL, NULL);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
+    goto out;
+  }
+  if (counters[3] != CLM_NO_BAD) {
+    st = report_bad_input(labels, scores, acc->kind, counters[3], offset, err);
+    goto out;
   }
 
   /* Host sums in double, in group order: deterministic. */
@@ -258,7 +361,14 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
   acc->tn += n - pos - (pred - tp);
   acc->bce_sum += loss;
   acc->grad_sum += gsum;
-  return CLM_OK;
+out:
+  if (st != CLM_OK)
+    clFinish(ctx->queue); /* nothing may still use the caller's memory */
+  clm_release_mem(&w_feat);
+  clm_release_mem(&w_grad);
+  clm_release_mem(&w_labels);
+  clm_release_mem(&w_scores);
+  return st;
 }
 
 clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,

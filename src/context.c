@@ -305,6 +305,9 @@ static clm_status choose_shape(clm_context *ctx,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "unknown confusion strategy %d", opts->confusion_strategy);
   ctx->cm_force_mode = opts->confusion_strategy - 1;
+  ctx->flush_samples = opts->flush_samples && opts->flush_samples < 0xffffffffULL
+                           ? opts->flush_samples
+                           : 0xffffffffULL;
 
   /* Per-launch counts must stay below 2^32 and indices in uint: cap chunks
    * at 2^30 samples, and by the largest single allocation. */
@@ -317,6 +320,23 @@ static clm_status choose_shape(clm_context *ctx,
   if (chunk > ((uint64_t)1 << 30))
     chunk = (uint64_t)1 << 30;
   ctx->chunk_samples = chunk;
+
+  /* Host-unified memory (CPUs, integrated GPUs): evaluate the caller's
+   * arrays in place instead of copying them. PoCL's CL_MEM_USE_HOST_PTR
+   * uses any pointer directly (a misaligned one only gets a debug
+   * warning); elsewhere only aligned pointers are wrapped, since drivers
+   * may copy misaligned ones behind the scenes. */
+  cl_uint align_bits = 0;
+  clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN,
+                  sizeof align_bits, &align_bits, NULL);
+  ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 1;
+  ctx->zero_copy = 0;
+  if (ctx->info.host_unified_memory)
+    ctx->zero_copy =
+        strstr(ctx->info.platform, "Portable Computing Language") ? 2 : 1;
+  const char *zc = getenv("CLMETRICS_ZERO_COPY");
+  if (zc && zc[0] == '0' && zc[1] == '\0')
+    ctx->zero_copy = 0;
   return CLM_OK;
 }
 

@@ -48,6 +48,7 @@ struct clm_context {
   cl_kernel k_argmax_ce;
   size_t cm_local_size; /* 1 on CPUs: private histograms, no atomics */
   int cm_force_mode;    /* -1: by local memory; else a strategy (tests) */
+  uint64_t flush_samples; /* flush uint32 device counts at least this often */
   clm_device_info info;
   char build_options[256];
   clm_log_fn log;
@@ -60,6 +61,12 @@ struct clm_context {
   size_t wg_local_size;
   uint32_t wg_rows;
   uint64_t chunk_samples;
+  /* Zero-copy on host-unified devices: 0 off (copy through device
+   * buffers), 1 wrap caller memory (CL_MEM_USE_HOST_PTR) when it is
+   * aligned to mem_align, 2 wrap it at any alignment (PoCL uses the pointer
+   * as it is). $CLMETRICS_ZERO_COPY=0 forces the copy path. */
+  int zero_copy;
+  size_t mem_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
   double startup_s;
   struct clm_workspace ws;
 };

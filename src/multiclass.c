@@ -54,38 +54,122 @@ clm_status clm_multiclass_merge(clm_multiclass_state *dst,
   return CLM_OK;
 }
 
-/* Which confusion strategy fits the device's local memory. */
-static int cm_mode(const clm_context *ctx, uint32_t k) {
+/* Local-memory budget for privatized counters. */
+static uint64_t local_budget(const clm_context *ctx) {
   uint64_t budget = ctx->info.local_mem_bytes / 2;
-  if (budget > 256 * 1024)
-    budget = 256 * 1024;
-  if ((uint64_t)k * k * sizeof(cl_uint) <= budget)
-    return CM_LOCAL;
-  if ((uint64_t)k * sizeof(cl_uint) <= budget)
-    return CM_DIAG;
-  return CM_GLOBAL;
+  return budget > 256 * 1024 ? 256 * 1024 : budget;
 }
 
-/* Counts the (yt, yp) pairs already on the device into ws->cm and flushes
- * the per-launch uint32 counts into `acc`. */
-static clm_status confusion_launch(clm_context *ctx, clm_multiclass_state *acc,
-                                   cl_mem yt, cl_mem yp, uint32_t n,
-                                   uint64_t *first_bad, clm_error *err) {
+/* A confusion-matrix count in progress: per-launch uint32 counts accumulate
+ * in the device matrix across chunks and are added to the caller's uint64
+ * matrix once at the end, or into `spill` first when a single update passes
+ * 2^32 samples (so that an error later leaves the caller's state as it
+ * was). */
+struct cm_run {
+  uint32_t k;
+  int mode;
+  uint32_t replicas;
+  uint64_t pending; /* samples counted on the device since the last flush */
+  uint64_t *spill;  /* NULL until needed */
+};
+
+static clm_status cm_zero(clm_context *ctx, uint64_t cells, clm_error *err) {
+  const cl_uint zero = 0;
+  cl_int rc =
+      clEnqueueFillBuffer(ctx->queue, ctx->ws.cm, &zero, sizeof zero, 0,
+                          (size_t)cells * sizeof(cl_uint), 0, NULL, NULL);
+  return rc == CL_SUCCESS
+             ? CLM_OK
+             : clm_fail_cl(err, rc, "clEnqueueFillBuffer(confusion)");
+}
+
+static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
+                           clm_error *err) {
+  memset(run, 0, sizeof *run);
+  run->k = k;
+  const uint64_t cells = (uint64_t)k * k, budget = local_budget(ctx);
+  const uint64_t local = ctx->info.local_mem_bytes;
+  int mode = ctx->cm_force_mode;
+  if (mode < 0)
+    mode = cells * sizeof(cl_uint) <= budget ? CM_LOCAL
+           : k * sizeof(cl_uint) <= budget   ? CM_DIAG
+                                             : CM_GLOBAL;
+  if (mode == CM_LOCAL && cells * sizeof(cl_uint) > local)
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "the local confusion strategy needs %llu bytes of local "
+                    "memory for K = %u; the device has %llu",
+                    (unsigned long long)(cells * sizeof(cl_uint)), k,
+                    (unsigned long long)local);
+  if (mode == CM_DIAG && k * sizeof(cl_uint) > local)
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "the diagonal confusion strategy needs %llu bytes of "
+                    "local memory for K = %u; the device has %llu",
+                    (unsigned long long)(k * sizeof(cl_uint)), k,
+                    (unsigned long long)local);
+  run->mode = mode;
+  /* Small matrices get replicas, so runs of one cell do not serialize. */
+  run->replicas = 1;
+  if (mode == CM_LOCAL && k <= 32 && 4 * cells * sizeof(cl_uint) <= budget)
+    run->replicas = 4;
   struct clm_workspace *ws = &ctx->ws;
-  const uint32_t k = acc->n_classes;
+  clm_status st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
+                                    (size_t)cells * sizeof(cl_uint),
+                                    CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->mstatus, &ws->mstatus_cap,
+                           4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = cm_zero(ctx, cells, err);
+  return st;
+}
+
+/* Adds the device matrix into `dst` and zeroes it on the device. */
+static clm_status cm_flush(clm_context *ctx, struct cm_run *run, uint64_t *dst,
+                           clm_error *err) {
+  const uint64_t cells = (uint64_t)run->k * run->k;
+  cl_int rc;
+  /* Mapping avoids a fresh host copy of K^2 counts (zero-copy on devices
+   * that share host memory). */
+  cl_uint *counts =
+      clEnqueueMapBuffer(ctx->queue, ctx->ws.cm, CL_TRUE, CL_MAP_READ, 0,
+                         (size_t)cells * sizeof(cl_uint), 0, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueMapBuffer(confusion)");
+  for (uint64_t c = 0; c < cells; ++c)
+    dst[c] += counts[c];
+  rc = clEnqueueUnmapMemObject(ctx->queue, ctx->ws.cm, counts, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueUnmapMemObject(confusion)");
+  run->pending = 0;
+  return cm_zero(ctx, cells, err);
+}
+
+/* Counts n (yt, yp) pairs already on the device. On a label outside
+ * [0, K), returns CLM_ERR_BAD_LABEL with the chunk-relative index. */
+static clm_status cm_count(clm_context *ctx, struct cm_run *run, cl_mem yt,
+                           cl_mem yp, uint32_t n, uint64_t *first_bad,
+                           clm_error *err) {
+  struct clm_workspace *ws = &ctx->ws;
+  const uint32_t k = run->k;
   const uint64_t cells = (uint64_t)k * k;
-  const int mode =
-      ctx->cm_force_mode >= 0 ? ctx->cm_force_mode : cm_mode(ctx, k);
+  clm_status st;
+  if (run->pending + n > ctx->flush_samples) {
+    if (!run->spill && !(run->spill = calloc((size_t)cells, sizeof(uint64_t))))
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "cannot allocate %llu confusion cells",
+                      (unsigned long long)cells);
+    if ((st = cm_flush(ctx, run, run->spill, err)) != CLM_OK)
+      return st;
+  }
   const size_t ls = ctx->cm_local_size;
-  const uint64_t hist_cells = mode == CM_LOCAL  ? cells
-                              : mode == CM_DIAG ? k
+  const uint64_t slots = run->mode == CM_LOCAL  ? cells * run->replicas
+                         : run->mode == CM_DIAG ? k
                                                 : 1;
-  /* Enough work per group to amortize zeroing and flushing its counters. */
-  uint64_t per_group = ls * 256;
-  uint64_t amortize = 4 * hist_cells;
-  const uint64_t spread =
-      ((uint64_t)n + 4 * ctx->info.compute_units - 1) /
-      (4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1));
+  /* Enough work per group to amortize zeroing and flushing its counters,
+   * while leaving a few groups per compute unit. */
+  const uint64_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  uint64_t per_group = ls * 256, amortize = 4 * slots;
+  const uint64_t spread = ((uint64_t)n + 4 * cu - 1) / (4 * cu);
   if (amortize > spread)
     amortize = spread;
   if (per_group < amortize)
@@ -93,37 +177,25 @@ static clm_status confusion_launch(clm_context *ctx, clm_multiclass_state *acc,
   if (per_group > n && n > 0)
     per_group = n;
   const size_t groups = n ? (size_t)((n + per_group - 1) / per_group) : 0;
-  cl_int rc;
-  clm_status st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
-                                    (size_t)cells * sizeof(cl_uint),
-                                    CL_MEM_READ_WRITE, err);
-  if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &ws->mstatus, &ws->mstatus_cap,
-                           4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
-  if (st != CLM_OK)
-    return st;
-  const cl_uint zero = 0;
-  rc = clEnqueueFillBuffer(ctx->queue, ws->cm, &zero, sizeof zero, 0,
-                           (size_t)cells * sizeof(cl_uint), 0, NULL, NULL);
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clEnqueueFillBuffer(confusion)");
-  const cl_uint init[4] = {0, CLM_NO_BAD, 0, CLM_NO_BAD};
-  rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0, sizeof init,
-                            init, 0, NULL, NULL);
+  const cl_uint init[2] = {0, CLM_NO_BAD};
+  cl_int rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0,
+                                   sizeof init, init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
   cl_kernel kc = ctx->k_confusion;
-  const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group;
-  const cl_int mode_arg = mode;
+  const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group,
+                rep_arg = run->replicas;
+  const cl_int mode_arg = run->mode;
   rc = clSetKernelArg(kc, 0, sizeof(cl_mem), &yt);
   rc |= clSetKernelArg(kc, 1, sizeof(cl_mem), &yp);
   rc |= clSetKernelArg(kc, 2, sizeof n_arg, &n_arg);
   rc |= clSetKernelArg(kc, 3, sizeof k_arg, &k_arg);
   rc |= clSetKernelArg(kc, 4, sizeof pg_arg, &pg_arg);
   rc |= clSetKernelArg(kc, 5, sizeof mode_arg, &mode_arg);
-  rc |= clSetKernelArg(kc, 6, sizeof(cl_mem), &ws->cm);
-  rc |= clSetKernelArg(kc, 7, sizeof(cl_mem), &ws->mstatus);
-  rc |= clSetKernelArg(kc, 8, (size_t)hist_cells * sizeof(cl_uint), NULL);
+  rc |= clSetKernelArg(kc, 6, sizeof rep_arg, &rep_arg);
+  rc |= clSetKernelArg(kc, 7, sizeof(cl_mem), &ws->cm);
+  rc |= clSetKernelArg(kc, 8, sizeof(cl_mem), &ws->mstatus);
+  rc |= clSetKernelArg(kc, 9, (size_t)slots * sizeof(cl_uint), NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clSetKernelArg(clm_confusion)");
   if (groups > 0) {
@@ -133,7 +205,7 @@ static clm_status confusion_launch(clm_context *ctx, clm_multiclass_state *acc,
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_confusion)");
   }
-  cl_uint status[4];
+  cl_uint status[2];
   rc = clEnqueueReadBuffer(ctx->queue, ws->mstatus, CL_TRUE, 0, sizeof status,
                            status, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
@@ -142,26 +214,26 @@ static clm_status confusion_launch(clm_context *ctx, clm_multiclass_state *acc,
     *first_bad = status[1];
     return CLM_ERR_BAD_LABEL;
   }
-  cl_uint *counts = NULL;
-  if (cells > 0) {
-    counts = malloc((size_t)cells * sizeof(cl_uint));
-    if (!counts)
-      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                      "cannot allocate %llu confusion cells",
-                      (unsigned long long)cells);
-    rc = clEnqueueReadBuffer(ctx->queue, ws->cm, CL_TRUE, 0,
-                             (size_t)cells * sizeof(cl_uint), counts, 0, NULL,
-                             NULL);
-    if (rc != CL_SUCCESS) {
-      free(counts);
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(confusion)");
-    }
-    for (uint64_t c = 0; c < cells; ++c)
-      acc->confusion[c] += counts[c];
-    free(counts);
-  }
-  acc->n += n;
+  run->pending += n;
   return CLM_OK;
+}
+
+/* Adds everything counted into the state (only called when no error). */
+static clm_status cm_finish(clm_context *ctx, struct cm_run *run,
+                            clm_multiclass_state *state, clm_error *err) {
+  const uint64_t cells = (uint64_t)run->k * run->k;
+  if (!run->spill)
+    return cm_flush(ctx, run, state->confusion, err);
+  clm_status st = cm_flush(ctx, run, run->spill, err);
+  if (st == CLM_OK)
+    for (uint64_t c = 0; c < cells; ++c)
+      state->confusion[c] += run->spill[c];
+  return st;
+}
+
+static void cm_end(struct cm_run *run) {
+  free(run->spill);
+  run->spill = NULL;
 }
 
 static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
@@ -192,12 +264,10 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
   if (!ctx || !state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL argument");
-  clm_multiclass_state acc;
-  clm_status st =
-      clm_multiclass_state_init(&acc, state->n_classes, state->top_k);
+  struct cm_run run;
+  clm_status st = cm_begin(ctx, &run, state->n_classes, err);
   if (st != CLM_OK)
-    return clm_fail(err, st, -1, 0, "cannot allocate a %u-class state",
-                    state->n_classes);
+    return st;
   const uint64_t chunk = chunk_rows(ctx, sizeof(int32_t));
   struct clm_workspace *ws = &ctx->ws;
   for (uint64_t off = 0; off < n; off += chunk) {
@@ -221,16 +291,17 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
       goto done;
     }
     uint64_t bad = 0;
-    st = confusion_launch(ctx, &acc, ws->yt, ws->yp, m, &bad, err);
+    st = cm_count(ctx, &run, ws->yt, ws->yp, m, &bad, err);
     if (st == CLM_ERR_BAD_LABEL)
-      st = report_bad_pair(y_true + off, y_pred + off, acc.n_classes, bad, off,
-                           err);
+      st = report_bad_pair(y_true + off, y_pred + off, run.k, bad, off, err);
     if (st != CLM_OK)
       goto done;
   }
-  st = clm_multiclass_merge(state, &acc);
+  st = cm_finish(ctx, &run, state, err);
+  if (st == CLM_OK)
+    state->n += n;
 done:
-  clm_multiclass_state_release(&acc);
+  cm_end(&run);
   return st;
 }
 
@@ -253,12 +324,12 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
         state->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
         kind == CLM_SCORES_PROBS ? "probabilities" : "logits");
   const uint32_t k = state->n_classes;
-  clm_multiclass_state acc;
-  clm_status st = clm_multiclass_state_init(&acc, k, state->top_k);
+  struct cm_run run;
+  clm_status st = cm_begin(ctx, &run, k, err);
   if (st != CLM_OK)
-    return clm_fail(err, st, -1, 0, "cannot allocate a %u-class state", k);
-  acc.has_scores = 1;
-  acc.kind = kind;
+    return st;
+  double ce_sum = 0;
+  uint64_t top_k_hits = 0;
   /* Rows per launch: the score block fits one allocation and its flat
    * indices fit in 32 bits. */
   uint64_t chunk = chunk_rows(ctx, (uint64_t)k * sizeof(float));
@@ -382,11 +453,11 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
       goto done;
     }
     for (size_t g = 0; g < groups; ++g) {
-      acc.ce_sum += partials[g];
-      acc.top_k_hits += hits[g];
+      ce_sum += partials[g];
+      top_k_hits += hits[g];
     }
     uint64_t bad = 0;
-    st = confusion_launch(ctx, &acc, ws->yt, ws->yp, m, &bad, err);
+    st = cm_count(ctx, &run, ws->yt, ws->yp, m, &bad, err);
     if (st == CLM_ERR_BAD_LABEL) /* cannot happen: both were checked */
       st = clm_fail(err, st, (int64_t)(off + bad), 0,
                     "index %llu: label outside [0, %u)",
@@ -394,10 +465,17 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     if (st != CLM_OK)
       goto done;
   }
-  st = clm_multiclass_merge(state, &acc);
+  st = cm_finish(ctx, &run, state, err);
+  if (st == CLM_OK) {
+    state->n += n;
+    state->has_scores = 1;
+    state->kind = kind;
+    state->ce_sum += ce_sum;
+    state->top_k_hits += top_k_hits;
+  }
 done:
   free(hits);
   free(partials);
-  clm_multiclass_state_release(&acc);
+  cm_end(&run);
   return st;
 }

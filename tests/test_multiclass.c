@@ -213,6 +213,57 @@ Test(multiclass, chunked_counts_and_merge) {
   teardown();
 }
 
+Test(multiclass, counter_flush_and_untouched_state_on_late_error) {
+  /* Flush the uint32 device counts every 1000 samples, 300 per launch:
+   * the spill path that N > 2^32 takes. */
+  clm_context_options o;
+  clm_context_options_init(&o);
+  o.chunk_samples = 300;
+  o.flush_samples = 1000;
+  clm_error err;
+  cr_assert_eq(clm_context_create(&o, &ctx, &err), CLM_OK, "%s", err.message);
+  const uint32_t k = 6;
+  const uint64_t n = 10007;
+  rng_state = 1234;
+  int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
+  for (uint64_t i = 0; i < n; ++i) {
+    yt[i] = draw(k, 1.0);
+    yp[i] = draw(k, 0.0);
+  }
+  uint64_t want[36];
+  reference_cm(yt, yp, n, k, want);
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err), CLM_OK,
+               "%s", err.message);
+  cr_assert(memcmp(s.confusion, want, sizeof want) == 0);
+  /* An error after several flushes leaves the state as it was. */
+  yp[9000] = 6;
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, 9000);
+  cr_assert(memcmp(s.confusion, want, sizeof want) == 0);
+  cr_assert_eq(s.n, n);
+  clm_multiclass_state_release(&s);
+  free(yt);
+  free(yp);
+  teardown();
+}
+
+Test(multiclass, forced_strategy_beyond_local_memory_is_an_error) {
+  open_ctx(0, 0, CLM_CONFUSION_LOCAL);
+  clm_multiclass_state s;
+  clm_error err;
+  const uint32_t k = 5000; /* 100 MB of counters: no device's local memory */
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 0), CLM_OK);
+  int32_t y[2] = {1, 2};
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, y, y, 2, &err),
+               CLM_ERR_UNSUPPORTED);
+  cr_assert(strstr(err.message, "local memory"), "%s", err.message);
+  clm_multiclass_state_release(&s);
+  teardown();
+}
+
 Test(multiclass, out_of_range_labels, .init = setup, .fini = teardown) {
   const uint64_t n = 5000;
   int32_t *yt = calloc(n, 4), *yp = calloc(n, 4);
