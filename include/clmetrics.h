@@ -138,8 +138,8 @@ void clm_context_options_init(clm_context_options *opts);
 /**
  * Selects a device, creates its queue and builds the kernels once.
  * On any error `*out` is NULL. On CLM_ERR_BUILD, `err->message` holds the
- * build options and the end of the build log; the whole log goes to the
- * log callback at CLM_LOG_WARNING.
+ * build options and the end of the build log (on one line); the whole log
+ * goes to the log callback at CLM_LOG_INFO.
  */
 clm_status clm_context_create(const clm_context_options *opts,
                               clm_context **out, clm_error *err);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the whole
-# test suite (PoCL included; the CLI's bad-input cases run instrumented too).
+# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and fault
+# injection, and runs the whole test suite (PoCL included; the CLI's
+# bad-input cases run instrumented too; tests/test_fault.c makes every
+# allocation, buffer creation, enqueue, build and map fail in turn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests >/dev/null
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCLM_SANITIZE=ON \
-  -DCLM_BUILD_BENCH=OFF >/dev/null
+  -DCLM_FAULT_INJECTION=ON -DCLM_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)"
 cd build-asan
 ctest --output-on-failure "$@"

@@ -68,10 +68,10 @@ const char *clm_strerror(int errnum, char *buf, size_t len) {
 }
 
 clm_array *clm_array_new(const char *path) {
-  clm_array *a = calloc(1, sizeof *a);
+  clm_array *a = clm_calloc(1, sizeof *a);
   if (!a)
     return NULL;
-  a->path = strdup(path);
+  a->path = clm_strdup(path);
   if (!a->path) {
     free(a);
     return NULL;
@@ -213,7 +213,7 @@ clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
   if (n > SIZE_MAX)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  uint8_t *buf = malloc((size_t)n);
+  uint8_t *buf = clm_malloc((size_t)n);
   if (!buf)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " labels", a->path, n);
@@ -287,7 +287,7 @@ clm_status clm_array_values_f32(clm_array *array, const float **out,
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " float32 values", a->path,
                     n);
-  float *buf = malloc((size_t)n * sizeof(float));
+  float *buf = clm_malloc((size_t)n * sizeof(float));
   if (!buf)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " float32 values", a->path,
@@ -394,7 +394,7 @@ clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
   if (n > SIZE_MAX / sizeof(int32_t))
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  int32_t *buf = malloc((size_t)n * sizeof(int32_t));
+  int32_t *buf = clm_malloc((size_t)n * sizeof(int32_t));
   if (!buf)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " labels", a->path, n);

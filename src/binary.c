@@ -21,7 +21,7 @@ clm_status clm_binary_state_init(clm_binary_state *state, clm_scores_kind kind,
   state->kind = kind;
   state->threshold = threshold;
   if (n_features) {
-    state->weight_grad_sum = calloc(n_features, sizeof(double));
+    state->weight_grad_sum = clm_calloc(n_features, sizeof(double));
     if (!state->weight_grad_sum)
       return CLM_ERR_OUT_OF_MEMORY;
     state->n_features = n_features;
@@ -307,9 +307,9 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
     }
   }
   if (grad_out && n > 0 && !zc_grad) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->grad, CL_FALSE, 0,
-                             (size_t)n * sizeof(float), grad_out, 0, NULL,
-                             NULL);
+    rc =
+        clEnqueueReadBuffer(ctx->queue, ws->grad, CL_FALSE, 0,
+                            (size_t)n * sizeof(float), grad_out, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
       st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
       goto out;
@@ -320,16 +320,23 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
      * the caller's memory (no copy on PoCL: the pointers are equal). */
     void *p = clEnqueueMapBuffer(ctx->queue, w_grad, CL_FALSE, CL_MAP_READ, 0,
                                  (size_t)n * sizeof(float), 0, NULL, NULL, &rc);
-    if (rc == CL_SUCCESS && p != (void *)grad_out) {
+    if (rc != CL_SUCCESS) {
+      st = clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
+      goto out;
+    }
+    if (p != (void *)grad_out) {
       /* The driver kept a copy after all: bring it over after the map. */
       rc = clFinish(ctx->queue);
       if (rc == CL_SUCCESS)
         memcpy(grad_out, p, (size_t)n * sizeof(float));
     }
+    cl_int urc = clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
+    if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
+      clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
     if (rc == CL_SUCCESS)
-      rc = clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
+      rc = urc;
     if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
+      st = clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
       goto out;
     }
   }
@@ -409,9 +416,9 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
   if (st != CLM_OK)
     return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
   struct chunk_scratch scratch = {0};
-  scratch.partials = malloc(max_groups * 2 * sizeof(float));
+  scratch.partials = clm_malloc(max_groups * 2 * sizeof(float));
   if (max_wgroups)
-    scratch.wpartials = malloc(max_wgroups * d * sizeof(float));
+    scratch.wpartials = clm_malloc(max_wgroups * d * sizeof(float));
   if (!scratch.partials || (max_wgroups && !scratch.wpartials)) {
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate host scratch for %zu work-groups",

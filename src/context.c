@@ -305,9 +305,10 @@ static clm_status choose_shape(clm_context *ctx,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "unknown confusion strategy %d", opts->confusion_strategy);
   ctx->cm_force_mode = opts->confusion_strategy - 1;
-  ctx->flush_samples = opts->flush_samples && opts->flush_samples < 0xffffffffULL
-                           ? opts->flush_samples
-                           : 0xffffffffULL;
+  ctx->flush_samples =
+      opts->flush_samples && opts->flush_samples < 0xffffffffULL
+          ? opts->flush_samples
+          : 0xffffffffULL;
 
   /* Per-launch counts must stay below 2^32 and indices in uint: cap chunks
    * at 2^30 samples, and by the largest single allocation. */
@@ -327,8 +328,8 @@ static clm_status choose_shape(clm_context *ctx,
    * warning); elsewhere only aligned pointers are wrapped, since drivers
    * may copy misaligned ones behind the scenes. */
   cl_uint align_bits = 0;
-  clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN,
-                  sizeof align_bits, &align_bits, NULL);
+  clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                  &align_bits, NULL);
   ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 1;
   ctx->zero_copy = 0;
   if (ctx->info.host_unified_memory)
@@ -364,7 +365,7 @@ clm_status clm_context_create(const clm_context_options *opts_in,
   if (st != CLM_OK)
     return st;
 
-  clm_context *ctx = calloc(1, sizeof *ctx);
+  clm_context *ctx = clm_calloc(1, sizeof *ctx);
   if (!ctx)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate the context");

@@ -46,8 +46,8 @@ struct clm_context {
   cl_kernel k_weight_grad;
   cl_kernel k_confusion;
   cl_kernel k_argmax_ce;
-  size_t cm_local_size; /* 1 on CPUs: private histograms, no atomics */
-  int cm_force_mode;    /* -1: by local memory; else a strategy (tests) */
+  size_t cm_local_size;   /* 1 on CPUs: private histograms, no atomics */
+  int cm_force_mode;      /* -1: by local memory; else a strategy (tests) */
   uint64_t flush_samples; /* flush uint32 device counts at least this often */
   clm_device_info info;
   char build_options[256];
@@ -93,3 +93,70 @@ void clm_release_mem(cl_mem *m);
 
 /* Monotonic seconds. */
 double clm_now(void);
+
+/* ---- Fault injection (CLM_FAULT_INJECTION builds only) ----------------
+ * Every host allocation and the OpenCL calls that can fail at run time go
+ * through these names, so a test build can make the Nth call of a kind fail
+ * (fault.c; armed by $CLM_FAULT="kind:N" or clm_fault_arm). */
+#ifdef CLM_FAULT_INJECTION
+enum clm_fault_kind {
+  CLM_FAULT_ALLOC,
+  CLM_FAULT_BUFFER,
+  CLM_FAULT_ENQUEUE,
+  CLM_FAULT_BUILD,
+  CLM_FAULT_MAP,
+  CLM_FAULT_KINDS
+};
+void *clm_fault_malloc(size_t n);
+void *clm_fault_calloc(size_t n, size_t size);
+void *clm_fault_realloc(void *p, size_t n);
+char *clm_fault_strdup(const char *s);
+cl_mem clm_fault_clCreateBuffer(cl_context c, cl_mem_flags f, size_t n, void *p,
+                                cl_int *e);
+cl_int clm_fault_clBuildProgram(cl_program p, cl_uint nd, const cl_device_id *d,
+                                const char *o,
+                                void(CL_CALLBACK *cb)(cl_program, void *),
+                                void *u);
+cl_int clm_fault_clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel k,
+                                        cl_uint dim, const size_t *off,
+                                        const size_t *g, const size_t *l,
+                                        cl_uint ne, const cl_event *w,
+                                        cl_event *ev);
+cl_int clm_fault_clEnqueueWriteBuffer(cl_command_queue q, cl_mem b, cl_bool blk,
+                                      size_t off, size_t n, const void *p,
+                                      cl_uint ne, const cl_event *w,
+                                      cl_event *ev);
+cl_int clm_fault_clEnqueueReadBuffer(cl_command_queue q, cl_mem b, cl_bool blk,
+                                     size_t off, size_t n, void *p, cl_uint ne,
+                                     const cl_event *w, cl_event *ev);
+cl_int clm_fault_clEnqueueFillBuffer(cl_command_queue q, cl_mem b,
+                                     const void *pat, size_t ps, size_t off,
+                                     size_t n, cl_uint ne, const cl_event *w,
+                                     cl_event *ev);
+void *clm_fault_clEnqueueMapBuffer(cl_command_queue q, cl_mem b, cl_bool blk,
+                                   cl_map_flags f, size_t off, size_t n,
+                                   cl_uint ne, const cl_event *w, cl_event *ev,
+                                   cl_int *e);
+cl_int clm_fault_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem b, void *p,
+                                         cl_uint ne, const cl_event *w,
+                                         cl_event *ev);
+#ifndef CLM_FAULT_IMPLEMENTATION
+#define clm_malloc clm_fault_malloc
+#define clm_calloc clm_fault_calloc
+#define clm_realloc clm_fault_realloc
+#define clm_strdup clm_fault_strdup
+#define clCreateBuffer clm_fault_clCreateBuffer
+#define clBuildProgram clm_fault_clBuildProgram
+#define clEnqueueNDRangeKernel clm_fault_clEnqueueNDRangeKernel
+#define clEnqueueWriteBuffer clm_fault_clEnqueueWriteBuffer
+#define clEnqueueReadBuffer clm_fault_clEnqueueReadBuffer
+#define clEnqueueFillBuffer clm_fault_clEnqueueFillBuffer
+#define clEnqueueMapBuffer clm_fault_clEnqueueMapBuffer
+#define clEnqueueUnmapMemObject clm_fault_clEnqueueUnmapMemObject
+#endif
+#else
+#define clm_malloc malloc
+#define clm_calloc calloc
+#define clm_realloc realloc
+#define clm_strdup strdup
+#endif

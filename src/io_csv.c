@@ -35,7 +35,7 @@ static clm_status read_file(const char *path, char **out, size_t *len,
   }
   /* st_size is only a hint (pipes report 0), so grow as needed. */
   size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096, n = 0;
-  char *buf = malloc(cap);
+  char *buf = clm_malloc(cap);
   if (!buf) {
     close(fd);
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
@@ -49,7 +49,7 @@ static clm_status read_file(const char *path, char **out, size_t *len,
         return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "%s: file too large",
                         path);
       }
-      char *nb = realloc(buf, cap * 2);
+      char *nb = clm_realloc(buf, cap * 2);
       if (!nb) {
         free(buf);
         close(fd);
@@ -138,7 +138,7 @@ static clm_status push(csv_ctx *c, double v) {
     if (ncap > SIZE_MAX / sizeof(double))
       return clm_fail(c->err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                       "%s: too many values", c->path);
-    double *nv = realloc(c->vals, (size_t)ncap * sizeof(double));
+    double *nv = clm_realloc(c->vals, (size_t)ncap * sizeof(double));
     if (!nv)
       return clm_fail(c->err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                       "%s: cannot allocate %" PRIu64 " values", c->path, ncap);

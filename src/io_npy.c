@@ -296,7 +296,7 @@ static clm_status load_npy_fd(int fd, const char *path, clm_array *a,
                     "preamble",
                     path, hlen, fsize - hstart);
 
-  char *text = malloc(hlen ? (size_t)hlen : 1);
+  char *text = clm_malloc(hlen ? (size_t)hlen : 1);
   if (!text)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate the .npy header", path);
@@ -368,7 +368,7 @@ static clm_status load_npy_fd(int fd, const char *path, clm_array *a,
   }
   /* Hand-written headers may misalign the data; copy it so typed access is
    * aligned. numpy itself always pads to 16 or 64 bytes. */
-  void *buf = malloc((size_t)dbytes);
+  void *buf = clm_malloc((size_t)dbytes);
   if (!buf)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " bytes", path, dbytes);
@@ -434,7 +434,7 @@ static int write_full(int fd, const void *buf, size_t len) {
 static int open_temp(const char *path, char **tmp_out) {
   static atomic_ulong counter;
   size_t n = strlen(path) + 64;
-  char *tmp = malloc(n);
+  char *tmp = clm_malloc(n);
   if (!tmp) {
     errno = ENOMEM;
     return -1;

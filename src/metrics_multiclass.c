@@ -63,7 +63,7 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
   const uint32_t k = s->n_classes;
   clm_multiclass_result r;
   memset(&r, 0, sizeof r);
-  r.per_class = calloc(k, sizeof *r.per_class);
+  r.per_class = clm_calloc(k, sizeof *r.per_class);
   if (!r.per_class)
     return CLM_ERR_OUT_OF_MEMORY;
   r.n_classes = k;

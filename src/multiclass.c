@@ -19,7 +19,7 @@ clm_status clm_multiclass_state_init(clm_multiclass_state *s, uint32_t k,
   const uint64_t cells = (uint64_t)k * k;
   if (cells > SIZE_MAX / sizeof(uint64_t))
     return CLM_ERR_OUT_OF_MEMORY;
-  s->confusion = calloc((size_t)cells, sizeof(uint64_t));
+  s->confusion = clm_calloc((size_t)cells, sizeof(uint64_t));
   if (!s->confusion)
     return CLM_ERR_OUT_OF_MEMORY;
   s->n_classes = k;
@@ -138,8 +138,11 @@ static clm_status cm_flush(clm_context *ctx, struct cm_run *run, uint64_t *dst,
   for (uint64_t c = 0; c < cells; ++c)
     dst[c] += counts[c];
   rc = clEnqueueUnmapMemObject(ctx->queue, ctx->ws.cm, counts, 0, NULL, NULL);
-  if (rc != CL_SUCCESS)
+  if (rc != CL_SUCCESS) {
+    /* A mapped buffer is never freed: try once more before failing. */
+    clEnqueueUnmapMemObject(ctx->queue, ctx->ws.cm, counts, 0, NULL, NULL);
     return clm_fail_cl(err, rc, "clEnqueueUnmapMemObject(confusion)");
+  }
   run->pending = 0;
   return cm_zero(ctx, cells, err);
 }
@@ -154,7 +157,8 @@ static clm_status cm_count(clm_context *ctx, struct cm_run *run, cl_mem yt,
   const uint64_t cells = (uint64_t)k * k;
   clm_status st;
   if (run->pending + n > ctx->flush_samples) {
-    if (!run->spill && !(run->spill = calloc((size_t)cells, sizeof(uint64_t))))
+    if (!run->spill &&
+        !(run->spill = clm_calloc((size_t)cells, sizeof(uint64_t))))
       return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                       "cannot allocate %llu confusion cells",
                       (unsigned long long)cells);
@@ -177,7 +181,7 @@ static clm_status cm_count(clm_context *ctx, struct cm_run *run, cl_mem yt,
   if (per_group > n && n > 0)
     per_group = n;
   const size_t groups = n ? (size_t)((n + per_group - 1) / per_group) : 0;
-  const cl_uint init[2] = {0, CLM_NO_BAD};
+  static const cl_uint init[2] = {0, CLM_NO_BAD}; /* outlives the queue */
   cl_int rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0,
                                    sizeof init, init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
@@ -301,6 +305,8 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
   if (st == CLM_OK)
     state->n += n;
 done:
+  if (st != CLM_OK)
+    clFinish(ctx->queue); /* nothing may still use the caller's memory */
   cm_end(&run);
   return st;
 }
@@ -340,8 +346,8 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
   const size_t tile = ls * ctx->items * ctx->vec_width;
   const size_t max_groups =
       (size_t)((chunk < n ? chunk : n) + tile - 1) / tile + 1;
-  float *partials = malloc(max_groups * sizeof(float));
-  cl_uint *hits = malloc(max_groups * sizeof(cl_uint));
+  float *partials = clm_malloc(max_groups * sizeof(float));
+  cl_uint *hits = clm_malloc(max_groups * sizeof(cl_uint));
   if (!partials || !hits) {
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate host scratch");
@@ -377,7 +383,7 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
       rc = clEnqueueWriteBuffer(ctx->queue, ws->yt, CL_FALSE, 0,
                                 m * sizeof(int32_t), y_true + off, 0, NULL,
                                 NULL);
-    const cl_uint init[4] = {0, CLM_NO_BAD, 0, CLM_NO_BAD};
+    static const cl_uint init[4] = {0, CLM_NO_BAD, 0, CLM_NO_BAD};
     if (rc == CL_SUCCESS)
       rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0,
                                 sizeof init, init, 0, NULL, NULL);
@@ -474,6 +480,8 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     state->top_k_hits += top_k_hits;
   }
 done:
+  if (st != CLM_OK)
+    clFinish(ctx->queue); /* nothing may still use the caller's memory */
   free(hits);
   free(partials);
   cm_end(&run);

@@ -43,7 +43,7 @@ static clm_status read_source(const char *dir, const char *name, char **out,
     st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0, "cannot read %s", path);
     goto done;
   }
-  buf = malloc((size_t)len + 1);
+  buf = clm_malloc((size_t)len + 1);
   if (!buf) {
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate %ld bytes for %s", len, path);
@@ -68,20 +68,30 @@ static clm_status report_build_failure(clm_context *ctx, cl_int rc,
   char *log = NULL;
   if (clGetProgramBuildInfo(ctx->program, ctx->device, CL_PROGRAM_BUILD_LOG, 0,
                             NULL, &len) == CL_SUCCESS &&
-      len > 0 && (log = malloc(len + 1)) != NULL) {
+      len > 0 && (log = clm_malloc(len + 1)) != NULL) {
     if (clGetProgramBuildInfo(ctx->program, ctx->device, CL_PROGRAM_BUILD_LOG,
                               len, log, NULL) != CL_SUCCESS)
       log[0] = '\0';
     log[len] = '\0';
   }
   const char *text = log ? log : "(no build log)";
-  clm_log(ctx, CLM_LOG_WARNING, "kernel build failed with options '%s':\n%s",
+  /* The whole log goes to the log callback; the error keeps its end on one
+   * line so that callers can print a single message. */
+  clm_log(ctx, CLM_LOG_INFO, "kernel build failed with options '%s':\n%s",
           ctx->build_options, text);
   size_t tl = strlen(text);
-  const char *tail = tl > 300 ? text + tl - 300 : text;
+  while (tl > 0 && (text[tl - 1] == '\n' || text[tl - 1] == ' '))
+    --tl;
+  const size_t start = tl > 300 ? tl - 300 : 0;
+  char tail[301];
+  size_t k = 0;
+  for (size_t i = start; i < tl && k < sizeof tail - 1; ++i)
+    tail[k++] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+  tail[k] = '\0';
   clm_fail(err, CLM_ERR_BUILD, -1, 0,
-           "kernel build failed (%s) on %s with options '%s'; build log: %s",
-           clm_cl_error_name(rc), ctx->info.name, ctx->build_options, tail);
+           "kernel build failed (%s) on %s with options '%s'; build log: %s%s",
+           clm_cl_error_name(rc), ctx->info.name, ctx->build_options,
+           start > 0 ? "..." : "", tail);
   free(log);
   return CLM_ERR_BUILD;
 }

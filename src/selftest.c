@@ -91,8 +91,8 @@ static void binary_case(struct st_ctx *t, clm_selftest_row *row,
                                              : log(thr) - log1p(-thr);
   uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
   double loss = 0, labs = 0, g = 0, gabs = 0, gmax = 0;
-  double *wref = d ? calloc(d, sizeof(double)) : NULL;
-  double *wabs = d ? calloc(d, sizeof(double)) : NULL;
+  double *wref = d ? clm_calloc(d, sizeof(double)) : NULL;
+  double *wabs = d ? clm_calloc(d, sizeof(double)) : NULL;
   for (uint64_t i = 0; i < n; ++i) {
     const double v = s[i];
     double li, gi;
@@ -147,7 +147,7 @@ static void binary_case(struct st_ctx *t, clm_selftest_row *row,
   }
   if (d && wref && wabs) {
     clm_binary_result res;
-    double *w = calloc(d, sizeof(double));
+    double *w = clm_calloc(d, sizeof(double));
     if (w &&
         clm_binary_finalize(&st, CLM_ZERO_DIVISION_ZERO, &res, w) == CLM_OK) {
       for (uint64_t j = 0; j < d; ++j) {
@@ -180,10 +180,10 @@ static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
   clm_selftest_row *row = new_row(t, "binary", "work-group %zu", ls);
   clm_selftest_row *wrow = new_row(t, "weight_grad", "work-group %zu", ls);
   const uint64_t big = 100003;
-  uint8_t *y = malloc(big);
-  float *s = malloc(big * sizeof(float));
-  float *g = malloc(big * sizeof(float));
-  float *x = malloc(big * 3 * sizeof(float));
+  uint8_t *y = clm_malloc(big);
+  float *s = clm_malloc(big * sizeof(float));
+  float *g = clm_malloc(big * sizeof(float));
+  float *x = clm_malloc(big * 3 * sizeof(float));
   if (!y || !s || !g || !x) {
     free(y), free(s), free(g), free(x);
     clm_context_free(ctx);
@@ -260,8 +260,9 @@ static clm_status run_confusion(struct st_ctx *t,
   clm_selftest_row *row =
       new_row(t, "confusion", "%s, K=%u", names[strategy], k);
   const uint64_t n = 65537;
-  int32_t *yt = malloc(n * sizeof(int32_t)), *yp = malloc(n * sizeof(int32_t));
-  uint64_t *want = calloc((size_t)k * k, sizeof(uint64_t));
+  int32_t *yt = clm_malloc(n * sizeof(int32_t)),
+          *yp = clm_malloc(n * sizeof(int32_t));
+  uint64_t *want = clm_calloc((size_t)k * k, sizeof(uint64_t));
   if (!yt || !yp || !want) {
     free(yt), free(yp), free(want);
     clm_context_free(ctx);
@@ -340,8 +341,8 @@ static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
     return rc;
   clm_selftest_row *row = new_row(t, "argmax_ce", "K=%u, logits, top-2", k);
   const uint64_t n = 4099;
-  float *z = malloc(n * k * sizeof(float));
-  int32_t *yt = malloc(n * sizeof(int32_t)), *pred = malloc(n * 4);
+  float *z = clm_malloc(n * k * sizeof(float));
+  int32_t *yt = clm_malloc(n * sizeof(int32_t)), *pred = clm_malloc(n * 4);
   if (!z || !yt || !pred) {
     free(z), free(yt), free(pred);
     clm_context_free(ctx);
