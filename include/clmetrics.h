@@ -100,6 +100,10 @@ typedef struct clm_device_info {
 clm_status clm_devices_list(clm_device_info *out, size_t capacity,
                             size_t *count, clm_error *err);
 
+/** Optional progress sink: called after each chunk of an update with the
+ * samples done so far in that call and the call's total. */
+typedef void (*clm_progress_fn)(void *user, uint64_t done, uint64_t total);
+
 typedef struct clm_context_options {
   /* Device spec: an index into clm_devices_list, or a case-insensitive
    * substring of "platform device". NULL: $CLMETRICS_DEVICE, else the
@@ -110,6 +114,8 @@ typedef struct clm_context_options {
   const char *kernel_dir;
   clm_log_fn log;
   void *log_user;
+  clm_progress_fn progress;
+  void *progress_user;
   /* Work-group size of the evaluation kernels; 0 picks one from the device.
    * Must be a power of two. Results' counts never depend on it. */
   size_t local_size;

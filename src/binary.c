@@ -433,6 +433,7 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                    grad_out ? grad_out + off : NULL, off, thr, &scratch, err);
     if (st != CLM_OK)
       goto done;
+    clm_progress(ctx, off + m, n);
   }
   st = clm_binary_merge(state, &acc);
 done:

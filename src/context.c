@@ -371,6 +371,8 @@ clm_status clm_context_create(const clm_context_options *opts_in,
                     "cannot allocate the context");
   ctx->log = opts->log;
   ctx->log_user = opts->log_user;
+  ctx->progress = opts->progress;
+  ctx->progress_user = opts->progress_user;
   ctx->platform = plats[dev_plat[chosen]];
   ctx->device = devs[chosen];
   describe_device(ctx->platform, ctx->device, (unsigned)chosen,

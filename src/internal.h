@@ -53,6 +53,8 @@ struct clm_context {
   char build_options[256];
   clm_log_fn log;
   void *log_user;
+  clm_progress_fn progress;
+  void *progress_user;
   /* Launch shape chosen from the device (or forced by options). */
   unsigned vec_width;
   unsigned items;
@@ -73,6 +75,13 @@ struct clm_context {
 
 void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt, ...)
     CLM_PRINTF(3, 4);
+
+/* Reports progress of an update to the caller's callback, if any. */
+static inline void clm_progress(const clm_context *ctx, uint64_t done,
+                                uint64_t total) {
+  if (ctx->progress)
+    ctx->progress(ctx->progress_user, done, total);
+}
 
 /* Name of an OpenCL error code, e.g. "CL_OUT_OF_RESOURCES". */
 const char *clm_cl_error_name(cl_int code);

@@ -300,6 +300,7 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
       st = report_bad_pair(y_true + off, y_pred + off, run.k, bad, off, err);
     if (st != CLM_OK)
       goto done;
+    clm_progress(ctx, off + m, n);
   }
   st = cm_finish(ctx, &run, state, err);
   if (st == CLM_OK)
@@ -470,6 +471,7 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
                     (unsigned long long)(off + bad), (unsigned)k);
     if (st != CLM_OK)
       goto done;
+    clm_progress(ctx, off + m, n);
   }
   st = cm_finish(ctx, &run, state, err);
   if (st == CLM_OK) {

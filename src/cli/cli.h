@@ -18,6 +18,9 @@ void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Gives PoCL a writable kernel cache even when $HOME is not. */
+void cli_setup_kernel_cache(void);
+
 /* Seconds since an arbitrary monotonic origin. */
 double cli_now(void);
 /* Time the process started (set by main). */

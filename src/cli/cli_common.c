@@ -7,8 +7,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 double cli_start_time;
+
+void cli_setup_kernel_cache(void) {
+  /* PoCL caches compiled kernels under $POCL_CACHE_DIR, else
+   * $XDG_CACHE_HOME/pocl, else $HOME/.cache/pocl. Without a writable one
+   * every run recompiles (~1 s): point it at a per-user temporary
+   * directory instead. */
+  if (getenv("POCL_CACHE_DIR"))
+    return;
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  char dir[4096];
+  if (xdg && *xdg)
+    snprintf(dir, sizeof dir, "%s", xdg);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.cache", home);
+  else
+    dir[0] = '\0';
+  if (dir[0] && (access(dir, W_OK) == 0 ||
+                 (mkdir(dir, 0700) == 0 && access(dir, W_OK) == 0)))
+    return;
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, sizeof dir, "%s/clmetrics-pocl-cache-%ld",
+           tmp && *tmp ? tmp : "/tmp", (long)getuid());
+  if (mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0)
+    setenv("POCL_CACHE_DIR", dir, 0);
+}
 
 double cli_now(void) {
   struct timespec ts;
@@ -91,11 +118,48 @@ static void log_to_stderr(void *user, clm_log_level level,
     fprintf(stderr, "clmetrics: %s\n", message);
 }
 
+/* A progress bar on stderr for runs past about a second, only when stderr
+ * is a terminal: rate and time left, redrawn at most 10 times a second. */
+struct progress {
+  double t0, last;
+  int shown;
+};
+static struct progress progress_state;
+
+static void progress_to_stderr(void *user, uint64_t done, uint64_t total) {
+  struct progress *p = user;
+  const double now = cli_now();
+  const int finished = done >= total;
+  if (p->t0 == 0)
+    p->t0 = now; /* the first chunk of an update call */
+  if (now - p->t0 >= 1.0 && (now - p->last >= 0.1 || finished) && isatty(2)) {
+    p->last = now;
+    const double frac = total ? (double)done / (double)total : 1.0;
+    const double rate = (double)done / (now - p->t0);
+    char r[32], bar[31];
+    cli_format_rate(rate, r, sizeof r);
+    for (int i = 0; i < 30; ++i)
+      bar[i] = i < (int)(frac * 30) ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %5.1f%%  %ssamples/s  ETA %.0f s ", bar,
+            100.0 * frac, r, rate > 0 ? (double)(total - done) / rate : 0.0);
+    p->shown = 1;
+  }
+  if (finished) {
+    if (p->shown)
+      fputs("\r\033[K", stderr); /* clear the line before the report */
+    p->shown = 0;
+    p->t0 = 0;
+  }
+}
+
 int cli_open_context(const char *device, clm_context **out) {
   clm_context_options opts;
   clm_context_options_init(&opts);
   opts.device = device;
   opts.log = log_to_stderr;
+  opts.progress = progress_to_stderr;
+  opts.progress_user = &progress_state;
   const char *chunk = getenv("CLMETRICS_CHUNK");
   unsigned long long c = 0;
   if (chunk && cli_parse_u64(chunk, &c) == 0)

@@ -27,6 +27,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   cli_start_time = cli_now();
+  cli_setup_kernel_cache();
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_USAGE;
