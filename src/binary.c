@@ -103,22 +103,6 @@ struct chunk_scratch {
   float *wpartials; /* n_features per weight-gradient group */
 };
 
-/* Whether `p` may be wrapped with CL_MEM_USE_HOST_PTR. */
-static int can_wrap(const clm_context *ctx, const void *p) {
-  if (ctx->zero_copy == 2)
-    return 1;
-  return ctx->zero_copy == 1 && (uintptr_t)p % ctx->mem_align == 0;
-}
-
-/* A buffer over the caller's memory (zero-copy on host-unified devices). */
-static cl_mem wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
-                        size_t bytes, cl_int *rc) {
-  /* Input arrays are only read (CL_MEM_READ_ONLY): casting const away is
-   * safe. */
-  return clCreateBuffer(ctx->cl, flags | CL_MEM_USE_HOST_PTR, bytes,
-                        (void *)(uintptr_t)p, rc);
-}
-
 /* Runs one chunk (n <= ctx->chunk_samples) and adds it to `acc`. `offset`
  * is the chunk's position in the caller's arrays, for error messages.
  * On host-unified devices the kernels read the caller's scores, labels and
@@ -142,18 +126,19 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
   clm_status st = CLM_OK;
 
   /* Zero-copy decisions, per array. */
-  const int zc_in = n > 0 && can_wrap(ctx, scores) && can_wrap(ctx, labels);
-  const int zc_grad = n > 0 && grad_out && can_wrap(ctx, grad_out);
-  const int zc_feat = wgroups > 0 && can_wrap(ctx, features);
+  const int zc_in =
+      n > 0 && clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels);
+  const int zc_grad = n > 0 && grad_out && clm_can_wrap(ctx, grad_out);
+  const int zc_feat = wgroups > 0 && clm_can_wrap(ctx, features);
   cl_mem w_scores = NULL, w_labels = NULL, w_grad = NULL, w_feat = NULL;
   cl_mem m_scores, m_labels, m_grad, m_feat;
   cl_uint counters[4];
 
   if (zc_in) {
-    w_scores = wrap_host(ctx, CL_MEM_READ_ONLY, scores,
-                         (size_t)n * sizeof(float), &rc);
+    w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, scores,
+                             (size_t)n * sizeof(float), &rc);
     if (rc == CL_SUCCESS)
-      w_labels = wrap_host(ctx, CL_MEM_READ_ONLY, labels, n, &rc);
+      w_labels = clm_wrap_host(ctx, CL_MEM_READ_ONLY, labels, n, &rc);
     if (rc != CL_SUCCESS) {
       st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR inputs)");
       goto out;
@@ -168,8 +153,8 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
       goto out;
   }
   if (zc_grad) {
-    w_grad = wrap_host(ctx, CL_MEM_READ_WRITE, grad_out,
-                       (size_t)n * sizeof(float), &rc);
+    w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, grad_out,
+                           (size_t)n * sizeof(float), &rc);
     if (rc != CL_SUCCESS) {
       st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
       goto out;
@@ -181,7 +166,7 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
       goto out;
   }
   if (zc_feat) {
-    w_feat = wrap_host(ctx, CL_MEM_READ_ONLY, features, feat_bytes, &rc);
+    w_feat = clm_wrap_host(ctx, CL_MEM_READ_ONLY, features, feat_bytes, &rc);
     if (rc != CL_SUCCESS) {
       st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR features)");
       goto out;

@@ -478,3 +478,16 @@ clm_status clm_ensure_buffer(clm_context *ctx, cl_mem *buf, size_t *cap,
   *cap = bytes;
   return CLM_OK;
 }
+
+int clm_can_wrap(const clm_context *ctx, const void *p) {
+  if (ctx->zero_copy == 2)
+    return 1;
+  return ctx->zero_copy == 1 && (uintptr_t)p % ctx->mem_align == 0;
+}
+
+cl_mem clm_wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
+                     size_t bytes, cl_int *rc) {
+  /* Inputs are wrapped CL_MEM_READ_ONLY: casting const away is safe. */
+  return clCreateBuffer(ctx->cl, flags | CL_MEM_USE_HOST_PTR, bytes,
+                        (void *)(uintptr_t)p, rc);
+}

@@ -97,6 +97,13 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
 clm_status clm_ensure_buffer(clm_context *ctx, cl_mem *buf, size_t *cap,
                              size_t bytes, cl_mem_flags flags, clm_error *err);
 
+/* Whether `p` may be wrapped zero-copy with CL_MEM_USE_HOST_PTR. */
+int clm_can_wrap(const clm_context *ctx, const void *p);
+
+/* A buffer over the caller's memory (zero-copy on host-unified devices). */
+cl_mem clm_wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
+                     size_t bytes, cl_int *rc);
+
 /* Releases a buffer and clears the handle. */
 void clm_release_mem(cl_mem *m);
 

@@ -276,28 +276,41 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
   struct clm_workspace *ws = &ctx->ws;
   for (uint64_t off = 0; off < n; off += chunk) {
     const uint32_t m = (uint32_t)(n - off < chunk ? n - off : chunk);
-    st = clm_ensure_buffer(ctx, &ws->yt, &ws->yt_cap, m * sizeof(int32_t),
-                           CL_MEM_READ_ONLY, err);
-    if (st == CLM_OK)
-      st = clm_ensure_buffer(ctx, &ws->yp, &ws->yp_cap, m * sizeof(int32_t),
-                             CL_MEM_READ_WRITE, err);
-    if (st != CLM_OK)
-      goto done;
-    cl_int rc =
-        clEnqueueWriteBuffer(ctx->queue, ws->yt, CL_FALSE, 0,
-                             m * sizeof(int32_t), y_true + off, 0, NULL, NULL);
-    if (rc == CL_SUCCESS)
-      rc = clEnqueueWriteBuffer(ctx->queue, ws->yp, CL_FALSE, 0,
-                                m * sizeof(int32_t), y_pred + off, 0, NULL,
-                                NULL);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
-      goto done;
+    const size_t bytes = (size_t)m * sizeof(int32_t);
+    cl_mem w_yt = NULL, w_yp = NULL;
+    cl_int rc = CL_SUCCESS;
+    if (clm_can_wrap(ctx, y_true + off) && clm_can_wrap(ctx, y_pred + off)) {
+      /* Host-unified device: count the caller's arrays in place. */
+      w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, y_true + off, bytes, &rc);
+      if (rc == CL_SUCCESS)
+        w_yp = clm_wrap_host(ctx, CL_MEM_READ_ONLY, y_pred + off, bytes, &rc);
+      if (rc != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR labels)");
+    } else {
+      st = clm_ensure_buffer(ctx, &ws->yt, &ws->yt_cap, bytes, CL_MEM_READ_ONLY,
+                             err);
+      if (st == CLM_OK)
+        st = clm_ensure_buffer(ctx, &ws->yp, &ws->yp_cap, bytes,
+                               CL_MEM_READ_WRITE, err);
+      if (st == CLM_OK)
+        rc = clEnqueueWriteBuffer(ctx->queue, ws->yt, CL_FALSE, 0, bytes,
+                                  y_true + off, 0, NULL, NULL);
+      if (st == CLM_OK && rc == CL_SUCCESS)
+        rc = clEnqueueWriteBuffer(ctx->queue, ws->yp, CL_FALSE, 0, bytes,
+                                  y_pred + off, 0, NULL, NULL);
+      if (st == CLM_OK && rc != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(labels)");
     }
     uint64_t bad = 0;
-    st = cm_count(ctx, &run, ws->yt, ws->yp, m, &bad, err);
+    if (st == CLM_OK)
+      st = cm_count(ctx, &run, w_yt ? w_yt : ws->yt, w_yp ? w_yp : ws->yp, m,
+                    &bad, err);
     if (st == CLM_ERR_BAD_LABEL)
       st = report_bad_pair(y_true + off, y_pred + off, run.k, bad, off, err);
+    if (st != CLM_OK)
+      clFinish(ctx->queue);
+    clm_release_mem(&w_yp);
+    clm_release_mem(&w_yt);
     if (st != CLM_OK)
       goto done;
     clm_progress(ctx, off + m, n);
