@@ -135,6 +135,8 @@ typedef struct clm_context_options {
 #define CLM_CONFUSION_LOCAL 1  /* whole K x K matrix in local memory */
 #define CLM_CONFUSION_DIAG 2   /* diagonal local, off-diagonal global */
 #define CLM_CONFUSION_GLOBAL 3 /* every cell by global atomics */
+#define CLM_CONFUSION_PRIVATE 4 /* per-group K x K slices in global memory,
+                                   no atomics (one work-item per group) */
 
 typedef struct clm_context clm_context;
 

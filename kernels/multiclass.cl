@@ -6,6 +6,12 @@
  *   mode 1 (DIAG): for K too large for local memory: the diagonal (usually
  *     most samples) in local memory, off-diagonal cells by global atomics.
  *   With one work-item per group the local counters need no atomics.
+ *
+ * clm_confusion_private: for CPU devices (one work-item per group) when the
+ *   matrix is too large for local memory: each group counts into its own
+ *   K x K slice of a global scratch buffer without atomics, then adds the
+ *   non-zero cells into the result (the private-histogram loop a C
+ *   programmer would write with OpenMP).
  *   Labels outside [0, K) are never used as indices: they are counted and
  *   the first offending index kept (status[0] count, status[1] index).
  *
@@ -84,6 +90,45 @@ __kernel void clm_confusion(__global const int *restrict yt,
       if (v)
         atomic_add(&cm[mode == 0 ? (ulong)c : (ulong)c * k + c], v);
     }
+  }
+  if (bad) {
+    atomic_add(&status[0], bad);
+    atomic_min(&status[1], first_bad);
+  }
+}
+
+__kernel void clm_confusion_private(__global const int *restrict yt,
+                                    __global const int *restrict yp,
+                                    const uint n, const uint k,
+                                    const uint per_group, const uint replicas,
+                                    __global uint *restrict cm,
+                                    __global uint *restrict status,
+                                    __global uint *restrict scratch) {
+  /* `replicas` (a power of two) interleaved copies, so that runs of one
+   * cell do not wait on each other's increments. */
+  const uint grp = get_group_id(0);
+  const ulong cells = (ulong)k * k;
+  __global uint *restrict h = scratch + grp * cells * replicas;
+  for (ulong c = 0; c < cells * replicas; ++c)
+    h[c] = 0;
+  const uint start = grp * per_group;
+  const uint end = min(start + per_group, n);
+  uint bad = 0, first_bad = CLM_NO_BAD;
+  for (uint i = start; i < end; ++i) {
+    const uint a = (uint)yt[i], b = (uint)yp[i]; /* negatives wrap high */
+    if (a >= k || b >= k) {
+      ++bad;
+      first_bad = min(first_bad, i);
+      continue;
+    }
+    h[(i & (replicas - 1)) * cells + (ulong)a * k + b] += 1;
+  }
+  for (ulong c = 0; c < cells; ++c) {
+    uint v = 0;
+    for (uint r = 0; r < replicas; ++r)
+      v += h[r * cells + c];
+    if (v)
+      atomic_add(&cm[c], v);
   }
   if (bad) {
     atomic_add(&status[0], bad);

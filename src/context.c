@@ -301,7 +301,7 @@ static clm_status choose_shape(clm_context *ctx,
     ctx->wg_local_size = pow2_floor(max_wg);
   ctx->wg_rows = 256;
   if (opts->confusion_strategy < CLM_CONFUSION_AUTO ||
-      opts->confusion_strategy > CLM_CONFUSION_GLOBAL)
+      opts->confusion_strategy > CLM_CONFUSION_PRIVATE)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "unknown confusion strategy %d", opts->confusion_strategy);
   ctx->cm_force_mode = opts->confusion_strategy - 1;
@@ -316,6 +316,7 @@ static clm_status choose_shape(clm_context *ctx,
   uint64_t by_alloc = ctx->info.max_alloc_bytes / sizeof(float);
   if (by_alloc && chunk > by_alloc)
     chunk = by_alloc;
+  ctx->chunk_forced = opts->chunk_samples != 0;
   if (opts->chunk_samples)
     chunk = opts->chunk_samples;
   if (chunk > ((uint64_t)1 << 30))
@@ -420,6 +421,7 @@ void clm_context_free(clm_context *ctx) {
   if (!ctx)
     return;
   /* Reverse order of creation. */
+  clm_release_mem(&ctx->ws.cm_scratch);
   clm_release_mem(&ctx->ws.mhits);
   clm_release_mem(&ctx->ws.mstatus);
   clm_release_mem(&ctx->ws.cm);
@@ -434,6 +436,8 @@ void clm_context_free(clm_context *ctx) {
   clm_release_mem(&ctx->ws.scores);
   if (ctx->k_argmax_ce)
     clReleaseKernel(ctx->k_argmax_ce);
+  if (ctx->k_confusion_private)
+    clReleaseKernel(ctx->k_confusion_private);
   if (ctx->k_confusion)
     clReleaseKernel(ctx->k_confusion);
   if (ctx->k_weight_grad)

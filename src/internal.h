@@ -30,8 +30,8 @@ void clm_error_clear(clm_error *err);
 struct clm_workspace {
   cl_mem scores, labels, grad, partials, counters, features, wpartials;
   /* multi-class */
-  cl_mem yt, yp, cm, mstatus, mhits;
-  size_t yt_cap, yp_cap, cm_cap, mstatus_cap, mhits_cap;
+  cl_mem yt, yp, cm, mstatus, mhits, cm_scratch;
+  size_t yt_cap, yp_cap, cm_cap, mstatus_cap, mhits_cap, cm_scratch_cap;
   size_t scores_cap, labels_cap, grad_cap, partials_cap, features_cap,
       wpartials_cap, counters_cap; /* bytes */
 };
@@ -46,6 +46,7 @@ struct clm_context {
   cl_kernel k_weight_grad;
   cl_kernel k_confusion;
   cl_kernel k_argmax_ce;
+  cl_kernel k_confusion_private;
   size_t cm_local_size;   /* 1 on CPUs: private histograms, no atomics */
   int cm_force_mode;      /* -1: by local memory; else a strategy (tests) */
   uint64_t flush_samples; /* flush uint32 device counts at least this often */
@@ -63,6 +64,7 @@ struct clm_context {
   size_t wg_local_size;
   uint32_t wg_rows;
   uint64_t chunk_samples;
+  int chunk_forced; /* chunk_samples came from the caller */
   /* Zero-copy on host-unified devices: 0 off (copy through device
    * buffers), 1 wrap caller memory (CL_MEM_USE_HOST_PTR) when it is
    * aligned to mem_align, 2 wrap it at any alignment (PoCL uses the pointer

@@ -7,7 +7,7 @@
 
 #define CLM_NO_BAD 0xffffffffu
 
-enum { CM_LOCAL = 0, CM_DIAG = 1, CM_GLOBAL = 2 };
+enum { CM_LOCAL = 0, CM_DIAG = 1, CM_GLOBAL = 2, CM_PRIVATE = 3 };
 
 clm_status clm_multiclass_state_init(clm_multiclass_state *s, uint32_t k,
                                      uint32_t top_k) {
@@ -60,6 +60,13 @@ static uint64_t local_budget(const clm_context *ctx) {
   return budget > 256 * 1024 ? 256 * 1024 : budget;
 }
 
+/* CPU devices, matrices too large for local memory: this many groups each
+ * count into a private K x K slice of global scratch, within a budget. */
+#define PRIVATE_BUDGET ((uint64_t)256 << 20)
+static uint64_t private_groups(const clm_context *ctx) {
+  return 4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
+}
+
 /* A confusion-matrix count in progress: per-launch uint32 counts accumulate
  * in the device matrix across chunks and are added to the caller's uint64
  * matrix once at the end, or into `spill` first when a single update passes
@@ -90,10 +97,21 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
   const uint64_t cells = (uint64_t)k * k, budget = local_budget(ctx);
   const uint64_t local = ctx->info.local_mem_bytes;
   int mode = ctx->cm_force_mode;
-  if (mode < 0)
-    mode = cells * sizeof(cl_uint) <= budget ? CM_LOCAL
-           : k * sizeof(cl_uint) <= budget   ? CM_DIAG
-                                             : CM_GLOBAL;
+  if (mode < 0) {
+    /* CPUs (one work-item per group): private slices without atomics, as
+     * an OpenMP loop would; GPUs: local memory while the matrix fits. */
+    if (ctx->cm_local_size == 1 &&
+        private_groups(ctx) * cells * sizeof(cl_uint) <= PRIVATE_BUDGET)
+      mode = CM_PRIVATE;
+    else if (cells * sizeof(cl_uint) <= budget)
+      mode = CM_LOCAL;
+    else
+      mode = k * sizeof(cl_uint) <= budget ? CM_DIAG : CM_GLOBAL;
+  }
+  if (mode == CM_PRIVATE && ctx->cm_local_size != 1)
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "the private confusion strategy needs one work-item per "
+                    "group (CPU devices)");
   if (mode == CM_LOCAL && cells * sizeof(cl_uint) > local)
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "the local confusion strategy needs %llu bytes of local "
@@ -110,6 +128,8 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
   /* Small matrices get replicas, so runs of one cell do not serialize. */
   run->replicas = 1;
   if (mode == CM_LOCAL && k <= 32 && 4 * cells * sizeof(cl_uint) <= budget)
+    run->replicas = 4;
+  if (mode == CM_PRIVATE && k <= 32)
     run->replicas = 4;
   struct clm_workspace *ws = &ctx->ws;
   clm_status st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
@@ -165,27 +185,59 @@ static clm_status cm_count(clm_context *ctx, struct cm_run *run, cl_mem yt,
     if ((st = cm_flush(ctx, run, run->spill, err)) != CLM_OK)
       return st;
   }
-  const size_t ls = ctx->cm_local_size;
+  const size_t ls = run->mode == CM_PRIVATE ? 1 : ctx->cm_local_size;
   const uint64_t slots = run->mode == CM_LOCAL  ? cells * run->replicas
                          : run->mode == CM_DIAG ? k
                                                 : 1;
-  /* Enough work per group to amortize zeroing and flushing its counters,
-   * while leaving a few groups per compute unit. */
+  /* Few large groups: enough work to amortize zeroing and flushing each
+   * group's counters, and still several groups per compute unit. */
   const uint64_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-  uint64_t per_group = ls * 256, amortize = 4 * slots;
-  const uint64_t spread = ((uint64_t)n + 4 * cu - 1) / (4 * cu);
-  if (amortize > spread)
-    amortize = spread;
-  if (per_group < amortize)
-    per_group = amortize;
-  if (per_group > n && n > 0)
-    per_group = n;
+  const uint64_t spread_groups =
+      run->mode == CM_PRIVATE ? private_groups(ctx) : 8 * cu;
+  uint64_t per_group = ((uint64_t)n + spread_groups - 1) / spread_groups;
+  if (run->mode != CM_PRIVATE) {
+    const uint64_t floor_ = ls * 256 > 4 * slots ? ls * 256 : 4 * slots;
+    if (per_group < floor_)
+      per_group = floor_;
+  }
+  if (per_group == 0)
+    per_group = 1;
   const size_t groups = n ? (size_t)((n + per_group - 1) / per_group) : 0;
   static const cl_uint init[2] = {0, CLM_NO_BAD}; /* outlives the queue */
   cl_int rc = clEnqueueWriteBuffer(ctx->queue, ws->mstatus, CL_FALSE, 0,
                                    sizeof init, init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
+  if (run->mode == CM_PRIVATE) {
+    st = clm_ensure_buffer(ctx, &ws->cm_scratch, &ws->cm_scratch_cap,
+                           (size_t)(groups ? groups : 1) * cells *
+                               run->replicas * sizeof(cl_uint),
+                           CL_MEM_READ_WRITE, err);
+    if (st != CLM_OK)
+      return st;
+    cl_kernel kp = ctx->k_confusion_private;
+    const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group,
+                  rep_arg = run->replicas;
+    rc = clSetKernelArg(kp, 0, sizeof(cl_mem), &yt);
+    rc |= clSetKernelArg(kp, 1, sizeof(cl_mem), &yp);
+    rc |= clSetKernelArg(kp, 2, sizeof n_arg, &n_arg);
+    rc |= clSetKernelArg(kp, 3, sizeof k_arg, &k_arg);
+    rc |= clSetKernelArg(kp, 4, sizeof pg_arg, &pg_arg);
+    rc |= clSetKernelArg(kp, 5, sizeof rep_arg, &rep_arg);
+    rc |= clSetKernelArg(kp, 6, sizeof(cl_mem), &ws->cm);
+    rc |= clSetKernelArg(kp, 7, sizeof(cl_mem), &ws->mstatus);
+    rc |= clSetKernelArg(kp, 8, sizeof(cl_mem), &ws->cm_scratch);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clSetKernelArg(clm_confusion_private)");
+    if (groups > 0) {
+      rc = clEnqueueNDRangeKernel(ctx->queue, kp, 1, NULL, &groups, &ls, 0,
+                                  NULL, NULL);
+      if (rc != CL_SUCCESS)
+        return clm_fail_cl(err, rc,
+                           "clEnqueueNDRangeKernel(clm_confusion_private)");
+    }
+    goto read_status;
+  }
   cl_kernel kc = ctx->k_confusion;
   const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group,
                 rep_arg = run->replicas;
@@ -209,6 +261,7 @@ static clm_status cm_count(clm_context *ctx, struct cm_run *run, cl_mem yt,
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_confusion)");
   }
+read_status:;
   cl_uint status[2];
   rc = clEnqueueReadBuffer(ctx->queue, ws->mstatus, CL_TRUE, 0, sizeof status,
                            status, 0, NULL, NULL);
@@ -251,8 +304,13 @@ static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
                   true_bad ? "true" : "predicted", (int)v, (unsigned)k);
 }
 
-static uint64_t chunk_rows(const clm_context *ctx, uint64_t row_bytes) {
-  uint64_t chunk = ctx->chunk_samples;
+/* Rows per launch: the context's chunk (times `scale` unless the caller set
+ * it), within one device allocation and 2^30 rows (uint32 counts). */
+static uint64_t chunk_rows(const clm_context *ctx, uint64_t row_bytes,
+                           uint64_t scale) {
+  uint64_t chunk = ctx->chunk_samples * (ctx->chunk_forced ? 1 : scale);
+  if (chunk > ((uint64_t)1 << 30))
+    chunk = (uint64_t)1 << 30;
   uint64_t by_alloc = ctx->info.max_alloc_bytes / row_bytes;
   if (by_alloc && chunk > by_alloc)
     chunk = by_alloc;
@@ -272,7 +330,9 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
   clm_status st = cm_begin(ctx, &run, state->n_classes, err);
   if (st != CLM_OK)
     return st;
-  const uint64_t chunk = chunk_rows(ctx, sizeof(int32_t));
+  /* Labels are light (8 bytes a sample) while each launch zeroes and
+   * flushes its groups' counters: launch over larger chunks. */
+  const uint64_t chunk = chunk_rows(ctx, sizeof(int32_t), 8);
   struct clm_workspace *ws = &ctx->ws;
   for (uint64_t off = 0; off < n; off += chunk) {
     const uint32_t m = (uint32_t)(n - off < chunk ? n - off : chunk);
@@ -352,7 +412,7 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
   uint64_t top_k_hits = 0;
   /* Rows per launch: the score block fits one allocation and its flat
    * indices fit in 32 bits. */
-  uint64_t chunk = chunk_rows(ctx, (uint64_t)k * sizeof(float));
+  uint64_t chunk = chunk_rows(ctx, (uint64_t)k * sizeof(float), 1);
   if (chunk > 0x7fffffffu / k)
     chunk = 0x7fffffffu / k;
   struct clm_workspace *ws = &ctx->ws;

@@ -147,6 +147,12 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
     st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion)");
     goto done;
   }
+  ctx->k_confusion_private =
+      clCreateKernel(ctx->program, "clm_confusion_private", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion_private)");
+    goto done;
+  }
   ctx->k_argmax_ce = clCreateKernel(ctx->program, "clm_argmax_ce", &rc);
   if (rc != CL_SUCCESS) {
     st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce)");

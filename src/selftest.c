@@ -250,7 +250,7 @@ static clm_status run_confusion(struct st_ctx *t,
                                 const clm_context_options *base, int strategy,
                                 uint32_t k, clm_error *err) {
   static const char *const names[] = {"auto", "local", "diagonal-local",
-                                      "global"};
+                                      "global", "private"};
   clm_context_options o = *base;
   o.confusion_strategy = strategy;
   clm_context *ctx = NULL;
@@ -432,6 +432,7 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
     return rc;
   const size_t def_ls = probe->local_size;
   const uint64_t local_mem = probe->info.local_mem_bytes;
+  const int one_item_groups = probe->cm_local_size == 1;
   size_t max_wg = 1;
   clGetDeviceInfo(probe->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
                   &max_wg, NULL);
@@ -445,8 +446,10 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
   }
   const uint32_t ks[] = {3, 100, 1000};
   for (size_t q = 0; q < 3 && rc == CLM_OK; ++q)
-    for (int s = CLM_CONFUSION_LOCAL; s <= CLM_CONFUSION_GLOBAL && rc == CLM_OK;
-         ++s) {
+    for (int s = CLM_CONFUSION_LOCAL;
+         s <= CLM_CONFUSION_PRIVATE && rc == CLM_OK; ++s) {
+      if (s == CLM_CONFUSION_PRIVATE && !one_item_groups)
+        continue;
       if (s == CLM_CONFUSION_LOCAL &&
           (uint64_t)ks[q] * ks[q] * 4 > local_mem / 2)
         continue;

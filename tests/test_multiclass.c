@@ -24,7 +24,9 @@ static void open_ctx(size_t local_size, uint64_t chunk, int strategy) {
     cr_skip_test("no OpenCL device: %s", err.message);
   cr_assert_eq(st, CLM_OK, "context: %s", err.message);
 }
-static void setup(void) { open_ctx(0, 0, CLM_CONFUSION_AUTO); }
+static void setup(void) {
+  open_ctx(0, 0, CLM_CONFUSION_AUTO);
+}
 static void teardown(void) {
   clm_context_free(ctx);
   ctx = NULL;
@@ -37,7 +39,9 @@ static uint64_t rng(void) {
   rng_state ^= rng_state >> 27;
   return rng_state * 0x2545F4914F6CDD1DULL;
 }
-static double uniform(void) { return (double)(rng() >> 11) * 0x1p-53; }
+static double uniform(void) {
+  return (double)(rng() >> 11) * 0x1p-53;
+}
 
 /* Labels with a skewed prior (class c with weight ~ 1/(c+1)^skew) and some
  * classes never drawn. */
@@ -101,8 +105,8 @@ Test(multiclass, origin_q2_on_device, .init = setup, .fini = teardown) {
   clm_multiclass_state s;
   clm_error err;
   cr_assert_eq(clm_multiclass_state_init(&s, 3, 0), CLM_OK);
-  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, 230, &err),
-               CLM_OK, "%s", err.message);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, 230, &err), CLM_OK,
+               "%s", err.message);
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j)
       cr_assert_eq(s.confusion[i * 3 + j], q2[i][j]);
@@ -124,16 +128,19 @@ struct cm_case {
 };
 
 ParameterizedTestParameters(multiclass, confusion_vs_reference) {
-  static struct cm_case cases[80];
+  static struct cm_case cases[120];
   size_t m = 0;
   const uint32_t ks[] = {2, 3, 10, 100, 1000, 5000};
   const uint64_t ns[] = {1, 255, 257, 100003};
   for (size_t a = 0; a < 6; ++a)
-    for (int strategy = CLM_CONFUSION_AUTO; strategy <= CLM_CONFUSION_GLOBAL;
+    for (int strategy = CLM_CONFUSION_AUTO; strategy <= CLM_CONFUSION_PRIVATE;
          ++strategy) {
       /* The whole matrix in local memory only where it fits (PoCL: 1 MiB
        * here). */
       if (strategy == CLM_CONFUSION_LOCAL && ks[a] > 250)
+        continue;
+      /* Private slices: K^2 counters per group in global memory. */
+      if (strategy == CLM_CONFUSION_PRIVATE && ks[a] > 1000)
         continue;
       for (size_t b = 0; b < 4; b += (ks[a] >= 1000 ? 3 : 1)) {
         cases[m].k = ks[a];
@@ -348,10 +355,9 @@ static void check_scores(const float *z, const int32_t *yt, uint64_t n,
   clm_error err;
   int32_t *pred = malloc((n ? n : 1) * 4);
   cr_assert_eq(clm_multiclass_state_init(&s, k, top_k), CLM_OK);
-  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
-                                            probs ? CLM_SCORES_PROBS
-                                                  : CLM_SCORES_LOGITS,
-                                            pred, &err),
+  cr_assert_eq(clm_multiclass_update_scores(
+                   ctx, &s, yt, z, n,
+                   probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS, pred, &err),
                CLM_OK, "%s", err.message);
   for (uint64_t i = 0; i < n; ++i)
     cr_assert_eq((uint32_t)pred[i], ref_argmax(z + i * k, k), "row %llu",
@@ -376,9 +382,9 @@ struct sc_case {
 };
 
 ParameterizedTestParameters(multiclass, scores_vs_reference) {
-  static struct sc_case cases[] = {
-      {2, 1, 0},     {3, 17, 0},  {10, 1000, 0}, {10, 4097, 1},
-      {100, 513, 0}, {7, 8193, 1}, {1000, 300, 0}, {1000, 77, 1}};
+  static struct sc_case cases[] = {{2, 1, 0},      {3, 17, 0},    {10, 1000, 0},
+                                   {10, 4097, 1},  {100, 513, 0}, {7, 8193, 1},
+                                   {1000, 300, 0}, {1000, 77, 1}};
   return cr_make_param_array(struct sc_case, cases,
                              sizeof cases / sizeof cases[0]);
 }
@@ -409,15 +415,15 @@ Test(multiclass, argmax_ties_and_extreme_logits, .init = setup,
      .fini = teardown) {
   const uint32_t k = 4;
   const float rows[][4] = {
-      {1, 3, 3, 0},                     /* tie: lowest index wins */
-      {5, 5, 5, 5},                     /* all equal */
-      {1e4f, -1e4f, 0, 1e4f},           /* large, tied */
-      {-1e4f, -1e4f, -1e4f, -1e4f},     /* large negative, equal */
-      {INFINITY, 0, 1, 2},              /* +inf: loss 0 or inf */
-      {INFINITY, INFINITY, 0, 1},       /* two +inf: log 2 for them */
-      {-INFINITY, 0, 1, 2},             /* true class -inf: inf */
+      {1, 3, 3, 0},                 /* tie: lowest index wins */
+      {5, 5, 5, 5},                 /* all equal */
+      {1e4f, -1e4f, 0, 1e4f},       /* large, tied */
+      {-1e4f, -1e4f, -1e4f, -1e4f}, /* large negative, equal */
+      {INFINITY, 0, 1, 2},          /* +inf: loss 0 or inf */
+      {INFINITY, INFINITY, 0, 1},   /* two +inf: log 2 for them */
+      {-INFINITY, 0, 1, 2},         /* true class -inf: inf */
       {-INFINITY, -INFINITY, -INFINITY, -INFINITY},
-      {-0.0f, 0.0f, -1, -2},            /* -0 == 0: tie, lowest index */
+      {-0.0f, 0.0f, -1, -2},  /* -0 == 0: tie, lowest index */
       {1e38f, -1e38f, 0, 1}}; /* a loss past FLT_MAX would saturate */
   const size_t nr = sizeof rows / sizeof rows[0];
   for (int32_t t = 0; t < (int32_t)k; ++t) {
@@ -450,8 +456,8 @@ Test(multiclass, bad_scores_name_row_and_column, .init = setup,
   z[1234 * k + 3] = 0;
   z[2000 * k + 1] = 0.25f;
   z[2500 * k + 4] = 1.5f;
-  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
-                                            CLM_SCORES_PROBS, NULL, &err),
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n, CLM_SCORES_PROBS,
+                                            NULL, &err),
                CLM_ERR_BAD_SCORE);
   cr_assert(strstr(err.message, "row 2500, column 4"), "%s", err.message);
   z[2500 * k + 4] = 0;
