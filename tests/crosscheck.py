@@ -856,6 +856,53 @@ def make_mc_cases(rng):
     return cases
 
 
+def strip_timing(text):
+    obj = json.loads(text)
+    obj.pop("timing", None)
+    return json.dumps(obj, sort_keys=True)
+
+
+def check_determinism(chk, cli, tmp, rng):
+    """Repeated runs give bit-identical JSON (timing aside), for any
+    work-group size the device may use the counts are the same, and a
+    chunked run gives the same counts."""
+    n, K = 300007, 12
+    y = (rng.random(n) < 0.4).astype(np.uint8)
+    z = rng.normal(size=n).astype(np.float32) * 3
+    yt = rng.integers(0, K, n).astype(np.int32)
+    s = rng.normal(size=(n, K)).astype(np.float32)
+    paths = {}
+    for name, arr in [("y", y), ("z", z), ("yt", yt), ("s", s)]:
+        paths[name] = os.path.join(tmp, f"det_{name}.npy")
+        np.save(paths[name], arr)
+    runs = {
+        "binary": ["binary", "--labels", paths["y"], "--scores", paths["z"],
+                   "--json"],
+        "multiclass": ["multiclass", "--labels", paths["yt"], "--scores",
+                       paths["s"], "--top-k", "3", "--json"],
+    }
+    for task, args in runs.items():
+        outs = []
+        for _ in range(3):
+            rc, out, err = run_cli(cli, args)
+            chk.exact(f"determinism/{task}", "exit", rc, 0)
+            outs.append(strip_timing(out) if rc == 0 else err)
+        chk.exact(f"determinism/{task}", "identical JSON over 3 runs",
+                  outs[0] == outs[1] == outs[2], True)
+        env = dict(os.environ, CLMETRICS_CHUNK="4099")
+        proc = subprocess.run([cli] + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env,
+                              timeout=300)
+        if proc.returncode == 0:
+            a, b = json.loads(outs[0]), json.loads(proc.stdout)
+            key = "confusion" if task == "binary" else "confusion_matrix"
+            chk.exact(f"determinism/{task}", "counts with 4099-sample chunks",
+                      a[key], b[key])
+        else:
+            chk.exact(f"determinism/{task}", "chunked exit", proc.returncode,
+                      0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cli", required=True, help="path of the clmetrics CLI")
@@ -882,6 +929,9 @@ def main():
             status = "ok" if chk.failed == failed else "FAILED"
             count = chk.passed + chk.failed - total
             print(f"  {case['name']}: {status} ({count} comparisons)")
+        failed = chk.failed
+        check_determinism(chk, opts.cli, tmp, rng)
+        print("  determinism: " + ("ok" if chk.failed == failed else "FAILED"))
     finally:
         if opts.keep:
             print(f"crosscheck: inputs kept in {tmp}")
