@@ -27,7 +27,7 @@ const char BL(bl_flags)[] = BL_FLAGS;
 /* One sample, numerically stable: loss = softplus(-z) for y = 1 and
  * softplus(z) for y = 0, written as max(.., 0) + log1p(exp(-|z|)); sigma
  * from the same e = exp(-|z|). */
-#define BL_BODY                                                                \
+#define BL_BODY_NOGRAD                                                         \
   const float z = scores[i];                                                   \
   const unsigned y = labels[i];                                                \
   const float e = expf(-fabsf(z));                                             \
@@ -37,12 +37,14 @@ const char BL(bl_flags)[] = BL_FLAGS;
   const float s = z >= 0.0f ? inv : e * inv;                                   \
   const float g = s - (float)y;                                                \
   const unsigned pred = z > 0.0f;                                              \
-  grad[i] = g;                                                                 \
   lsum += loss;                                                                \
   gsum += g;                                                                   \
   pos += y;                                                                    \
   npred += pred;                                                               \
   tp += y & pred;
+#define BL_BODY                                                                \
+  BL_BODY_NOGRAD                                                               \
+  grad[i] = g;
 
 static void finish(bl_result *out, size_t n, double lsum, double gsum,
                    uint64_t pos, uint64_t npred, uint64_t tp) {
@@ -74,6 +76,19 @@ void BL(bl_binary_omp)(const uint8_t *restrict labels,
     reduction(+ : lsum, gsum, pos, npred, tp)
   for (size_t i = 0; i < n; ++i) {
     BL_BODY
+  }
+  finish(out, n, lsum, gsum, pos, npred, tp);
+}
+
+void BL(bl_binary_omp_nograd)(const uint8_t *restrict labels,
+                              const float *restrict scores, size_t n,
+                              bl_result *out) {
+  double lsum = 0.0, gsum = 0.0;
+  uint64_t pos = 0, npred = 0, tp = 0;
+#pragma omp parallel for schedule(static)                                      \
+    reduction(+ : lsum, gsum, pos, npred, tp)
+  for (size_t i = 0; i < n; ++i) {
+    BL_BODY_NOGRAD
   }
   finish(out, n, lsum, gsum, pos, npred, tp);
 }

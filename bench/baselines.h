@@ -33,6 +33,13 @@ void bl_binary_omp_plain(const uint8_t *labels, const float *scores, size_t n,
 void bl_binary_omp_fast(const uint8_t *labels, const float *scores, size_t n,
                         float *grad, bl_result *out);
 
+/* OpenMP, the same outputs without storing the per-sample gradient (what
+ * `clmetrics binary --json` computes). */
+void bl_binary_omp_nograd_plain(const uint8_t *labels, const float *scores,
+                                size_t n, bl_result *out);
+void bl_binary_omp_nograd_fast(const uint8_t *labels, const float *scores,
+                               size_t n, bl_result *out);
+
 /* Compiler flags each copy was built with (for the report). */
 extern const char bl_flags_plain[];
 extern const char bl_flags_fast[];
