@@ -4,9 +4,12 @@
 #define CLM_FUZZ_COMMON_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "clmetrics.h"
 
 static const char *fuzz_write_file(const char *ext, const uint8_t *data,
                                    size_t size) {
@@ -28,6 +31,32 @@ static const char *fuzz_write_file(const char *ext, const uint8_t *data,
   }
   close(fd);
   return path;
+}
+
+/* Loads the input with `load` and runs every conversion of what it read. */
+static int fuzz_reader(const char *ext,
+                       clm_status (*load)(const char *, clm_array **,
+                                          clm_error *),
+                       const uint8_t *data, size_t size) {
+  const char *path = fuzz_write_file(ext, data, size);
+  clm_array *a = NULL;
+  clm_error err;
+  if (load(path, &a, &err) == CLM_OK) {
+    const uint8_t *u8;
+    const int32_t *i32;
+    const float *f32;
+    const uint64_t rows = clm_array_rows(a), cols = clm_array_cols(a);
+    volatile uint64_t sink = rows * cols;
+    if (clm_array_labels_u8(a, &u8, &err) == CLM_OK && rows > 0)
+      sink += u8[rows - 1];
+    if (clm_array_labels_i32(a, &i32, &err) == CLM_OK && rows > 0)
+      sink += (uint64_t)i32[rows - 1];
+    if (clm_array_values_f32(a, &f32, &err) == CLM_OK && rows * cols > 0)
+      sink += (uint64_t)(f32[rows * cols - 1] == 0.0f);
+    (void)sink;
+  }
+  clm_array_free(a);
+  return 0;
 }
 
 #endif

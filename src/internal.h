@@ -17,6 +17,14 @@
 clm_status clm_fail(clm_error *err, clm_status status, int64_t index,
                     double value, const char *fmt, ...) CLM_PRINTF(5, 6);
 
+/* The value an undefined ratio (0/0) takes under a zero-division policy. */
+double clm_zero_division_value(clm_zero_division zd);
+
+/* num/den, or the policy's value (with `bit` set in *undefined) when den is
+ * 0. Shared by the binary and multi-class metrics. */
+double clm_ratio(uint64_t num, uint64_t den, clm_zero_division zd, unsigned bit,
+                 unsigned *undefined);
+
 /* Clears `err` to the success state. */
 void clm_error_clear(clm_error *err);
 

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-static double zero_division_value(clm_zero_division zd) {
+double clm_zero_division_value(clm_zero_division zd) {
   switch (zd) {
   case CLM_ZERO_DIVISION_ONE:
     return 1.0;
@@ -14,12 +14,11 @@ static double zero_division_value(clm_zero_division zd) {
   }
 }
 
-/* num/den, or the policy's value (and the `bit` set) when den is 0. */
-static double ratio(uint64_t num, uint64_t den, clm_zero_division zd,
-                    unsigned bit, unsigned *undefined) {
+double clm_ratio(uint64_t num, uint64_t den, clm_zero_division zd, unsigned bit,
+                 unsigned *undefined) {
   if (den == 0) {
     *undefined |= bit;
-    return zero_division_value(zd);
+    return clm_zero_division_value(zd);
   }
   return (double)num / (double)den;
 }
@@ -32,7 +31,7 @@ static double mcc(uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn,
   long double c = (long double)tn + fp, d = (long double)tn + fn;
   if (a == 0 || b == 0 || c == 0 || d == 0) {
     *undefined |= CLM_UNDEF_MCC;
-    return zero_division_value(zd);
+    return clm_zero_division_value(zd);
   }
 #if defined(__SIZEOF_INT128__)
   unsigned __int128 x = (unsigned __int128)tp * tn;
@@ -63,14 +62,15 @@ clm_status clm_binary_finalize(const clm_binary_state *s, clm_zero_division zd,
   const double n = (double)s->n;
   r.accuracy = (double)(s->tp + s->tn) / n;
   r.precision =
-      ratio(s->tp, s->tp + s->fp, zd, CLM_UNDEF_PRECISION, &r.undefined);
-  r.recall = ratio(s->tp, s->tp + s->fn, zd, CLM_UNDEF_RECALL, &r.undefined);
+      clm_ratio(s->tp, s->tp + s->fp, zd, CLM_UNDEF_PRECISION, &r.undefined);
+  r.recall =
+      clm_ratio(s->tp, s->tp + s->fn, zd, CLM_UNDEF_RECALL, &r.undefined);
   /* F1 = 2tp / (2tp + fp + fn), as scikit-learn >= 1.3 computes it:
    * undefined only when there are no positives at all, true or predicted. */
-  r.f1 = ratio(2 * s->tp, 2 * s->tp + s->fp + s->fn, zd, CLM_UNDEF_F1,
-               &r.undefined);
+  r.f1 = clm_ratio(2 * s->tp, 2 * s->tp + s->fp + s->fn, zd, CLM_UNDEF_F1,
+                   &r.undefined);
   r.specificity =
-      ratio(s->tn, s->tn + s->fp, zd, CLM_UNDEF_SPECIFICITY, &r.undefined);
+      clm_ratio(s->tn, s->tn + s->fp, zd, CLM_UNDEF_SPECIFICITY, &r.undefined);
   /* Balanced accuracy averages the recall of the classes present in the
    * truth (scikit-learn drops an absent class rather than guessing). */
   const uint64_t npos = s->tp + s->fn, nneg = s->tn + s->fp;

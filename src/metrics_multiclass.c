@@ -6,21 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double zd_value(clm_zero_division zd) {
-  return zd == CLM_ZERO_DIVISION_ONE   ? 1.0
-         : zd == CLM_ZERO_DIVISION_NAN ? NAN
-                                       : 0.0;
-}
-
-static double ratio(uint64_t num, uint64_t den, clm_zero_division zd,
-                    unsigned bit, unsigned *undefined) {
-  if (den == 0) {
-    *undefined |= bit;
-    return zd_value(zd);
-  }
-  return (double)num / (double)den;
-}
-
 void clm_multiclass_result_release(clm_multiclass_result *r) {
   if (!r)
     return;
@@ -88,10 +73,10 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
     clm_class_metrics *m = &r.per_class[c];
     const uint64_t tp = s->confusion[(uint64_t)c * k + c];
     m->precision =
-        ratio(tp, m->predicted, zd, CLM_UNDEF_PRECISION, &m->undefined);
-    m->recall = ratio(tp, m->support, zd, CLM_UNDEF_RECALL, &m->undefined);
-    m->f1 = ratio(2 * tp, m->support + m->predicted, zd, CLM_UNDEF_F1,
-                  &m->undefined);
+        clm_ratio(tp, m->predicted, zd, CLM_UNDEF_PRECISION, &m->undefined);
+    m->recall = clm_ratio(tp, m->support, zd, CLM_UNDEF_RECALL, &m->undefined);
+    m->f1 = clm_ratio(2 * tp, m->support + m->predicted, zd, CLM_UNDEF_F1,
+                      &m->undefined);
     r.undefined |= m->undefined;
     if (m->support) {
       recall_sum += (double)tp / (double)m->support;
@@ -113,7 +98,8 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
   r.weighted.f1 = nan_average(r.per_class, k, of, 1);
   /* Single-label data: micro precision = recall = F1 = accuracy. */
   r.micro.precision = r.micro.recall = r.micro.f1 = r.accuracy;
-  r.balanced_accuracy = present ? recall_sum / present : zd_value(zd);
+  r.balanced_accuracy =
+      present ? recall_sum / present : clm_zero_division_value(zd);
 
   /* MCC (Gorodkin), as scikit-learn: (c*n - sum t_k p_k) /
    * sqrt((n^2 - sum p_k^2)(n^2 - sum t_k^2)). */
@@ -122,7 +108,7 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
   const long double cov_pp = ln * ln - p2, cov_tt = ln * ln - t2;
   if (cov_pp == 0 || cov_tt == 0) {
     r.undefined |= CLM_UNDEF_MCC;
-    r.mcc = zd_value(zd);
+    r.mcc = clm_zero_division_value(zd);
   } else {
     r.mcc = (double)(cov_tp / sqrtl(cov_pp * cov_tt));
   }
@@ -131,7 +117,7 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
   const long double den = ln - expected;
   if (den == 0) {
     r.undefined |= CLM_UNDEF_KAPPA;
-    r.cohen_kappa = zd_value(zd);
+    r.cohen_kappa = clm_zero_division_value(zd);
   } else {
     r.cohen_kappa = (double)(((long double)correct - expected) / den);
   }

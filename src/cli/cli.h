@@ -30,6 +30,7 @@ extern double cli_start_time;
 int cli_parse_double(const char *s, double *out);
 int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_zero_division(const char *s, clm_zero_division *out);
+int cli_parse_scores_kind(const char *s, clm_scores_kind *out);
 
 /* Creates the context for --device (NULL: $CLMETRICS_DEVICE or default),
  * printing a clear error on failure. */

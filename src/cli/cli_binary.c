@@ -218,11 +218,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     else if (strcmp(arg, "--device") == 0)
       a->device = v;
     else if (strcmp(arg, "--scores-kind") == 0) {
-      if (strcmp(v, "logits") == 0)
-        a->kind = CLM_SCORES_LOGITS;
-      else if (strcmp(v, "probs") == 0 || strcmp(v, "probabilities") == 0)
-        a->kind = CLM_SCORES_PROBS;
-      else
+      if (cli_parse_scores_kind(v, &a->kind) != 0)
         return cli_usage_error(
             "binary", "--scores-kind must be logits or probs, not '%s'", v);
     } else if (strcmp(arg, "--threshold") == 0) {

@@ -95,6 +95,18 @@ int cli_parse_u64(const char *s, unsigned long long *out) {
   return 0;
 }
 
+int cli_parse_scores_kind(const char *s, clm_scores_kind *out) {
+  if (!s)
+    return -1;
+  if (strcmp(s, "logits") == 0)
+    *out = CLM_SCORES_LOGITS;
+  else if (strcmp(s, "probs") == 0 || strcmp(s, "probabilities") == 0)
+    *out = CLM_SCORES_PROBS;
+  else
+    return -1;
+  return 0;
+}
+
 int cli_parse_zero_division(const char *s, clm_zero_division *out) {
   if (!s)
     return -1;
