@@ -220,7 +220,7 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       const floatv v = VLOADF(tmp);
       const intv cv = (intv)(int)c;
       if (!probs)
-        sum += exp(v - best);
+        sum += clm_exp_nonpos(v - best); /* v - best <= 0 */
       ninf += select((floatv)0.0f, (floatv)1.0f, isinf(v) & (v > 0.0f));
       rank += select((intv)0, (intv)1, (v > zt) | ((v == zt) & (cv < t)));
     }
