@@ -268,6 +268,14 @@ static clm_status choose_shape(clm_context *ctx,
   clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
                   &max_wg, NULL);
   int is_gpu = strcmp(ctx->info.type, "GPU") == 0;
+  /* Developer knob: run the other device type's kernel shape, so that the
+   * GPU shape (interleaved float4 reads, 256-wide groups, local atomics) is
+   * tested on CPU devices too. */
+  const char *shape = getenv("CLMETRICS_SHAPE");
+  if (shape && strcmp(shape, "gpu") == 0)
+    is_gpu = 1;
+  else if (shape && strcmp(shape, "cpu") == 0)
+    is_gpu = 0;
   if (is_gpu) {
     ctx->vec_width = 4;
     ctx->items = 8;

@@ -108,10 +108,8 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
     else
       mode = k * sizeof(cl_uint) <= budget ? CM_DIAG : CM_GLOBAL;
   }
-  if (mode == CM_PRIVATE && ctx->cm_local_size != 1)
-    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
-                    "the private confusion strategy needs one work-item per "
-                    "group (CPU devices)");
+  /* A forced private strategy runs anywhere (launched one work-item per
+   * group); automatically it is only chosen for CPUs. */
   if (mode == CM_LOCAL && cells * sizeof(cl_uint) > local)
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "the local confusion strategy needs %llu bytes of local "
