@@ -275,3 +275,158 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
     atomic_min(&status[3], first_bad_label);
   }
 }
+
+/* clm_argmax_ce_rows: the same outputs as clm_argmax_ce, for wide rows on
+ * devices that want contiguous reads (CPUs): each work-item walks whole rows
+ * with CLM_VW-wide loads along the columns. CLM_ROWS rows per work-item per
+ * group. */
+#ifndef CLM_ROWS
+#define CLM_ROWS 4
+#endif
+
+__kernel void clm_argmax_ce_rows(
+    __global const float *restrict s, __global const int *restrict yt,
+    const uint n, const uint k, const int probs, const uint top_k,
+    __global int *restrict pred, __global float *restrict partials,
+    __global uint *restrict hits, __global uint *restrict status,
+    __local float *restrict lsum, __local uint *restrict lcnt) {
+  const uint lid = get_local_id(0);
+  const uint ls = get_local_size(0);
+  const uint grp = get_group_id(0);
+  const uint full = k / CLM_VW * CLM_VW; /* columns read as vectors */
+  int io[CLM_VW];
+  for (int j = 0; j < CLM_VW; ++j)
+    io[j] = j;
+  const intv iota = VLOADI(io);
+
+  float loss_acc = 0.0f;
+  uint n_hits = 0, bad_score = 0, first_bad_score = CLM_NO_BAD;
+  uint bad_label = 0, first_bad_label = CLM_NO_BAD;
+  for (uint it = 0; it < CLM_ROWS; ++it) {
+    const uint r = (grp * ls + lid) * CLM_ROWS + it;
+    if (r >= n)
+      continue;
+    __global const float *row = s + (ulong)r * k;
+    int t = yt[r];
+    if ((uint)t >= k) {
+      ++bad_label;
+      first_bad_label = min(first_bad_label, r);
+      t = 0;
+    }
+    /* Pass 1: per-lane max and its first column, input checks. */
+    floatv bv = -INFINITY;
+    intv bi = 0, badm = 0;
+    for (uint c = 0; c < full; c += CLM_VW) {
+      const floatv v = VLOADF(row + c);
+      const intv ci = iota + (int)c;
+      badm |= probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v);
+      const intv gt = v > bv;
+      bv = select(bv, v, gt);
+      bi = select(bi, ci, gt);
+    }
+    if (full < k) {
+      /* The tail as one vector ending at column k - 1; lanes already read
+       * are masked out. Tail columns come after each lane's earlier ones,
+       * so the strict > still keeps every lane's first maximum. */
+      const floatv v = VLOADF(row + k - CLM_VW);
+      const intv ci = iota + (int)(k - CLM_VW);
+      const intv fresh = ci >= (int)full;
+      badm |= fresh & (probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v));
+      const intv gt = fresh & (v > bv);
+      bv = select(bv, v, gt);
+      bi = select(bi, ci, gt);
+    }
+    float lv[CLM_VW];
+    int li[CLM_VW], lb[CLM_VW];
+    VSTOREF(bv, lv);
+    VSTOREI(bi, li);
+    VSTOREI(badm, lb);
+    float best = -INFINITY;
+    int arg = 0, bad = 0;
+    /* Lanes hold the first maximum of their columns: the overall first is
+     * the lowest column among the lanes that reach the maximum. */
+    for (int j = 0; j < CLM_VW; ++j) {
+      bad |= lb[j];
+      if (lv[j] > best || (lv[j] == best && li[j] < arg)) {
+        best = lv[j];
+        arg = li[j];
+      }
+    }
+    if (bad) {
+      for (uint c = 0; c < k; ++c) {
+        const float v = row[c];
+        if (isnan(v) || (probs && (v < 0.0f || v > 1.0f))) {
+          ++bad_score;
+          first_bad_score = min(first_bad_score, r * k + c);
+          break;
+        }
+      }
+    }
+    /* All -inf rows: every score ties, argmax 0. */
+    if (best == -INFINITY)
+      arg = 0;
+    const float zt = row[t];
+    /* Pass 2: softmax denominator around the max, rank of the true class. */
+    floatv sumv = 0.0f, ninfv = 0.0f;
+    intv rankv = 0;
+    for (uint c = 0; c < full; c += CLM_VW) {
+      const floatv v = VLOADF(row + c);
+      const intv ci = iota + (int)c;
+      if (!probs)
+        sumv += clm_exp_nonpos(v - best);
+      ninfv += select((floatv)0.0f, (floatv)1.0f, isinf(v) & (v > 0.0f));
+      rankv += select((intv)0, (intv)1, (v > zt) | ((v == zt) & (ci < t)));
+    }
+    if (full < k) {
+      const floatv v = VLOADF(row + k - CLM_VW);
+      const intv ci = iota + (int)(k - CLM_VW);
+      const intv fresh = ci >= (int)full;
+      if (!probs)
+        sumv += select((floatv)0.0f, clm_exp_nonpos(v - best), fresh);
+      ninfv +=
+          select((floatv)0.0f, (floatv)1.0f, fresh & isinf(v) & (v > 0.0f));
+      rankv +=
+          select((intv)0, (intv)1, fresh & ((v > zt) | ((v == zt) & (ci < t))));
+    }
+    const float sum = clm_hsum_f(sumv), ninf = clm_hsum_f(ninfv);
+    const uint rank = clm_hsum_i(rankv);
+    float loss;
+    if (probs) {
+      loss = -log(clamp(zt, FLT_EPSILON, 1.0f));
+    } else if (isinf(best) && best > 0.0f) {
+      loss = isinf(zt) && zt > 0.0f ? log(ninf) : INFINITY;
+    } else if (isinf(best)) {
+      loss = log((float)k);
+    } else if (isinf(zt)) {
+      loss = INFINITY;
+    } else {
+      loss = (best - zt) + log(sum);
+    }
+    pred[r] = arg;
+    loss_acc += loss;
+    n_hits += rank < top_k;
+  }
+
+  lsum[lid] = loss_acc;
+  lcnt[lid] = n_hits;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint st = ls >> 1; st > 0; st >>= 1) {
+    if (lid < st) {
+      lsum[lid] += lsum[lid + st];
+      lcnt[lid] += lcnt[lid + st];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    partials[grp] = lsum[0];
+    hits[grp] = lcnt[0];
+  }
+  if (bad_score) {
+    atomic_add(&status[0], bad_score);
+    atomic_min(&status[1], first_bad_score);
+  }
+  if (bad_label) {
+    atomic_add(&status[2], bad_label);
+    atomic_min(&status[3], first_bad_label);
+  }
+}

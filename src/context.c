@@ -442,6 +442,8 @@ void clm_context_free(clm_context *ctx) {
   clm_release_mem(&ctx->ws.grad);
   clm_release_mem(&ctx->ws.labels);
   clm_release_mem(&ctx->ws.scores);
+  if (ctx->k_argmax_ce_rows)
+    clReleaseKernel(ctx->k_argmax_ce_rows);
   if (ctx->k_argmax_ce)
     clReleaseKernel(ctx->k_argmax_ce);
   if (ctx->k_confusion_private)

@@ -55,6 +55,7 @@ struct clm_context {
   cl_kernel k_confusion;
   cl_kernel k_argmax_ce;
   cl_kernel k_confusion_private;
+  cl_kernel k_argmax_ce_rows;
   size_t cm_local_size;   /* 1 on CPUs: private histograms, no atomics */
   int cm_force_mode;      /* -1: by local memory; else a strategy (tests) */
   uint64_t flush_samples; /* flush uint32 device counts at least this often */
@@ -85,6 +86,9 @@ struct clm_context {
 
 void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt, ...)
     CLM_PRINTF(3, 4);
+
+/* Rows per work-item of clm_argmax_ce_rows (CLM_ROWS in the kernel). */
+#define CLM_ROWS_PER_ITEM 4
 
 /* Reports progress of an update to the caller's callback, if any. */
 static inline void clm_progress(const clm_context *ctx, uint64_t done,

@@ -415,7 +415,11 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     chunk = 0x7fffffffu / k;
   struct clm_workspace *ws = &ctx->ws;
   const size_t ls = ctx->local_size;
-  const size_t tile = ls * ctx->items * ctx->vec_width;
+  /* Wide rows on CPUs: each work-item walks whole rows with vector loads
+   * along the columns; otherwise rows are interleaved across lanes. */
+  const int by_rows = !ctx->strided && k >= 2 * ctx->vec_width;
+  const size_t tile =
+      by_rows ? ls * CLM_ROWS_PER_ITEM : ls * ctx->items * ctx->vec_width;
   const size_t max_groups =
       (size_t)((chunk < n ? chunk : n) + tile - 1) / tile + 1;
   float *partials = clm_malloc(max_groups * sizeof(float));
@@ -463,7 +467,7 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
       st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(scores)");
       goto done;
     }
-    cl_kernel ka = ctx->k_argmax_ce;
+    cl_kernel ka = by_rows ? ctx->k_argmax_ce_rows : ctx->k_argmax_ce;
     const cl_uint n_arg = m, k_arg = k, topk_arg = state->top_k;
     const cl_int probs = kind == CLM_SCORES_PROBS;
     rc = clSetKernelArg(ka, 0, sizeof(cl_mem), &ws->scores);

@@ -117,8 +117,9 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
     }
   }
   snprintf(ctx->build_options, sizeof ctx->build_options,
-           "-cl-std=CL1.2 -DCLM_VW=%u -DCLM_ITEMS=%u -DCLM_STRIDED=%d",
-           ctx->vec_width, ctx->items, ctx->strided);
+           "-cl-std=CL1.2 -DCLM_VW=%u -DCLM_ITEMS=%u -DCLM_STRIDED=%d "
+           "-DCLM_ROWS=%d",
+           ctx->vec_width, ctx->items, ctx->strided, CLM_ROWS_PER_ITEM);
   cl_int rc;
   ctx->program = clCreateProgramWithSource(ctx->cl, (cl_uint)N_KERNEL_FILES,
                                            sources, NULL, &rc);
@@ -156,6 +157,12 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
   ctx->k_argmax_ce = clCreateKernel(ctx->program, "clm_argmax_ce", &rc);
   if (rc != CL_SUCCESS) {
     st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce)");
+    goto done;
+  }
+  ctx->k_argmax_ce_rows =
+      clCreateKernel(ctx->program, "clm_argmax_ce_rows", &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce_rows)");
     goto done;
   }
 done:

@@ -437,6 +437,41 @@ Test(multiclass, argmax_ties_and_extreme_logits, .init = setup,
   }
 }
 
+Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
+  /* K = 40: wide enough for the column-vectorized kernel on CPUs, with a
+   * tail past the last full vector. Ties across vector lanes, in the tail,
+   * and the +-inf limits must follow the same rules as the narrow kernel. */
+  enum { K = 40, R = 9 };
+  static float z[R * K];
+  for (int i = 0; i < R * K; ++i)
+    z[i] = (float)((i * 7919) % 13) - 6.0f; /* max 6 repeats */
+  float *r0 = z, *r1 = z + K, *r2 = z + 2 * K, *r3 = z + 3 * K;
+  float *r4 = z + 4 * K, *r5 = z + 5 * K, *r6 = z + 6 * K, *r7 = z + 7 * K;
+  float *r8 = z + 8 * K;
+  for (int c = 0; c < K; ++c) {
+    r2[c] = 1.0f;        /* all tied: class 0 */
+    r3[c] = -INFINITY;   /* all -inf: class 0, loss log K */
+    r4[c] = (float)c;    /* increasing: the tail's last column */
+    r5[c] = -1e4f;       /* large, equal */
+    r6[c] = 0.0f;
+    r7[c] = 0.5f;
+    r8[c] = -(float)c;
+  }
+  r0[35] = 50.0f, r0[3] = 50.0f;            /* first max in another lane */
+  r1[33] = 50.0f, r1[17] = 50.0f;           /* equal lanes, lower wins */
+  r6[39] = INFINITY, r6[5] = INFINITY;      /* two +inf, one in the tail */
+  r7[38] = -INFINITY;                       /* -inf in the tail */
+  r8[20] = 1e4f;
+  for (int32_t t = 0; t < K; t += 3) {
+    int32_t yt[R];
+    for (int i = 0; i < R; ++i)
+      yt[i] = (t + 5 * i) % K;
+    for (int i = 0; i < R; ++i)
+      for (uint32_t top = 1; top <= 5; top += 2)
+        check_scores(z + i * K, yt + i, 1, K, 0, top);
+  }
+}
+
 Test(multiclass, bad_scores_name_row_and_column, .init = setup,
      .fini = teardown) {
   const uint32_t k = 5;
