@@ -97,158 +97,174 @@ static clm_status report_bad_input(const uint8_t *labels, const float *scores,
                   "index %llu: invalid score %.9g", at, v);
 }
 
-/* Host-side scratch for one update call. */
-struct chunk_scratch {
-  float *partials;  /* 2 per work-group */
-  float *wpartials; /* n_features per weight-gradient group */
+/* One chunk in flight: where it reads and writes, its device buffers (a
+ * workspace slot), the zero-copy wrappers over the caller's memory, and the
+ * host copies of its results. */
+struct chunk_job {
+  struct clm_binary_slot *slot;
+  const uint8_t *labels;
+  const float *scores, *features;
+  float *grad_out;
+  uint32_t n;
+  uint64_t offset; /* position in the caller's arrays, for messages */
+  size_t groups, wgroups;
+  cl_mem w_scores, w_labels, w_grad, w_feat;
+  cl_event done; /* the chunk's last command on ctx->queue */
+  float *partials, *wpartials;
+  cl_uint counters[4];
+  int live; /* submitted and not yet collected */
 };
 
-/* Runs one chunk (n <= ctx->chunk_samples) and adds it to `acc`. `offset`
- * is the chunk's position in the caller's arrays, for error messages.
- * On host-unified devices the kernels read the caller's scores, labels and
- * features and write the caller's grad_out in place; otherwise they go
- * through the workspace's device buffers. */
-static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
-                            const uint8_t *labels, const float *scores,
-                            uint32_t n, const float *features, float *grad_out,
-                            uint64_t offset, float thr,
-                            struct chunk_scratch *scratch, clm_error *err) {
-  struct clm_workspace *ws = &ctx->ws;
+static void chunk_release(struct chunk_job *c) {
+  if (c->done)
+    clReleaseEvent(c->done);
+  c->done = NULL;
+  clm_release_mem(&c->w_feat);
+  clm_release_mem(&c->w_grad);
+  clm_release_mem(&c->w_labels);
+  clm_release_mem(&c->w_scores);
+  c->live = 0;
+}
+
+/* Enqueues one chunk without waiting for it. On host-unified devices the
+ * kernels read the caller's scores, labels and features and write grad_out
+ * in place; otherwise the inputs are copied on ctx->upload_queue into the
+ * chunk's slot, so that the copy overlaps with the previous chunk's
+ * kernels, and the results come back on ctx->queue. */
+static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
+                               struct chunk_job *c, float thr, clm_error *err) {
+  struct clm_binary_slot *b = c->slot;
+  const uint32_t n = c->n;
   const size_t ls = ctx->local_size;
   const size_t tile = ls * ctx->items * ctx->vec_width;
-  const size_t groups = (n + tile - 1) / tile;
   const uint64_t d = acc->n_features;
-  const int need_grad = grad_out != NULL || d > 0;
+  const int need_grad = c->grad_out != NULL || d > 0;
   const size_t rows = ctx->wg_rows;
-  const size_t wgroups = d > 0 ? (n + rows - 1) / rows : 0;
   const size_t feat_bytes = (size_t)n * d * sizeof(float);
-  cl_int rc;
+  c->groups = (n + tile - 1) / tile;
+  c->wgroups = d > 0 ? (n + rows - 1) / rows : 0;
+  c->live = 1;
+  cl_int rc = CL_SUCCESS;
   clm_status st = CLM_OK;
 
   /* Zero-copy decisions, per array. */
   const int zc_in =
-      n > 0 && clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels);
-  const int zc_grad = n > 0 && grad_out && clm_can_wrap(ctx, grad_out);
-  const int zc_feat = wgroups > 0 && clm_can_wrap(ctx, features);
-  cl_mem w_scores = NULL, w_labels = NULL, w_grad = NULL, w_feat = NULL;
-  cl_mem m_scores, m_labels, m_grad, m_feat;
-  cl_uint counters[4];
-
+      n > 0 && clm_can_wrap(ctx, c->scores) && clm_can_wrap(ctx, c->labels);
+  const int zc_grad = n > 0 && c->grad_out && clm_can_wrap(ctx, c->grad_out);
+  const int zc_feat = c->wgroups > 0 && clm_can_wrap(ctx, c->features);
   if (zc_in) {
-    w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, scores,
-                             (size_t)n * sizeof(float), &rc);
+    c->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->scores,
+                                (size_t)n * sizeof(float), &rc);
     if (rc == CL_SUCCESS)
-      w_labels = clm_wrap_host(ctx, CL_MEM_READ_ONLY, labels, n, &rc);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR inputs)");
-      goto out;
-    }
+      c->w_labels = clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->labels, n, &rc);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR inputs)");
   } else {
-    st = clm_ensure_buffer(ctx, &ws->scores, &ws->scores_cap,
+    st = clm_ensure_buffer(ctx, &b->scores, &b->scores_cap,
                            (size_t)n * sizeof(float), CL_MEM_READ_ONLY, err);
     if (st == CLM_OK)
-      st = clm_ensure_buffer(ctx, &ws->labels, &ws->labels_cap, n,
+      st = clm_ensure_buffer(ctx, &b->labels, &b->labels_cap, n,
                              CL_MEM_READ_ONLY, err);
     if (st != CLM_OK)
-      goto out;
+      return st;
   }
   if (zc_grad) {
-    w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, grad_out,
-                           (size_t)n * sizeof(float), &rc);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
-      goto out;
-    }
+    c->w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, c->grad_out,
+                              (size_t)n * sizeof(float), &rc);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
   } else if (need_grad) {
-    st = clm_ensure_buffer(ctx, &ws->grad, &ws->grad_cap,
+    st = clm_ensure_buffer(ctx, &b->grad, &b->grad_cap,
                            (size_t)n * sizeof(float), CL_MEM_READ_WRITE, err);
     if (st != CLM_OK)
-      goto out;
+      return st;
   }
   if (zc_feat) {
-    w_feat = clm_wrap_host(ctx, CL_MEM_READ_ONLY, features, feat_bytes, &rc);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR features)");
-      goto out;
-    }
-  } else if (wgroups > 0) {
-    st = clm_ensure_buffer(ctx, &ws->features, &ws->features_cap, feat_bytes,
+    c->w_feat =
+        clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->features, feat_bytes, &rc);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR features)");
+  } else if (c->wgroups > 0) {
+    st = clm_ensure_buffer(ctx, &b->features, &b->features_cap, feat_bytes,
                            CL_MEM_READ_ONLY, err);
     if (st != CLM_OK)
-      goto out;
+      return st;
   }
-  st = clm_ensure_buffer(ctx, &ws->partials, &ws->partials_cap,
-                         groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
+  st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
+                         c->groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &ws->counters, &ws->counters_cap,
+    st = clm_ensure_buffer(ctx, &b->counters, &b->counters_cap,
                            4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
-  if (st == CLM_OK && wgroups > 0)
-    st = clm_ensure_buffer(ctx, &ws->wpartials, &ws->wpartials_cap,
-                           wgroups * d * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK && c->wgroups > 0)
+    st = clm_ensure_buffer(ctx, &b->wpartials, &b->wpartials_cap,
+                           c->wgroups * d * sizeof(float), CL_MEM_READ_WRITE,
+                           err);
   if (st != CLM_OK)
-    goto out;
-  m_scores = zc_in ? w_scores : ws->scores;
-  m_labels = zc_in ? w_labels : ws->labels;
-  m_grad = zc_grad ? w_grad : need_grad ? ws->grad : ws->partials;
-  m_feat = zc_feat ? w_feat : ws->features;
+    return st;
+  cl_mem m_scores = zc_in ? c->w_scores : b->scores;
+  cl_mem m_labels = zc_in ? c->w_labels : b->labels;
+  cl_mem m_grad = zc_grad ? c->w_grad : need_grad ? b->grad : b->partials;
+  cl_mem m_feat = zc_feat ? c->w_feat : b->features;
 
-  const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD};
-  rc = clEnqueueWriteBuffer(ctx->queue, ws->counters, CL_FALSE, 0, sizeof init,
-                            init, 0, NULL, NULL);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
-    goto out;
-  }
-  if (n > 0 && !zc_in) {
-    rc = clEnqueueWriteBuffer(ctx->queue, ws->scores, CL_FALSE, 0,
-                              (size_t)n * sizeof(float), scores, 0, NULL, NULL);
+  /* Uploads on their own queue; the kernels wait for them. */
+  cl_event uploaded = NULL;
+  if (n > 0 && (!zc_in || (c->wgroups > 0 && !zc_feat))) {
+    if (!zc_in) {
+      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->scores, CL_FALSE, 0,
+                                (size_t)n * sizeof(float), c->scores, 0, NULL,
+                                NULL);
+      if (rc == CL_SUCCESS)
+        rc = clEnqueueWriteBuffer(ctx->upload_queue, b->labels, CL_FALSE, 0, n,
+                                  c->labels, 0, NULL, NULL);
+    }
+    if (rc == CL_SUCCESS && c->wgroups > 0 && !zc_feat)
+      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->features, CL_FALSE, 0,
+                                feat_bytes, c->features, 0, NULL, NULL);
+    /* The queue is in order: a marker completes after every write. */
     if (rc == CL_SUCCESS)
-      rc = clEnqueueWriteBuffer(ctx->queue, ws->labels, CL_FALSE, 0, n, labels,
-                                0, NULL, NULL);
+      rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, &uploaded);
+    if (rc == CL_SUCCESS)
+      rc = clFlush(ctx->upload_queue);
     if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
-      goto out;
+      if (uploaded)
+        clReleaseEvent(uploaded);
+      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
     }
   }
 
+  static const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD}; /* outlives queue */
+  rc = clEnqueueWriteBuffer(ctx->queue, b->counters, CL_FALSE, 0, sizeof init,
+                            init, 0, NULL, NULL);
   cl_kernel k = ctx->k_binary;
   const cl_uint n_arg = n;
   const cl_int probs = acc->kind == CLM_SCORES_PROBS;
   const cl_int write_grad = need_grad;
-  rc = clSetKernelArg(k, 0, sizeof(cl_mem), &m_scores);
-  rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &m_labels);
-  rc |= clSetKernelArg(k, 2, sizeof n_arg, &n_arg);
-  rc |= clSetKernelArg(k, 3, sizeof thr, &thr);
-  rc |= clSetKernelArg(k, 4, sizeof probs, &probs);
-  rc |= clSetKernelArg(k, 5, sizeof write_grad, &write_grad);
-  rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &m_grad);
-  rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &ws->partials);
-  rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &ws->counters);
-  rc |= clSetKernelArg(k, 9, 2 * ls * sizeof(cl_float), NULL);
-  rc |= clSetKernelArg(k, 10, 4 * ls * sizeof(cl_uint), NULL);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
-    goto out;
+  if (rc == CL_SUCCESS) {
+    rc = clSetKernelArg(k, 0, sizeof(cl_mem), &m_scores);
+    rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &m_labels);
+    rc |= clSetKernelArg(k, 2, sizeof n_arg, &n_arg);
+    rc |= clSetKernelArg(k, 3, sizeof thr, &thr);
+    rc |= clSetKernelArg(k, 4, sizeof probs, &probs);
+    rc |= clSetKernelArg(k, 5, sizeof write_grad, &write_grad);
+    rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &m_grad);
+    rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &b->partials);
+    rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &b->counters);
+    rc |= clSetKernelArg(k, 9, 2 * ls * sizeof(cl_float), NULL);
+    rc |= clSetKernelArg(k, 10, 4 * ls * sizeof(cl_uint), NULL);
+    if (rc != CL_SUCCESS)
+      st = clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
+  } else {
+    st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
   }
-  if (groups > 0) {
-    const size_t global = groups * ls;
-    rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls, 0, NULL,
+  if (st == CLM_OK && c->groups > 0) {
+    const size_t global = c->groups * ls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls,
+                                uploaded ? 1 : 0, uploaded ? &uploaded : NULL,
                                 NULL);
-    if (rc != CL_SUCCESS) {
+    if (rc != CL_SUCCESS)
       st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
-      goto out;
-    }
   }
-
-  if (wgroups > 0) {
-    if (!zc_feat) {
-      rc = clEnqueueWriteBuffer(ctx->queue, ws->features, CL_FALSE, 0,
-                                feat_bytes, features, 0, NULL, NULL);
-      if (rc != CL_SUCCESS) {
-        st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(features)");
-        goto out;
-      }
-    }
+  if (st == CLM_OK && c->wgroups > 0) {
     cl_kernel kw = ctx->k_weight_grad;
     const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
     rc = clSetKernelArg(kw, 0, sizeof(cl_mem), &m_grad);
@@ -256,110 +272,113 @@ static clm_status run_chunk(clm_context *ctx, clm_binary_state *acc,
     rc |= clSetKernelArg(kw, 2, sizeof n_arg, &n_arg);
     rc |= clSetKernelArg(kw, 3, sizeof d_arg, &d_arg);
     rc |= clSetKernelArg(kw, 4, sizeof rows_arg, &rows_arg);
-    rc |= clSetKernelArg(kw, 5, sizeof(cl_mem), &ws->wpartials);
+    rc |= clSetKernelArg(kw, 5, sizeof(cl_mem), &b->wpartials);
     if (rc != CL_SUCCESS) {
       st = clm_fail_cl(err, rc, "clSetKernelArg(clm_weight_grad)");
-      goto out;
-    }
-    const size_t wls = ctx->wg_local_size;
-    const size_t wglobal = wgroups * wls;
-    rc = clEnqueueNDRangeKernel(ctx->queue, kw, 1, NULL, &wglobal, &wls, 0,
-                                NULL, NULL);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
-      goto out;
+    } else {
+      const size_t wls = ctx->wg_local_size;
+      const size_t wglobal = c->wgroups * wls;
+      rc = clEnqueueNDRangeKernel(ctx->queue, kw, 1, NULL, &wglobal, &wls,
+                                  uploaded ? 1 : 0, uploaded ? &uploaded : NULL,
+                                  NULL);
+      if (rc != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
     }
   }
+  if (uploaded)
+    clReleaseEvent(uploaded);
+  if (st != CLM_OK)
+    return st;
 
-  /* Results: small reads are enqueued without blocking; the counters' read
-   * blocks and, the queue being in order, completes everything before it. */
-  if (groups > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_FALSE, 0,
-                             groups * 2 * sizeof(float), scratch->partials, 0,
+  /* Results, without blocking; the counters' read is the chunk's last
+   * command, and the queue is in order. */
+  if (c->groups > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
+                             c->groups * 2 * sizeof(float), c->partials, 0,
                              NULL, NULL);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
-      goto out;
-    }
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
   }
-  if (wgroups > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->wpartials, CL_FALSE, 0,
-                             wgroups * d * sizeof(float), scratch->wpartials, 0,
+  if (c->wgroups > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, b->wpartials, CL_FALSE, 0,
+                             c->wgroups * d * sizeof(float), c->wpartials, 0,
                              NULL, NULL);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
-      goto out;
-    }
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
   }
-  if (grad_out && n > 0 && !zc_grad) {
-    rc =
-        clEnqueueReadBuffer(ctx->queue, ws->grad, CL_FALSE, 0,
-                            (size_t)n * sizeof(float), grad_out, 0, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
-      goto out;
-    }
+  if (c->grad_out && n > 0 && !zc_grad) {
+    rc = clEnqueueReadBuffer(ctx->queue, b->grad, CL_FALSE, 0,
+                             (size_t)n * sizeof(float), c->grad_out, 0, NULL,
+                             NULL);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
   }
   if (zc_grad) {
     /* Mapping a USE_HOST_PTR buffer makes the kernel's writes visible in
      * the caller's memory (no copy on PoCL: the pointers are equal). */
-    void *p = clEnqueueMapBuffer(ctx->queue, w_grad, CL_FALSE, CL_MAP_READ, 0,
-                                 (size_t)n * sizeof(float), 0, NULL, NULL, &rc);
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
-      goto out;
-    }
-    if (p != (void *)grad_out) {
+    void *p =
+        clEnqueueMapBuffer(ctx->queue, c->w_grad, CL_FALSE, CL_MAP_READ, 0,
+                           (size_t)n * sizeof(float), 0, NULL, NULL, &rc);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
+    if (p != (void *)c->grad_out) {
       /* The driver kept a copy after all: bring it over after the map. */
       rc = clFinish(ctx->queue);
       if (rc == CL_SUCCESS)
-        memcpy(grad_out, p, (size_t)n * sizeof(float));
+        memcpy(c->grad_out, p, (size_t)n * sizeof(float));
     }
-    cl_int urc = clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
+    cl_int urc =
+        clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
     if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
-      clEnqueueUnmapMemObject(ctx->queue, w_grad, p, 0, NULL, NULL);
+      clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
     if (rc == CL_SUCCESS)
       rc = urc;
-    if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
-      goto out;
-    }
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
   }
-  rc = clEnqueueReadBuffer(ctx->queue, ws->counters, CL_TRUE, 0,
-                           sizeof counters, counters, 0, NULL, NULL);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
-    goto out;
-  }
-  if (counters[3] != CLM_NO_BAD) {
-    st = report_bad_input(labels, scores, acc->kind, counters[3], offset, err);
-    goto out;
-  }
+  rc = clEnqueueReadBuffer(ctx->queue, b->counters, CL_FALSE, 0,
+                           sizeof c->counters, c->counters, 0, NULL, &c->done);
+  if (rc == CL_SUCCESS)
+    rc = clFlush(ctx->queue);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
+  return CLM_OK;
+}
 
-  /* Host sums in double, in group order: deterministic. */
-  double loss = 0.0, gsum = 0.0;
-  for (size_t g = 0; g < groups; ++g) {
-    loss += scratch->partials[2 * g];
-    gsum += scratch->partials[2 * g + 1];
+/* Waits for a submitted chunk and adds it to `acc`. */
+static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
+                                clm_error *err) {
+  cl_int rc = clWaitForEvents(1, &c->done);
+  if (rc != CL_SUCCESS) {
+    chunk_release(c);
+    return clm_fail_cl(err, rc, "clWaitForEvents(chunk)");
   }
-  for (size_t g = 0; g < wgroups; ++g)
-    for (uint64_t j = 0; j < d; ++j)
-      acc->weight_grad_sum[j] += scratch->wpartials[g * d + j];
-  const uint64_t pos = counters[0], pred = counters[1], tp = counters[2];
-  acc->n += n;
-  acc->tp += tp;
-  acc->fp += pred - tp;
-  acc->fn += pos - tp;
-  acc->tn += n - pos - (pred - tp);
-  acc->bce_sum += loss;
-  acc->grad_sum += gsum;
-out:
-  if (st != CLM_OK)
-    clFinish(ctx->queue); /* nothing may still use the caller's memory */
-  clm_release_mem(&w_feat);
-  clm_release_mem(&w_grad);
-  clm_release_mem(&w_labels);
-  clm_release_mem(&w_scores);
+  clm_status st = CLM_OK;
+  if (c->counters[3] != CLM_NO_BAD) {
+    st = report_bad_input(c->labels, c->scores, acc->kind, c->counters[3],
+                          c->offset, err);
+  } else {
+    /* Host sums in double, in group order: deterministic. */
+    const uint64_t d = acc->n_features, n = c->n;
+    double loss = 0.0, gsum = 0.0;
+    for (size_t g = 0; g < c->groups; ++g) {
+      loss += c->partials[2 * g];
+      gsum += c->partials[2 * g + 1];
+    }
+    for (size_t g = 0; g < c->wgroups; ++g)
+      for (uint64_t j = 0; j < d; ++j)
+        acc->weight_grad_sum[j] += c->wpartials[g * d + j];
+    const uint64_t pos = c->counters[0], pred = c->counters[1],
+                   tp = c->counters[2];
+    acc->n += n;
+    acc->tp += tp;
+    acc->fp += pred - tp;
+    acc->fn += pos - tp;
+    acc->tn += n - pos - (pred - tp);
+    acc->bce_sum += loss;
+    acc->grad_sum += gsum;
+  }
+  chunk_release(c);
   return st;
 }
 
@@ -395,35 +414,75 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
   const size_t max_groups = (this_chunk + tile - 1) / tile + 1;
   const size_t max_wgroups =
       d > 0 ? (this_chunk + ctx->wg_rows - 1) / ctx->wg_rows + 1 : 0;
+  /* Two chunks in flight when inputs are copied (discrete devices): chunk
+   * i + 1 uploads while chunk i computes. Zero-copy chunks run one by
+   * one. */
+  const int pipelined =
+      n > chunk && !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels));
 
   clm_binary_state acc;
   clm_status st = clm_binary_state_init(&acc, state->kind, state->threshold, d);
   if (st != CLM_OK)
     return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
-  struct chunk_scratch scratch = {0};
-  scratch.partials = clm_malloc(max_groups * 2 * sizeof(float));
-  if (max_wgroups)
-    scratch.wpartials = clm_malloc(max_wgroups * d * sizeof(float));
-  if (!scratch.partials || (max_wgroups && !scratch.wpartials)) {
-    st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                  "cannot allocate host scratch for %zu work-groups",
-                  max_groups);
-    goto done;
+  struct chunk_job c[2];
+  memset(c, 0, sizeof c);
+  for (int i = 0; i < 2; ++i) {
+    c[i].slot = &ctx->ws.bin[i];
+    c[i].partials = clm_malloc(max_groups * 2 * sizeof(float));
+    c[i].wpartials =
+        max_wgroups ? clm_malloc(max_wgroups * d * sizeof(float)) : NULL;
+    if (!c[i].partials || (max_wgroups && !c[i].wpartials)) {
+      st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate host scratch for %zu work-groups",
+                    max_groups);
+      goto done;
+    }
   }
   const float thr = device_threshold(state->kind, state->threshold);
-  for (uint64_t off = 0; off < n; off += chunk) {
-    const uint64_t m = n - off < chunk ? n - off : chunk;
-    st = run_chunk(ctx, &acc, labels + off, scores + off, (uint32_t)m,
-                   features ? features + off * d : NULL,
-                   grad_out ? grad_out + off : NULL, off, thr, &scratch, err);
+  uint64_t collected = 0;
+  int turn = 0;
+  for (uint64_t off = 0; off < n; off += chunk, turn ^= pipelined) {
+    struct chunk_job *cur = &c[turn], *prev = &c[turn ^ 1];
+    cur->labels = labels + off;
+    cur->scores = scores + off;
+    cur->features = features ? features + off * d : NULL;
+    cur->grad_out = grad_out ? grad_out + off : NULL;
+    cur->n = (uint32_t)(n - off < chunk ? n - off : chunk);
+    cur->offset = off;
+    st = chunk_submit(ctx, &acc, cur, thr, err);
+    if (st == CLM_OK && pipelined && prev->live) {
+      const uint32_t m = prev->n;
+      st = chunk_collect(&acc, prev, err);
+      collected += m;
+    }
+    if (st == CLM_OK && !pipelined) {
+      st = chunk_collect(&acc, cur, err);
+      collected += cur->n;
+    }
     if (st != CLM_OK)
       goto done;
-    clm_progress(ctx, off + m, n);
+    if (collected)
+      clm_progress(ctx, collected, n);
   }
+  for (int i = 0; i < 2; ++i) /* the last chunk of a pipelined run */
+    if (c[i].live) {
+      st = chunk_collect(&acc, &c[i], err);
+      if (st != CLM_OK)
+        goto done;
+      clm_progress(ctx, n, n);
+    }
   st = clm_binary_merge(state, &acc);
 done:
-  free(scratch.wpartials);
-  free(scratch.partials);
+  if (st != CLM_OK) {
+    /* Nothing may still use the caller's memory or the scratch below. */
+    clFinish(ctx->upload_queue);
+    clFinish(ctx->queue);
+  }
+  for (int i = 0; i < 2; ++i) {
+    chunk_release(&c[i]);
+    free(c[i].wpartials);
+    free(c[i].partials);
+  }
   clm_binary_state_release(&acc);
   return st;
 }

@@ -400,6 +400,13 @@ clm_status clm_context_create(const clm_context_options *opts_in,
     st = clm_fail_cl(err, rc, "clCreateCommandQueue");
     goto fail;
   }
+  /* A second in-order queue carries uploads, so that they can overlap with
+   * the kernels of the previous chunk on devices with copy engines. */
+  ctx->upload_queue = clCreateCommandQueue(ctx->cl, ctx->device, 0, &rc);
+  if (rc != CL_SUCCESS) {
+    st = clm_fail_cl(err, rc, "clCreateCommandQueue(upload)");
+    goto fail;
+  }
   st = choose_shape(ctx, opts, err);
   if (st != CLM_OK)
     goto fail;
@@ -435,13 +442,18 @@ void clm_context_free(clm_context *ctx) {
   clm_release_mem(&ctx->ws.cm);
   clm_release_mem(&ctx->ws.yp);
   clm_release_mem(&ctx->ws.yt);
-  clm_release_mem(&ctx->ws.wpartials);
-  clm_release_mem(&ctx->ws.features);
-  clm_release_mem(&ctx->ws.counters);
   clm_release_mem(&ctx->ws.partials);
-  clm_release_mem(&ctx->ws.grad);
-  clm_release_mem(&ctx->ws.labels);
   clm_release_mem(&ctx->ws.scores);
+  for (int i = 1; i >= 0; --i) {
+    struct clm_binary_slot *b = &ctx->ws.bin[i];
+    clm_release_mem(&b->wpartials);
+    clm_release_mem(&b->features);
+    clm_release_mem(&b->counters);
+    clm_release_mem(&b->partials);
+    clm_release_mem(&b->grad);
+    clm_release_mem(&b->labels);
+    clm_release_mem(&b->scores);
+  }
   if (ctx->k_argmax_ce_rows)
     clReleaseKernel(ctx->k_argmax_ce_rows);
   if (ctx->k_argmax_ce)
@@ -456,6 +468,8 @@ void clm_context_free(clm_context *ctx) {
     clReleaseKernel(ctx->k_binary);
   if (ctx->program)
     clReleaseProgram(ctx->program);
+  if (ctx->upload_queue)
+    clReleaseCommandQueue(ctx->upload_queue);
   if (ctx->queue)
     clReleaseCommandQueue(ctx->queue);
   if (ctx->cl)

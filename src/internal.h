@@ -34,14 +34,21 @@ void clm_error_clear(clm_error *err);
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+/* Device buffers of one binary chunk in flight. Two of them let the copy
+ * path upload chunk i + 1 while chunk i computes. */
+struct clm_binary_slot {
+  cl_mem scores, labels, grad, partials, counters, features, wpartials;
+  size_t scores_cap, labels_cap, grad_cap, partials_cap, counters_cap,
+      features_cap, wpartials_cap; /* bytes */
+};
+
 /* Device buffers reused across chunks and calls; grown on demand. */
 struct clm_workspace {
-  cl_mem scores, labels, grad, partials, counters, features, wpartials;
+  struct clm_binary_slot bin[2];
   /* multi-class */
-  cl_mem yt, yp, cm, mstatus, mhits, cm_scratch;
-  size_t yt_cap, yp_cap, cm_cap, mstatus_cap, mhits_cap, cm_scratch_cap;
-  size_t scores_cap, labels_cap, grad_cap, partials_cap, features_cap,
-      wpartials_cap, counters_cap; /* bytes */
+  cl_mem scores, partials, yt, yp, cm, mstatus, mhits, cm_scratch;
+  size_t scores_cap, partials_cap, yt_cap, yp_cap, cm_cap, mstatus_cap,
+      mhits_cap, cm_scratch_cap; /* bytes */
 };
 
 struct clm_context {
@@ -49,6 +56,7 @@ struct clm_context {
   cl_device_id device;
   cl_context cl;
   cl_command_queue queue;
+  cl_command_queue upload_queue; /* host-to-device copies, beside `queue` */
   cl_program program;
   cl_kernel k_binary;
   cl_kernel k_weight_grad;

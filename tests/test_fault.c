@@ -127,8 +127,19 @@ Test(fault, binary_every_failure_is_clean) {
   sweep(binary_run, "binary");
 }
 
+/* The copy path (discrete GPUs): two chunks in flight on two queues. */
+Test(fault, binary_copy_path_every_failure_is_clean) {
+  setenv("CLMETRICS_ZERO_COPY", "0", 1);
+  sweep(binary_run, "binary (copy path)");
+}
+
 Test(fault, multiclass_every_failure_is_clean) {
   sweep(multiclass_run, "multiclass");
+}
+
+Test(fault, multiclass_copy_path_every_failure_is_clean) {
+  setenv("CLMETRICS_ZERO_COPY", "0", 1);
+  sweep(multiclass_run, "multiclass (copy path)");
 }
 
 /* ---- through the CLI: exit 1, one message, no output file ---- */
