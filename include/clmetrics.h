@@ -135,8 +135,9 @@ typedef struct clm_context_options {
 #define CLM_CONFUSION_LOCAL 1  /* whole K x K matrix in local memory */
 #define CLM_CONFUSION_DIAG 2   /* diagonal local, off-diagonal global */
 #define CLM_CONFUSION_GLOBAL 3 /* every cell by global atomics */
-#define CLM_CONFUSION_PRIVATE 4 /* per-group K x K slices in global memory,
-                                   no atomics (one work-item per group) */
+#define CLM_CONFUSION_PRIVATE                                                  \
+  4 /* per-group K x K slices in global memory,                                \
+       no atomics (one work-item per group) */
 
 typedef struct clm_context clm_context;
 
@@ -220,6 +221,19 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                              uint64_t n, const float *features, float *grad_out,
                              clm_error *err);
 
+/**
+ * Converts float64 scores to the float32 the kernels read, without moving
+ * any value across the decision threshold: to nearest, except that a value
+ * strictly above the threshold in the score's domain (t for probabilities,
+ * logit(t) for logits) stays strictly above it, and a value at or below
+ * stays at or below (one float32 step at most). NaN stays NaN; magnitudes
+ * past the float32 range become +-inf. Use it for float64 inputs so that
+ * decisions match a float64 `score > t`.
+ */
+void clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                clm_scores_kind kind, double threshold,
+                                float *out);
+
 /** dst += src. Both must have the same kind, threshold and n_features. */
 clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
 
@@ -265,8 +279,9 @@ typedef struct clm_multiclass_state {
   uint64_t *confusion; /* n_classes * n_classes, owned by the state */
   int has_scores;      /* 1 once scores were evaluated */
   clm_scores_kind kind;
-  double ce_sum;  /* sum of per-sample cross-entropy (scores only) */
-  uint32_t top_k; /* 0: not computed */
+  uint64_t n_scored; /* rows that came with scores (loss, top-k) */
+  double ce_sum;     /* sum of per-sample cross-entropy (scores only) */
+  uint32_t top_k;    /* 0: not computed */
   uint64_t top_k_hits;
 } clm_multiclass_state;
 
@@ -293,7 +308,11 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
  * Adds n rows of an n x K score matrix (row-major float32 logits or
  * probabilities): the prediction is the row's argmax (ties to the lowest
  * class), and the same pass adds the cross-entropy (log-sum-exp minus the
- * true logit; -log(clip(p_true, eps, 1)) for probabilities) and top-k hits.
+ * true logit; -log(clip(p_true, eps, 1)) for probabilities) and top-k hits
+ * (the true class is in the top k when fewer than k classes score higher,
+ * equal scores ranking the lower class first, as the argmax does; so top-1
+ * accuracy equals accuracy. scikit-learn's top_k_accuracy_score ranks ties
+ * the other way; without ties they agree).
  * pred_out: NULL or room for n predicted labels. NaN scores (and, for
  * probabilities, values outside [0, 1]) are errors naming row and column.
  */
@@ -328,11 +347,11 @@ typedef struct clm_multiclass_result {
   double accuracy, balanced_accuracy, mcc, cohen_kappa;
   clm_average_metrics macro, micro, weighted;
   int has_loss;
-  double cross_entropy_mean;
+  double cross_entropy_mean; /* over the rows that came with scores */
   uint32_t top_k;
-  double top_k_accuracy;
-  unsigned undefined; /* CLM_UNDEF_MCC, CLM_UNDEF_KAPPA, and the OR of the
-                         per-class bits */
+  double top_k_accuracy; /* likewise */
+  unsigned undefined;    /* CLM_UNDEF_MCC, CLM_UNDEF_KAPPA, and the OR of the
+                            per-class bits */
 } clm_multiclass_result;
 
 /**

@@ -9,14 +9,12 @@
 
 #define CLM_NO_BAD 0xffffffffu
 
-__kernel void clm_binary(__global const float *restrict scores,
-                         __global const uchar *restrict labels, const uint n,
-                         const float thr, const int probs,
-                         const int write_grad, __global float *restrict grad,
-                         __global float *restrict partials,
-                         __global uint *restrict counters,
-                         __local float *restrict lsum,
-                         __local uint *restrict lcnt) {
+__kernel void
+clm_binary(__global const float *restrict scores,
+           __global const uchar *restrict labels, const uint n, const float thr,
+           const int probs, const int write_grad, __global float *restrict grad,
+           __global float *restrict partials, __global uint *restrict counters,
+           __local float *restrict lsum, __local uint *restrict lcnt) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);

@@ -112,7 +112,7 @@ inline uint clm_hsum_i(intv v) {
 inline floatv clm_exp_nonpos(floatv x) {
   x = fmax(x, -110.0f); /* exp(-110) rounds to 0; NaN -> -110 */
   const floatv t = CLM_FMA(x, 1.44269504088896341f, 12582912.0f);
-  const floatv n = t - 12582912.0f;             /* round(x / ln2) */
+  const floatv n = t - 12582912.0f;            /* round(x / ln2) */
   const intv ni = CLM_AS_INTV(t) - 0x4B400000; /* same, as an integer */
   floatv r = CLM_FMA(n, -0.693359375f, x);
   r = CLM_FMA(n, 2.12194440e-4f, r);

@@ -220,7 +220,9 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       const floatv v = VLOADF(tmp);
       const intv cv = (intv)(int)c;
       if (!probs)
-        sum += clm_exp_nonpos(v - best); /* v - best <= 0 */
+        /* The argmax term is exactly 1: leave it out and take log1p of the
+         * rest, so that confident rows keep their tiny losses. */
+        sum += select(clm_exp_nonpos(v - best), (floatv)0.0f, cv == arg);
       ninf += select((floatv)0.0f, (floatv)1.0f, isinf(v) & (v > 0.0f));
       rank += select((intv)0, (intv)1, (v > zt) | ((v == zt) & (cv < t)));
     }
@@ -231,7 +233,7 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       /* log-sum-exp minus the true logit; limits at +-inf: with +inf
        * logits the mass splits evenly among them; all -inf rows are
        * uniform. */
-      const floatv finite = (best - zt) + log(sum);
+      const floatv finite = (best - zt) + log1p(sum);
       const floatv at_inf =
           select((floatv)INFINITY, log(ninf), isinf(zt) & (zt > 0.0f));
       const floatv all_neg = (floatv)log((float)k);
@@ -373,7 +375,7 @@ __kernel void clm_argmax_ce_rows(
       const floatv v = VLOADF(row + c);
       const intv ci = iota + (int)c;
       if (!probs)
-        sumv += clm_exp_nonpos(v - best);
+        sumv += select(clm_exp_nonpos(v - best), (floatv)0.0f, ci == arg);
       ninfv += select((floatv)0.0f, (floatv)1.0f, isinf(v) & (v > 0.0f));
       rankv += select((intv)0, (intv)1, (v > zt) | ((v == zt) & (ci < t)));
     }
@@ -382,7 +384,8 @@ __kernel void clm_argmax_ce_rows(
       const intv ci = iota + (int)(k - CLM_VW);
       const intv fresh = ci >= (int)full;
       if (!probs)
-        sumv += select((floatv)0.0f, clm_exp_nonpos(v - best), fresh);
+        sumv +=
+            select((floatv)0.0f, clm_exp_nonpos(v - best), fresh & (ci != arg));
       ninfv +=
           select((floatv)0.0f, (floatv)1.0f, fresh & isinf(v) & (v > 0.0f));
       rankv +=
@@ -400,7 +403,7 @@ __kernel void clm_argmax_ce_rows(
     } else if (isinf(zt)) {
       loss = INFINITY;
     } else {
-      loss = (best - zt) + log(sum);
+      loss = (best - zt) + log1p(sum); /* sum leaves out the argmax */
     }
     pred[r] = arg;
     loss_acc += loss;

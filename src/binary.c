@@ -78,6 +78,30 @@ static float device_threshold(clm_scores_kind kind, double t) {
   return float_floor(log(t) - log1p(-t));
 }
 
+void clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                clm_scores_kind kind, double threshold,
+                                float *out) {
+  if (!in || !out)
+    return;
+  double t = threshold;
+  if (kind != CLM_SCORES_PROBS)
+    t = threshold <= 0.0   ? -INFINITY
+        : threshold >= 1.0 ? INFINITY
+                           : log(threshold) - log1p(-threshold);
+  const float tf = device_threshold(kind, threshold);
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = in[i];
+    float f = v > (double)FLT_MAX    ? INFINITY
+              : v < -(double)FLT_MAX ? -INFINITY
+                                     : (float)v;
+    if (v > t && !(f > tf))
+      f = nextafterf(tf, INFINITY);
+    else if (!(v > t) && f > tf)
+      f = tf;
+    out[i] = f;
+  }
+}
+
 static clm_status report_bad_input(const uint8_t *labels, const float *scores,
                                    clm_scores_kind kind, uint64_t i,
                                    uint64_t offset, clm_error *err) {

@@ -1,6 +1,8 @@
 /* CSV reader: numeric rows, optional header line, read as float64. */
 #include "array_internal.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,6 +12,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A header's first field starts like a name ("label", "_y", "\"p\""), so a
+ * corrupt first value such as "0.5x" is an error rather than a header.
+ * (A numeric header, such as pandas' "0" for an unnamed Series, cannot be
+ * told from data and is read as data.) */
+static int looks_like_name(const char *s, const char *e) {
+  while (s < e && (*s == ' ' || *s == '\t'))
+    ++s;
+  return s < e &&
+         (isalpha((unsigned char)*s) || *s == '_' || *s == '"' || *s == '\'');
+}
 
 static clm_status io_fail(clm_error *err, const char *path, const char *what,
                           int errnum) {
@@ -202,7 +215,8 @@ static clm_status parse_csv(csv_ctx *c, const char *text, size_t len,
     if (!fe)
       fe = ce;
     double v;
-    if (line == 1 && !parse_number(fs, fe, c->loc, &v)) {
+    if (line == 1 && !parse_number(fs, fe, c->loc, &v) &&
+        looks_like_name(fs, fe)) {
       p = le + 1; /* header line */
       continue;
     }

@@ -121,12 +121,14 @@ clm_status clm_multiclass_finalize(const clm_multiclass_state *s,
   } else {
     r.cohen_kappa = (double)(((long double)correct - expected) / den);
   }
-  if (s->has_scores) {
+  if (s->has_scores && s->n_scored > 0) {
     r.has_loss = 1;
-    r.cross_entropy_mean = s->ce_sum / n;
+    /* Over the rows that had scores: label-only updates add no loss. */
+    const double ns = (double)s->n_scored;
+    r.cross_entropy_mean = s->ce_sum / ns;
     if (s->top_k) {
       r.top_k = s->top_k;
-      r.top_k_accuracy = (double)s->top_k_hits / n;
+      r.top_k_accuracy = (double)s->top_k_hits / ns;
     }
   }
   *out = r;

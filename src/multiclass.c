@@ -49,6 +49,7 @@ clm_status clm_multiclass_merge(clm_multiclass_state *dst,
     dst->has_scores = 1;
     dst->kind = src->kind;
   }
+  dst->n_scored += src->n_scored;
   dst->ce_sum += src->ce_sum;
   dst->top_k_hits += src->top_k_hits;
   return CLM_OK;
@@ -122,6 +123,12 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
                     "local memory for K = %u; the device has %llu",
                     (unsigned long long)(k * sizeof(cl_uint)), k,
                     (unsigned long long)local);
+  if (cells * sizeof(cl_uint) > ctx->info.max_alloc_bytes)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "a %u x %u confusion matrix needs %.2f GB in one device "
+                    "buffer; the device's largest is %.2f GB",
+                    k, k, (double)(cells * sizeof(cl_uint)) / 1e9,
+                    (double)ctx->info.max_alloc_bytes / 1e9);
   run->mode = mode;
   /* Small matrices get replicas, so runs of one cell do not serialize. */
   run->replicas = 1;
@@ -553,6 +560,7 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     state->n += n;
     state->has_scores = 1;
     state->kind = kind;
+    state->n_scored += n;
     state->ce_sum += ce_sum;
     state->top_k_hits += top_k_hits;
   }

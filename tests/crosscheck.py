@@ -10,8 +10,10 @@ some cases) and compares every count, metric, loss and gradient with the
 references. Conventions of the references:
 
 * The CLI evaluates float32 scores; float64 files are converted to float32
-  first, so every reference uses the scores rounded to float32 (then held in
-  float64).
+  first, so the loss and gradient references use the scores rounded to
+  float32 (then held in float64). Binary decisions are taken on the values as
+  stored: the conversion never moves a float64 score across the threshold,
+  so a float64 file is judged as scikit-learn judges it.
 * Decision rule: predicted positive iff sigma(z) > t strictly; for logits
   z > log(t / (1 - t)) evaluated in float64, for probabilities p > t.
 * BCE from probabilities clips p to [eps, 1 - eps] with eps = 2**-23
@@ -195,12 +197,13 @@ def reference(y, s, kind, t, X):
     yi = np.asarray(y).astype(np.int64)
     yf = yi.astype(np.float64)
     s32 = np.asarray(s).astype(np.float32).astype(np.float64)
+    s64 = np.asarray(s).astype(np.float64)
     if kind == "logits":
-        pred = s32 > logit_threshold(t)
+        pred = s64 > logit_threshold(t)
         g = sigmoid(s32) - yf
         bce_i = np.where(yi == 1, softplus(-s32), softplus(s32))
     else:
-        pred = s32 > t
+        pred = s64 > t
         g = s32 - yf
         q = np.clip(s32, EPS32, 1.0 - EPS32)
         bce_i = np.where(yi == 1, -np.log(q), -np.log1p(-q))

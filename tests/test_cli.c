@@ -846,6 +846,36 @@ Test(cli, unwritable_weight_grad_out) {
   expect_failure(&r, 1, NEEDLES(wp));
 }
 
+/* An existing gradient file survives a failed run. */
+Test(cli, existing_output_kept_when_the_other_fails) {
+  write_fixture();
+  const char *gp = fpath("g_existing.npy");
+  write_bytes(gp, "old", 3);
+  const char *wp = opath("no_such_dir/w.npy");
+  run_result r = RUN("binary", "--labels", fpath("labels.npy"), "--scores",
+                     fpath("logits.npy"), "--features", fpath("features.npy"),
+                     "--grad-out", gp, "--weight-grad-out", wp, "--json");
+  cr_expect_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+  size_t len = 0;
+  char *content = slurp(gp, &len);
+  cr_expect(len == 3 && memcmp(content, "old", 3) == 0,
+            "the existing --grad-out file was changed");
+  free(content);
+}
+
+/* A report that cannot be written is an error, not a silent success. */
+Test(cli, report_to_a_full_device_fails) {
+  write_fixture();
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "'%s' binary --labels '%s' --scores '%s' --json > /dev/full "
+           "2>/dev/null",
+           CLM_CLI_PATH, fpath("labels.npy"), fpath("logits.npy"));
+  const int ws = system(cmd);
+  cr_assert(WIFEXITED(ws));
+  cr_expect_eq(WEXITSTATUS(ws), 1);
+}
+
 Test(cli, unwritable_grad_out) {
   write_fixture();
   const char *gp = opath("no_such_dir/g.npy");

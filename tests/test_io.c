@@ -830,6 +830,12 @@ Test(io, csv_non_numeric) {
       "'this-is-a-very-long-bit-of-text-that-goe'...");
 }
 
+Test(io, csv_corrupt_first_value_is_not_a_header) {
+  /* Only a name-like first field makes line 1 a header. */
+  expect_load_fail(write_text("c.csv", "0.5x\n0.7\n0.1\n"), CLM_ERR_FORMAT,
+                   "line 1, column 1: not a number: '0.5x'");
+}
+
 Test(io, csv_blank_line_in_middle) {
   expect_load_fail(write_text("b.csv", "1\n0\n\n1\n"), CLM_ERR_FORMAT,
                    "line 3: blank line");

@@ -54,12 +54,12 @@ static double ref_loss(double z, int y) {
 /* Logits: every 2^-8 in [-110, 110] and the special values. */
 static float *sweep(size_t *count) {
   static const float special[] = {
-      0.0f,       -0.0f,     INFINITY, -INFINITY, FLT_MAX,   -FLT_MAX,
-      1e-45f,     -1e-45f,   1e-40f,   -1e-40f,   FLT_MIN,   -FLT_MIN,
-      1e-30f,     -1e-30f,   1e-8f,    -1e-8f,    100.0f,    -100.0f,
-      88.7f,      -88.7f,    87.33f,   -87.33f,   103.97f,   -103.97f,
-      103.98f,    -103.98f,  104.0f,   -104.0f,   1e30f,     -1e30f,
-      16.635532f, -16.635532f, 17.0f,  -17.0f,    0x1p-24f,  -0x1p-24f};
+      0.0f,       -0.0f,       INFINITY, -INFINITY, FLT_MAX,  -FLT_MAX,
+      1e-45f,     -1e-45f,     1e-40f,   -1e-40f,   FLT_MIN,  -FLT_MIN,
+      1e-30f,     -1e-30f,     1e-8f,    -1e-8f,    100.0f,   -100.0f,
+      88.7f,      -88.7f,      87.33f,   -87.33f,   103.97f,  -103.97f,
+      103.98f,    -103.98f,    104.0f,   -104.0f,   1e30f,    -1e30f,
+      16.635532f, -16.635532f, 17.0f,    -17.0f,    0x1p-24f, -0x1p-24f};
   const size_t ns = sizeof special / sizeof special[0];
   const size_t nd = 220 * 256 + 1;
   float *z = malloc((nd + ns) * sizeof *z);
@@ -160,8 +160,7 @@ Test(math, per_sample_loss_within_2_ulp) {
           worst = d / ulpf(ref), worst_z = z[i];
       }
       if (ref == 0.0)
-        cr_assert(st.bce_sum == 0.0, "z=%g y=%u loss %a", z[i], y,
-                  st.bce_sum);
+        cr_assert(st.bce_sum == 0.0, "z=%g y=%u loss %a", z[i], y, st.bce_sum);
       clm_binary_state_release(&st);
     }
   }
@@ -261,8 +260,8 @@ static void zero_copy_case(uint64_t n, uint64_t d, uint64_t chunk,
 Test(math, zero_copy_matches_copy_path_bitwise) {
   zero_copy_case(1, 0, 0, 1);
   zero_copy_case(100003, 0, 0, 1);
-  zero_copy_case(100003, 0, 9973, 1);   /* many chunks */
-  zero_copy_case(100003, 0, 9973, 0);   /* no gradient output */
-  zero_copy_case(20011, 5, 3001, 1);    /* features, gradient out */
-  zero_copy_case(20011, 5, 3001, 0);    /* features, no gradient out */
+  zero_copy_case(100003, 0, 9973, 1); /* many chunks */
+  zero_copy_case(100003, 0, 9973, 0); /* no gradient output */
+  zero_copy_case(20011, 5, 3001, 1);  /* features, gradient out */
+  zero_copy_case(20011, 5, 3001, 0);  /* features, no gradient out */
 }

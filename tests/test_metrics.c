@@ -155,3 +155,34 @@ Test(metrics, status_strings) {
   cr_assert_str_eq(clm_version_string(), CLM_VERSION_STRING);
   cr_assert_eq(clm_version_number(), CLM_VERSION_NUMBER);
 }
+
+Test(metrics, f64_scores_never_cross_the_threshold) {
+  /* float64 values rounded to float32 keep their side of the threshold. */
+  const double t = 0.3; /* 0.3f > 0.3 */
+  const double p[] = {0.3,       0.2999999999, nextafter(0.3, 1.0),
+                      0.1 + 0.2, 0.7,          NAN,
+                      1e300,     -1e300,       0.0};
+  const size_t n = sizeof p / sizeof p[0];
+  float out[sizeof p / sizeof p[0]];
+  clm_binary_scores_from_f64(p, n, CLM_SCORES_PROBS, t, out);
+  for (size_t i = 0; i < n; ++i) {
+    if (isnan(p[i])) {
+      cr_assert(isnan(out[i]));
+      continue;
+    }
+    cr_assert_eq(p[i] > t, (double)out[i] > t, "value %.17g -> %.9g", p[i],
+                 (double)out[i]);
+    cr_assert(fabs((double)out[i] - p[i]) <= 1.2e-7 * fabs(p[i]) + 1e-45 ||
+                  isinf(out[i]),
+              "%.17g -> %.9g", p[i], (double)out[i]);
+  }
+  cr_assert(isinf(out[6]) && out[6] > 0 && isinf(out[7]) && out[7] < 0);
+  /* Logits: the threshold is logit(t) in float64. */
+  const double lt = log(0.25) - log1p(-0.25);
+  const double z[] = {lt, nextafter(lt, 1.0), nextafter(lt, -1.0), 0.0, -5.0};
+  float zo[5];
+  clm_binary_scores_from_f64(z, 5, CLM_SCORES_LOGITS, 0.25, zo);
+  for (int i = 0; i < 5; ++i)
+    cr_assert_eq(z[i] > lt, (double)zo[i] > lt, "logit %.17g -> %.9g", z[i],
+                 (double)zo[i]);
+}

@@ -449,18 +449,18 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
   float *r4 = z + 4 * K, *r5 = z + 5 * K, *r6 = z + 6 * K, *r7 = z + 7 * K;
   float *r8 = z + 8 * K;
   for (int c = 0; c < K; ++c) {
-    r2[c] = 1.0f;        /* all tied: class 0 */
-    r3[c] = -INFINITY;   /* all -inf: class 0, loss log K */
-    r4[c] = (float)c;    /* increasing: the tail's last column */
-    r5[c] = -1e4f;       /* large, equal */
+    r2[c] = 1.0f;      /* all tied: class 0 */
+    r3[c] = -INFINITY; /* all -inf: class 0, loss log K */
+    r4[c] = (float)c;  /* increasing: the tail's last column */
+    r5[c] = -1e4f;     /* large, equal */
     r6[c] = 0.0f;
     r7[c] = 0.5f;
     r8[c] = -(float)c;
   }
-  r0[35] = 50.0f, r0[3] = 50.0f;            /* first max in another lane */
-  r1[33] = 50.0f, r1[17] = 50.0f;           /* equal lanes, lower wins */
-  r6[39] = INFINITY, r6[5] = INFINITY;      /* two +inf, one in the tail */
-  r7[38] = -INFINITY;                       /* -inf in the tail */
+  r0[35] = 50.0f, r0[3] = 50.0f;       /* first max in another lane */
+  r1[33] = 50.0f, r1[17] = 50.0f;      /* equal lanes, lower wins */
+  r6[39] = INFINITY, r6[5] = INFINITY; /* two +inf, one in the tail */
+  r7[38] = -INFINITY;                  /* -inf in the tail */
   r8[20] = 1e4f;
   for (int32_t t = 0; t < K; t += 3) {
     int32_t yt[R];
@@ -470,6 +470,68 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
       for (uint32_t top = 1; top <= 5; top += 2)
         check_scores(z + i * K, yt + i, 1, K, 0, top);
   }
+}
+
+Test(multiclass, loss_averages_over_scored_rows_only, .init = setup,
+     .fini = teardown) {
+  /* Rows added from labels carry no loss: the mean and top-k accuracy are
+   * over the rows that came with scores. */
+  const float z[8] = {2, 0, 0, 1, 3, 0, 0, 4};
+  const int32_t yt[4] = {0, 1, 0, 1}, yp[4] = {0, 1, 0, 1};
+  double want = 0;
+  for (int i = 0; i < 4; ++i)
+    want += ref_ce(z + 2 * i, 2, yt[i], 0);
+  want /= 4;
+  clm_multiclass_state s, t;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, 2, 1), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init(&t, 2, 1), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, 4,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, 4, &err), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &t, yt, yp, 4, &err), CLM_OK);
+  cr_assert_eq(clm_multiclass_merge(&s, &t), CLM_OK);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  cr_assert_eq(r.n, 12u);
+  cr_assert(fabs(r.cross_entropy_mean - want) < 1e-6, "%g vs %g",
+            r.cross_entropy_mean, want);
+  cr_assert(fabs(r.top_k_accuracy - 1.0) < 1e-15);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+  clm_multiclass_state_release(&t);
+}
+
+Test(multiclass, confident_rows_keep_tiny_losses, .init = setup,
+     .fini = teardown) {
+  /* log-sum-exp minus the max is log1p of the rest: a confident, correct
+   * row costs exp(-20) ~ 2.06e-9, not 0. */
+  const float z[2] = {20.0f, 0.0f};
+  const int32_t t = 0;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, 2, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, &t, z, 1,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  const double want = log1p(exp(-20.0));
+  cr_assert(fabs(s.ce_sum - want) <= 1e-6 * want, "%.9g vs %.9g", s.ce_sum,
+            want);
+  clm_multiclass_state_release(&s);
+  /* The same on the wide-row kernel. */
+  float w[64];
+  for (int c = 0; c < 64; ++c)
+    w[c] = c == 7 ? 30.0f : 0.0f;
+  const int32_t t7 = 7;
+  cr_assert_eq(clm_multiclass_state_init(&s, 64, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, &t7, w, 1,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  const double want64 = log1p(63 * exp(-30.0));
+  cr_assert(fabs(s.ce_sum - want64) <= 1e-6 * want64, "%.9g vs %.9g", s.ce_sum,
+            want64);
+  clm_multiclass_state_release(&s);
 }
 
 Test(multiclass, bad_scores_name_row_and_column, .init = setup,

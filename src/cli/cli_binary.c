@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -245,6 +246,16 @@ static int report_error(const clm_error *err, clm_status st) {
   return CLI_EXIT_ERROR;
 }
 
+/* A writer's message names the temporary file: name the target instead. */
+static void report_output_error(const clm_error *err, const char *tmp,
+                                const char *target) {
+  const size_t len = strlen(tmp);
+  if (strncmp(err->message, tmp, len) == 0)
+    cli_error("%s%s", target, err->message + len);
+  else
+    cli_error("%s: %s", target, err->message);
+}
+
 int cli_binary(int argc, char **argv) {
   struct cli_binary_args a = {0};
   int rc = cli_binary_parse_args(argc, argv, &a);
@@ -253,7 +264,7 @@ int cli_binary(int argc, char **argv) {
 
   clm_array *labels = NULL, *scores = NULL, *features = NULL;
   clm_context *ctx = NULL;
-  float *grad = NULL;
+  float *grad = NULL, *z64 = NULL;
   double *wgrad = NULL;
   clm_binary_state state = {0};
   clm_error err;
@@ -301,8 +312,21 @@ int cli_binary(int argc, char **argv) {
   const uint8_t *y = NULL;
   const float *z = NULL, *x = NULL;
   if ((st = clm_array_labels_u8(labels, &y, &err)) != CLM_OK ||
-      (st = clm_array_values_f32(scores, &z, &err)) != CLM_OK ||
       (features && (st = clm_array_values_f32(features, &x, &err)) != CLM_OK)) {
+    rc = report_error(&err, st);
+    goto done;
+  }
+  if (clm_array_dtype(scores) == CLM_DTYPE_F64) {
+    /* float64 scores (NumPy's default, every CSV): rounded to float32 so
+     * that no decision changes against the float64 values. */
+    if (!(z64 = malloc(n * sizeof(float)))) {
+      cli_error("cannot allocate %llu scores", (unsigned long long)n);
+      goto done;
+    }
+    clm_binary_scores_from_f64(clm_array_data(scores), n, a.kind, a.threshold,
+                               z64);
+    z = z64;
+  } else if ((st = clm_array_values_f32(scores, &z, &err)) != CLM_OK) {
     rc = report_error(&err, st);
     goto done;
   }
@@ -343,18 +367,36 @@ int cli_binary(int argc, char **argv) {
   }
   const double compute_s = cli_now() - t0;
 
-  /* Outputs: each written atomically; undo the first if the second fails. */
+  /* Outputs: both written in full under temporary names beside their
+   * targets, then renamed; a failure leaves every existing file as it was
+   * (only a failing second rename, after the first, could split them). */
+  char gtmp[4096], wtmp[4096];
+  snprintf(gtmp, sizeof gtmp, "%s.clmetrics-part-%ld",
+           a.grad_out ? a.grad_out : "", (long)getpid());
+  snprintf(wtmp, sizeof wtmp, "%s.clmetrics-part-%ld",
+           a.weight_grad_out ? a.weight_grad_out : "", (long)getpid());
   if (a.grad_out &&
-      (st = clm_npy_write_f32(a.grad_out, grad, n, 0, &err)) != CLM_OK) {
-    rc = report_error(&err, st);
+      (st = clm_npy_write_f32(gtmp, grad, n, 0, &err)) != CLM_OK) {
+    report_output_error(&err, gtmp, a.grad_out);
     goto done;
   }
   if (a.weight_grad_out &&
-      (st = clm_npy_write_f64_as_f32(a.weight_grad_out, wgrad, d, 0, &err)) !=
-          CLM_OK) {
+      (st = clm_npy_write_f64_as_f32(wtmp, wgrad, d, 0, &err)) != CLM_OK) {
     if (a.grad_out)
-      unlink(a.grad_out);
-    rc = report_error(&err, st);
+      unlink(gtmp);
+    report_output_error(&err, wtmp, a.weight_grad_out);
+    goto done;
+  }
+  if (a.grad_out && rename(gtmp, a.grad_out) != 0) {
+    cli_error("%s: cannot write: %s", a.grad_out, strerror(errno));
+    unlink(gtmp);
+    if (a.weight_grad_out)
+      unlink(wtmp);
+    goto done;
+  }
+  if (a.weight_grad_out && rename(wtmp, a.weight_grad_out) != 0) {
+    cli_error("%s: cannot write: %s", a.weight_grad_out, strerror(errno));
+    unlink(wtmp);
     goto done;
   }
 
@@ -381,6 +423,7 @@ done:
   clm_binary_state_release(&state);
   clm_context_free(ctx);
   free(wgrad);
+  free(z64);
   free(grad);
   clm_array_free(features);
   clm_array_free(scores);

@@ -382,6 +382,7 @@ int cli_multiclass(int argc, char **argv) {
   memset(&res, 0, sizeof res);
   char **names = NULL;
   uint32_t k = 0;
+  char k_from[512] = ""; /* where an inferred K came from, for errors */
   clm_error err;
   clm_status st;
   rc = CLI_EXIT_ERROR;
@@ -437,12 +438,18 @@ int cli_multiclass(int argc, char **argv) {
       k = (uint32_t)a.classes;
     } else {
       int32_t mx = 0;
+      uint64_t at = 0;
+      const char *where = a.labels;
       for (uint64_t i = 0; i < n; ++i) {
         if (yt[i] > mx)
-          mx = yt[i];
+          mx = yt[i], at = i, where = a.labels;
         if (yp[i] > mx)
-          mx = yp[i];
+          mx = yp[i], at = i, where = a.pred;
       }
+      snprintf(k_from, sizeof k_from,
+               "; K = %lld came from label %d at index %llu of %s (give "
+               "--classes to set K)",
+               (long long)mx + 1, (int)mx, (unsigned long long)at, where);
       if (mx == INT32_MAX) {
         cli_error("labels up to %d: give --classes", mx);
         goto done;
@@ -474,7 +481,8 @@ int cli_multiclass(int argc, char **argv) {
   const double t0 = cli_now();
   st = clm_multiclass_state_init(&state, k, (uint32_t)a.top_k);
   if (st != CLM_OK) {
-    cli_error("cannot prepare a %u-class state: %s", k, clm_status_str(st));
+    cli_error("cannot prepare a %u-class state: %s%s", k, clm_status_str(st),
+              k_from);
     goto done;
   }
   if (a.scores)
@@ -493,7 +501,8 @@ int cli_multiclass(int argc, char **argv) {
     if (file)
       cli_error("%s: %s%s", file, err.message, hint);
     else
-      cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+      cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
+                k_from);
     goto done;
   }
   st = clm_multiclass_finalize(&state, a.zd, &res);

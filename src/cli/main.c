@@ -25,7 +25,21 @@ static void usage(FILE *f) {
           "  CLMETRICS_CHUNK (samples per kernel launch).\n");
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  int rc = run(argc, argv);
+  /* A report that could not be written is a failure (e.g. a full disk or a
+   * closed pipe): say so and exit non-zero. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "clmetrics: error: cannot write the report to standard "
+                    "output\n");
+    return rc ? rc : CLI_EXIT_ERROR;
+  }
+  return rc;
+}
+
+static int run(int argc, char **argv) {
   cli_start_time = cli_now();
   cli_setup_kernel_cache();
   if (argc < 2) {
