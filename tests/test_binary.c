@@ -584,7 +584,15 @@ Test(binary, empty_update_is_a_no_op, .init = setup, .fini = teardown) {
   clm_binary_state_release(&st);
 }
 
+static void skip_without_device(void) {
+  size_t count = 0;
+  clm_error err;
+  if (clm_devices_list(NULL, 0, &count, &err) != CLM_OK)
+    cr_skip_test("no OpenCL device: %s", err.message);
+}
+
 Test(binary, device_selection_errors) {
+  skip_without_device();
   clm_context_options o;
   clm_context_options_init(&o);
   o.device = "no-such-device-xyz";
@@ -602,6 +610,7 @@ Test(binary, device_selection_errors) {
 }
 
 Test(binary, kernel_dir_override_and_build_failure) {
+  skip_without_device();
   char dir[] = "/tmp/clm_kdir_XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   clm_context_options o;

@@ -297,6 +297,9 @@ static run_result run_cli(const char *const *args) {
     r.status = -1;
   r.out = slurp(out_path, NULL);
   r.err = slurp(err_path, NULL);
+  /* Only where no OpenCL device exists at all; CI installs PoCL. */
+  if (r.status != 0 && strstr(r.err, "no OpenCL platform found"))
+    cr_skip_test("no OpenCL device: %s", r.err);
   free(out_path);
   free(err_path);
   return r;

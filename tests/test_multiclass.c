@@ -228,7 +228,10 @@ Test(multiclass, counter_flush_and_untouched_state_on_late_error) {
   o.chunk_samples = 300;
   o.flush_samples = 1000;
   clm_error err;
-  cr_assert_eq(clm_context_create(&o, &ctx, &err), CLM_OK, "%s", err.message);
+  clm_status cst = clm_context_create(&o, &ctx, &err);
+  if (cst == CLM_ERR_NO_PLATFORM || cst == CLM_ERR_NO_DEVICE)
+    cr_skip_test("no OpenCL device: %s", err.message);
+  cr_assert_eq(cst, CLM_OK, "%s", err.message);
   const uint32_t k = 6;
   const uint64_t n = 10007;
   rng_state = 1234;
