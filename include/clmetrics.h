@@ -226,13 +226,14 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
  * any value across the decision threshold: to nearest, except that a value
  * strictly above the threshold in the score's domain (t for probabilities,
  * logit(t) for logits) stays strictly above it, and a value at or below
- * stays at or below (one float32 step at most). NaN stays NaN; magnitudes
- * past the float32 range become +-inf. Use it for float64 inputs so that
- * decisions match a float64 `score > t`.
+ * stays at or below (one float32 step at most). Magnitudes past the float32
+ * range become +-inf. NaN, and for probabilities a value outside [0, 1],
+ * is CLM_ERR_BAD_SCORE naming the first index and the value as stored. Use
+ * it for float64 inputs so that decisions match a float64 `score > t`.
  */
-void clm_binary_scores_from_f64(const double *in, uint64_t n,
-                                clm_scores_kind kind, double threshold,
-                                float *out);
+clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                      clm_scores_kind kind, double threshold,
+                                      float *out, clm_error *err);
 
 /** dst += src. Both must have the same kind, threshold and n_features. */
 clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
@@ -322,6 +323,18 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
                                         const float *scores, uint64_t n,
                                         clm_scores_kind kind, int32_t *pred_out,
                                         clm_error *err);
+
+/**
+ * Converts an n x K float64 score matrix to float32 without changing any
+ * row's argmax: values are rounded to nearest, then the columns that
+ * rounding tied with the row's first float64 maximum are moved one float32
+ * step down. NaN, and for probabilities a value outside [0, 1], is
+ * CLM_ERR_BAD_SCORE naming the row (err->index), the column (in the
+ * message) and the value as stored.
+ */
+clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
+                                          uint32_t k, clm_scores_kind kind,
+                                          float *out, clm_error *err);
 
 /** dst += src; both must have the same K, top_k and score kind. */
 clm_status clm_multiclass_merge(clm_multiclass_state *dst,

@@ -78,11 +78,13 @@ static float device_threshold(clm_scores_kind kind, double t) {
   return float_floor(log(t) - log1p(-t));
 }
 
-void clm_binary_scores_from_f64(const double *in, uint64_t n,
-                                clm_scores_kind kind, double threshold,
-                                float *out) {
-  if (!in || !out)
-    return;
+clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                      clm_scores_kind kind, double threshold,
+                                      float *out, clm_error *err) {
+  clm_error_clear(err);
+  if ((n > 0 && (!in || !out)) || !(threshold >= 0.0 && threshold <= 1.0))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_scores_from_f64: bad argument");
   double t = threshold;
   if (kind != CLM_SCORES_PROBS)
     t = threshold <= 0.0   ? -INFINITY
@@ -91,6 +93,15 @@ void clm_binary_scores_from_f64(const double *in, uint64_t n,
   const float tf = device_threshold(kind, threshold);
   for (uint64_t i = 0; i < n; ++i) {
     const double v = in[i];
+    /* Checked here, on the value as stored: rounding could bring a
+     * probability such as 1.00000001 or -1e-50 into [0, 1]. */
+    if (isnan(v))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)i, v,
+                      "index %llu: score is NaN", (unsigned long long)i);
+    if (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)i, v,
+                      "index %llu: probability %.17g is outside [0, 1]",
+                      (unsigned long long)i, v);
     float f = v > (double)FLT_MAX    ? INFINITY
               : v < -(double)FLT_MAX ? -INFINITY
                                      : (float)v;
@@ -100,6 +111,7 @@ void clm_binary_scores_from_f64(const double *in, uint64_t n,
       f = tf;
     out[i] = f;
   }
+  return CLM_OK;
 }
 
 static clm_status report_bad_input(const uint8_t *labels, const float *scores,
@@ -430,6 +442,10 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                       "allocation (%llu bytes)",
                       (unsigned long long)d,
                       (unsigned long long)ctx->info.max_alloc_bytes);
+    /* The copy path keeps two chunks' features on the device. */
+    if (!(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels)) &&
+        by_alloc > 1)
+      by_alloc /= 2;
     if (chunk > by_alloc)
       chunk = by_alloc;
   }

@@ -1,6 +1,7 @@
 /* Multi-class evaluation, host side: confusion strategies, chunking. */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,51 @@ void clm_multiclass_state_release(clm_multiclass_state *s) {
     return;
   free(s->confusion);
   memset(s, 0, sizeof *s);
+}
+
+clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
+                                          uint32_t k, clm_scores_kind kind,
+                                          float *out, clm_error *err) {
+  clm_error_clear(err);
+  if (k < 1 || (n > 0 && (!in || !out)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_scores_from_f64: bad argument");
+  for (uint64_t r = 0; r < n; ++r) {
+    const double *row = in + r * k;
+    float *o = out + r * k;
+    uint32_t arg = 0;
+    for (uint32_t c = 0; c < k; ++c) {
+      const double v = row[c];
+      if (isnan(v) || (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0)))
+        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                        isnan(v) ? "row %llu, column %u: score is NaN"
+                                 : "row %llu, column %u: probability %.17g is "
+                                   "outside [0, 1]",
+                        (unsigned long long)r, c, v);
+      o[c] = v > (double)FLT_MAX    ? INFINITY
+             : v < -(double)FLT_MAX ? -INFINITY
+                                    : (float)v;
+      if (v > row[arg])
+        arg = c;
+    }
+    /* Rounding is monotonic, so it can only tie other columns with the
+     * maximum: lift the maximum one float32 step, or where it cannot rise
+     * (a probability of 1, +inf) step the tied columns down. */
+    const float m = o[arg];
+    int tied = 0;
+    for (uint32_t c = 0; c < k; ++c)
+      tied |= c != arg && o[c] == m && row[c] < row[arg];
+    if (tied) {
+      if (kind == CLM_SCORES_PROBS ? m < 1.0f : m < INFINITY) {
+        o[arg] = nextafterf(m, INFINITY);
+      } else {
+        for (uint32_t c = 0; c < k; ++c)
+          if (c != arg && o[c] == m)
+            o[c] = nextafterf(m, -INFINITY);
+      }
+    }
+  }
+  return CLM_OK;
 }
 
 clm_status clm_multiclass_merge(clm_multiclass_state *dst,

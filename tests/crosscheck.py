@@ -541,8 +541,9 @@ def nan_to_none(v):
 
 def mc_reference(y, pred_file, s, kind, K, top_k):
     """Float64 reference inputs of a multi-class case: true labels, predicted
-    labels (NumPy argmax of the float32-rounded scores when scores are
-    given), cross-entropy and top-k hits."""
+    labels (NumPy argmax of the scores as stored: the CLI's float32 copy of
+    float64 scores keeps every row's argmax), cross-entropy and top-k hits
+    (on the float32-rounded scores)."""
     yi = np.asarray(y).astype(np.int64)
     ref = {"yi": yi}
     if s is None:
@@ -550,7 +551,7 @@ def mc_reference(y, pred_file, s, kind, K, top_k):
         return ref
     s32 = np.asarray(s).astype(np.float32).astype(np.float64)
     ref["s32"] = s32
-    ref["pred"] = np.argmax(s32, axis=1).astype(np.int64)
+    ref["pred"] = np.argmax(np.asarray(s), axis=1).astype(np.int64)
     rows = np.arange(len(yi))
     true_score = s32[rows, yi]
     if kind == "logits":

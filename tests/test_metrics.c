@@ -159,30 +159,38 @@ Test(metrics, status_strings) {
 Test(metrics, f64_scores_never_cross_the_threshold) {
   /* float64 values rounded to float32 keep their side of the threshold. */
   const double t = 0.3; /* 0.3f > 0.3 */
-  const double p[] = {0.3,       0.2999999999, nextafter(0.3, 1.0),
-                      0.1 + 0.2, 0.7,          NAN,
-                      1e300,     -1e300,       0.0};
+  const double p[] = {
+      0.3, 0.2999999999, nextafter(0.3, 1.0), 0.1 + 0.2, 0.7, 1.0, 0.0, 1e-300};
   const size_t n = sizeof p / sizeof p[0];
   float out[sizeof p / sizeof p[0]];
-  clm_binary_scores_from_f64(p, n, CLM_SCORES_PROBS, t, out);
+  clm_error err;
+  cr_assert_eq(clm_binary_scores_from_f64(p, n, CLM_SCORES_PROBS, t, out, &err),
+               CLM_OK);
   for (size_t i = 0; i < n; ++i) {
-    if (isnan(p[i])) {
-      cr_assert(isnan(out[i]));
-      continue;
-    }
     cr_assert_eq(p[i] > t, (double)out[i] > t, "value %.17g -> %.9g", p[i],
                  (double)out[i]);
-    cr_assert(fabs((double)out[i] - p[i]) <= 1.2e-7 * fabs(p[i]) + 1e-45 ||
-                  isinf(out[i]),
+    cr_assert(fabs((double)out[i] - p[i]) <= 1.2e-7 * fabs(p[i]) + 1e-45,
               "%.17g -> %.9g", p[i], (double)out[i]);
   }
-  cr_assert(isinf(out[6]) && out[6] > 0 && isinf(out[7]) && out[7] < 0);
-  /* Logits: the threshold is logit(t) in float64. */
+  /* Checked as stored: rounding must not bring these into [0, 1]. */
+  const double bad[] = {1.00000001, -1e-50, NAN};
+  for (int i = 0; i < 3; ++i) {
+    const double two[2] = {0.5, bad[i]};
+    cr_assert_eq(
+        clm_binary_scores_from_f64(two, 2, CLM_SCORES_PROBS, 0.5, out, &err),
+        CLM_ERR_BAD_SCORE, "%.17g", bad[i]);
+    cr_assert_eq(err.index, 1);
+  }
+  /* Logits: the threshold is logit(t) in float64; huge values saturate. */
   const double lt = log(0.25) - log1p(-0.25);
-  const double z[] = {lt, nextafter(lt, 1.0), nextafter(lt, -1.0), 0.0, -5.0};
+  const double z[] = {lt, nextafter(lt, 1.0), nextafter(lt, -1.0), 1e300,
+                      -1e300};
   float zo[5];
-  clm_binary_scores_from_f64(z, 5, CLM_SCORES_LOGITS, 0.25, zo);
+  cr_assert_eq(
+      clm_binary_scores_from_f64(z, 5, CLM_SCORES_LOGITS, 0.25, zo, &err),
+      CLM_OK);
   for (int i = 0; i < 5; ++i)
     cr_assert_eq(z[i] > lt, (double)zo[i] > lt, "logit %.17g -> %.9g", z[i],
                  (double)zo[i]);
+  cr_assert(isinf(zo[3]) && zo[3] > 0 && isinf(zo[4]) && zo[4] < 0);
 }

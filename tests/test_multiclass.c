@@ -537,6 +537,40 @@ Test(multiclass, confident_rows_keep_tiny_losses, .init = setup,
   clm_multiclass_state_release(&s);
 }
 
+Test(multiclass, f64_scores_keep_the_argmax) {
+  /* Rounding to float32 would tie these rows' two largest scores. */
+  const double in[] = {0.1,   0.1 + 1e-12, 0.05,  /* argmax 1 */
+                       0.3,   0.3,         0.2,   /* exact tie: 0 */
+                       1.0,   1 - 1e-9,    0.0,   /* max at 1.0: 0 */
+                       1e300, 2e300,       0.0,   /* both +inf in float */
+                       -5.0,  -5.0 - 1e-9, -1e4}; /* argmax 0 */
+  const uint32_t want[] = {1, 0, 0, 1, 0};
+  float out[15];
+  clm_error err;
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(in, 5, 3, CLM_SCORES_LOGITS, out, &err),
+      CLM_OK);
+  for (int r = 0; r < 5; ++r) {
+    uint32_t a = 0;
+    for (uint32_t c = 1; c < 3; ++c)
+      a = out[r * 3 + c] > out[r * 3 + a] ? c : a;
+    cr_assert_eq(a, want[r], "row %d: argmax %u", r, a);
+  }
+  /* Probabilities stay in [0, 1]; values outside are reported as stored. */
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(in, 3, 3, CLM_SCORES_PROBS, out, &err),
+      CLM_OK);
+  for (int i = 0; i < 9; ++i)
+    cr_assert(out[i] >= 0.0f && out[i] <= 1.0f);
+  cr_assert_eq(out[6] > out[7], 1);
+  const double bad[] = {0.2, 0.3, 1.00000001, NAN, 0.1, 0.2};
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(bad, 2, 3, CLM_SCORES_PROBS, out, &err),
+      CLM_ERR_BAD_SCORE);
+  cr_assert_eq(err.index, 0);
+  cr_assert(strstr(err.message, "row 0, column 2"), "%s", err.message);
+}
+
 Test(multiclass, bad_scores_name_row_and_column, .init = setup,
      .fini = teardown) {
   const uint32_t k = 5;

@@ -323,8 +323,12 @@ int cli_binary(int argc, char **argv) {
       cli_error("cannot allocate %llu scores", (unsigned long long)n);
       goto done;
     }
-    clm_binary_scores_from_f64(clm_array_data(scores), n, a.kind, a.threshold,
-                               z64);
+    st = clm_binary_scores_from_f64(clm_array_data(scores), n, a.kind,
+                                    a.threshold, z64, &err);
+    if (st != CLM_OK) {
+      cli_error("%s: %s", a.scores, err.message);
+      goto done;
+    }
     z = z64;
   } else if ((st = clm_array_values_f32(scores, &z, &err)) != CLM_OK) {
     rc = report_error(&err, st);

@@ -77,7 +77,8 @@ int cli_parse_double(const char *s, double *out) {
   char *end = NULL;
   errno = 0;
   double v = strtod(s, &end);
-  if (*end != '\0' || errno == ERANGE)
+  /* Underflow (a subnormal or smaller) is a usable value; overflow is not. */
+  if (*end != '\0' || (errno == ERANGE && fabs(v) > 1.0))
     return -1;
   *out = v;
   return 0;

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,6 +384,7 @@ int cli_multiclass(int argc, char **argv) {
   char **names = NULL;
   uint32_t k = 0;
   char k_from[512] = ""; /* where an inferred K came from, for errors */
+  float *s64 = NULL;     /* float32 copy of float64 scores */
   clm_error err;
   clm_status st;
   rc = CLI_EXIT_ERROR;
@@ -462,11 +464,24 @@ int cli_multiclass(int argc, char **argv) {
         goto done;
       }
     }
-  } else {
-    if ((st = clm_array_values_f32(other, &s, &err)) != CLM_OK) {
-      rc = report_error(&err, st);
+  } else if (clm_array_dtype(other) == CLM_DTYPE_F64) {
+    /* float64 scores (NumPy's default, CSV): rounded to float32 without
+     * changing any row's argmax. */
+    if (n > SIZE_MAX / k / sizeof(float) ||
+        !(s64 = malloc((size_t)n * k * sizeof(float)))) {
+      cli_error("cannot allocate %llu x %u scores", (unsigned long long)n, k);
       goto done;
     }
+    st = clm_multiclass_scores_from_f64(clm_array_data(other), n, k, a.kind,
+                                        s64, &err);
+    if (st != CLM_OK) {
+      cli_error("%s: %s", a.scores, err.message);
+      goto done;
+    }
+    s = s64;
+  } else if ((st = clm_array_values_f32(other, &s, &err)) != CLM_OK) {
+    rc = report_error(&err, st);
+    goto done;
   }
   if (a.top_k > k) {
     cli_error("--top-k %llu exceeds the number of classes (%u)", a.top_k, k);
@@ -526,6 +541,7 @@ done:
   clm_multiclass_state_release(&state);
   clm_context_free(ctx);
   free_names(names, k);
+  free(s64);
   clm_array_free(other);
   clm_array_free(labels);
   return rc;
