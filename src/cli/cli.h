@@ -26,6 +26,12 @@ double cli_now(void);
 /* Time the process started (set by main). */
 extern double cli_start_time;
 
+/* For an option that takes a value: checks argv[*i] is one of the
+ * NULL-terminated `with_value`, stores the value and advances *i. Returns
+ * -1 to go on, else the usage exit code (after one message). */
+int cli_take_value(int argc, char **argv, int *i, const char *const *with_value,
+                   const char *cmd, const char **value);
+
 /* Parses helpers; return 0 on success. */
 int cli_parse_double(const char *s, double *out);
 int cli_parse_u64(const char *s, unsigned long long *out);

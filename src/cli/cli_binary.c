@@ -195,17 +195,13 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
       continue;
     }
     static const char *const with_value[] = {
-        "--labels",          "--scores",   "--scores-kind",
-        "--threshold",       "--grad-out", "--features",
-        "--weight-grad-out", "--device",   "--zero-division"};
-    int known = 0;
-    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; ++k)
-      known |= strcmp(arg, with_value[k]) == 0;
-    if (!known)
-      return cli_usage_error("binary", "unknown option '%s'", arg);
-    if (i + 1 >= argc)
-      return cli_usage_error("binary", "option %s needs a value", arg);
-    const char *v = argv[++i];
+        "--labels",        "--scores",   "--scores-kind",     "--threshold",
+        "--grad-out",      "--features", "--weight-grad-out", "--device",
+        "--zero-division", NULL};
+    const char *v = NULL;
+    const int rc = cli_take_value(argc, argv, &i, with_value, "binary", &v);
+    if (rc >= 0)
+      return rc;
     if (strcmp(arg, "--labels") == 0)
       a->labels = v;
     else if (strcmp(arg, "--scores") == 0)

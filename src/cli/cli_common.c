@@ -71,6 +71,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
   return CLI_EXIT_USAGE;
 }
 
+int cli_take_value(int argc, char **argv, int *i, const char *const *with_value,
+                   const char *cmd, const char **value) {
+  const char *arg = argv[*i];
+  int known = 0;
+  for (const char *const *w = with_value; *w; ++w)
+    known |= strcmp(arg, *w) == 0;
+  if (!known)
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
+  if (*i + 1 >= argc)
+    return cli_usage_error(cmd, "option %s needs a value", arg);
+  *value = argv[++*i];
+  return -1;
+}
+
 int cli_parse_double(const char *s, double *out) {
   if (!s || !*s)
     return -1;

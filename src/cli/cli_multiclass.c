@@ -47,15 +47,11 @@ int cli_multiclass_parse_args(int argc, char **argv,
     }
     static const char *const with_value[] = {
         "--labels", "--pred",  "--scores",        "--scores-kind", "--classes",
-        "--top-k",  "--names", "--zero-division", "--device"};
-    int known = 0;
-    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; ++k)
-      known |= strcmp(arg, with_value[k]) == 0;
-    if (!known)
-      return cli_usage_error("multiclass", "unknown option '%s'", arg);
-    if (i + 1 >= argc)
-      return cli_usage_error("multiclass", "option %s needs a value", arg);
-    const char *v = argv[++i];
+        "--top-k",  "--names", "--zero-division", "--device",      NULL};
+    const char *v = NULL;
+    const int rc = cli_take_value(argc, argv, &i, with_value, "multiclass", &v);
+    if (rc >= 0)
+      return rc;
     if (strcmp(arg, "--labels") == 0)
       a->labels = v;
     else if (strcmp(arg, "--pred") == 0)
