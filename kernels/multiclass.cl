@@ -136,6 +136,40 @@ __kernel void clm_confusion_private(__global const int *restrict yt,
   }
 }
 
+/* End of both argmax kernels: the group's loss and top-k hits through a
+ * halving tree (every work-item calls this; lid is read once by the caller,
+ * pocl#1390), then the input-check counters. */
+inline void clm_argmax_group_end(
+    const uint lid, const uint ls, const uint grp, const float loss_acc,
+    const uint n_hits, const uint bad_score, const uint first_bad_score,
+    const uint bad_label, const uint first_bad_label,
+    __global float *restrict partials, __global uint *restrict hits,
+    __global uint *restrict status, __local float *restrict lsum,
+    __local uint *restrict lcnt) {
+  lsum[lid] = loss_acc;
+  lcnt[lid] = n_hits;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint st = ls >> 1; st > 0; st >>= 1) {
+    if (lid < st) {
+      lsum[lid] += lsum[lid + st];
+      lcnt[lid] += lcnt[lid + st];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    partials[grp] = lsum[0];
+    hits[grp] = lcnt[0];
+  }
+  if (bad_score) {
+    atomic_add(&status[0], bad_score);
+    atomic_min(&status[1], first_bad_score);
+  }
+  if (bad_label) {
+    atomic_add(&status[2], bad_label);
+    atomic_min(&status[3], first_bad_label);
+  }
+}
+
 /* For each row: pred[row] = argmax; partials[grp] = sum of cross-entropy
  * terms; hits[grp] = rows whose true class ranks < top_k (rank = classes
  * scoring higher, or equal with a lower index). status[0..1] count and
@@ -254,28 +288,9 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
     }
   }
 
-  lsum[lid] = loss_acc;
-  lcnt[lid] = n_hits;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint st = ls >> 1; st > 0; st >>= 1) {
-    if (lid < st) {
-      lsum[lid] += lsum[lid + st];
-      lcnt[lid] += lcnt[lid + st];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (lid == 0) {
-    partials[grp] = lsum[0];
-    hits[grp] = lcnt[0];
-  }
-  if (bad_score) {
-    atomic_add(&status[0], bad_score);
-    atomic_min(&status[1], first_bad_score);
-  }
-  if (bad_label) {
-    atomic_add(&status[2], bad_label);
-    atomic_min(&status[3], first_bad_label);
-  }
+  clm_argmax_group_end(lid, ls, grp, loss_acc, n_hits, bad_score,
+                       first_bad_score, bad_label, first_bad_label, partials,
+                       hits, status, lsum, lcnt);
 }
 
 /* clm_argmax_ce_rows: the same outputs as clm_argmax_ce, for wide rows on
@@ -410,26 +425,7 @@ __kernel void clm_argmax_ce_rows(
     n_hits += rank < top_k;
   }
 
-  lsum[lid] = loss_acc;
-  lcnt[lid] = n_hits;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint st = ls >> 1; st > 0; st >>= 1) {
-    if (lid < st) {
-      lsum[lid] += lsum[lid + st];
-      lcnt[lid] += lcnt[lid + st];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (lid == 0) {
-    partials[grp] = lsum[0];
-    hits[grp] = lcnt[0];
-  }
-  if (bad_score) {
-    atomic_add(&status[0], bad_score);
-    atomic_min(&status[1], first_bad_score);
-  }
-  if (bad_label) {
-    atomic_add(&status[2], bad_label);
-    atomic_min(&status[3], first_bad_label);
-  }
+  clm_argmax_group_end(lid, ls, grp, loss_acc, n_hits, bad_score,
+                       first_bad_score, bad_label, first_bad_label, partials,
+                       hits, status, lsum, lcnt);
 }
