@@ -139,6 +139,15 @@ typedef struct clm_context_options {
   4 /* per-group K x K slices in global memory,                                \
        no atomics (one work-item per group) */
 
+/*
+ * Threads: a context may be shared by any number of threads. Its device
+ * work (every update call and the self-test) runs one call at a time under
+ * the context's lock, so concurrent calls are correct but do not overlap;
+ * give each thread its own context to run in parallel. A state
+ * (clm_binary_state, clm_multiclass_state) is not locked: each thread
+ * updates its own and the results are combined with the merge functions.
+ * clm_context_free must not race with calls on the same context.
+ */
 typedef struct clm_context clm_context;
 
 /** Fills `opts` with defaults (everything automatic). */
@@ -222,6 +231,17 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
                              clm_error *err);
 
 /**
+ * clm_binary_update for one batch of a longer input whose first sample is
+ * number `base` of the whole: errors name base + i, so a caller streaming
+ * a large file batch by batch reports the index in the file.
+ */
+clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
+                                uint64_t base, const uint8_t *labels,
+                                const float *scores, uint64_t n,
+                                const float *features, float *grad_out,
+                                clm_error *err);
+
+/**
  * Converts float64 scores to the float32 the kernels read, without moving
  * any value across the decision threshold: to nearest, except that a value
  * strictly above the threshold in the score's domain (t for probabilities,
@@ -234,6 +254,11 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
 clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
                                       clm_scores_kind kind, double threshold,
                                       float *out, clm_error *err);
+/** The same for a batch whose first value is number `base` of the input. */
+clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
+                                         uint64_t base, clm_scores_kind kind,
+                                         double threshold, float *out,
+                                         clm_error *err);
 
 /** dst += src. Both must have the same kind, threshold and n_features. */
 clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
@@ -304,6 +329,13 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
                                         const int32_t *y_true,
                                         const int32_t *y_pred, uint64_t n,
                                         clm_error *err);
+/** The same for a batch whose first row is number `base` of the input
+ * (errors name base + i). */
+clm_status clm_multiclass_update_labels_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const int32_t *y_pred, uint64_t n,
+                                           clm_error *err);
 
 /**
  * Adds n rows of an n x K score matrix (row-major float32 logits or
@@ -323,6 +355,13 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
                                         const float *scores, uint64_t n,
                                         clm_scores_kind kind, int32_t *pred_out,
                                         clm_error *err);
+/** The same for a batch whose first row is number `base` of the input. */
+clm_status clm_multiclass_update_scores_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const float *scores, uint64_t n,
+                                           clm_scores_kind kind,
+                                           int32_t *pred_out, clm_error *err);
 
 /**
  * Converts an n x K float64 score matrix to float32 without changing any
@@ -335,6 +374,11 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
 clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
                                           uint32_t k, clm_scores_kind kind,
                                           float *out, clm_error *err);
+/** The same for a batch whose first row is number `base` of the input. */
+clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
+                                             uint64_t base, uint32_t k,
+                                             clm_scores_kind kind, float *out,
+                                             clm_error *err);
 
 /** dst += src; both must have the same K, top_k and score kind. */
 clm_status clm_multiclass_merge(clm_multiclass_state *dst,

@@ -78,9 +78,10 @@ static float device_threshold(clm_scores_kind kind, double t) {
   return float_floor(log(t) - log1p(-t));
 }
 
-clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
-                                      clm_scores_kind kind, double threshold,
-                                      float *out, clm_error *err) {
+clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
+                                         uint64_t base, clm_scores_kind kind,
+                                         double threshold, float *out,
+                                         clm_error *err) {
   clm_error_clear(err);
   if ((n > 0 && (!in || !out)) || !(threshold >= 0.0 && threshold <= 1.0))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
@@ -96,12 +97,12 @@ clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
     /* Checked here, on the value as stored: rounding could bring a
      * probability such as 1.00000001 or -1e-50 into [0, 1]. */
     if (isnan(v))
-      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)i, v,
-                      "index %llu: score is NaN", (unsigned long long)i);
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
+                      "index %llu: score is NaN", (unsigned long long)(base + i));
     if (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0))
-      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)i, v,
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
                       "index %llu: probability %.17g is outside [0, 1]",
-                      (unsigned long long)i, v);
+                      (unsigned long long)(base + i), v);
     float f = v > (double)FLT_MAX    ? INFINITY
               : v < -(double)FLT_MAX ? -INFINITY
                                      : (float)v;
@@ -112,6 +113,12 @@ clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
     out[i] = f;
   }
   return CLM_OK;
+}
+
+clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                      clm_scores_kind kind, double threshold,
+                                      float *out, clm_error *err) {
+  return clm_binary_scores_from_f64_at(in, n, 0, kind, threshold, out, err);
 }
 
 static clm_status report_bad_input(const uint8_t *labels, const float *scores,
@@ -418,11 +425,11 @@ static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
   return st;
 }
 
-clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
-                             const uint8_t *labels, const float *scores,
-                             uint64_t n, const float *features, float *grad_out,
-                             clm_error *err) {
-  clm_error_clear(err);
+static clm_status update(clm_context *ctx, clm_binary_state *state,
+                         uint64_t base, const uint8_t *labels,
+                         const float *scores, uint64_t n,
+                         const float *features, float *grad_out,
+                         clm_error *err) {
   if (!ctx || !state || (n > 0 && (!labels || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: NULL argument");
@@ -488,7 +495,7 @@ clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
     cur->features = features ? features + off * d : NULL;
     cur->grad_out = grad_out ? grad_out + off : NULL;
     cur->n = (uint32_t)(n - off < chunk ? n - off : chunk);
-    cur->offset = off;
+    cur->offset = base + off;
     st = chunk_submit(ctx, &acc, cur, thr, err);
     if (st == CLM_OK && pipelined && prev->live) {
       const uint32_t m = prev->n;
@@ -525,4 +532,28 @@ done:
   }
   clm_binary_state_release(&acc);
   return st;
+}
+
+clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
+                                uint64_t base, const uint8_t *labels,
+                                const float *scores, uint64_t n,
+                                const float *features, float *grad_out,
+                                clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_update: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st =
+      update(ctx, state, base, labels, scores, n, features, grad_out, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
+                             const uint8_t *labels, const float *scores,
+                             uint64_t n, const float *features, float *grad_out,
+                             clm_error *err) {
+  return clm_binary_update_at(ctx, state, 0, labels, scores, n, features,
+                              grad_out, err);
 }

@@ -378,6 +378,12 @@ clm_status clm_context_create(const clm_context_options *opts_in,
   if (!ctx)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate the context");
+  if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+    free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot create the context's lock");
+  }
+  ctx->lock_ready = 1;
   ctx->log = opts->log;
   ctx->log_user = opts->log_user;
   ctx->progress = opts->progress;
@@ -474,6 +480,8 @@ void clm_context_free(clm_context *ctx) {
     clReleaseCommandQueue(ctx->queue);
   if (ctx->cl)
     clReleaseContext(ctx->cl);
+  if (ctx->lock_ready)
+    pthread_mutex_destroy(&ctx->lock);
   free(ctx);
 }
 

@@ -33,6 +33,7 @@ void clm_error_clear(clm_error *err);
 /* ---- OpenCL context internals ---------------------------------------- */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
+#include <pthread.h>
 
 /* Device buffers of one binary chunk in flight. Two of them let the copy
  * path upload chunk i + 1 while chunk i computes. */
@@ -90,6 +91,10 @@ struct clm_context {
   size_t mem_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
   double startup_s;
   struct clm_workspace ws;
+  /* Held by every call that uses the workspace or the kernels: one context
+   * may be shared by threads; their device work runs one call at a time. */
+  pthread_mutex_t lock;
+  int lock_ready;
 };
 
 void clm_log(const clm_context *ctx, clm_log_level level, const char *fmt, ...)

@@ -35,9 +35,10 @@ void clm_multiclass_state_release(clm_multiclass_state *s) {
   memset(s, 0, sizeof *s);
 }
 
-clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
-                                          uint32_t k, clm_scores_kind kind,
-                                          float *out, clm_error *err) {
+clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
+                                             uint64_t base, uint32_t k,
+                                             clm_scores_kind kind, float *out,
+                                             clm_error *err) {
   clm_error_clear(err);
   if (k < 1 || (n > 0 && (!in || !out)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
@@ -49,11 +50,11 @@ clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
     for (uint32_t c = 0; c < k; ++c) {
       const double v = row[c];
       if (isnan(v) || (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0)))
-        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), v,
                         isnan(v) ? "row %llu, column %u: score is NaN"
                                  : "row %llu, column %u: probability %.17g is "
                                    "outside [0, 1]",
-                        (unsigned long long)r, c, v);
+                        (unsigned long long)(base + r), c, v);
       o[c] = v > (double)FLT_MAX    ? INFINITY
              : v < -(double)FLT_MAX ? -INFINITY
                                     : (float)v;
@@ -78,6 +79,12 @@ clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
     }
   }
   return CLM_OK;
+}
+
+clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
+                                          uint32_t k, clm_scores_kind kind,
+                                          float *out, clm_error *err) {
+  return clm_multiclass_scores_from_f64_at(in, n, 0, k, kind, out, err);
 }
 
 clm_status clm_multiclass_merge(clm_multiclass_state *dst,
@@ -368,12 +375,10 @@ static uint64_t chunk_rows(const clm_context *ctx, uint64_t row_bytes,
   return chunk ? chunk : 1;
 }
 
-clm_status clm_multiclass_update_labels(clm_context *ctx,
-                                        clm_multiclass_state *state,
-                                        const int32_t *y_true,
-                                        const int32_t *y_pred, uint64_t n,
-                                        clm_error *err) {
-  clm_error_clear(err);
+static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
+                                uint64_t base, const int32_t *y_true,
+                                const int32_t *y_pred, uint64_t n,
+                                clm_error *err) {
   if (!ctx || !state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL argument");
@@ -417,7 +422,8 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
       st = cm_count(ctx, &run, w_yt ? w_yt : ws->yt, w_yp ? w_yp : ws->yp, m,
                     &bad, err);
     if (st == CLM_ERR_BAD_LABEL)
-      st = report_bad_pair(y_true + off, y_pred + off, run.k, bad, off, err);
+      st = report_bad_pair(y_true + off, y_pred + off, run.k, bad, base + off,
+                           err);
     if (st != CLM_OK)
       clFinish(ctx->queue);
     clm_release_mem(&w_yp);
@@ -436,13 +442,11 @@ done:
   return st;
 }
 
-clm_status clm_multiclass_update_scores(clm_context *ctx,
-                                        clm_multiclass_state *state,
-                                        const int32_t *y_true,
-                                        const float *scores, uint64_t n,
-                                        clm_scores_kind kind, int32_t *pred_out,
-                                        clm_error *err) {
-  clm_error_clear(err);
+static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
+                                uint64_t base, const int32_t *y_true,
+                                const float *scores, uint64_t n,
+                                clm_scores_kind kind, int32_t *pred_out,
+                                clm_error *err) {
   if (!ctx || !state || !state->confusion || (n > 0 && (!y_true || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_scores: NULL argument");
@@ -555,23 +559,25 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     }
     if (status[2] > 0) {
       const uint64_t r = off + status[3];
-      st = clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)r, y_true[r],
+      st = clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)(base + r), y_true[r],
                     "index %llu: true label %d is outside [0, %u)",
-                    (unsigned long long)r, (int)y_true[r], (unsigned)k);
+                    (unsigned long long)(base + r), (int)y_true[r],
+                    (unsigned)k);
       goto done;
     }
     if (status[0] > 0) {
       const uint64_t r = off + status[1] / k, c = status[1] % k;
       const double v = scores[r * k + c];
       if (isnan(v))
-        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), v,
                       "row %llu, column %llu: score is NaN",
-                      (unsigned long long)r, (unsigned long long)c);
+                      (unsigned long long)(base + r), (unsigned long long)c);
       else
-        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), v,
                       "row %llu, column %llu: probability %.9g is outside "
                       "[0, 1]",
-                      (unsigned long long)r, (unsigned long long)c, v);
+                      (unsigned long long)(base + r), (unsigned long long)c,
+                      v);
       goto done;
     }
     rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_TRUE, 0,
@@ -594,9 +600,9 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
     uint64_t bad = 0;
     st = cm_count(ctx, &run, ws->yt, ws->yp, m, &bad, err);
     if (st == CLM_ERR_BAD_LABEL) /* cannot happen: both were checked */
-      st = clm_fail(err, st, (int64_t)(off + bad), 0,
+      st = clm_fail(err, st, (int64_t)(base + off + bad), 0,
                     "index %llu: label outside [0, %u)",
-                    (unsigned long long)(off + bad), (unsigned)k);
+                    (unsigned long long)(base + off + bad), (unsigned)k);
     if (st != CLM_OK)
       goto done;
     clm_progress(ctx, off + m, n);
@@ -617,4 +623,55 @@ done:
   free(partials);
   cm_end(&run);
   return st;
+}
+
+clm_status clm_multiclass_update_labels_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const int32_t *y_pred, uint64_t n,
+                                           clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_labels: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st = update_labels(ctx, state, base, y_true, y_pred, n, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_multiclass_update_labels(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const int32_t *y_pred, uint64_t n,
+                                        clm_error *err) {
+  return clm_multiclass_update_labels_at(ctx, state, 0, y_true, y_pred, n,
+                                         err);
+}
+
+clm_status clm_multiclass_update_scores_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const float *scores, uint64_t n,
+                                           clm_scores_kind kind,
+                                           int32_t *pred_out, clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st =
+      update_scores(ctx, state, base, y_true, scores, n, kind, pred_out, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_multiclass_update_scores(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const float *scores, uint64_t n,
+                                        clm_scores_kind kind, int32_t *pred_out,
+                                        clm_error *err) {
+  return clm_multiclass_update_scores_at(ctx, state, 0, y_true, scores, n, kind,
+                                         pred_out, err);
 }
