@@ -521,6 +521,31 @@ clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
 clm_status clm_array_values_f32(clm_array *array, const float **out,
                                 clm_error *err);
 
+/*
+ * Batch readers: convert rows [first, first + count) into the caller's
+ * buffer, so that inputs of any length stream through bounded memory.
+ * Errors name the file and the index in the whole array (CLM_ERR_BAD_LABEL
+ * or CLM_ERR_BAD_SCORE with err->index set).
+ */
+
+/** 0/1 labels from any label dtype (1-D or N x 1); `out` holds `count`. */
+clm_status clm_array_read_labels_u8(const clm_array *array, uint64_t first,
+                                    uint64_t count, uint8_t *out,
+                                    clm_error *err);
+
+/** Class labels in [0, INT32_MAX] from any integer or integral float dtype
+ * (1-D or N x 1); `out` holds `count`. */
+clm_status clm_array_read_labels_i32(const clm_array *array, uint64_t first,
+                                     uint64_t count, int32_t *out,
+                                     clm_error *err);
+
+/** float32 values of `count` rows (count x cols values; float64 saturates
+ * to +-inf past the float32 range). With require_finite, NaN and +-inf (as
+ * stored) are CLM_ERR_BAD_SCORE naming the row and column. */
+clm_status clm_array_read_values_f32(const clm_array *array, uint64_t first,
+                                     uint64_t count, float *out,
+                                     int require_finite, clm_error *err);
+
 /**
  * Writes a float32 `.npy` file: 1-D of `rows` values when cols == 0, else
  * rows x cols. Writes a temporary file beside `path` and renames it on

@@ -136,6 +136,24 @@ static uint64_t array_count(const clm_array *a) {
   return a->rows * a->cols;
 }
 
+static int is_column(const clm_array *a) {
+  return a->ndim == 1 || (a->ndim == 2 && a->cols == 1);
+}
+
+static clm_status check_range(const clm_array *a, uint64_t first,
+                              uint64_t count, const void *out, const char *fn,
+                              clm_error *err) {
+  if (!a || (count > 0 && !out))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "%s: array and out must not be NULL", fn);
+  if (first > a->rows || count > a->rows - first)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "%s: rows [%" PRIu64 ", %" PRIu64 ") outside the %" PRIu64
+                    " rows of %s",
+                    fn, first, first + count, a->rows, a->path);
+  return CLM_OK;
+}
+
 static clm_status bad_int_label(clm_error *err, const clm_array *a, uint64_t i,
                                 int64_t v) {
   return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)i, (double)v,
@@ -150,38 +168,100 @@ static clm_status bad_float_label(clm_error *err, const clm_array *a,
                   i, v);
 }
 
-/* Converts integer labels; memcpy avoids alignment assumptions on `src`. */
-#define CONVERT_INT_LABELS(T)                                                  \
+/* Element e of the array as T; memcpy avoids alignment assumptions on the
+ * mapped data. */
+#define DEFINE_LOAD(T, name)                                                   \
+  static inline T load_##name(const clm_array *a, uint64_t e) {                \
+    T v;                                                                       \
+    memcpy(&v, (const unsigned char *)a->data + e * sizeof v, sizeof v);       \
+    return v;                                                                  \
+  }
+DEFINE_LOAD(uint8_t, uint8_t)
+DEFINE_LOAD(int8_t, int8_t)
+DEFINE_LOAD(int16_t, int16_t)
+DEFINE_LOAD(int32_t, int32_t)
+DEFINE_LOAD(int64_t, int64_t)
+DEFINE_LOAD(float, float)
+DEFINE_LOAD(double, double)
+
+/* The loops below visit elements [first, first + count) as T. */
+#define FOR_EACH(T, v, i)                                                      \
+  for (uint64_t i = 0, e_ = first; i < count; i++, e_++)                       \
+    for (T v = load_##T(a, e_), once_ = 1; once_; once_ = 0)
+
+#define INT_LABELS(T)                                                          \
   do {                                                                         \
-    const unsigned char *src = a->data;                                        \
-    for (uint64_t i = 0; i < n; i++) {                                         \
-      T v;                                                                     \
-      memcpy(&v, src + i * sizeof v, sizeof v);                                \
-      if (v != 0 && v != 1) {                                                  \
-        st = bad_int_label(err, a, i, (int64_t)v);                             \
-        goto fail;                                                             \
-      }                                                                        \
-      buf[i] = (uint8_t)v;                                                     \
+    FOR_EACH(T, v, i) {                                                        \
+      if (v != 0 && v != 1)                                                    \
+        return bad_int_label(err, a, first + i, (int64_t)v);                   \
+      out[i] = (uint8_t)v;                                                     \
     }                                                                          \
   } while (0)
 
-#define CONVERT_FLOAT_LABELS(T)                                                \
+/* NaN fails both comparisons and is reported. */
+#define FLOAT_LABELS(T)                                                        \
   do {                                                                         \
-    const unsigned char *src = a->data;                                        \
-    for (uint64_t i = 0; i < n; i++) {                                         \
-      T v;                                                                     \
-      memcpy(&v, src + i * sizeof v, sizeof v);                                \
-      /* NaN fails both comparisons and is reported. */                        \
-      if (v == 0)                                                              \
-        buf[i] = 0;                                                            \
-      else if (v == 1)                                                         \
-        buf[i] = 1;                                                            \
-      else {                                                                   \
-        st = bad_float_label(err, a, i, (double)v);                            \
-        goto fail;                                                             \
-      }                                                                        \
+    FOR_EACH(T, v, i) {                                                        \
+      if (v != 0 && v != 1)                                                    \
+        return bad_float_label(err, a, first + i, (double)v);                  \
+      out[i] = v == 1;                                                         \
     }                                                                          \
   } while (0)
+
+clm_status clm_array_read_labels_u8(const clm_array *a, uint64_t first,
+                                    uint64_t count, uint8_t *out,
+                                    clm_error *err) {
+  clm_error_clear(err);
+  clm_status st =
+      check_range(a, first, count, out, "clm_array_read_labels_u8", err);
+  if (st != CLM_OK)
+    return st;
+  if (!is_column(a))
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: expected a 1-D array, got shape (%" PRIu64 ", %" PRIu64
+                    ")",
+                    a->path, a->rows, a->cols);
+  switch (a->dtype) {
+  case CLM_DTYPE_BOOL:
+  case CLM_DTYPE_U8:
+    INT_LABELS(uint8_t);
+    break;
+  case CLM_DTYPE_I8:
+    INT_LABELS(int8_t);
+    break;
+  case CLM_DTYPE_I16:
+    INT_LABELS(int16_t);
+    break;
+  case CLM_DTYPE_I32:
+    INT_LABELS(int32_t);
+    break;
+  case CLM_DTYPE_I64:
+    INT_LABELS(int64_t);
+    break;
+  case CLM_DTYPE_F32:
+    FLOAT_LABELS(float);
+    break;
+  case CLM_DTYPE_F64:
+    FLOAT_LABELS(double);
+    break;
+  default:
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: dtype %s cannot be used as labels", a->path,
+                    clm_dtype_name(a->dtype));
+  }
+  return CLM_OK;
+}
+
+/* A whole-array conversion, kept with the array until it is freed. */
+static void *alloc_conversion(const clm_array *a, size_t elem, clm_error *err) {
+  const uint64_t n = array_count(a);
+  void *buf = n <= SIZE_MAX / elem ? clm_malloc((size_t)n * elem) : NULL;
+  if (!buf)
+    clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+             "%s: cannot allocate %" PRIu64 " values of %zu bytes", a->path, n,
+             elem);
+  return buf;
+}
 
 clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
                                clm_error *err) {
@@ -192,7 +272,7 @@ clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_array_labels_u8: array and out must not be NULL");
   clm_array *a = array;
-  if (a->ndim != 1 && !(a->ndim == 2 && a->cols == 1))
+  if (!is_column(a))
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "%s: expected a 1-D array, got shape (%" PRIu64 ", %" PRIu64
                     ")",
@@ -201,65 +281,88 @@ clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
     *out = a->data;
     return CLM_OK;
   }
-  if (a->labels_u8) {
-    *out = a->labels_u8;
-    return CLM_OK;
+  if (!a->labels_u8 && array_count(a) > 0) {
+    uint8_t *buf = alloc_conversion(a, 1, err);
+    if (!buf)
+      return CLM_ERR_OUT_OF_MEMORY;
+    clm_status st = clm_array_read_labels_u8(a, 0, a->rows, buf, err);
+    if (st != CLM_OK) {
+      free(buf);
+      return st;
+    }
+    a->labels_u8 = buf;
   }
-  uint64_t n = array_count(a);
-  if (n == 0) {
-    *out = clm_array_empty_data();
-    return CLM_OK;
-  }
-  if (n > SIZE_MAX)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  uint8_t *buf = clm_malloc((size_t)n);
-  if (!buf)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  clm_status st = CLM_OK;
-  switch (a->dtype) {
-  case CLM_DTYPE_I8:
-    CONVERT_INT_LABELS(int8_t);
-    break;
-  case CLM_DTYPE_I16:
-    CONVERT_INT_LABELS(int16_t);
-    break;
-  case CLM_DTYPE_I32:
-    CONVERT_INT_LABELS(int32_t);
-    break;
-  case CLM_DTYPE_I64:
-    CONVERT_INT_LABELS(int64_t);
-    break;
-  case CLM_DTYPE_F32:
-    CONVERT_FLOAT_LABELS(float);
-    break;
-  case CLM_DTYPE_F64:
-    CONVERT_FLOAT_LABELS(double);
-    break;
-  default:
-    st = clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
-                  "%s: dtype %s cannot be used as labels", a->path,
-                  clm_dtype_name(a->dtype));
-    goto fail;
-  }
-  a->labels_u8 = buf;
-  *out = buf;
+  *out = a->labels_u8 ? a->labels_u8 : clm_array_empty_data();
   return CLM_OK;
-fail:
-  free(buf);
-  return st;
 }
 
-#define CONVERT_VALUES(T)                                                      \
+static clm_status bad_value(clm_error *err, const clm_array *a, uint64_t e,
+                            double v) {
+  const uint64_t r = e / a->cols, c = e % a->cols;
+  if (a->ndim == 2 && a->cols > 1)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                    "%s: row %" PRIu64 ", column %" PRIu64
+                    ": value %g is not finite",
+                    a->path, r, c, v);
+  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                  "%s: index %" PRIu64 ": value %g is not finite", a->path, r,
+                  v);
+}
+
+#define VALUES(T)                                                              \
   do {                                                                         \
-    const unsigned char *src = a->data;                                        \
-    for (uint64_t i = 0; i < n; i++) {                                         \
-      T v;                                                                     \
-      memcpy(&v, src + i * sizeof v, sizeof v);                                \
-      buf[i] = (float)v;                                                       \
+    FOR_EACH(T, v, i) {                                                        \
+      out[i] = (float)v;                                                       \
     }                                                                          \
   } while (0)
+
+clm_status clm_array_read_values_f32(const clm_array *a, uint64_t first,
+                                     uint64_t count, float *out,
+                                     int require_finite, clm_error *err) {
+  clm_error_clear(err);
+  clm_status st =
+      check_range(a, first, count, out, "clm_array_read_values_f32", err);
+  if (st != CLM_OK)
+    return st;
+  /* From here on, first and count are in elements. */
+  first *= a->cols;
+  count *= a->cols;
+  switch (a->dtype) {
+  case CLM_DTYPE_BOOL: /* numpy stores bool as one byte, 0 or 1 */
+  case CLM_DTYPE_U8:
+    VALUES(uint8_t);
+    break;
+  case CLM_DTYPE_I8:
+    VALUES(int8_t);
+    break;
+  case CLM_DTYPE_I16:
+    VALUES(int16_t);
+    break;
+  case CLM_DTYPE_I32:
+    VALUES(int32_t);
+    break;
+  case CLM_DTYPE_I64:
+    VALUES(int64_t);
+    break;
+  case CLM_DTYPE_F32:
+    FOR_EACH(float, v, i) {
+      if (require_finite && !isfinite(v))
+        return bad_value(err, a, first + i, v);
+      out[i] = v;
+    }
+    break;
+  case CLM_DTYPE_F64:
+    FOR_EACH(double, v, i) {
+      /* Checked on the value as stored: 1e300 is finite, its float32 is
+       * not. */
+      if (require_finite && !isfinite(v))
+        return bad_value(err, a, first + i, v);
+      out[i] = clm_f64_to_f32(v);
+    }
+    break;
+  }
+  return CLM_OK;
+}
 
 clm_status clm_array_values_f32(clm_array *array, const float **out,
                                 clm_error *err) {
@@ -274,55 +377,18 @@ clm_status clm_array_values_f32(clm_array *array, const float **out,
     *out = a->data;
     return CLM_OK;
   }
-  if (a->values_f32) {
-    *out = a->values_f32;
-    return CLM_OK;
-  }
-  uint64_t n = array_count(a);
-  if (n == 0) {
-    *out = clm_array_empty_data();
-    return CLM_OK;
-  }
-  if (n > SIZE_MAX / sizeof(float))
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " float32 values", a->path,
-                    n);
-  float *buf = clm_malloc((size_t)n * sizeof(float));
-  if (!buf)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " float32 values", a->path,
-                    n);
-  switch (a->dtype) {
-  case CLM_DTYPE_BOOL: /* numpy stores bool as one byte, 0 or 1 */
-  case CLM_DTYPE_U8:
-    CONVERT_VALUES(uint8_t);
-    break;
-  case CLM_DTYPE_I8:
-    CONVERT_VALUES(int8_t);
-    break;
-  case CLM_DTYPE_I16:
-    CONVERT_VALUES(int16_t);
-    break;
-  case CLM_DTYPE_I32:
-    CONVERT_VALUES(int32_t);
-    break;
-  case CLM_DTYPE_I64:
-    CONVERT_VALUES(int64_t);
-    break;
-  case CLM_DTYPE_F32:
-    CONVERT_VALUES(float);
-    break;
-  case CLM_DTYPE_F64: {
-    const unsigned char *src = a->data;
-    for (uint64_t i = 0; i < n; i++) {
-      double v;
-      memcpy(&v, src + i * sizeof v, sizeof v);
-      buf[i] = clm_f64_to_f32(v);
+  if (!a->values_f32 && array_count(a) > 0) {
+    float *buf = alloc_conversion(a, sizeof(float), err);
+    if (!buf)
+      return CLM_ERR_OUT_OF_MEMORY;
+    clm_status st = clm_array_read_values_f32(a, 0, a->rows, buf, 0, err);
+    if (st != CLM_OK) {
+      free(buf);
+      return st;
     }
-  } break;
+    a->values_f32 = buf;
   }
-  a->values_f32 = buf;
-  *out = buf;
+  *out = a->values_f32 ? a->values_f32 : clm_array_empty_data();
   return CLM_OK;
 }
 
@@ -335,28 +401,60 @@ static clm_status bad_class_label(clm_error *err, const clm_array *a,
 
 /* Class labels: integers in [0, INT32_MAX]; the class count is checked by
  * the evaluation. */
-#define CONVERT_CLASS_LABELS(T, is_float)                                      \
+#define CLASS_LABELS(T, is_float)                                              \
   do {                                                                         \
-    const unsigned char *src = a->data;                                        \
-    for (uint64_t i = 0; i < n; i++) {                                         \
-      T v;                                                                     \
-      memcpy(&v, src + i * sizeof v, sizeof v);                                \
+    FOR_EACH(T, v, i) {                                                        \
       const double d = (double)v;                                              \
-      if (is_float && (d != d || d != floor(d))) {                             \
-        st = bad_class_label(err, a, i, d, "not an integer class");            \
-        goto fail;                                                             \
-      }                                                                        \
-      if (d < 0) {                                                             \
-        st = bad_class_label(err, a, i, d, "negative");                        \
-        goto fail;                                                             \
-      }                                                                        \
-      if (d > (double)INT32_MAX) {                                             \
-        st = bad_class_label(err, a, i, d, "too large for a class index");     \
-        goto fail;                                                             \
-      }                                                                        \
-      buf[i] = (int32_t)d;                                                     \
+      if (is_float && (d != d || d != floor(d)))                               \
+        return bad_class_label(err, a, first + i, d, "not an integer class");  \
+      if (d < 0)                                                               \
+        return bad_class_label(err, a, first + i, d, "negative");              \
+      if (d > (double)INT32_MAX)                                               \
+        return bad_class_label(err, a, first + i, d,                           \
+                               "too large for a class index");                 \
+      out[i] = (int32_t)d;                                                     \
     }                                                                          \
   } while (0)
+
+clm_status clm_array_read_labels_i32(const clm_array *a, uint64_t first,
+                                     uint64_t count, int32_t *out,
+                                     clm_error *err) {
+  clm_error_clear(err);
+  clm_status st =
+      check_range(a, first, count, out, "clm_array_read_labels_i32", err);
+  if (st != CLM_OK)
+    return st;
+  if (!is_column(a))
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: expected a 1-D array of class labels, got shape "
+                    "(%" PRIu64 ", %" PRIu64 ")",
+                    a->path, a->rows, a->cols);
+  switch (a->dtype) {
+  case CLM_DTYPE_BOOL:
+  case CLM_DTYPE_U8:
+    CLASS_LABELS(uint8_t, 0);
+    break;
+  case CLM_DTYPE_I8:
+    CLASS_LABELS(int8_t, 0);
+    break;
+  case CLM_DTYPE_I16:
+    CLASS_LABELS(int16_t, 0);
+    break;
+  case CLM_DTYPE_I32:
+    CLASS_LABELS(int32_t, 0);
+    break;
+  case CLM_DTYPE_I64:
+    CLASS_LABELS(int64_t, 0);
+    break;
+  case CLM_DTYPE_F32:
+    CLASS_LABELS(float, 1);
+    break;
+  case CLM_DTYPE_F64:
+    CLASS_LABELS(double, 1);
+    break;
+  }
+  return CLM_OK;
+}
 
 clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
                                 clm_error *err) {
@@ -367,20 +465,12 @@ clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_array_labels_i32: array and out must not be NULL");
   clm_array *a = array;
-  if (a->ndim != 1 && !(a->ndim == 2 && a->cols == 1))
+  if (!is_column(a))
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "%s: expected a 1-D array of class labels, got shape "
                     "(%" PRIu64 ", %" PRIu64 ")",
                     a->path, a->rows, a->cols);
-  if (a->labels_i32) {
-    *out = a->labels_i32;
-    return CLM_OK;
-  }
-  uint64_t n = array_count(a);
-  if (n == 0) {
-    *out = clm_array_empty_data();
-    return CLM_OK;
-  }
+  const uint64_t n = array_count(a);
   if (a->dtype == CLM_DTYPE_I32 &&
       ((uintptr_t)a->data % sizeof(int32_t)) == 0) {
     /* Used as is; negatives are still rejected here, cheaply. */
@@ -391,42 +481,17 @@ clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
     *out = v;
     return CLM_OK;
   }
-  if (n > SIZE_MAX / sizeof(int32_t))
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  int32_t *buf = clm_malloc((size_t)n * sizeof(int32_t));
-  if (!buf)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: cannot allocate %" PRIu64 " labels", a->path, n);
-  clm_status st = CLM_OK;
-  switch (a->dtype) {
-  case CLM_DTYPE_BOOL:
-  case CLM_DTYPE_U8:
-    CONVERT_CLASS_LABELS(uint8_t, 0);
-    break;
-  case CLM_DTYPE_I8:
-    CONVERT_CLASS_LABELS(int8_t, 0);
-    break;
-  case CLM_DTYPE_I16:
-    CONVERT_CLASS_LABELS(int16_t, 0);
-    break;
-  case CLM_DTYPE_I32:
-    CONVERT_CLASS_LABELS(int32_t, 0);
-    break;
-  case CLM_DTYPE_I64:
-    CONVERT_CLASS_LABELS(int64_t, 0);
-    break;
-  case CLM_DTYPE_F32:
-    CONVERT_CLASS_LABELS(float, 1);
-    break;
-  case CLM_DTYPE_F64:
-    CONVERT_CLASS_LABELS(double, 1);
-    break;
+  if (!a->labels_i32 && n > 0) {
+    int32_t *buf = alloc_conversion(a, sizeof(int32_t), err);
+    if (!buf)
+      return CLM_ERR_OUT_OF_MEMORY;
+    clm_status st = clm_array_read_labels_i32(a, 0, a->rows, buf, err);
+    if (st != CLM_OK) {
+      free(buf);
+      return st;
+    }
+    a->labels_i32 = buf;
   }
-  a->labels_i32 = buf;
-  *out = buf;
+  *out = a->labels_i32 ? a->labels_i32 : clm_array_empty_data();
   return CLM_OK;
-fail:
-  free(buf);
-  return st;
 }
