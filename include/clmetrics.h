@@ -55,12 +55,22 @@ typedef enum clm_status {
 /** A short, static, human-readable name for a status code. */
 const char *clm_status_str(clm_status status);
 
-/** Details of a failure: which element, which value, and a message. */
+/** Which argument of a call held the value at fault. */
+typedef enum clm_input {
+  CLM_INPUT_NONE = 0,     /* not about one input (or not known) */
+  CLM_INPUT_LABELS = 1,   /* labels / true class labels */
+  CLM_INPUT_SCORES = 2,   /* scores (logits or probabilities) */
+  CLM_INPUT_PRED = 3,     /* predicted class labels */
+  CLM_INPUT_FEATURES = 4, /* the feature matrix */
+} clm_input;
+
+/** Details of a failure: which input, element and value, and a message. */
 typedef struct clm_error {
   clm_status status;
   int64_t index; /* element index at fault, or -1 */
   double value;  /* the offending value, when index >= 0 */
   char message[512];
+  clm_input input; /* the argument at fault, when the call can tell */
 } clm_error;
 
 /* ------------------------------------------------------------------ */
@@ -558,6 +568,41 @@ clm_status clm_npy_write_f32(const char *path, const float *data, uint64_t rows,
 clm_status clm_npy_write_f64_as_f32(const char *path, const double *data,
                                     uint64_t rows, uint64_t cols,
                                     clm_error *err);
+
+/*
+ * Streaming .npy writer, for outputs too large to hold in memory: open with
+ * the final shape, append the values in order, then commit (or abort).
+ * - A regular file at `path` (or a new one) is written under a short
+ *   temporary name in the same directory and renamed over `path` only by
+ *   clm_npy_writer_commit, which gives it the replaced file's mode (and, run
+ *   as root, its owner and group). A symlink is kept: its target is
+ *   replaced. Until commit, `path` is untouched; abort removes the
+ *   temporary file.
+ * - A non-regular file (a character device such as /dev/null, a FIFO, a
+ *   socket) is written through and never replaced.
+ * - A directory is an error.
+ */
+typedef struct clm_npy_writer clm_npy_writer;
+
+/** Starts a float32 file of `rows` values (cols == 0) or rows x cols. */
+clm_status clm_npy_writer_open(const char *path, uint64_t rows, uint64_t cols,
+                               clm_npy_writer **out, clm_error *err);
+/** Appends `count` float32 values. */
+clm_status clm_npy_writer_append_f32(clm_npy_writer *writer, const float *data,
+                                     uint64_t count, clm_error *err);
+/** Appends `count` float64 values, rounded to float32 (saturating). */
+clm_status clm_npy_writer_append_f64(clm_npy_writer *writer,
+                                     const double *data, uint64_t count,
+                                     clm_error *err);
+/** Checks every value was written, closes and renames into place; frees the
+ * writer whatever the outcome (on failure nothing is left at the temporary
+ * name and `path` is as it was). */
+clm_status clm_npy_writer_commit(clm_npy_writer *writer, clm_error *err);
+/** Removes the temporary file and frees the writer. Accepts NULL. */
+void clm_npy_writer_abort(clm_npy_writer *writer);
+/** The temporary file's path (NULL when writing through), for callers that
+ * must remove it from a signal handler. */
+const char *clm_npy_writer_temp_path(const clm_npy_writer *writer);
 
 #ifdef __cplusplus
 }

@@ -59,6 +59,7 @@ void clm_error_clear(clm_error *err) {
   err->index = -1;
   err->value = 0.0;
   err->message[0] = '\0';
+  err->input = CLM_INPUT_NONE;
 }
 
 clm_status clm_fail(clm_error *err, clm_status status, int64_t index,
@@ -68,6 +69,11 @@ clm_status clm_fail(clm_error *err, clm_status status, int64_t index,
   err->status = status;
   err->index = index;
   err->value = value;
+  /* The usual owner of each kind of bad value; a caller whose value came
+   * from another input (predicted labels, features) says so after. */
+  err->input = status == CLM_ERR_BAD_LABEL   ? CLM_INPUT_LABELS
+               : status == CLM_ERR_BAD_SCORE ? CLM_INPUT_SCORES
+                                             : CLM_INPUT_NONE;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err->message, sizeof err->message, fmt, ap);

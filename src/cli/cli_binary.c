@@ -1,6 +1,6 @@
 /* `clmetrics binary`: labels + scores files to a report, optional gradient
  * files. */
-#include "cli.h"
+#include "cli_outputs.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -242,14 +242,169 @@ static int report_error(const clm_error *err, clm_status st) {
   return CLI_EXIT_ERROR;
 }
 
-/* A writer's message names the temporary file: name the target instead. */
-static void report_output_error(const clm_error *err, const char *tmp,
-                                const char *target) {
-  const size_t len = strlen(tmp);
-  if (strncmp(err->message, tmp, len) == 0)
-    cli_error("%s%s", target, err->message + len);
-  else
-    cli_error("%s: %s", target, err->message);
+/* Checks shapes and lengths of the loaded inputs; -1 to go on. */
+static int check_shapes(const struct cli_binary_args *a,
+                        const clm_array *labels, const clm_array *scores,
+                        const clm_array *features) {
+  const uint64_t n = clm_array_rows(labels);
+  if (clm_array_ndim(scores) == 2 && clm_array_cols(scores) != 1) {
+    cli_error("%s: binary scores must be 1-D (or N x 1), got shape (%llu, "
+              "%llu); for N x K class scores use `clmetrics multiclass`",
+              a->scores, (unsigned long long)clm_array_rows(scores),
+              (unsigned long long)clm_array_cols(scores));
+    return CLI_EXIT_ERROR;
+  }
+  if (clm_array_rows(scores) != n) {
+    cli_error("length mismatch: %s has %llu labels but %s has %llu scores",
+              a->labels, (unsigned long long)n, a->scores,
+              (unsigned long long)clm_array_rows(scores));
+    return CLI_EXIT_ERROR;
+  }
+  if (n == 0) {
+    cli_error("%s: empty input (0 samples)", a->labels);
+    return CLI_EXIT_ERROR;
+  }
+  if (features && clm_array_rows(features) != n) {
+    cli_error("length mismatch: %s has %llu rows but there are %llu "
+              "samples in %s",
+              a->features, (unsigned long long)clm_array_rows(features),
+              (unsigned long long)n, a->labels);
+    return CLI_EXIT_ERROR;
+  }
+  return -1;
+}
+
+/* Host buffers of one batch; inputs already in the kernels' types are read
+ * in place and need none. */
+struct batch {
+  uint64_t rows; /* batch size */
+  uint8_t *y;
+  float *z, *x, *grad;
+};
+
+/* Samples per batch: every input in place and no per-sample output means
+ * one batch; otherwise bounded buffers (about 64 MiB of features). */
+static uint64_t batch_rows(uint64_t n, uint64_t d, int convert) {
+  if (!convert)
+    return n;
+  uint64_t rows = (uint64_t)1 << 22;
+  if (d > 0 && rows > ((uint64_t)16 << 20) / d)
+    rows = ((uint64_t)16 << 20) / d;
+  if (rows == 0)
+    rows = 1;
+  return rows < n ? rows : n;
+}
+
+static int batch_alloc(struct batch *b, uint64_t rows, uint64_t d,
+                       const clm_array *labels, const clm_array *scores,
+                       int features, int grad) {
+  const clm_dtype ld = clm_array_dtype(labels);
+  b->rows = rows;
+  if (ld != CLM_DTYPE_U8 && ld != CLM_DTYPE_BOOL && !(b->y = malloc(rows)))
+    return -1;
+  if (clm_array_dtype(scores) != CLM_DTYPE_F32 &&
+      !(b->z = malloc(rows * sizeof(float))))
+    return -1;
+  if (features && !(b->x = malloc(rows * d * sizeof(float))))
+    return -1;
+  if (grad && !(b->grad = malloc(rows * sizeof(float))))
+    return -1;
+  return 0;
+}
+
+static void batch_free(struct batch *b) {
+  free(b->grad);
+  free(b->x);
+  free(b->z);
+  free(b->y);
+}
+
+/* Converts rows [first, first + m) into the batch (or points into the
+ * mapped inputs); a bad value is reported with its file-wide index. */
+static clm_status batch_load(struct batch *b, const struct cli_binary_args *a,
+                             const clm_array *labels, const clm_array *scores,
+                             const clm_array *features, uint64_t first,
+                             uint64_t m, const uint8_t **y, const float **z,
+                             const float **x, clm_error *err) {
+  clm_status st = CLM_OK;
+  if (b->y)
+    st = clm_array_read_labels_u8(labels, first, m, b->y, err);
+  *y = b->y ? b->y : (const uint8_t *)clm_array_data(labels) + first;
+  if (st == CLM_OK && clm_array_dtype(scores) == CLM_DTYPE_F64) {
+    /* float64 scores (NumPy's default, every CSV): rounded to float32 so
+     * that no decision changes against the float64 values. */
+    st = clm_binary_scores_from_f64_at(
+        (const double *)clm_array_data(scores) + first, m, first, a->kind,
+        a->threshold, b->z, err);
+    if (st != CLM_OK) { /* name the file, as the array readers do */
+      char msg[sizeof err->message];
+      const int k = snprintf(msg, sizeof msg, "%s: ", a->scores);
+      if (k > 0 && (size_t)k < sizeof msg)
+        snprintf(msg + k, sizeof msg - (size_t)k, "%.*s",
+                 (int)(sizeof msg - (size_t)k - 1), err->message);
+      memcpy(err->message, msg, sizeof msg);
+    }
+  } else if (st == CLM_OK && b->z) {
+    st = clm_array_read_values_f32(scores, first, m, b->z, 0, err);
+  }
+  *z = b->z ? b->z : (const float *)clm_array_data(scores) + first;
+  if (st == CLM_OK && features)
+    st = clm_array_read_values_f32(features, first, m, b->x, 1, err);
+  *x = b->x;
+  return st;
+}
+
+/* Runs the evaluation batch by batch, streaming per-sample gradients to
+ * `gout`; -1 on success, else the exit code after one message. */
+static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
+                    clm_binary_state *state, const clm_array *labels,
+                    const clm_array *scores, const clm_array *features,
+                    struct cli_output *gout) {
+  const uint64_t n = clm_array_rows(labels);
+  const uint64_t d = features ? clm_array_cols(features) : 0;
+  const clm_dtype ld = clm_array_dtype(labels);
+  const int convert = gout->w || features ||
+                      clm_array_dtype(scores) != CLM_DTYPE_F32 ||
+                      (ld != CLM_DTYPE_U8 && ld != CLM_DTYPE_BOOL);
+  struct batch b = {0};
+  const uint64_t rows = batch_rows(n, d, convert);
+  if (batch_alloc(&b, rows, d, labels, scores, features != NULL,
+                  gout->w != NULL) != 0) {
+    batch_free(&b);
+    cli_error("cannot allocate buffers for %llu samples",
+              (unsigned long long)rows);
+    return CLI_EXIT_ERROR;
+  }
+  int rc = -1;
+  clm_error err;
+  for (uint64_t first = 0; first < n && rc < 0; first += rows) {
+    const uint64_t m = n - first < rows ? n - first : rows;
+    const uint8_t *y;
+    const float *z, *x;
+    clm_status st =
+        batch_load(&b, a, labels, scores, features, first, m, &y, &z, &x, &err);
+    if (st != CLM_OK) {
+      rc = report_error(&err, st);
+      break;
+    }
+    st = clm_binary_update_at(ctx, state, first, y, z, m, x, b.grad, &err);
+    if (st != CLM_OK) {
+      const char *file = err.input == CLM_INPUT_LABELS   ? a->labels
+                         : err.input == CLM_INPUT_SCORES ? a->scores
+                                                         : NULL;
+      if (file)
+        cli_error("%s: %s", file, err.message);
+      else
+        report_error(&err, st);
+      rc = CLI_EXIT_ERROR;
+      break;
+    }
+    if (gout->w &&
+        (st = clm_npy_writer_append_f32(gout->w, b.grad, m, &err)) != CLM_OK)
+      rc = report_error(&err, st);
+  }
+  batch_free(&b);
+  return rc;
 }
 
 int cli_binary(int argc, char **argv) {
@@ -257,90 +412,46 @@ int cli_binary(int argc, char **argv) {
   int rc = cli_binary_parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
+  const struct cli_file ins[] = {{"--labels", a.labels},
+                                 {"--scores", a.scores},
+                                 {"--features", a.features}};
+  const struct cli_file outs[] = {{"--grad-out", a.grad_out},
+                                  {"--weight-grad-out", a.weight_grad_out}};
+  rc = cli_check_outputs(ins, 3, outs, 2);
+  if (rc >= 0)
+    return rc;
 
   clm_array *labels = NULL, *scores = NULL, *features = NULL;
   clm_context *ctx = NULL;
-  float *grad = NULL, *z64 = NULL;
   double *wgrad = NULL;
   clm_binary_state state = {0};
+  struct cli_output gout = {0}, wout = {0};
   clm_error err;
   clm_status st;
   rc = CLI_EXIT_ERROR;
 
   if ((st = clm_array_load(a.labels, &labels, &err)) != CLM_OK ||
-      (st = clm_array_load(a.scores, &scores, &err)) != CLM_OK) {
+      (st = clm_array_load(a.scores, &scores, &err)) != CLM_OK ||
+      (a.features && (st = clm_array_load(a.features, &features, &err)))) {
     rc = report_error(&err, st);
     goto done;
   }
-  if (a.features && (st = clm_array_load(a.features, &features, &err))) {
-    rc = report_error(&err, st);
+  cli_watch_input(labels);
+  cli_watch_input(scores);
+  cli_watch_input(features);
+  if ((rc = check_shapes(&a, labels, scores, features)) >= 0)
     goto done;
-  }
+  rc = CLI_EXIT_ERROR;
   const uint64_t n = clm_array_rows(labels);
-  if (clm_array_ndim(scores) == 2 && clm_array_cols(scores) != 1) {
-    cli_error("%s: binary scores must be 1-D (or N x 1), got shape (%llu, "
-              "%llu); for N x K class scores use `clmetrics multiclass`",
-              a.scores, (unsigned long long)clm_array_rows(scores),
-              (unsigned long long)clm_array_cols(scores));
-    goto done;
-  }
-  if (clm_array_rows(scores) != n) {
-    cli_error("length mismatch: %s has %llu labels but %s has %llu scores",
-              a.labels, (unsigned long long)n, a.scores,
-              (unsigned long long)clm_array_rows(scores));
-    goto done;
-  }
-  if (n == 0) {
-    cli_error("%s: empty input (0 samples)", a.labels);
-    goto done;
-  }
-  uint64_t d = 0;
-  if (features) {
-    d = clm_array_cols(features);
-    if (clm_array_rows(features) != n) {
-      cli_error("length mismatch: %s has %llu rows but there are %llu "
-                "samples in %s",
-                a.features, (unsigned long long)clm_array_rows(features),
-                (unsigned long long)n, a.labels);
-      goto done;
-    }
-  }
-  const uint8_t *y = NULL;
-  const float *z = NULL, *x = NULL;
-  if ((st = clm_array_labels_u8(labels, &y, &err)) != CLM_OK ||
-      (features && (st = clm_array_values_f32(features, &x, &err)) != CLM_OK)) {
-    rc = report_error(&err, st);
-    goto done;
-  }
-  if (clm_array_dtype(scores) == CLM_DTYPE_F64) {
-    /* float64 scores (NumPy's default, every CSV): rounded to float32 so
-     * that no decision changes against the float64 values. */
-    if (!(z64 = malloc(n * sizeof(float)))) {
-      cli_error("cannot allocate %llu scores", (unsigned long long)n);
-      goto done;
-    }
-    st = clm_binary_scores_from_f64(clm_array_data(scores), n, a.kind,
-                                    a.threshold, z64, &err);
-    if (st != CLM_OK) {
-      cli_error("%s: %s", a.scores, err.message);
-      goto done;
-    }
-    z = z64;
-  } else if ((st = clm_array_values_f32(scores, &z, &err)) != CLM_OK) {
-    rc = report_error(&err, st);
-    goto done;
-  }
-  if (a.grad_out && !(grad = malloc(n * sizeof(float)))) {
-    cli_error("cannot allocate %llu gradients", (unsigned long long)n);
-    goto done;
-  }
+  const uint64_t d = features ? clm_array_cols(features) : 0;
   if (d && !(wgrad = malloc(d * sizeof(double)))) {
     cli_error("cannot allocate %llu weight gradients", (unsigned long long)d);
     goto done;
   }
-
   if ((rc = cli_open_context(a.device, &ctx)) != CLI_EXIT_OK)
     goto done;
+  /* The OpenCL runtime's compiler installs crash handlers of its own. */
+  cli_install_signal_handlers();
   rc = CLI_EXIT_ERROR;
   const double t0 = cli_now();
   st = clm_binary_state_init(&state, a.kind, a.threshold, d);
@@ -348,17 +459,15 @@ int cli_binary(int argc, char **argv) {
     cli_error("%s", clm_status_str(st));
     goto done;
   }
-  st = clm_binary_update(ctx, &state, y, z, n, x, grad, &err);
-  if (st != CLM_OK) {
-    const char *file = st == CLM_ERR_BAD_LABEL   ? a.labels
-                       : st == CLM_ERR_BAD_SCORE ? a.scores
-                                                 : NULL;
-    if (file)
-      cli_error("%s: %s", file, err.message);
-    else
-      cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+  /* Outputs are written under temporary names beside their targets and
+   * renamed once everything succeeded, so a failure leaves every existing
+   * file as it was (only a failing second rename could split them). */
+  if (cli_output_open(&wout, "--weight-grad-out", a.weight_grad_out, d, 0) ||
+      cli_output_open(&gout, "--grad-out", a.grad_out, n, 0))
     goto done;
-  }
+  if ((rc = evaluate(&a, ctx, &state, labels, scores, features, &gout)) >= 0)
+    goto done;
+  rc = CLI_EXIT_ERROR;
   clm_binary_result res;
   st = clm_binary_finalize(&state, a.zd, &res, wgrad);
   if (st != CLM_OK) {
@@ -366,39 +475,12 @@ int cli_binary(int argc, char **argv) {
     goto done;
   }
   const double compute_s = cli_now() - t0;
-
-  /* Outputs: both written in full under temporary names beside their
-   * targets, then renamed; a failure leaves every existing file as it was
-   * (only a failing second rename, after the first, could split them). */
-  char gtmp[4096], wtmp[4096];
-  snprintf(gtmp, sizeof gtmp, "%s.clmetrics-part-%ld",
-           a.grad_out ? a.grad_out : "", (long)getpid());
-  snprintf(wtmp, sizeof wtmp, "%s.clmetrics-part-%ld",
-           a.weight_grad_out ? a.weight_grad_out : "", (long)getpid());
-  if (a.grad_out &&
-      (st = clm_npy_write_f32(gtmp, grad, n, 0, &err)) != CLM_OK) {
-    report_output_error(&err, gtmp, a.grad_out);
+  if (wout.w && (st = clm_npy_writer_append_f64(wout.w, wgrad, d, &err))) {
+    report_error(&err, st);
     goto done;
   }
-  if (a.weight_grad_out &&
-      (st = clm_npy_write_f64_as_f32(wtmp, wgrad, d, 0, &err)) != CLM_OK) {
-    if (a.grad_out)
-      unlink(gtmp);
-    report_output_error(&err, wtmp, a.weight_grad_out);
+  if (cli_output_commit(&gout) || cli_output_commit(&wout))
     goto done;
-  }
-  if (a.grad_out && rename(gtmp, a.grad_out) != 0) {
-    cli_error("%s: cannot write: %s", a.grad_out, strerror(errno));
-    unlink(gtmp);
-    if (a.weight_grad_out)
-      unlink(wtmp);
-    goto done;
-  }
-  if (a.weight_grad_out && rename(wtmp, a.weight_grad_out) != 0) {
-    cli_error("%s: cannot write: %s", a.weight_grad_out, strerror(errno));
-    unlink(wtmp);
-    goto done;
-  }
 
   cli_warn_undefined(&res, a.zd);
   struct cli_binary_report rep = {
@@ -420,11 +502,11 @@ int cli_binary(int argc, char **argv) {
     cli_print_binary_text(stdout, &rep);
   rc = CLI_EXIT_OK;
 done:
+  cli_output_abort(&gout);
+  cli_output_abort(&wout);
   clm_binary_state_release(&state);
   clm_context_free(ctx);
   free(wgrad);
-  free(z64);
-  free(grad);
   clm_array_free(features);
   clm_array_free(scores);
   clm_array_free(labels);

@@ -1,5 +1,6 @@
 /* clmetrics: the command-line front end. Uses only the public API. */
 #include "cli.h"
+#include "cli_outputs.h"
 
 #include <string.h>
 
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
 
 static int run(int argc, char **argv) {
   cli_start_time = cli_now();
+  cli_install_signal_handlers();
   cli_setup_kernel_cache();
   if (argc < 2) {
     usage(stderr);
