@@ -599,3 +599,21 @@ Test(cli, text_report) {
   cr_expect_not_null(strstr(r.out, "device"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "samples/s"), "%s", r.out);
 }
+
+/* NaN or +-inf in --features would make every weight gradient NaN or inf:
+ * rejected with the row and column. */
+Test(cli, non_finite_features) {
+  write_fixture();
+  float x[N * D];
+  memcpy(x, fx_x, sizeof x);
+  x[17 * D + 2] = NAN;
+  const char *xp = fpath("nan_features.npy");
+  write_f32_2d(xp, x, N, D);
+  run_result r = run_binary(fpath("labels.npy"), fpath("logits.npy"), xp, NULL);
+  expect_failure(&r, 1, NEEDLES(xp, "row 17", "column 2"));
+  x[17 * D + 2] = 1.0f;
+  x[40 * D] = -INFINITY;
+  write_f32_2d(xp, x, N, D);
+  r = run_binary(fpath("labels.npy"), fpath("logits.npy"), xp, NULL);
+  expect_failure(&r, 1, NEEDLES(xp, "row 40", "column 0", "inf"));
+}
