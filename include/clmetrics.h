@@ -16,17 +16,29 @@
 extern "C" {
 #endif
 
+/* Marks the public API: the library is built with hidden visibility and
+ * exports only these names. */
+#if defined(CLM_BUILDING_LIBRARY) && defined(__GNUC__)
+#define CLM_API __attribute__((visibility("default")))
+#else
+#define CLM_API
+#endif
+
 #define CLM_VERSION_MAJOR 0
 #define CLM_VERSION_MINOR 1
 #define CLM_VERSION_PATCH 0
 #define CLM_VERSION_NUMBER                                                     \
   (CLM_VERSION_MAJOR * 10000 + CLM_VERSION_MINOR * 100 + CLM_VERSION_PATCH)
-#define CLM_VERSION_STRING "0.1.0"
+#define CLM_VERSION_STR_(x) #x
+#define CLM_VERSION_XSTR_(a, b, c)                                             \
+  CLM_VERSION_STR_(a) "." CLM_VERSION_STR_(b) "." CLM_VERSION_STR_(c)
+#define CLM_VERSION_STRING                                                     \
+  CLM_VERSION_XSTR_(CLM_VERSION_MAJOR, CLM_VERSION_MINOR, CLM_VERSION_PATCH)
 
 /** Runtime version, CLM_VERSION_NUMBER of the library actually linked. */
-unsigned clm_version_number(void);
+CLM_API unsigned clm_version_number(void);
 /** Runtime version string, e.g. "0.1.0". */
-const char *clm_version_string(void);
+CLM_API const char *clm_version_string(void);
 
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
@@ -53,7 +65,7 @@ typedef enum clm_status {
 } clm_status;
 
 /** A short, static, human-readable name for a status code. */
-const char *clm_status_str(clm_status status);
+CLM_API const char *clm_status_str(clm_status status);
 
 /** Which argument of a call held the value at fault. */
 typedef enum clm_input {
@@ -107,8 +119,8 @@ typedef struct clm_device_info {
  * entries into `out` (may be NULL when capacity is 0) and the total number
  * of devices into `*count`. CLM_ERR_NO_PLATFORM when none is installed.
  */
-clm_status clm_devices_list(clm_device_info *out, size_t capacity,
-                            size_t *count, clm_error *err);
+CLM_API clm_status clm_devices_list(clm_device_info *out, size_t capacity,
+                                    size_t *count, clm_error *err);
 
 /** Optional progress sink: called after each chunk of an update with the
  * samples done so far in that call and the call's total. */
@@ -161,7 +173,7 @@ typedef struct clm_context_options {
 typedef struct clm_context clm_context;
 
 /** Fills `opts` with defaults (everything automatic). */
-void clm_context_options_init(clm_context_options *opts);
+CLM_API void clm_context_options_init(clm_context_options *opts);
 
 /**
  * Selects a device, creates its queue and builds the kernels once.
@@ -169,20 +181,20 @@ void clm_context_options_init(clm_context_options *opts);
  * build options and the end of the build log (on one line); the whole log
  * goes to the log callback at CLM_LOG_INFO.
  */
-clm_status clm_context_create(const clm_context_options *opts,
-                              clm_context **out, clm_error *err);
+CLM_API clm_status clm_context_create(const clm_context_options *opts,
+                                      clm_context **out, clm_error *err);
 
 /** Releases everything the context holds. Accepts NULL. */
-void clm_context_free(clm_context *ctx);
+CLM_API void clm_context_free(clm_context *ctx);
 
 /** Describes the device the context runs on. */
-const clm_device_info *clm_context_device(const clm_context *ctx);
+CLM_API const clm_device_info *clm_context_device(const clm_context *ctx);
 
 /** The options passed to the kernel compiler (for reports and bug reports). */
-const char *clm_context_build_options(const clm_context *ctx);
+CLM_API const char *clm_context_build_options(const clm_context *ctx);
 
 /** Seconds spent in clm_context_create (platform load + program build). */
-double clm_context_startup_seconds(const clm_context *ctx);
+CLM_API double clm_context_startup_seconds(const clm_context *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Binary evaluation                                                   */
@@ -221,11 +233,12 @@ typedef struct clm_binary_state {
  * predicted positive iff its probability is strictly above it. With
  * n_features > 0, updates must pass an n x n_features feature matrix.
  */
-clm_status clm_binary_state_init(clm_binary_state *state, clm_scores_kind kind,
-                                 double threshold, uint64_t n_features);
+CLM_API clm_status clm_binary_state_init(clm_binary_state *state,
+                                         clm_scores_kind kind, double threshold,
+                                         uint64_t n_features);
 
 /** Frees what the state owns and zeroes it. Accepts NULL. */
-void clm_binary_state_release(clm_binary_state *state);
+CLM_API void clm_binary_state_release(clm_binary_state *state);
 
 /**
  * Evaluates n samples on the device and adds them to `state`.
@@ -235,21 +248,22 @@ void clm_binary_state_release(clm_binary_state *state);
  * gradients sigma(z_i) - y_i. On any error the state is left unchanged and
  * `err` names the first offending index and value.
  */
-clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
-                             const uint8_t *labels, const float *scores,
-                             uint64_t n, const float *features, float *grad_out,
-                             clm_error *err);
+CLM_API clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
+                                     const uint8_t *labels, const float *scores,
+                                     uint64_t n, const float *features,
+                                     float *grad_out, clm_error *err);
 
 /**
  * clm_binary_update for one batch of a longer input whose first sample is
  * number `base` of the whole: errors name base + i, so a caller streaming
  * a large file batch by batch reports the index in the file.
  */
-clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
-                                uint64_t base, const uint8_t *labels,
-                                const float *scores, uint64_t n,
-                                const float *features, float *grad_out,
-                                clm_error *err);
+CLM_API clm_status clm_binary_update_at(clm_context *ctx,
+                                        clm_binary_state *state, uint64_t base,
+                                        const uint8_t *labels,
+                                        const float *scores, uint64_t n,
+                                        const float *features, float *grad_out,
+                                        clm_error *err);
 
 /**
  * Converts float64 scores to the float32 the kernels read, without moving
@@ -261,17 +275,20 @@ clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
  * is CLM_ERR_BAD_SCORE naming the first index and the value as stored. Use
  * it for float64 inputs so that decisions match a float64 `score > t`.
  */
-clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
-                                      clm_scores_kind kind, double threshold,
-                                      float *out, clm_error *err);
+CLM_API clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
+                                              clm_scores_kind kind,
+                                              double threshold, float *out,
+                                              clm_error *err);
 /** The same for a batch whose first value is number `base` of the input. */
-clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
-                                         uint64_t base, clm_scores_kind kind,
-                                         double threshold, float *out,
-                                         clm_error *err);
+CLM_API clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
+                                                 uint64_t base,
+                                                 clm_scores_kind kind,
+                                                 double threshold, float *out,
+                                                 clm_error *err);
 
 /** dst += src. Both must have the same kind, threshold and n_features. */
-clm_status clm_binary_merge(clm_binary_state *dst, const clm_binary_state *src);
+CLM_API clm_status clm_binary_merge(clm_binary_state *dst,
+                                    const clm_binary_state *src);
 
 /* Bits of clm_binary_result.undefined: metrics that were 0/0. */
 #define CLM_UNDEF_PRECISION (1u << 0)
@@ -295,9 +312,10 @@ typedef struct clm_binary_result {
  * precision). weight_grad: NULL, or room for state->n_features values of
  * dL/dW = (1/n) sum_i (sigma(z_i) - y_i) x_i. CLM_ERR_EMPTY when n == 0.
  */
-clm_status clm_binary_finalize(const clm_binary_state *state,
-                               clm_zero_division zero_division,
-                               clm_binary_result *out, double *weight_grad);
+CLM_API clm_status clm_binary_finalize(const clm_binary_state *state,
+                                       clm_zero_division zero_division,
+                                       clm_binary_result *out,
+                                       double *weight_grad);
 
 /* ------------------------------------------------------------------ */
 /* Multi-class evaluation                                              */
@@ -323,29 +341,28 @@ typedef struct clm_multiclass_state {
 
 /** Prepares an empty state for K = n_classes >= 2 classes. top_k: 0, or
  * the k of top-k accuracy (computed from scores only). */
-clm_status clm_multiclass_state_init(clm_multiclass_state *state,
-                                     uint32_t n_classes, uint32_t top_k);
+CLM_API clm_status clm_multiclass_state_init(clm_multiclass_state *state,
+                                             uint32_t n_classes,
+                                             uint32_t top_k);
 
 /** Frees what the state owns and zeroes it. Accepts NULL. */
-void clm_multiclass_state_release(clm_multiclass_state *state);
+CLM_API void clm_multiclass_state_release(clm_multiclass_state *state);
 
 /**
  * Adds n (true, predicted) label pairs to the confusion matrix, counted on
  * the device. A label outside [0, K) is an error naming the first index.
  * On error the state is unchanged.
  */
-clm_status clm_multiclass_update_labels(clm_context *ctx,
-                                        clm_multiclass_state *state,
-                                        const int32_t *y_true,
-                                        const int32_t *y_pred, uint64_t n,
-                                        clm_error *err);
+CLM_API clm_status clm_multiclass_update_labels(clm_context *ctx,
+                                                clm_multiclass_state *state,
+                                                const int32_t *y_true,
+                                                const int32_t *y_pred,
+                                                uint64_t n, clm_error *err);
 /** The same for a batch whose first row is number `base` of the input
  * (errors name base + i). */
-clm_status clm_multiclass_update_labels_at(clm_context *ctx,
-                                           clm_multiclass_state *state,
-                                           uint64_t base, const int32_t *y_true,
-                                           const int32_t *y_pred, uint64_t n,
-                                           clm_error *err);
+CLM_API clm_status clm_multiclass_update_labels_at(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const int32_t *y_pred, uint64_t n, clm_error *err);
 
 /**
  * Adds n rows of an n x K score matrix (row-major float32 logits or
@@ -359,19 +376,15 @@ clm_status clm_multiclass_update_labels_at(clm_context *ctx,
  * pred_out: NULL or room for n predicted labels. NaN scores (and, for
  * probabilities, values outside [0, 1]) are errors naming row and column.
  */
-clm_status clm_multiclass_update_scores(clm_context *ctx,
-                                        clm_multiclass_state *state,
-                                        const int32_t *y_true,
-                                        const float *scores, uint64_t n,
-                                        clm_scores_kind kind, int32_t *pred_out,
-                                        clm_error *err);
+CLM_API clm_status clm_multiclass_update_scores(
+    clm_context *ctx, clm_multiclass_state *state, const int32_t *y_true,
+    const float *scores, uint64_t n, clm_scores_kind kind, int32_t *pred_out,
+    clm_error *err);
 /** The same for a batch whose first row is number `base` of the input. */
-clm_status clm_multiclass_update_scores_at(clm_context *ctx,
-                                           clm_multiclass_state *state,
-                                           uint64_t base, const int32_t *y_true,
-                                           const float *scores, uint64_t n,
-                                           clm_scores_kind kind,
-                                           int32_t *pred_out, clm_error *err);
+CLM_API clm_status clm_multiclass_update_scores_at(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const float *scores, uint64_t n,
+    clm_scores_kind kind, int32_t *pred_out, clm_error *err);
 
 /**
  * Converts an n x K float64 score matrix to float32 without changing any
@@ -381,18 +394,18 @@ clm_status clm_multiclass_update_scores_at(clm_context *ctx,
  * CLM_ERR_BAD_SCORE naming the row (err->index), the column (in the
  * message) and the value as stored.
  */
-clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
-                                          uint32_t k, clm_scores_kind kind,
-                                          float *out, clm_error *err);
+CLM_API clm_status clm_multiclass_scores_from_f64(const double *in, uint64_t n,
+                                                  uint32_t k,
+                                                  clm_scores_kind kind,
+                                                  float *out, clm_error *err);
 /** The same for a batch whose first row is number `base` of the input. */
-clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
-                                             uint64_t base, uint32_t k,
-                                             clm_scores_kind kind, float *out,
-                                             clm_error *err);
+CLM_API clm_status clm_multiclass_scores_from_f64_at(
+    const double *in, uint64_t n, uint64_t base, uint32_t k,
+    clm_scores_kind kind, float *out, clm_error *err);
 
 /** dst += src; both must have the same K, top_k and score kind. */
-clm_status clm_multiclass_merge(clm_multiclass_state *dst,
-                                const clm_multiclass_state *src);
+CLM_API clm_status clm_multiclass_merge(clm_multiclass_state *dst,
+                                        const clm_multiclass_state *src);
 
 #define CLM_UNDEF_KAPPA (1u << 6)
 
@@ -427,12 +440,12 @@ typedef struct clm_multiclass_result {
  * ones by support; micro averages equal accuracy for single-label data.
  * Release the result with clm_multiclass_result_release.
  */
-clm_status clm_multiclass_finalize(const clm_multiclass_state *state,
-                                   clm_zero_division zero_division,
-                                   clm_multiclass_result *out);
+CLM_API clm_status clm_multiclass_finalize(const clm_multiclass_state *state,
+                                           clm_zero_division zero_division,
+                                           clm_multiclass_result *out);
 
 /** Frees the per-class array. Accepts NULL. */
-void clm_multiclass_result_release(clm_multiclass_result *result);
+CLM_API void clm_multiclass_result_release(clm_multiclass_result *result);
 
 /* ------------------------------------------------------------------ */
 /* Device self-test                                                    */
@@ -456,8 +469,9 @@ typedef struct clm_selftest_row {
  * number produced into `*count`. Returns CLM_OK when all passed,
  * CLM_ERR_SELFTEST when any failed, or the error that stopped it.
  */
-clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
-                        size_t capacity, size_t *count, clm_error *err);
+CLM_API clm_status clm_selftest(const clm_context_options *opts,
+                                clm_selftest_row *rows, size_t capacity,
+                                size_t *count, clm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Arrays and files                                                    */
@@ -475,7 +489,7 @@ typedef enum clm_dtype {
 } clm_dtype;
 
 /** Name of a dtype as NumPy spells it ("bool", "uint8", "float32", ...). */
-const char *clm_dtype_name(clm_dtype dtype);
+CLM_API const char *clm_dtype_name(clm_dtype dtype);
 
 /** A 1-D or 2-D array read from a file (memory-mapped for .npy). */
 typedef struct clm_array clm_array;
@@ -485,26 +499,27 @@ typedef struct clm_array clm_array;
  * memory-mapped) or, for any other extension, CSV (one value per line or
  * comma-separated rows, an optional header line; read as float64).
  */
-clm_status clm_array_load(const char *path, clm_array **out, clm_error *err);
-clm_status clm_array_load_npy(const char *path, clm_array **out,
-                              clm_error *err);
-clm_status clm_array_load_csv(const char *path, clm_array **out,
-                              clm_error *err);
+CLM_API clm_status clm_array_load(const char *path, clm_array **out,
+                                  clm_error *err);
+CLM_API clm_status clm_array_load_npy(const char *path, clm_array **out,
+                                      clm_error *err);
+CLM_API clm_status clm_array_load_csv(const char *path, clm_array **out,
+                                      clm_error *err);
 
 /** Unmaps/frees the array and any converted copies. Accepts NULL. */
-void clm_array_free(clm_array *array);
+CLM_API void clm_array_free(clm_array *array);
 
-clm_dtype clm_array_dtype(const clm_array *array);
+CLM_API clm_dtype clm_array_dtype(const clm_array *array);
 /** 1 or 2. */
-int clm_array_ndim(const clm_array *array);
+CLM_API int clm_array_ndim(const clm_array *array);
 /** Rows (dimension 0). */
-uint64_t clm_array_rows(const clm_array *array);
+CLM_API uint64_t clm_array_rows(const clm_array *array);
 /** Columns (dimension 1), 1 for a 1-D array. */
-uint64_t clm_array_cols(const clm_array *array);
+CLM_API uint64_t clm_array_cols(const clm_array *array);
 /** The path the array was loaded from. */
-const char *clm_array_path(const clm_array *array);
+CLM_API const char *clm_array_path(const clm_array *array);
 /** Raw element data in the array's dtype, row-major. */
-const void *clm_array_data(const clm_array *array);
+CLM_API const void *clm_array_data(const clm_array *array);
 
 /**
  * The array as 0/1 uint8 labels (1-D or N x 1). bool and uint8 arrays are
@@ -512,8 +527,8 @@ const void *clm_array_data(const clm_array *array);
  * dtypes are converted into a buffer owned by the array, and a value other
  * than 0 or 1 is reported with its index.
  */
-clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
-                               clm_error *err);
+CLM_API clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
+                                       clm_error *err);
 
 /**
  * The array as int32 class labels (1-D or N x 1). int32 arrays are returned
@@ -521,15 +536,15 @@ clm_status clm_array_labels_u8(clm_array *array, const uint8_t **out,
  * buffer owned by the array. Negative, non-integral, NaN or too large values
  * are reported with their index.
  */
-clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
-                                clm_error *err);
+CLM_API clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
+                                        clm_error *err);
 
 /**
  * The array as float32 values (any shape). float32 arrays are returned as
  * they are; other dtypes are converted into a buffer owned by the array.
  */
-clm_status clm_array_values_f32(clm_array *array, const float **out,
-                                clm_error *err);
+CLM_API clm_status clm_array_values_f32(clm_array *array, const float **out,
+                                        clm_error *err);
 
 /*
  * Batch readers: convert rows [first, first + count) into the caller's
@@ -539,35 +554,37 @@ clm_status clm_array_values_f32(clm_array *array, const float **out,
  */
 
 /** 0/1 labels from any label dtype (1-D or N x 1); `out` holds `count`. */
-clm_status clm_array_read_labels_u8(const clm_array *array, uint64_t first,
-                                    uint64_t count, uint8_t *out,
-                                    clm_error *err);
+CLM_API clm_status clm_array_read_labels_u8(const clm_array *array,
+                                            uint64_t first, uint64_t count,
+                                            uint8_t *out, clm_error *err);
 
 /** Class labels in [0, INT32_MAX] from any integer or integral float dtype
  * (1-D or N x 1); `out` holds `count`. */
-clm_status clm_array_read_labels_i32(const clm_array *array, uint64_t first,
-                                     uint64_t count, int32_t *out,
-                                     clm_error *err);
+CLM_API clm_status clm_array_read_labels_i32(const clm_array *array,
+                                             uint64_t first, uint64_t count,
+                                             int32_t *out, clm_error *err);
 
 /** float32 values of `count` rows (count x cols values; float64 saturates
  * to +-inf past the float32 range). With require_finite, NaN and +-inf (as
  * stored) are CLM_ERR_BAD_SCORE naming the row and column. */
-clm_status clm_array_read_values_f32(const clm_array *array, uint64_t first,
-                                     uint64_t count, float *out,
-                                     int require_finite, clm_error *err);
+CLM_API clm_status clm_array_read_values_f32(const clm_array *array,
+                                             uint64_t first, uint64_t count,
+                                             float *out, int require_finite,
+                                             clm_error *err);
 
 /**
  * Writes a float32 `.npy` file: 1-D of `rows` values when cols == 0, else
  * rows x cols. Writes a temporary file beside `path` and renames it on
  * success, so no partial file is ever left at `path`.
  */
-clm_status clm_npy_write_f32(const char *path, const float *data, uint64_t rows,
-                             uint64_t cols, clm_error *err);
+CLM_API clm_status clm_npy_write_f32(const char *path, const float *data,
+                                     uint64_t rows, uint64_t cols,
+                                     clm_error *err);
 
 /** As clm_npy_write_f32, converting from double. */
-clm_status clm_npy_write_f64_as_f32(const char *path, const double *data,
-                                    uint64_t rows, uint64_t cols,
-                                    clm_error *err);
+CLM_API clm_status clm_npy_write_f64_as_f32(const char *path,
+                                            const double *data, uint64_t rows,
+                                            uint64_t cols, clm_error *err);
 
 /*
  * Streaming .npy writer, for outputs too large to hold in memory: open with
@@ -585,24 +602,27 @@ clm_status clm_npy_write_f64_as_f32(const char *path, const double *data,
 typedef struct clm_npy_writer clm_npy_writer;
 
 /** Starts a float32 file of `rows` values (cols == 0) or rows x cols. */
-clm_status clm_npy_writer_open(const char *path, uint64_t rows, uint64_t cols,
-                               clm_npy_writer **out, clm_error *err);
+CLM_API clm_status clm_npy_writer_open(const char *path, uint64_t rows,
+                                       uint64_t cols, clm_npy_writer **out,
+                                       clm_error *err);
 /** Appends `count` float32 values. */
-clm_status clm_npy_writer_append_f32(clm_npy_writer *writer, const float *data,
-                                     uint64_t count, clm_error *err);
+CLM_API clm_status clm_npy_writer_append_f32(clm_npy_writer *writer,
+                                             const float *data, uint64_t count,
+                                             clm_error *err);
 /** Appends `count` float64 values, rounded to float32 (saturating). */
-clm_status clm_npy_writer_append_f64(clm_npy_writer *writer,
-                                     const double *data, uint64_t count,
-                                     clm_error *err);
+CLM_API clm_status clm_npy_writer_append_f64(clm_npy_writer *writer,
+                                             const double *data, uint64_t count,
+                                             clm_error *err);
 /** Checks every value was written, closes and renames into place; frees the
  * writer whatever the outcome (on failure nothing is left at the temporary
  * name and `path` is as it was). */
-clm_status clm_npy_writer_commit(clm_npy_writer *writer, clm_error *err);
+CLM_API clm_status clm_npy_writer_commit(clm_npy_writer *writer,
+                                         clm_error *err);
 /** Removes the temporary file and frees the writer. Accepts NULL. */
-void clm_npy_writer_abort(clm_npy_writer *writer);
+CLM_API void clm_npy_writer_abort(clm_npy_writer *writer);
 /** The temporary file's path (NULL when writing through), for callers that
  * must remove it from a signal handler. */
-const char *clm_npy_writer_temp_path(const clm_npy_writer *writer);
+CLM_API const char *clm_npy_writer_temp_path(const clm_npy_writer *writer);
 
 #ifdef __cplusplus
 }

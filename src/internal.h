@@ -28,8 +28,6 @@ double clm_ratio(uint64_t num, uint64_t den, clm_zero_division zd, unsigned bit,
 /* Clears `err` to the success state. */
 void clm_error_clear(clm_error *err);
 
-#endif
-
 /* ---- OpenCL context internals ---------------------------------------- */
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -142,6 +140,10 @@ double clm_now(void);
  * through these names, so a test build can make the Nth call of a kind fail
  * (fault.c; armed by $CLM_FAULT="kind:N" or clm_fault_arm). */
 #ifdef CLM_FAULT_INJECTION
+/* Makes the nth call of `kind` ("alloc", "buffer", "enqueue", "build",
+ * "map") fail; whether an armed fault fired (tests). */
+int clm_fault_arm(const char *kind, long n);
+int clm_fault_fired(void);
 enum clm_fault_kind {
   CLM_FAULT_ALLOC,
   CLM_FAULT_BUFFER,
@@ -203,3 +205,5 @@ cl_int clm_fault_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem b, void *p,
 #define clm_realloc realloc
 #define clm_strdup strdup
 #endif
+
+#endif /* CLM_INTERNAL_H */

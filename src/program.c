@@ -12,17 +12,9 @@ struct clm_embedded_kernel {
 };
 extern const struct clm_embedded_kernel clm_embedded_kernels[];
 
-/* Order matters: common.cl defines what the others use. */
-static const char *const kernel_files[] = {"common.cl", "binary.cl",
-                                           "weight_grad.cl", "multiclass.cl"};
-#define N_KERNEL_FILES (sizeof kernel_files / sizeof kernel_files[0])
-
-static const char *embedded_source(const char *name) {
-  for (const struct clm_embedded_kernel *k = clm_embedded_kernels; k->name; ++k)
-    if (strcmp(k->name, name) == 0)
-      return k->source;
-  return NULL;
-}
+/* The kernel files come from one list (cmake/sources.cmake), embedded in
+ * its order: common.cl first, since it defines what the others use. */
+#define N_KERNEL_FILES_MAX 32
 
 static clm_status read_source(const char *dir, const char *name, char **out,
                               clm_error *err) {
@@ -98,22 +90,19 @@ static clm_status report_build_failure(clm_context *ctx, cl_int rc,
 
 clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
                              clm_error *err) {
-  const char *sources[N_KERNEL_FILES];
-  char *owned[N_KERNEL_FILES] = {0};
+  const char *sources[N_KERNEL_FILES_MAX];
+  char *owned[N_KERNEL_FILES_MAX] = {0};
   clm_status st = CLM_OK;
-  for (size_t i = 0; i < N_KERNEL_FILES; ++i) {
+  size_t n_files = 0;
+  for (const struct clm_embedded_kernel *k = clm_embedded_kernels;
+       k->name && n_files < N_KERNEL_FILES_MAX; ++k, ++n_files) {
     if (kernel_dir && *kernel_dir) {
-      st = read_source(kernel_dir, kernel_files[i], &owned[i], err);
+      st = read_source(kernel_dir, k->name, &owned[n_files], err);
       if (st != CLM_OK)
         goto done;
-      sources[i] = owned[i];
+      sources[n_files] = owned[n_files];
     } else {
-      sources[i] = embedded_source(kernel_files[i]);
-      if (!sources[i]) {
-        st = clm_fail(err, CLM_ERR_KERNEL_SOURCE, -1, 0,
-                      "kernel %s is not embedded", kernel_files[i]);
-        goto done;
-      }
+      sources[n_files] = k->source;
     }
   }
   snprintf(ctx->build_options, sizeof ctx->build_options,
@@ -121,8 +110,8 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
            "-DCLM_ROWS=%d",
            ctx->vec_width, ctx->items, ctx->strided, CLM_ROWS_PER_ITEM);
   cl_int rc;
-  ctx->program = clCreateProgramWithSource(ctx->cl, (cl_uint)N_KERNEL_FILES,
-                                           sources, NULL, &rc);
+  ctx->program =
+      clCreateProgramWithSource(ctx->cl, (cl_uint)n_files, sources, NULL, &rc);
   if (rc != CL_SUCCESS) {
     st = clm_fail_cl(err, rc, "clCreateProgramWithSource");
     goto done;
@@ -166,7 +155,7 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
     goto done;
   }
 done:
-  for (size_t i = 0; i < N_KERNEL_FILES; ++i)
+  for (size_t i = 0; i < n_files; ++i)
     free(owned[i]);
   return st;
 }

@@ -15,10 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clmetrics.h"
-
-int clm_fault_arm(const char *kind, long n);
-int clm_fault_fired(void);
+#include "internal.h" /* clm_fault_arm, clm_fault_fired */
 
 static const struct {
   const char *kind;
