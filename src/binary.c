@@ -98,7 +98,8 @@ clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
      * probability such as 1.00000001 or -1e-50 into [0, 1]. */
     if (isnan(v))
       return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
-                      "index %llu: score is NaN", (unsigned long long)(base + i));
+                      "index %llu: score is NaN",
+                      (unsigned long long)(base + i));
     if (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0))
       return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
                       "index %llu: probability %.17g is outside [0, 1]",
@@ -283,19 +284,21 @@ static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
   const cl_int probs = acc->kind == CLM_SCORES_PROBS;
   const cl_int write_grad = need_grad;
   if (rc == CL_SUCCESS) {
-    rc = clSetKernelArg(k, 0, sizeof(cl_mem), &m_scores);
-    rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &m_labels);
-    rc |= clSetKernelArg(k, 2, sizeof n_arg, &n_arg);
-    rc |= clSetKernelArg(k, 3, sizeof thr, &thr);
-    rc |= clSetKernelArg(k, 4, sizeof probs, &probs);
-    rc |= clSetKernelArg(k, 5, sizeof write_grad, &write_grad);
-    rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &m_grad);
-    rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &b->partials);
-    rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &b->counters);
-    rc |= clSetKernelArg(k, 9, 2 * ls * sizeof(cl_float), NULL);
-    rc |= clSetKernelArg(k, 10, 4 * ls * sizeof(cl_uint), NULL);
+    clm_kargs ka_k = {k, CL_SUCCESS, 0};
+    clm_karg(&ka_k, 0, sizeof(cl_mem), &m_scores);
+    clm_karg(&ka_k, 1, sizeof(cl_mem), &m_labels);
+    clm_karg(&ka_k, 2, sizeof n_arg, &n_arg);
+    clm_karg(&ka_k, 3, sizeof thr, &thr);
+    clm_karg(&ka_k, 4, sizeof probs, &probs);
+    clm_karg(&ka_k, 5, sizeof write_grad, &write_grad);
+    clm_karg(&ka_k, 6, sizeof(cl_mem), &m_grad);
+    clm_karg(&ka_k, 7, sizeof(cl_mem), &b->partials);
+    clm_karg(&ka_k, 8, sizeof(cl_mem), &b->counters);
+    clm_karg(&ka_k, 9, 2 * ls * sizeof(cl_float), NULL);
+    clm_karg(&ka_k, 10, 4 * ls * sizeof(cl_uint), NULL);
+    rc = ka_k.rc;
     if (rc != CL_SUCCESS)
-      st = clm_fail_cl(err, rc, "clSetKernelArg(clm_binary)");
+      st = clm_kargs_status(&ka_k, "clm_binary", err);
   } else {
     st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
   }
@@ -310,14 +313,16 @@ static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
   if (st == CLM_OK && c->wgroups > 0) {
     cl_kernel kw = ctx->k_weight_grad;
     const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
-    rc = clSetKernelArg(kw, 0, sizeof(cl_mem), &m_grad);
-    rc |= clSetKernelArg(kw, 1, sizeof(cl_mem), &m_feat);
-    rc |= clSetKernelArg(kw, 2, sizeof n_arg, &n_arg);
-    rc |= clSetKernelArg(kw, 3, sizeof d_arg, &d_arg);
-    rc |= clSetKernelArg(kw, 4, sizeof rows_arg, &rows_arg);
-    rc |= clSetKernelArg(kw, 5, sizeof(cl_mem), &b->wpartials);
+    clm_kargs ka_kw = {kw, CL_SUCCESS, 0};
+    clm_karg(&ka_kw, 0, sizeof(cl_mem), &m_grad);
+    clm_karg(&ka_kw, 1, sizeof(cl_mem), &m_feat);
+    clm_karg(&ka_kw, 2, sizeof n_arg, &n_arg);
+    clm_karg(&ka_kw, 3, sizeof d_arg, &d_arg);
+    clm_karg(&ka_kw, 4, sizeof rows_arg, &rows_arg);
+    clm_karg(&ka_kw, 5, sizeof(cl_mem), &b->wpartials);
+    rc = ka_kw.rc;
     if (rc != CL_SUCCESS) {
-      st = clm_fail_cl(err, rc, "clSetKernelArg(clm_weight_grad)");
+      st = clm_kargs_status(&ka_kw, "clm_weight_grad", err);
     } else {
       const size_t wls = ctx->wg_local_size;
       const size_t wglobal = c->wgroups * wls;
@@ -427,9 +432,8 @@ static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
 
 static clm_status update(clm_context *ctx, clm_binary_state *state,
                          uint64_t base, const uint8_t *labels,
-                         const float *scores, uint64_t n,
-                         const float *features, float *grad_out,
-                         clm_error *err) {
+                         const float *scores, uint64_t n, const float *features,
+                         float *grad_out, clm_error *err) {
   if (!ctx || !state || (n > 0 && (!labels || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: NULL argument");

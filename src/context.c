@@ -72,6 +72,16 @@ const char *clm_cl_error_name(cl_int code) {
   }
 }
 
+clm_status clm_kargs_status(const clm_kargs *a, const char *name,
+                            clm_error *err) {
+  if (a->rc == CL_SUCCESS)
+    return CLM_OK;
+  char what[128];
+  snprintf(what, sizeof what, "clSetKernelArg(%s, argument %u)", name,
+           (unsigned)a->failed);
+  return clm_fail_cl(err, a->rc, what);
+}
+
 clm_status clm_fail_cl(clm_error *err, cl_int code, const char *what) {
   clm_status st =
       (code == CL_OUT_OF_HOST_MEMORY ||
@@ -206,14 +216,22 @@ static clm_status select_device(const char *spec, cl_platform_id *plats,
                                 cl_device_id *devs, unsigned *dev_plat,
                                 size_t n, size_t *chosen, clm_error *err) {
   if (spec && *spec) {
-    char *end = NULL;
-    unsigned long idx = strtoul(spec, &end, 10);
-    if (end != spec && *end == '\0') {
-      if (idx >= n)
+    /* An index is digits only: strtoul would also take a sign ("-1" is
+     * ULONG_MAX) and leading spaces, and saturate on overflow. */
+    const char *p = spec;
+    if (*p == '-' || *p == '+')
+      ++p;
+    size_t digits = strspn(p, "0123456789");
+    if (digits && p[digits] == '\0') {
+      /* More than 9 digits is out of range anyway (and could overflow). */
+      const unsigned long idx = digits > 9 ? n : strtoul(p, NULL, 10);
+      if (p != spec || idx >= n)
         return clm_fail(err, CLM_ERR_NO_DEVICE, -1, 0,
-                        "device index %lu out of range: %zu device(s) "
+                        "device %s %s: %zu device(s), numbered 0 to %zu "
                         "(see `clmetrics devices`)",
-                        idx, n);
+                        spec,
+                        p != spec ? "is not a device index" : "is out of range",
+                        n, n - 1);
       *chosen = idx;
       return CLM_OK;
     }
@@ -229,8 +247,9 @@ static clm_status select_device(const char *spec, cl_platform_id *plats,
       }
     }
     return clm_fail(err, CLM_ERR_NO_DEVICE, -1, 0,
-                    "no OpenCL device matches '%s' (see `clmetrics devices`)",
-                    spec);
+                    "no OpenCL device matches '%s' among %zu device(s) (see "
+                    "`clmetrics devices`)",
+                    spec, n);
   }
   for (size_t i = 0; i < n; ++i) {
     cl_device_type type = 0;

@@ -114,6 +114,28 @@ const char *clm_cl_error_name(cl_int code);
 /* Maps an OpenCL failure to a status, filling `err` with what failed. */
 clm_status clm_fail_cl(clm_error *err, cl_int code, const char *what);
 
+/* Kernel arguments set one by one, keeping the first failure (its code and
+ * argument index): OR-ing OpenCL codes together would report another
+ * error. */
+typedef struct clm_kargs {
+  cl_kernel kernel;
+  cl_int rc;
+  cl_uint failed; /* index of the argument that failed */
+} clm_kargs;
+
+static inline void clm_karg(clm_kargs *a, cl_uint index, size_t size,
+                            const void *value) {
+  if (a->rc != CL_SUCCESS)
+    return;
+  a->rc = clSetKernelArg(a->kernel, index, size, value);
+  if (a->rc != CL_SUCCESS)
+    a->failed = index;
+}
+
+/* CLM_OK, or the first failure as "clSetKernelArg(name, argument i)". */
+clm_status clm_kargs_status(const clm_kargs *a, const char *name,
+                            clm_error *err);
+
 /* Builds the program from embedded or on-disk sources (program.c). */
 clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
                              clm_error *err);

@@ -18,7 +18,7 @@ void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Gives PoCL a writable kernel cache even when $HOME is not. */
+/* Gives PoCL a private kernel cache directory (cli_cache.c). */
 void cli_setup_kernel_cache(void);
 
 /* Seconds since an arbitrary monotonic origin. */
@@ -118,5 +118,12 @@ void json_string(struct json *j, const char *key, const char *value);
 void json_number(struct json *j, const char *key, double value);
 void json_u64(struct json *j, const char *key, unsigned long long value);
 void json_bool(struct json *j, const char *key, int value);
+
+/* Why no kernel cache directory was usable (the directories tried and
+ * why), or NULL when one was (or the user set POCL_CACHE_DIR). */
+const char *cli_kernel_cache_problem(void);
+/* Removes the private temporary cache directory, if one was made (also
+ * registered with atexit). */
+void cli_kernel_cache_cleanup(void);
 
 #endif

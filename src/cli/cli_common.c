@@ -12,31 +12,6 @@
 
 double cli_start_time;
 
-void cli_setup_kernel_cache(void) {
-  /* PoCL caches compiled kernels under $POCL_CACHE_DIR, else
-   * $XDG_CACHE_HOME/pocl, else $HOME/.cache/pocl. Without a writable one
-   * every run recompiles (~1 s): point it at a per-user temporary
-   * directory instead. */
-  if (getenv("POCL_CACHE_DIR"))
-    return;
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  char dir[4096];
-  if (xdg && *xdg)
-    snprintf(dir, sizeof dir, "%s", xdg);
-  else if (home && *home)
-    snprintf(dir, sizeof dir, "%s/.cache", home);
-  else
-    dir[0] = '\0';
-  if (dir[0] && (access(dir, W_OK) == 0 ||
-                 (mkdir(dir, 0700) == 0 && access(dir, W_OK) == 0)))
-    return;
-  const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/clmetrics-pocl-cache-%ld",
-           tmp && *tmp ? tmp : "/tmp", (long)getuid());
-  if (mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0)
-    setenv("POCL_CACHE_DIR", dir, 0);
-}
-
 double cli_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -187,14 +162,34 @@ int cli_open_context(const char *device, clm_context **out) {
   opts.log = log_to_stderr;
   opts.progress = progress_to_stderr;
   opts.progress_user = &progress_state;
+  /* Samples per kernel launch: a whole number from 1 to 2^30 (the
+   * library's cap), or the variable unset/empty. */
   const char *chunk = getenv("CLMETRICS_CHUNK");
-  unsigned long long c = 0;
-  if (chunk && cli_parse_u64(chunk, &c) == 0)
+  if (chunk && *chunk) {
+    unsigned long long c = 0;
+    if (strspn(chunk, "0123456789") != strlen(chunk) ||
+        cli_parse_u64(chunk, &c) != 0 || c == 0 || c > (1ULL << 30)) {
+      cli_error("CLMETRICS_CHUNK=%s is not a number of samples per launch "
+                "(a whole number from 1 to %llu)",
+                chunk, 1ULL << 30);
+      return CLI_EXIT_USAGE;
+    }
     opts.chunk_samples = c;
+  }
   clm_error err;
   clm_status st = clm_context_create(&opts, out, &err);
   if (st != CLM_OK) {
-    cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+    const char *msg = err.message[0] ? err.message : clm_status_str(st);
+    const char *cache = cli_kernel_cache_problem();
+    /* Without a cache directory PoCL reports no device at all (not a
+     * device spec that matched nothing). */
+    if (cache && st == CLM_ERR_NO_DEVICE && strstr(msg, "but no device"))
+      cli_error("%s: PoCL needs a writable kernel cache directory and none "
+                "was usable (tried %s); set POCL_CACHE_DIR, HOME or TMPDIR "
+                "to a directory you own",
+                msg, cache);
+    else
+      cli_error("%s", msg);
     return CLI_EXIT_ERROR;
   }
   return CLI_EXIT_OK;
