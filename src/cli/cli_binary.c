@@ -450,8 +450,6 @@ int cli_binary(int argc, char **argv) {
   }
   if ((rc = cli_open_context(a.device, &ctx)) != CLI_EXIT_OK)
     goto done;
-  /* The OpenCL runtime's compiler installs crash handlers of its own. */
-  cli_install_signal_handlers();
   rc = CLI_EXIT_ERROR;
   const double t0 = cli_now();
   st = clm_binary_state_init(&state, a.kind, a.threshold, d);

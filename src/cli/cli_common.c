@@ -1,5 +1,6 @@
 /* Messages, option parsing and context opening for the CLI. */
 #include "cli.h"
+#include "cli_outputs.h"
 
 #include <errno.h>
 #include <math.h>
@@ -192,6 +193,9 @@ int cli_open_context(const char *device, clm_context **out) {
       cli_error("%s", msg);
     return CLI_EXIT_ERROR;
   }
+  /* The OpenCL runtime's compiler installs crash handlers of its own:
+   * ours (temporary outputs, truncated inputs) go back on top. */
+  cli_install_signal_handlers();
   return CLI_EXIT_OK;
 }
 
