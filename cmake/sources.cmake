@@ -6,18 +6,29 @@
 set(CLM_KERNELS common.cl binary.cl weight_grad.cl multiclass.cl)
 
 set(CLM_LIB_SOURCES
-  src/status.c
-  src/context.c
-  src/program.c
-  src/binary.c
-  src/metrics_binary.c
+  # core: status codes, errors, fault injection
+  src/core/status.c
+  src/core/fault.c
+  # device: discovery, context, program build, launch shapes
+  src/device/context.c
+  src/device/program.c
+  # engine: the one chunk driver
+  src/engine/driver.c
+  # task families: state, device update, finalize
+  src/tasks/registry.c
+  src/tasks/binary/state.c
+  src/tasks/binary/scores.c
+  src/tasks/binary/update.c
+  src/tasks/binary/finalize.c
   src/multiclass.c
-  src/metrics_multiclass.c
-  src/selftest.c
-  src/fault.c
-  src/array.c
+  src/tasks/multiclass/family.c
+  src/tasks/multiclass/finalize.c
+  # the device self-test
+  src/selftest/selftest.c
+  # io: arrays, .npy, CSV
+  src/io/array.c
   src/io_npy.c
-  src/io_npy_write.c
+  src/io/npy_write.c
   src/io_csv.c)
 
 # The CLI without main.c (the fuzz build links these into its harness).

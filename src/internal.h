@@ -33,17 +33,40 @@ void clm_error_clear(clm_error *err);
 #include <CL/cl.h>
 #include <pthread.h>
 
-/* Device buffers of one binary chunk in flight. Two of them let the copy
- * path upload chunk i + 1 while chunk i computes. */
-struct clm_binary_slot {
-  cl_mem scores, labels, grad, partials, counters, features, wpartials;
-  size_t scores_cap, labels_cap, grad_cap, partials_cap, counters_cap,
-      features_cap, wpartials_cap; /* bytes */
-};
+/* ---- Task families -------------------------------------------------------
+ * Each family owns its kernels and device buffers in a workspace created on
+ * first use (under the context's lock) and freed with the context. A new
+ * family is its folder under src/tasks/, its .cl file in
+ * cmake/sources.cmake and one line in src/tasks/registry.c. */
+typedef enum clm_family_id {
+  CLM_FAMILY_BINARY,
+  CLM_FAMILY_MULTICLASS,
+  CLM_FAMILY_COUNT
+} clm_family_id;
+
+typedef struct clm_family {
+  const char *name;
+  size_t workspace_size;
+  /* Creates the family's kernels into a zeroed workspace. */
+  clm_status (*init)(clm_context *ctx, void *ws, clm_error *err);
+  /* Releases buffers and kernels (also after a failed init). */
+  void (*release)(void *ws);
+} clm_family;
+
+extern const clm_family *const clm_families[CLM_FAMILY_COUNT];
+
+/* The family's workspace, created on first use; NULL with `err` set. */
+void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err);
+
+/* Creates kernel `name` from the context's program. */
+clm_status clm_kernel_create(clm_context *ctx, const char *name,
+                             cl_kernel *out, clm_error *err);
+
+/* Releases a kernel and clears the handle. */
+void clm_release_kernel(cl_kernel *k);
 
 /* Device buffers reused across chunks and calls; grown on demand. */
 struct clm_workspace {
-  struct clm_binary_slot bin[2];
   /* multi-class */
   cl_mem scores, partials, yt, yp, cm, mstatus, mhits, cm_scratch;
   size_t scores_cap, partials_cap, yt_cap, yp_cap, cm_cap, mstatus_cap,
@@ -57,8 +80,7 @@ struct clm_context {
   cl_command_queue queue;
   cl_command_queue upload_queue; /* host-to-device copies, beside `queue` */
   cl_program program;
-  cl_kernel k_binary;
-  cl_kernel k_weight_grad;
+  void *family_ws[CLM_FAMILY_COUNT]; /* see clm_workspace */
   cl_kernel k_confusion;
   cl_kernel k_argmax_ce;
   cl_kernel k_confusion_private;

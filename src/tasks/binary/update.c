@@ -1,126 +1,54 @@
-/* Binary evaluation, host side: chunking, launches, partial sums. */
-#include "internal.h"
+/* Binary evaluation on the device: one fused kernel pass per chunk (plus
+ * the weight-gradient kernel with features), driven by the engine. */
+#include "tasks/binary/binary.h"
 
-#include <float.h>
-#include <stdint.h>
+#include "engine/engine.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CLM_NO_BAD 0xffffffffu
 
-clm_status clm_binary_state_init(clm_binary_state *state, clm_scores_kind kind,
-                                 double threshold, uint64_t n_features) {
-  if (!state)
-    return CLM_ERR_INVALID_ARGUMENT;
-  memset(state, 0, sizeof *state);
-  if (kind != CLM_SCORES_LOGITS && kind != CLM_SCORES_PROBS)
-    return CLM_ERR_INVALID_ARGUMENT;
-  if (!(threshold >= 0.0 && threshold <= 1.0))
-    return CLM_ERR_INVALID_ARGUMENT;
-  state->kind = kind;
-  state->threshold = threshold;
-  if (n_features) {
-    state->weight_grad_sum = clm_calloc(n_features, sizeof(double));
-    if (!state->weight_grad_sum)
-      return CLM_ERR_OUT_OF_MEMORY;
-    state->n_features = n_features;
+/* Device buffers of one chunk in flight; two of them let the copy path
+ * upload chunk i + 1 while chunk i computes. Grown on demand. */
+struct slot {
+  cl_mem scores, labels, grad, partials, counters, features, wpartials;
+  size_t scores_cap, labels_cap, grad_cap, partials_cap, counters_cap,
+      features_cap, wpartials_cap; /* bytes */
+};
+
+struct binary_ws {
+  cl_kernel k_binary, k_weight_grad;
+  struct slot slot[2];
+};
+
+static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
+  struct binary_ws *ws = p;
+  clm_status st = clm_kernel_create(ctx, "clm_binary", &ws->k_binary, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_weight_grad", &ws->k_weight_grad, err);
+  return st;
+}
+
+static void ws_release(void *p) {
+  struct binary_ws *ws = p;
+  for (int i = 1; i >= 0; --i) {
+    struct slot *b = &ws->slot[i];
+    clm_release_mem(&b->wpartials);
+    clm_release_mem(&b->features);
+    clm_release_mem(&b->counters);
+    clm_release_mem(&b->partials);
+    clm_release_mem(&b->grad);
+    clm_release_mem(&b->labels);
+    clm_release_mem(&b->scores);
   }
-  return CLM_OK;
+  clm_release_kernel(&ws->k_weight_grad);
+  clm_release_kernel(&ws->k_binary);
 }
 
-void clm_binary_state_release(clm_binary_state *state) {
-  if (!state)
-    return;
-  free(state->weight_grad_sum);
-  memset(state, 0, sizeof *state);
-}
-
-clm_status clm_binary_merge(clm_binary_state *dst,
-                            const clm_binary_state *src) {
-  if (!dst || !src)
-    return CLM_ERR_INVALID_ARGUMENT;
-  if (dst->kind != src->kind || dst->threshold != src->threshold ||
-      dst->n_features != src->n_features)
-    return CLM_ERR_STATE_MISMATCH;
-  dst->n += src->n;
-  dst->tp += src->tp;
-  dst->fp += src->fp;
-  dst->tn += src->tn;
-  dst->fn += src->fn;
-  dst->bce_sum += src->bce_sum;
-  dst->grad_sum += src->grad_sum;
-  for (uint64_t j = 0; j < dst->n_features; ++j)
-    dst->weight_grad_sum[j] += src->weight_grad_sum[j];
-  return CLM_OK;
-}
-
-/* Largest float <= v, so that `x > result` equals `x > v` for every float x
- * (v in real arithmetic as far as the double carries it). */
-static float float_floor(double v) {
-  if (isinf(v))
-    return (float)v;
-  float f = (float)v;
-  if ((double)f > v)
-    f = nextafterf(f, -INFINITY);
-  return f;
-}
-
-/* The decision threshold in the score's own domain, rounded for an exact
- * float comparison: p > t for probabilities, z > logit(t) for logits. */
-static float device_threshold(clm_scores_kind kind, double t) {
-  if (kind == CLM_SCORES_PROBS)
-    return float_floor(t);
-  if (t <= 0.0)
-    return -INFINITY;
-  if (t >= 1.0)
-    return INFINITY;
-  return float_floor(log(t) - log1p(-t));
-}
-
-clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
-                                         uint64_t base, clm_scores_kind kind,
-                                         double threshold, float *out,
-                                         clm_error *err) {
-  clm_error_clear(err);
-  if ((n > 0 && (!in || !out)) || !(threshold >= 0.0 && threshold <= 1.0))
-    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
-                    "clm_binary_scores_from_f64: bad argument");
-  double t = threshold;
-  if (kind != CLM_SCORES_PROBS)
-    t = threshold <= 0.0   ? -INFINITY
-        : threshold >= 1.0 ? INFINITY
-                           : log(threshold) - log1p(-threshold);
-  const float tf = device_threshold(kind, threshold);
-  for (uint64_t i = 0; i < n; ++i) {
-    const double v = in[i];
-    /* Checked here, on the value as stored: rounding could bring a
-     * probability such as 1.00000001 or -1e-50 into [0, 1]. */
-    if (isnan(v))
-      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
-                      "index %llu: score is NaN",
-                      (unsigned long long)(base + i));
-    if (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0))
-      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
-                      "index %llu: probability %.17g is outside [0, 1]",
-                      (unsigned long long)(base + i), v);
-    float f = v > (double)FLT_MAX    ? INFINITY
-              : v < -(double)FLT_MAX ? -INFINITY
-                                     : (float)v;
-    if (v > t && !(f > tf))
-      f = nextafterf(tf, INFINITY);
-    else if (!(v > t) && f > tf)
-      f = tf;
-    out[i] = f;
-  }
-  return CLM_OK;
-}
-
-clm_status clm_binary_scores_from_f64(const double *in, uint64_t n,
-                                      clm_scores_kind kind, double threshold,
-                                      float *out, clm_error *err) {
-  return clm_binary_scores_from_f64_at(in, n, 0, kind, threshold, out, err);
-}
+const clm_family clm_family_binary = {"binary", sizeof(struct binary_ws),
+                                      ws_init, ws_release};
 
 static clm_status report_bad_input(const uint8_t *labels, const float *scores,
                                    clm_scores_kind kind, uint64_t i,
@@ -145,7 +73,7 @@ static clm_status report_bad_input(const uint8_t *labels, const float *scores,
  * workspace slot), the zero-copy wrappers over the caller's memory, and the
  * host copies of its results. */
 struct chunk_job {
-  struct clm_binary_slot *slot;
+  struct slot *slot;
   const uint8_t *labels;
   const float *scores, *features;
   float *grad_out;
@@ -175,9 +103,10 @@ static void chunk_release(struct chunk_job *c) {
  * in place; otherwise the inputs are copied on ctx->upload_queue into the
  * chunk's slot, so that the copy overlaps with the previous chunk's
  * kernels, and the results come back on ctx->queue. */
-static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
-                               struct chunk_job *c, float thr, clm_error *err) {
-  struct clm_binary_slot *b = c->slot;
+static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
+                               const clm_binary_state *acc, struct chunk_job *c,
+                               float thr, clm_error *err) {
+  struct slot *b = c->slot;
   const uint32_t n = c->n;
   const size_t ls = ctx->local_size;
   const size_t tile = ls * ctx->items * ctx->vec_width;
@@ -279,7 +208,7 @@ static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
   static const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD}; /* outlives queue */
   rc = clEnqueueWriteBuffer(ctx->queue, b->counters, CL_FALSE, 0, sizeof init,
                             init, 0, NULL, NULL);
-  cl_kernel k = ctx->k_binary;
+  cl_kernel k = ws->k_binary;
   const cl_uint n_arg = n;
   const cl_int probs = acc->kind == CLM_SCORES_PROBS;
   const cl_int write_grad = need_grad;
@@ -311,7 +240,7 @@ static clm_status chunk_submit(clm_context *ctx, const clm_binary_state *acc,
       st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
   }
   if (st == CLM_OK && c->wgroups > 0) {
-    cl_kernel kw = ctx->k_weight_grad;
+    cl_kernel kw = ws->k_weight_grad;
     const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
     clm_kargs ka_kw = {kw, CL_SUCCESS, 0};
     clm_karg(&ka_kw, 0, sizeof(cl_mem), &m_grad);
@@ -430,11 +359,72 @@ static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
   return st;
 }
 
+/* One update call as an engine task: the chunks' inputs, their two slots
+ * and the accumulator they fold into. */
+struct binary_run {
+  clm_context *ctx;
+  struct binary_ws *ws;
+  clm_binary_state acc;
+  const uint8_t *labels;
+  const float *scores, *features;
+  float *grad_out;
+  uint64_t base;
+  float thr;
+  struct chunk_job job[2];
+};
+
+static clm_status run_submit(void *self, int slot, uint64_t first,
+                             uint32_t count, clm_error *err) {
+  struct binary_run *r = self;
+  struct chunk_job *c = &r->job[slot];
+  const uint64_t d = r->acc.n_features;
+  c->slot = &r->ws->slot[slot];
+  c->labels = r->labels + first;
+  c->scores = r->scores + first;
+  c->features = r->features ? r->features + first * d : NULL;
+  c->grad_out = r->grad_out ? r->grad_out + first : NULL;
+  c->n = count;
+  c->offset = r->base + first;
+  return chunk_submit(r->ctx, r->ws, &r->acc, c, r->thr, err);
+}
+
+static clm_status run_collect(void *self, int slot, clm_error *err) {
+  struct binary_run *r = self;
+  return chunk_collect(&r->acc, &r->job[slot], err);
+}
+
+static void run_release(void *self, int slot) {
+  struct binary_run *r = self;
+  chunk_release(&r->job[slot]);
+}
+
+/* Rows per chunk: the context's chunk, with one chunk's features (two on
+ * the copy path) within one device allocation. */
+static clm_status chunk_rows(const clm_context *ctx, uint64_t d, int copies,
+                             uint64_t *out, clm_error *err) {
+  uint64_t chunk = ctx->chunk_samples;
+  if (d > 0) {
+    uint64_t by_alloc = ctx->info.max_alloc_bytes / (d * sizeof(float));
+    if (by_alloc == 0)
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "one row of %llu features exceeds the device's largest "
+                      "allocation (%llu bytes)",
+                      (unsigned long long)d,
+                      (unsigned long long)ctx->info.max_alloc_bytes);
+    if (copies && by_alloc > 1)
+      by_alloc /= 2;
+    if (chunk > by_alloc)
+      chunk = by_alloc;
+  }
+  *out = chunk;
+  return CLM_OK;
+}
+
 static clm_status update(clm_context *ctx, clm_binary_state *state,
                          uint64_t base, const uint8_t *labels,
                          const float *scores, uint64_t n, const float *features,
                          float *grad_out, clm_error *err) {
-  if (!ctx || !state || (n > 0 && (!labels || !scores)))
+  if (!state || (n > 0 && (!labels || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: NULL argument");
   if (state->n_features > 0 && n > 0 && !features)
@@ -443,98 +433,57 @@ static clm_status update(clm_context *ctx, clm_binary_state *state,
                     "sample, but no feature matrix was given",
                     (unsigned long long)state->n_features);
   const uint64_t d = state->n_features;
-  uint64_t chunk = ctx->chunk_samples;
-  if (d > 0) {
-    /* The feature block of one chunk must fit one device allocation. */
-    uint64_t by_alloc = ctx->info.max_alloc_bytes / (d * sizeof(float));
-    if (by_alloc == 0)
-      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                      "one row of %llu features exceeds the device's largest "
-                      "allocation (%llu bytes)",
-                      (unsigned long long)d,
-                      (unsigned long long)ctx->info.max_alloc_bytes);
-    /* The copy path keeps two chunks' features on the device. */
-    if (!(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels)) &&
-        by_alloc > 1)
-      by_alloc /= 2;
-    if (chunk > by_alloc)
-      chunk = by_alloc;
-  }
+  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels));
+  uint64_t chunk = 0;
+  clm_status st = chunk_rows(ctx, d, copies, &chunk, err);
+  if (st != CLM_OK)
+    return st;
+  struct binary_ws *ws = clm_workspace(ctx, CLM_FAMILY_BINARY, err);
+  if (!ws)
+    return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
+  struct binary_run r = {
+      .ctx = ctx,
+      .ws = ws,
+      .labels = labels,
+      .scores = scores,
+      .features = features,
+      .grad_out = grad_out,
+      .base = base,
+      .thr = clm_binary_device_threshold(state->kind, state->threshold)};
+  st = clm_binary_state_init(&r.acc, state->kind, state->threshold, d);
+  if (st != CLM_OK)
+    return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
+  /* Host copies of each chunk's partials, sized for the largest chunk. */
   const uint64_t this_chunk = n < chunk ? n : chunk;
   const size_t tile = ctx->local_size * ctx->items * ctx->vec_width;
   const size_t max_groups = (this_chunk + tile - 1) / tile + 1;
   const size_t max_wgroups =
       d > 0 ? (this_chunk + ctx->wg_rows - 1) / ctx->wg_rows + 1 : 0;
-  /* Two chunks in flight when inputs are copied (discrete devices): chunk
-   * i + 1 uploads while chunk i computes. Zero-copy chunks run one by
-   * one. */
-  const int pipelined =
-      n > chunk && !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels));
-
-  clm_binary_state acc;
-  clm_status st = clm_binary_state_init(&acc, state->kind, state->threshold, d);
-  if (st != CLM_OK)
-    return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
-  struct chunk_job c[2];
-  memset(c, 0, sizeof c);
-  for (int i = 0; i < 2; ++i) {
-    c[i].slot = &ctx->ws.bin[i];
-    c[i].partials = clm_malloc(max_groups * 2 * sizeof(float));
-    c[i].wpartials =
+  for (int i = 0; i < 2 && st == CLM_OK; ++i) {
+    r.job[i].partials = clm_malloc(max_groups * 2 * sizeof(float));
+    r.job[i].wpartials =
         max_wgroups ? clm_malloc(max_wgroups * d * sizeof(float)) : NULL;
-    if (!c[i].partials || (max_wgroups && !c[i].wpartials)) {
+    if (!r.job[i].partials || (max_wgroups && !r.job[i].wpartials))
       st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate host scratch for %zu work-groups",
                     max_groups);
-      goto done;
-    }
   }
-  const float thr = device_threshold(state->kind, state->threshold);
-  uint64_t collected = 0;
-  int turn = 0;
-  for (uint64_t off = 0; off < n; off += chunk, turn ^= pipelined) {
-    struct chunk_job *cur = &c[turn], *prev = &c[turn ^ 1];
-    cur->labels = labels + off;
-    cur->scores = scores + off;
-    cur->features = features ? features + off * d : NULL;
-    cur->grad_out = grad_out ? grad_out + off : NULL;
-    cur->n = (uint32_t)(n - off < chunk ? n - off : chunk);
-    cur->offset = base + off;
-    st = chunk_submit(ctx, &acc, cur, thr, err);
-    if (st == CLM_OK && pipelined && prev->live) {
-      const uint32_t m = prev->n;
-      st = chunk_collect(&acc, prev, err);
-      collected += m;
-    }
-    if (st == CLM_OK && !pipelined) {
-      st = chunk_collect(&acc, cur, err);
-      collected += cur->n;
-    }
-    if (st != CLM_OK)
-      goto done;
-    if (collected)
-      clm_progress(ctx, collected, n);
-  }
-  for (int i = 0; i < 2; ++i) /* the last chunk of a pipelined run */
-    if (c[i].live) {
-      st = chunk_collect(&acc, &c[i], err);
-      if (st != CLM_OK)
-        goto done;
-      clm_progress(ctx, n, n);
-    }
-  st = clm_binary_merge(state, &acc);
-done:
-  if (st != CLM_OK) {
-    /* Nothing may still use the caller's memory or the scratch below. */
-    clFinish(ctx->upload_queue);
-    clFinish(ctx->queue);
-  }
+  const clm_task task = {.self = &r,
+                         .n = n,
+                         .chunk = chunk,
+                         .pipelined = n > chunk && copies,
+                         .submit = run_submit,
+                         .collect = run_collect,
+                         .release = run_release};
+  if (st == CLM_OK)
+    st = clm_engine_run(ctx, &task, err);
+  if (st == CLM_OK)
+    st = clm_binary_merge(state, &r.acc);
   for (int i = 0; i < 2; ++i) {
-    chunk_release(&c[i]);
-    free(c[i].wpartials);
-    free(c[i].partials);
+    free(r.job[i].wpartials);
+    free(r.job[i].partials);
   }
-  clm_binary_state_release(&acc);
+  clm_binary_state_release(&r.acc);
   return st;
 }
 

@@ -122,16 +122,6 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
     st = report_build_failure(ctx, rc, err);
     goto done;
   }
-  ctx->k_binary = clCreateKernel(ctx->program, "clm_binary", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_binary)");
-    goto done;
-  }
-  ctx->k_weight_grad = clCreateKernel(ctx->program, "clm_weight_grad", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_weight_grad)");
-    goto done;
-  }
   ctx->k_confusion = clCreateKernel(ctx->program, "clm_confusion", &rc);
   if (rc != CL_SUCCESS) {
     st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion)");

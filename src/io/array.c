@@ -1,5 +1,5 @@
 /* Array object, accessors and conversions to labels and float32 values. */
-#include "array_internal.h"
+#include "io/array_internal.h"
 
 #include <float.h>
 #include <inttypes.h>

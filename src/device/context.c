@@ -469,16 +469,11 @@ void clm_context_free(clm_context *ctx) {
   clm_release_mem(&ctx->ws.yt);
   clm_release_mem(&ctx->ws.partials);
   clm_release_mem(&ctx->ws.scores);
-  for (int i = 1; i >= 0; --i) {
-    struct clm_binary_slot *b = &ctx->ws.bin[i];
-    clm_release_mem(&b->wpartials);
-    clm_release_mem(&b->features);
-    clm_release_mem(&b->counters);
-    clm_release_mem(&b->partials);
-    clm_release_mem(&b->grad);
-    clm_release_mem(&b->labels);
-    clm_release_mem(&b->scores);
-  }
+  for (int f = CLM_FAMILY_COUNT - 1; f >= 0; --f)
+    if (ctx->family_ws[f]) {
+      clm_families[f]->release(ctx->family_ws[f]);
+      free(ctx->family_ws[f]);
+    }
   if (ctx->k_argmax_ce_rows)
     clReleaseKernel(ctx->k_argmax_ce_rows);
   if (ctx->k_argmax_ce)
@@ -487,10 +482,6 @@ void clm_context_free(clm_context *ctx) {
     clReleaseKernel(ctx->k_confusion_private);
   if (ctx->k_confusion)
     clReleaseKernel(ctx->k_confusion);
-  if (ctx->k_weight_grad)
-    clReleaseKernel(ctx->k_weight_grad);
-  if (ctx->k_binary)
-    clReleaseKernel(ctx->k_binary);
   if (ctx->program)
     clReleaseProgram(ctx->program);
   if (ctx->upload_queue)
@@ -545,4 +536,41 @@ cl_mem clm_wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
   /* Inputs are wrapped CL_MEM_READ_ONLY: casting const away is safe. */
   return clCreateBuffer(ctx->cl, flags | CL_MEM_USE_HOST_PTR, bytes,
                         (void *)(uintptr_t)p, rc);
+}
+
+void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err) {
+  if (ctx->family_ws[id])
+    return ctx->family_ws[id];
+  const clm_family *f = clm_families[id];
+  void *ws = clm_calloc(1, f->workspace_size);
+  if (!ws) {
+    clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+             "cannot allocate the %s workspace", f->name);
+    return NULL;
+  }
+  if (f->init(ctx, ws, err) != CLM_OK) {
+    f->release(ws);
+    free(ws);
+    return NULL;
+  }
+  ctx->family_ws[id] = ws;
+  return ws;
+}
+
+clm_status clm_kernel_create(clm_context *ctx, const char *name,
+                             cl_kernel *out, clm_error *err) {
+  cl_int rc;
+  *out = clCreateKernel(ctx->program, name, &rc);
+  if (rc == CL_SUCCESS)
+    return CLM_OK;
+  *out = NULL;
+  char what[96];
+  snprintf(what, sizeof what, "clCreateKernel(%s)", name);
+  return clm_fail_cl(err, rc, what);
+}
+
+void clm_release_kernel(cl_kernel *k) {
+  if (*k)
+    clReleaseKernel(*k);
+  *k = NULL;
 }

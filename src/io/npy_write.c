@@ -1,7 +1,7 @@
 /* NumPy .npy writer: float32 arrays streamed into a temporary file beside
  * the target and renamed over it only when complete (see clm_npy_writer in
  * clmetrics.h). */
-#include "array_internal.h"
+#include "io/array_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

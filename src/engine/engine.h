@@ -1,0 +1,45 @@
+/* The one chunk driver every task family runs its device work through.
+ *
+ * An update call over n rows becomes chunks of at most `chunk` rows. On
+ * host-unified devices a family reads the caller's memory in place and the
+ * chunks run one by one; on discrete devices (`pipelined`) two chunks are
+ * in flight: chunk i + 1 uploads on the context's upload queue while chunk
+ * i computes. Counters that live on the device across chunks (uint32) are
+ * flushed into the family's uint64 accumulator before they could overflow.
+ * The first error wins: the driver stops submitting, waits until the
+ * device no longer touches the caller's memory and releases both slots;
+ * the family then drops its accumulator, so the caller's state is left as
+ * it was. */
+#ifndef CLM_ENGINE_H
+#define CLM_ENGINE_H
+
+#include "internal.h"
+
+typedef struct clm_task {
+  void *self;
+  uint64_t n;     /* rows of this update call */
+  uint64_t chunk; /* rows per launch, >= 1 */
+  int pipelined;  /* two chunks in flight (slots 0 and 1) */
+  /* Enqueues rows [first, first + count) on `slot` without waiting. */
+  clm_status (*submit)(void *self, int slot, uint64_t first, uint32_t count,
+                       clm_error *err);
+  /* Waits for `slot`'s chunk and folds its results into the accumulator. */
+  clm_status (*collect)(void *self, int slot, clm_error *err);
+  /* Moves device-resident counts into the accumulator; NULL when a family
+   * keeps none across chunks. */
+  clm_status (*flush)(void *self, clm_error *err);
+  /* Releases what a slot's chunk holds (zero-copy wrappers, events). */
+  void (*release)(void *self, int slot);
+} clm_task;
+
+/* Runs every chunk of `task`; reports progress to the context's callback. */
+clm_status clm_engine_run(clm_context *ctx, const clm_task *task,
+                          clm_error *err);
+
+/* Rows per launch: the context's chunk (times `scale` unless the caller set
+ * it), at most `cap` and within one device allocation of `row_bytes` a row;
+ * at least 1. */
+uint64_t clm_engine_chunk_rows(const clm_context *ctx, uint64_t row_bytes,
+                               uint64_t scale, uint64_t cap);
+
+#endif
