@@ -1,9 +1,10 @@
 # The one list of sources, shared by the main build and the fuzz build.
 # Paths are relative to the repository root.
 
-# Kernel files, in build order: common.cl defines what the others use. The
-# embedded table keeps this order and the program loader walks it.
-set(CLM_KERNELS common.cl binary.cl weight_grad.cl multiclass.cl)
+# Kernel files, in build order: clm_shared.h (constants shared with the
+# host) and common.cl define what the others use. The embedded table keeps
+# this order and the program loader walks it.
+set(CLM_KERNELS clm_shared.h common.cl binary.cl weight_grad.cl multiclass.cl)
 
 set(CLM_LIB_SOURCES
   # core: status codes, errors, fault injection

@@ -4,10 +4,9 @@
  * Per work-group: float partial sums (loss, gradient) written to `partials`
  * and one global atomic per counter, so results are deterministic. */
 #ifndef CLM_VW
+#include "clm_shared.h"
 #include "common.cl"
 #endif
-
-#define CLM_NO_BAD 0xffffffffu
 
 __kernel void
 clm_binary(__global const float *restrict scores,
@@ -122,15 +121,15 @@ clm_binary(__global const float *restrict scores,
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (lid == 0) {
-    partials[2 * grp] = lsum[0];
-    partials[2 * grp + 1] = lsum[ls];
+    partials[CLM_BIN_PARTIALS_PER_GROUP * grp] = lsum[0];
+    partials[CLM_BIN_PARTIALS_PER_GROUP * grp + 1] = lsum[ls];
     if (lcnt[0])
-      atomic_add(&counters[0], lcnt[0]);
+      atomic_add(&counters[CLM_BIN_POS], lcnt[0]);
     if (lcnt[ls])
-      atomic_add(&counters[1], lcnt[ls]);
+      atomic_add(&counters[CLM_BIN_PRED], lcnt[ls]);
     if (lcnt[2 * ls])
-      atomic_add(&counters[2], lcnt[2 * ls]);
+      atomic_add(&counters[CLM_BIN_TP], lcnt[2 * ls]);
     if (lcnt[3 * ls] != CLM_NO_BAD)
-      atomic_min(&counters[3], lcnt[3 * ls]);
+      atomic_min(&counters[CLM_BIN_FIRST_BAD], lcnt[3 * ls]);
   }
 }

@@ -620,23 +620,23 @@ Test(binary, kernel_dir_override_and_build_failure) {
   clm_error err;
   /* Missing sources: a clear status naming the file. */
   cr_assert_eq(clm_context_create(&o, &c, &err), CLM_ERR_KERNEL_SOURCE);
-  cr_assert(strstr(err.message, "common.cl"), "%s", err.message);
+  cr_assert(strstr(err.message, "clm_shared.h"), "%s", err.message);
   /* A broken kernel: CLM_ERR_BUILD with the options and the log. */
   char path[256];
-  const char *names[] = {"common.cl", "binary.cl", "weight_grad.cl",
-                         "multiclass.cl"};
-  for (int i = 0; i < 4; ++i) {
+  const char *names[] = {"clm_shared.h", "common.cl", "binary.cl",
+                         "weight_grad.cl", "multiclass.cl"};
+  for (int i = 0; i < 5; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs(i == 1 ? "__kernel void clm_binary(void) { this is not C; }\n" : "\n",
+    fputs(i == 2 ? "__kernel void clm_binary(void) { this is not C; }\n" : "\n",
           f);
     fclose(f);
   }
   cr_assert_eq(clm_context_create(&o, &c, &err), CLM_ERR_BUILD);
   cr_assert_null(c);
   cr_assert(strstr(err.message, "-DCLM_VW="), "%s", err.message);
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     remove(path);
   }

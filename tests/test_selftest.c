@@ -1,6 +1,8 @@
 /* The device self-test passes on a correct device and catches a wrong one. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +39,34 @@ Test(selftest, passes_on_this_device) {
   cr_assert_eq(kinds, 4, "every kernel is exercised");
 }
 
+/* The kernel source files (every file of the kernels directory). */
+static int kernel_files(char names[32][256]) {
+  DIR *d = opendir(CLM_KERNEL_SOURCE_DIR);
+  cr_assert_not_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < 32)
+    if (e->d_name[0] != '.')
+      snprintf(names[n++], 256, "%s", e->d_name);
+  closedir(d);
+  return n;
+}
+
 /* Copies the kernel sources, replacing `from` with `to` in `file`. */
 static void broken_kernels(char *dir, const char *file, const char *from,
                            const char *to) {
-  const char *names[] = {"common.cl", "binary.cl", "weight_grad.cl",
-                         "multiclass.cl"};
-  for (int i = 0; i < 4; ++i) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", CLM_KERNEL_SOURCE_DIR, names[i]);
+  char names[32][256];
+  const int n_names = kernel_files(names);
+  for (int i = 0; i < n_names; ++i) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%.255s", CLM_KERNEL_SOURCE_DIR, names[i]);
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "%s", path);
     static char buf[1 << 20];
     size_t len = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[len] = '\0';
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    snprintf(path, sizeof path, "%.1024s/%.255s", dir, names[i]);
     f = fopen(path, "wb");
     cr_assert_not_null(f);
     char *hit = strcmp(names[i], file) == 0 ? strstr(buf, from) : NULL;
@@ -86,11 +101,11 @@ static void expect_failure(const char *file, const char *from, const char *to,
   for (size_t i = 0; i < count && i < 64; ++i)
     caught |= !rows[i].passed && strcmp(rows[i].kernel, kernel) == 0;
   cr_assert(caught, "no failing %s row", kernel);
-  const char *names[] = {"common.cl", "binary.cl", "weight_grad.cl",
-                         "multiclass.cl"};
-  for (int i = 0; i < 4; ++i) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+  char names[32][256];
+  const int n_names = kernel_files(names);
+  for (int i = 0; i < n_names; ++i) {
+    char path[4096];
+    snprintf(path, sizeof path, "%.1024s/%.255s", dir, names[i]);
     remove(path);
   }
   rmdir(dir);

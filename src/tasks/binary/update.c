@@ -2,13 +2,12 @@
  * the weight-gradient kernel with features), driven by the engine. */
 #include "tasks/binary/binary.h"
 
+#include "clm_shared.h"
 #include "engine/engine.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CLM_NO_BAD 0xffffffffu
 
 /* Device buffers of one chunk in flight; two of them let the copy path
  * upload chunk i + 1 while chunk i computes. Grown on demand. */
@@ -83,7 +82,7 @@ struct chunk_job {
   cl_mem w_scores, w_labels, w_grad, w_feat;
   cl_event done; /* the chunk's last command on ctx->queue */
   float *partials, *wpartials;
-  cl_uint counters[4];
+  cl_uint counters[CLM_BIN_COUNTERS];
   int live; /* submitted and not yet collected */
 };
 
@@ -205,7 +204,9 @@ static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
     }
   }
 
-  static const cl_uint init[4] = {0, 0, 0, CLM_NO_BAD}; /* outlives queue */
+  /* Outlives the queue; only the first-bad slot starts at CLM_NO_BAD. */
+  static const cl_uint init[CLM_BIN_COUNTERS] = {
+      [CLM_BIN_POS] = 0, [CLM_BIN_FIRST_BAD] = CLM_NO_BAD};
   rc = clEnqueueWriteBuffer(ctx->queue, b->counters, CL_FALSE, 0, sizeof init,
                             init, 0, NULL, NULL);
   cl_kernel k = ws->k_binary;
@@ -214,17 +215,17 @@ static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
   const cl_int write_grad = need_grad;
   if (rc == CL_SUCCESS) {
     clm_kargs ka_k = {k, CL_SUCCESS, 0};
-    clm_karg(&ka_k, 0, sizeof(cl_mem), &m_scores);
-    clm_karg(&ka_k, 1, sizeof(cl_mem), &m_labels);
-    clm_karg(&ka_k, 2, sizeof n_arg, &n_arg);
-    clm_karg(&ka_k, 3, sizeof thr, &thr);
-    clm_karg(&ka_k, 4, sizeof probs, &probs);
-    clm_karg(&ka_k, 5, sizeof write_grad, &write_grad);
-    clm_karg(&ka_k, 6, sizeof(cl_mem), &m_grad);
-    clm_karg(&ka_k, 7, sizeof(cl_mem), &b->partials);
-    clm_karg(&ka_k, 8, sizeof(cl_mem), &b->counters);
-    clm_karg(&ka_k, 9, 2 * ls * sizeof(cl_float), NULL);
-    clm_karg(&ka_k, 10, 4 * ls * sizeof(cl_uint), NULL);
+    clm_karg(&ka_k, CLM_BIN_ARG_SCORES, sizeof(cl_mem), &m_scores);
+    clm_karg(&ka_k, CLM_BIN_ARG_LABELS, sizeof(cl_mem), &m_labels);
+    clm_karg(&ka_k, CLM_BIN_ARG_N, sizeof n_arg, &n_arg);
+    clm_karg(&ka_k, CLM_BIN_ARG_THRESHOLD, sizeof thr, &thr);
+    clm_karg(&ka_k, CLM_BIN_ARG_PROBS, sizeof probs, &probs);
+    clm_karg(&ka_k, CLM_BIN_ARG_WRITE_GRAD, sizeof write_grad, &write_grad);
+    clm_karg(&ka_k, CLM_BIN_ARG_GRAD, sizeof(cl_mem), &m_grad);
+    clm_karg(&ka_k, CLM_BIN_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
+    clm_karg(&ka_k, CLM_BIN_ARG_COUNTERS, sizeof(cl_mem), &b->counters);
+    clm_karg(&ka_k, CLM_BIN_ARG_LOCAL_SUMS, 2 * ls * sizeof(cl_float), NULL);
+    clm_karg(&ka_k, CLM_BIN_ARG_LOCAL_COUNTS, 4 * ls * sizeof(cl_uint), NULL);
     rc = ka_k.rc;
     if (rc != CL_SUCCESS)
       st = clm_kargs_status(&ka_k, "clm_binary", err);
@@ -243,12 +244,12 @@ static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
     cl_kernel kw = ws->k_weight_grad;
     const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
     clm_kargs ka_kw = {kw, CL_SUCCESS, 0};
-    clm_karg(&ka_kw, 0, sizeof(cl_mem), &m_grad);
-    clm_karg(&ka_kw, 1, sizeof(cl_mem), &m_feat);
-    clm_karg(&ka_kw, 2, sizeof n_arg, &n_arg);
-    clm_karg(&ka_kw, 3, sizeof d_arg, &d_arg);
-    clm_karg(&ka_kw, 4, sizeof rows_arg, &rows_arg);
-    clm_karg(&ka_kw, 5, sizeof(cl_mem), &b->wpartials);
+    clm_karg(&ka_kw, CLM_WG_ARG_GRAD, sizeof(cl_mem), &m_grad);
+    clm_karg(&ka_kw, CLM_WG_ARG_FEATURES, sizeof(cl_mem), &m_feat);
+    clm_karg(&ka_kw, CLM_WG_ARG_N, sizeof n_arg, &n_arg);
+    clm_karg(&ka_kw, CLM_WG_ARG_D, sizeof d_arg, &d_arg);
+    clm_karg(&ka_kw, CLM_WG_ARG_ROWS, sizeof rows_arg, &rows_arg);
+    clm_karg(&ka_kw, CLM_WG_ARG_PARTIALS, sizeof(cl_mem), &b->wpartials);
     rc = ka_kw.rc;
     if (rc != CL_SUCCESS) {
       st = clm_kargs_status(&ka_kw, "clm_weight_grad", err);
@@ -331,22 +332,23 @@ static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
     return clm_fail_cl(err, rc, "clWaitForEvents(chunk)");
   }
   clm_status st = CLM_OK;
-  if (c->counters[3] != CLM_NO_BAD) {
-    st = report_bad_input(c->labels, c->scores, acc->kind, c->counters[3],
-                          c->offset, err);
+  if (c->counters[CLM_BIN_FIRST_BAD] != CLM_NO_BAD) {
+    st = report_bad_input(c->labels, c->scores, acc->kind,
+                          c->counters[CLM_BIN_FIRST_BAD], c->offset, err);
   } else {
     /* Host sums in double, in group order: deterministic. */
     const uint64_t d = acc->n_features, n = c->n;
     double loss = 0.0, gsum = 0.0;
     for (size_t g = 0; g < c->groups; ++g) {
-      loss += c->partials[2 * g];
-      gsum += c->partials[2 * g + 1];
+      loss += c->partials[CLM_BIN_PARTIALS_PER_GROUP * g];
+      gsum += c->partials[CLM_BIN_PARTIALS_PER_GROUP * g + 1];
     }
     for (size_t g = 0; g < c->wgroups; ++g)
       for (uint64_t j = 0; j < d; ++j)
         acc->weight_grad_sum[j] += c->wpartials[g * d + j];
-    const uint64_t pos = c->counters[0], pred = c->counters[1],
-                   tp = c->counters[2];
+    const uint64_t pos = c->counters[CLM_BIN_POS],
+                   pred = c->counters[CLM_BIN_PRED],
+                   tp = c->counters[CLM_BIN_TP];
     acc->n += n;
     acc->tp += tp;
     acc->fp += pred - tp;
