@@ -97,34 +97,29 @@ static void chunk_release(struct chunk_job *c) {
   c->live = 0;
 }
 
-/* Enqueues one chunk without waiting for it. On host-unified devices the
- * kernels read the caller's scores, labels and features and write grad_out
- * in place; otherwise the inputs are copied on ctx->upload_queue into the
- * chunk's slot, so that the copy overlaps with the previous chunk's
- * kernels, and the results come back on ctx->queue. */
-static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
-                               const clm_binary_state *acc, struct chunk_job *c,
-                               float thr, clm_error *err) {
+/* Where one chunk's kernels read and write: the caller's memory wrapped
+ * zero-copy, or the slot's device buffers. */
+struct chunk_mem {
+  int zc_in, zc_grad, zc_feat, need_grad;
+  cl_mem scores, labels, grad, features;
+};
+
+/* Wraps the caller's arrays (host-unified devices) or sizes the slot's
+ * buffers for them. */
+static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
+                                uint64_t d, struct chunk_mem *m,
+                                clm_error *err) {
   struct slot *b = c->slot;
   const uint32_t n = c->n;
-  const size_t ls = ctx->local_size;
-  const size_t tile = ls * ctx->items * ctx->vec_width;
-  const uint64_t d = acc->n_features;
-  const int need_grad = c->grad_out != NULL || d > 0;
-  const size_t rows = ctx->wg_rows;
   const size_t feat_bytes = (size_t)n * d * sizeof(float);
-  c->groups = (n + tile - 1) / tile;
-  c->wgroups = d > 0 ? (n + rows - 1) / rows : 0;
-  c->live = 1;
   cl_int rc = CL_SUCCESS;
   clm_status st = CLM_OK;
-
-  /* Zero-copy decisions, per array. */
-  const int zc_in =
+  m->need_grad = c->grad_out != NULL || d > 0;
+  m->zc_in =
       n > 0 && clm_can_wrap(ctx, c->scores) && clm_can_wrap(ctx, c->labels);
-  const int zc_grad = n > 0 && c->grad_out && clm_can_wrap(ctx, c->grad_out);
-  const int zc_feat = c->wgroups > 0 && clm_can_wrap(ctx, c->features);
-  if (zc_in) {
+  m->zc_grad = n > 0 && c->grad_out && clm_can_wrap(ctx, c->grad_out);
+  m->zc_feat = c->wgroups > 0 && clm_can_wrap(ctx, c->features);
+  if (m->zc_in) {
     c->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->scores,
                                 (size_t)n * sizeof(float), &rc);
     if (rc == CL_SUCCESS)
@@ -137,182 +132,207 @@ static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
     if (st == CLM_OK)
       st = clm_ensure_buffer(ctx, &b->labels, &b->labels_cap, n,
                              CL_MEM_READ_ONLY, err);
-    if (st != CLM_OK)
-      return st;
   }
-  if (zc_grad) {
+  if (st == CLM_OK && m->zc_grad) {
     c->w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, c->grad_out,
                               (size_t)n * sizeof(float), &rc);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
-  } else if (need_grad) {
+  } else if (st == CLM_OK && m->need_grad) {
     st = clm_ensure_buffer(ctx, &b->grad, &b->grad_cap,
                            (size_t)n * sizeof(float), CL_MEM_READ_WRITE, err);
-    if (st != CLM_OK)
-      return st;
   }
-  if (zc_feat) {
+  if (st == CLM_OK && m->zc_feat) {
     c->w_feat =
         clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->features, feat_bytes, &rc);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR features)");
-  } else if (c->wgroups > 0) {
+  } else if (st == CLM_OK && c->wgroups > 0) {
     st = clm_ensure_buffer(ctx, &b->features, &b->features_cap, feat_bytes,
                            CL_MEM_READ_ONLY, err);
-    if (st != CLM_OK)
-      return st;
   }
-  st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
-                         c->groups * 2 * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
+                           c->groups * CLM_BIN_PARTIALS_PER_GROUP *
+                               sizeof(float),
+                           CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counters, &b->counters_cap,
-                           4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+                           CLM_BIN_COUNTERS * sizeof(cl_uint),
+                           CL_MEM_READ_WRITE, err);
   if (st == CLM_OK && c->wgroups > 0)
     st = clm_ensure_buffer(ctx, &b->wpartials, &b->wpartials_cap,
                            c->wgroups * d * sizeof(float), CL_MEM_READ_WRITE,
                            err);
-  if (st != CLM_OK)
-    return st;
-  cl_mem m_scores = zc_in ? c->w_scores : b->scores;
-  cl_mem m_labels = zc_in ? c->w_labels : b->labels;
-  cl_mem m_grad = zc_grad ? c->w_grad : need_grad ? b->grad : b->partials;
-  cl_mem m_feat = zc_feat ? c->w_feat : b->features;
+  m->scores = m->zc_in ? c->w_scores : b->scores;
+  m->labels = m->zc_in ? c->w_labels : b->labels;
+  m->grad = m->zc_grad     ? c->w_grad
+            : m->need_grad ? b->grad
+                           : b->partials; /* unused by the kernel */
+  m->features = m->zc_feat ? c->w_feat : b->features;
+  return st;
+}
 
-  /* Uploads on their own queue; the kernels wait for them. */
-  cl_event uploaded = NULL;
-  if (n > 0 && (!zc_in || (c->wgroups > 0 && !zc_feat))) {
-    if (!zc_in) {
-      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->scores, CL_FALSE, 0,
-                                (size_t)n * sizeof(float), c->scores, 0, NULL,
-                                NULL);
-      if (rc == CL_SUCCESS)
-        rc = clEnqueueWriteBuffer(ctx->upload_queue, b->labels, CL_FALSE, 0, n,
-                                  c->labels, 0, NULL, NULL);
-    }
-    if (rc == CL_SUCCESS && c->wgroups > 0 && !zc_feat)
-      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->features, CL_FALSE, 0,
-                                feat_bytes, c->features, 0, NULL, NULL);
-    /* The queue is in order: a marker completes after every write. */
+/* Copies what is not read in place on the upload queue; *uploaded is the
+ * event the kernels wait for (NULL when nothing was copied). */
+static clm_status chunk_upload(clm_context *ctx, const struct chunk_job *c,
+                               uint64_t d, const struct chunk_mem *m,
+                               cl_event *uploaded, clm_error *err) {
+  const struct slot *b = c->slot;
+  const uint32_t n = c->n;
+  *uploaded = NULL;
+  if (n == 0 || (m->zc_in && (c->wgroups == 0 || m->zc_feat)))
+    return CLM_OK;
+  cl_int rc = CL_SUCCESS;
+  if (!m->zc_in) {
+    rc = clEnqueueWriteBuffer(ctx->upload_queue, b->scores, CL_FALSE, 0,
+                              (size_t)n * sizeof(float), c->scores, 0, NULL,
+                              NULL);
     if (rc == CL_SUCCESS)
-      rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, &uploaded);
-    if (rc == CL_SUCCESS)
-      rc = clFlush(ctx->upload_queue);
-    if (rc != CL_SUCCESS) {
-      if (uploaded)
-        clReleaseEvent(uploaded);
-      return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
-    }
+      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->labels, CL_FALSE, 0, n,
+                                c->labels, 0, NULL, NULL);
   }
+  if (rc == CL_SUCCESS && c->wgroups > 0 && !m->zc_feat)
+    rc = clEnqueueWriteBuffer(ctx->upload_queue, b->features, CL_FALSE, 0,
+                              (size_t)n * d * sizeof(float), c->features, 0,
+                              NULL, NULL);
+  /* The queue is in order: a marker completes after every write. */
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, uploaded);
+  if (rc == CL_SUCCESS)
+    rc = clFlush(ctx->upload_queue);
+  if (rc != CL_SUCCESS) {
+    if (*uploaded)
+      clReleaseEvent(*uploaded);
+    *uploaded = NULL;
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
+  }
+  return CLM_OK;
+}
 
+/* Enqueues the fused pass and, with features, the weight-gradient pass,
+ * both after the uploads. */
+static clm_status chunk_launch(clm_context *ctx, struct binary_ws *ws,
+                               const clm_binary_state *acc,
+                               const struct chunk_job *c,
+                               const struct chunk_mem *m, float thr,
+                               cl_event uploaded, clm_error *err) {
+  const struct slot *b = c->slot;
+  const size_t ls = ctx->local_size;
+  const cl_uint n_arg = c->n;
+  const cl_int probs = acc->kind == CLM_SCORES_PROBS;
+  const cl_int write_grad = m->need_grad;
+  const cl_uint waits = uploaded ? 1 : 0;
+  const cl_event *wait = uploaded ? &uploaded : NULL;
   /* Outlives the queue; only the first-bad slot starts at CLM_NO_BAD. */
   static const cl_uint init[CLM_BIN_COUNTERS] = {
       [CLM_BIN_POS] = 0, [CLM_BIN_FIRST_BAD] = CLM_NO_BAD};
-  rc = clEnqueueWriteBuffer(ctx->queue, b->counters, CL_FALSE, 0, sizeof init,
-                            init, 0, NULL, NULL);
-  cl_kernel k = ws->k_binary;
-  const cl_uint n_arg = n;
-  const cl_int probs = acc->kind == CLM_SCORES_PROBS;
-  const cl_int write_grad = need_grad;
-  if (rc == CL_SUCCESS) {
-    clm_kargs ka_k = {k, CL_SUCCESS, 0};
-    clm_karg(&ka_k, CLM_BIN_ARG_SCORES, sizeof(cl_mem), &m_scores);
-    clm_karg(&ka_k, CLM_BIN_ARG_LABELS, sizeof(cl_mem), &m_labels);
-    clm_karg(&ka_k, CLM_BIN_ARG_N, sizeof n_arg, &n_arg);
-    clm_karg(&ka_k, CLM_BIN_ARG_THRESHOLD, sizeof thr, &thr);
-    clm_karg(&ka_k, CLM_BIN_ARG_PROBS, sizeof probs, &probs);
-    clm_karg(&ka_k, CLM_BIN_ARG_WRITE_GRAD, sizeof write_grad, &write_grad);
-    clm_karg(&ka_k, CLM_BIN_ARG_GRAD, sizeof(cl_mem), &m_grad);
-    clm_karg(&ka_k, CLM_BIN_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
-    clm_karg(&ka_k, CLM_BIN_ARG_COUNTERS, sizeof(cl_mem), &b->counters);
-    clm_karg(&ka_k, CLM_BIN_ARG_LOCAL_SUMS, 2 * ls * sizeof(cl_float), NULL);
-    clm_karg(&ka_k, CLM_BIN_ARG_LOCAL_COUNTS, 4 * ls * sizeof(cl_uint), NULL);
-    rc = ka_k.rc;
-    if (rc != CL_SUCCESS)
-      st = clm_kargs_status(&ka_k, "clm_binary", err);
-  } else {
-    st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
-  }
-  if (st == CLM_OK && c->groups > 0) {
-    const size_t global = c->groups * ls;
-    rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls,
-                                uploaded ? 1 : 0, uploaded ? &uploaded : NULL,
-                                NULL);
-    if (rc != CL_SUCCESS)
-      st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
-  }
-  if (st == CLM_OK && c->wgroups > 0) {
-    cl_kernel kw = ws->k_weight_grad;
-    const cl_uint d_arg = (cl_uint)d, rows_arg = (cl_uint)rows;
-    clm_kargs ka_kw = {kw, CL_SUCCESS, 0};
-    clm_karg(&ka_kw, CLM_WG_ARG_GRAD, sizeof(cl_mem), &m_grad);
-    clm_karg(&ka_kw, CLM_WG_ARG_FEATURES, sizeof(cl_mem), &m_feat);
-    clm_karg(&ka_kw, CLM_WG_ARG_N, sizeof n_arg, &n_arg);
-    clm_karg(&ka_kw, CLM_WG_ARG_D, sizeof d_arg, &d_arg);
-    clm_karg(&ka_kw, CLM_WG_ARG_ROWS, sizeof rows_arg, &rows_arg);
-    clm_karg(&ka_kw, CLM_WG_ARG_PARTIALS, sizeof(cl_mem), &b->wpartials);
-    rc = ka_kw.rc;
-    if (rc != CL_SUCCESS) {
-      st = clm_kargs_status(&ka_kw, "clm_weight_grad", err);
-    } else {
-      const size_t wls = ctx->wg_local_size;
-      const size_t wglobal = c->wgroups * wls;
-      rc = clEnqueueNDRangeKernel(ctx->queue, kw, 1, NULL, &wglobal, &wls,
-                                  uploaded ? 1 : 0, uploaded ? &uploaded : NULL,
-                                  NULL);
-      if (rc != CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
-    }
-  }
-  if (uploaded)
-    clReleaseEvent(uploaded);
+  cl_int rc = clEnqueueWriteBuffer(ctx->queue, b->counters, CL_FALSE, 0,
+                                   sizeof init, init, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
+  clm_kargs ka = {ws->k_binary, CL_SUCCESS, 0};
+  clm_karg(&ka, CLM_BIN_ARG_SCORES, sizeof(cl_mem), &m->scores);
+  clm_karg(&ka, CLM_BIN_ARG_LABELS, sizeof(cl_mem), &m->labels);
+  clm_karg(&ka, CLM_BIN_ARG_N, sizeof n_arg, &n_arg);
+  clm_karg(&ka, CLM_BIN_ARG_THRESHOLD, sizeof thr, &thr);
+  clm_karg(&ka, CLM_BIN_ARG_PROBS, sizeof probs, &probs);
+  clm_karg(&ka, CLM_BIN_ARG_WRITE_GRAD, sizeof write_grad, &write_grad);
+  clm_karg(&ka, CLM_BIN_ARG_GRAD, sizeof(cl_mem), &m->grad);
+  clm_karg(&ka, CLM_BIN_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
+  clm_karg(&ka, CLM_BIN_ARG_COUNTERS, sizeof(cl_mem), &b->counters);
+  clm_karg(&ka, CLM_BIN_ARG_LOCAL_SUMS,
+           CLM_BIN_PARTIALS_PER_GROUP * ls * sizeof(cl_float), NULL);
+  clm_karg(&ka, CLM_BIN_ARG_LOCAL_COUNTS,
+           CLM_BIN_COUNTERS * ls * sizeof(cl_uint), NULL);
+  clm_status st = clm_kargs_status(&ka, "clm_binary", err);
   if (st != CLM_OK)
     return st;
-
-  /* Results, without blocking; the counters' read is the chunk's last
-   * command, and the queue is in order. */
   if (c->groups > 0) {
-    rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
-                             c->groups * 2 * sizeof(float), c->partials, 0,
-                             NULL, NULL);
+    const size_t global = c->groups * ls;
+    rc = clEnqueueNDRangeKernel(ctx->queue, ws->k_binary, 1, NULL, &global, &ls,
+                                waits, wait, NULL);
     if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
   }
-  if (c->wgroups > 0) {
+  if (c->wgroups == 0)
+    return CLM_OK;
+  const cl_uint d_arg = (cl_uint)acc->n_features, rows_arg = ctx->wg_rows;
+  clm_kargs kw = {ws->k_weight_grad, CL_SUCCESS, 0};
+  clm_karg(&kw, CLM_WG_ARG_GRAD, sizeof(cl_mem), &m->grad);
+  clm_karg(&kw, CLM_WG_ARG_FEATURES, sizeof(cl_mem), &m->features);
+  clm_karg(&kw, CLM_WG_ARG_N, sizeof n_arg, &n_arg);
+  clm_karg(&kw, CLM_WG_ARG_D, sizeof d_arg, &d_arg);
+  clm_karg(&kw, CLM_WG_ARG_ROWS, sizeof rows_arg, &rows_arg);
+  clm_karg(&kw, CLM_WG_ARG_PARTIALS, sizeof(cl_mem), &b->wpartials);
+  st = clm_kargs_status(&kw, "clm_weight_grad", err);
+  if (st != CLM_OK)
+    return st;
+  const size_t wls = ctx->wg_local_size;
+  const size_t wglobal = c->wgroups * wls;
+  rc = clEnqueueNDRangeKernel(ctx->queue, ws->k_weight_grad, 1, NULL, &wglobal,
+                              &wls, waits, wait, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_weight_grad)");
+  return CLM_OK;
+}
+
+/* A zero-copy gradient: mapping the USE_HOST_PTR buffer makes the kernel's
+ * writes visible in the caller's memory (no copy on PoCL: the pointers are
+ * equal). */
+static clm_status map_gradient(clm_context *ctx, struct chunk_job *c,
+                               clm_error *err) {
+  const size_t bytes = (size_t)c->n * sizeof(float);
+  cl_int rc;
+  void *p = clEnqueueMapBuffer(ctx->queue, c->w_grad, CL_FALSE, CL_MAP_READ, 0,
+                               bytes, 0, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
+  if (p != (void *)c->grad_out) {
+    /* The driver kept a copy after all: bring it over after the map. */
+    rc = clFinish(ctx->queue);
+    if (rc == CL_SUCCESS)
+      memcpy(c->grad_out, p, bytes);
+  }
+  cl_int urc = clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
+  if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
+    urc = clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    rc = urc;
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
+  return CLM_OK;
+}
+
+/* Reads the results back without blocking; the counters' read is the
+ * chunk's last command (its `done` event), and the queue is in order. */
+static clm_status chunk_read(clm_context *ctx, struct chunk_job *c, uint64_t d,
+                             const struct chunk_mem *m, clm_error *err) {
+  const struct slot *b = c->slot;
+  cl_int rc = CL_SUCCESS;
+  if (c->groups > 0)
+    rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
+                             c->groups * CLM_BIN_PARTIALS_PER_GROUP *
+                                 sizeof(float),
+                             c->partials, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+  if (c->wgroups > 0)
     rc = clEnqueueReadBuffer(ctx->queue, b->wpartials, CL_FALSE, 0,
                              c->wgroups * d * sizeof(float), c->wpartials, 0,
                              NULL, NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
-  }
-  if (c->grad_out && n > 0 && !zc_grad) {
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weight partials)");
+  if (c->grad_out && c->n > 0 && !m->zc_grad)
     rc = clEnqueueReadBuffer(ctx->queue, b->grad, CL_FALSE, 0,
-                             (size_t)n * sizeof(float), c->grad_out, 0, NULL,
+                             (size_t)c->n * sizeof(float), c->grad_out, 0, NULL,
                              NULL);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
-  }
-  if (zc_grad) {
-    /* Mapping a USE_HOST_PTR buffer makes the kernel's writes visible in
-     * the caller's memory (no copy on PoCL: the pointers are equal). */
-    void *p =
-        clEnqueueMapBuffer(ctx->queue, c->w_grad, CL_FALSE, CL_MAP_READ, 0,
-                           (size_t)n * sizeof(float), 0, NULL, NULL, &rc);
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
-    if (p != (void *)c->grad_out) {
-      /* The driver kept a copy after all: bring it over after the map. */
-      rc = clFinish(ctx->queue);
-      if (rc == CL_SUCCESS)
-        memcpy(c->grad_out, p, (size_t)n * sizeof(float));
-    }
-    cl_int urc =
-        clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
-    if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
-      clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
-    if (rc == CL_SUCCESS)
-      rc = urc;
-    if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
+  if (m->zc_grad) {
+    clm_status st = map_gradient(ctx, c, err);
+    if (st != CLM_OK)
+      return st;
   }
   rc = clEnqueueReadBuffer(ctx->queue, b->counters, CL_FALSE, 0,
                            sizeof c->counters, c->counters, 0, NULL, &c->done);
@@ -321,6 +341,33 @@ static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(counters)");
   return CLM_OK;
+}
+
+/* Enqueues one chunk without waiting for it. On host-unified devices the
+ * kernels read the caller's scores, labels and features and write grad_out
+ * in place; otherwise the inputs are copied on ctx->upload_queue into the
+ * chunk's slot, so that the copy overlaps with the previous chunk's
+ * kernels, and the results come back on ctx->queue. */
+static clm_status chunk_submit(clm_context *ctx, struct binary_ws *ws,
+                               const clm_binary_state *acc, struct chunk_job *c,
+                               float thr, clm_error *err) {
+  const size_t tile = ctx->local_size * ctx->items * ctx->vec_width;
+  const uint64_t d = acc->n_features;
+  c->groups = (c->n + tile - 1) / tile;
+  c->wgroups = d > 0 ? (c->n + ctx->wg_rows - 1) / ctx->wg_rows : 0;
+  c->live = 1;
+  struct chunk_mem m;
+  clm_status st = chunk_buffers(ctx, c, d, &m, err);
+  cl_event uploaded = NULL;
+  if (st == CLM_OK)
+    st = chunk_upload(ctx, c, d, &m, &uploaded, err);
+  if (st == CLM_OK)
+    st = chunk_launch(ctx, ws, acc, c, &m, thr, uploaded, err);
+  if (uploaded)
+    clReleaseEvent(uploaded);
+  if (st == CLM_OK)
+    st = chunk_read(ctx, c, d, &m, err);
+  return st;
 }
 
 /* Waits for a submitted chunk and adds it to `acc`. */
