@@ -193,6 +193,21 @@ CLM_API const clm_device_info *clm_context_device(const clm_context *ctx);
 /** The options passed to the kernel compiler (for reports and bug reports). */
 CLM_API const char *clm_context_build_options(const clm_context *ctx);
 
+/** How the context launches its kernels, chosen from the device (or forced
+ * by the options); for reports, tuning and the self-test. */
+typedef struct clm_launch_shape {
+  size_t local_size;           /* work-group size of the evaluation kernels */
+  size_t max_local_size;       /* the device's largest work-group */
+  size_t confusion_local_size; /* 1: private per-group histograms (CPUs) */
+  unsigned vector_width;       /* floats per vector load */
+  unsigned items;              /* vectors per work-item per tile */
+  int strided;                 /* 1: work-items interleave (GPUs) */
+} clm_launch_shape;
+
+/** Fills `shape` for the context. */
+CLM_API void clm_context_launch_shape(const clm_context *ctx,
+                                      clm_launch_shape *shape);
+
 /** Seconds spent in clm_context_create (platform load + program build). */
 CLM_API double clm_context_startup_seconds(const clm_context *ctx);
 

@@ -574,3 +574,17 @@ void clm_release_kernel(cl_kernel *k) {
     clReleaseKernel(*k);
   *k = NULL;
 }
+
+void clm_context_launch_shape(const clm_context *ctx, clm_launch_shape *s) {
+  if (!ctx || !s)
+    return;
+  size_t max_wg = 1;
+  clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
+                  &max_wg, NULL);
+  s->local_size = ctx->local_size;
+  s->max_local_size = max_wg;
+  s->confusion_local_size = ctx->cm_local_size;
+  s->vector_width = ctx->vec_width;
+  s->items = ctx->items;
+  s->strided = ctx->strided;
+}

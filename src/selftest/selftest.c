@@ -1,7 +1,7 @@
 /* Device self-test: every kernel, every launch shape the engine may pick,
  * fixed inputs, compared with a double-precision CPU reference. Evaluations
  * go through the public API, so it checks exactly what users run. */
-#include "internal.h"
+#include "internal.h" /* only for clm_malloc (fault injection) and clm_fail */
 
 #include <float.h>
 #include <math.h>
@@ -430,12 +430,11 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
   clm_status rc = clm_context_create(&base, &probe, err);
   if (rc != CLM_OK)
     return rc;
-  const size_t def_ls = probe->local_size;
-  const uint64_t local_mem = probe->info.local_mem_bytes;
-  const int one_item_groups = probe->cm_local_size == 1;
-  size_t max_wg = 1;
-  clGetDeviceInfo(probe->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
-                  &max_wg, NULL);
+  clm_launch_shape shape;
+  clm_context_launch_shape(probe, &shape);
+  const size_t def_ls = shape.local_size, max_wg = shape.max_local_size;
+  const uint64_t local_mem = clm_context_device(probe)->local_mem_bytes;
+  const int one_item_groups = shape.confusion_local_size == 1;
   clm_context_free(probe);
 
   const size_t sizes[] = {def_ls, 1, 8, 64, 256};
