@@ -28,9 +28,9 @@ set(CLM_LIB_SOURCES
   src/selftest/selftest.c
   # io: arrays, .npy, CSV
   src/io/array.c
-  src/io_npy.c
+  src/io/npy_read.c
   src/io/npy_write.c
-  src/io_csv.c)
+  src/io/csv.c)
 
 # The CLI without main.c (the fuzz build links these into its harness).
 set(CLM_CLI_SOURCES

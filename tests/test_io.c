@@ -8,12 +8,18 @@
 #include "clmetrics.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- */
@@ -861,4 +867,372 @@ Test(io, csv_via_load_csv_on_npy_name) {
   cr_assert_eq(clm_array_load_csv(p, &a, NULL), CLM_OK);
   cr_assert_eq(clm_array_rows(a), 2);
   clm_array_free(a);
+}
+
+/* ---------------------------------------------------------------- */
+/* Streams, limits and hostile text                                  */
+/* ---------------------------------------------------------------- */
+
+/* io_csv.c's CSV_MAX_LINE: the longest line, without its "\n" or "\r\n". */
+#define MAX_LINE ((size_t)1 << 20)
+
+/* Every test that could block or grow without end on a regression runs
+ * under this guard: SIGALRM kills the test, which then fails. */
+#define GUARD(seconds) alarm(seconds)
+
+/* A child that writes `len` bytes of `text` into a pipe in pieces of 1 to 7
+ * bytes (or, with len == 0, the byte `text[0]` forever); returns its pid and
+ * the pipe's read end in *rfd. */
+static pid_t spawn_writer(const char *text, size_t len, int *rfd) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    close(fds[0]);
+    signal(SIGPIPE, SIG_DFL);
+    if (len == 0) {
+      char block[4096];
+      memset(block, text[0], sizeof block);
+      for (;;)
+        if (write(fds[1], block, sizeof block) < 0)
+          _exit(0);
+    }
+    for (size_t done = 0, k = 0; done < len; k++) {
+      size_t n = 1 + k % 7;
+      if (n > len - done)
+        n = len - done;
+      ssize_t w = write(fds[1], text + done, n);
+      if (w <= 0)
+        _exit(1);
+      done += (size_t)w;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  *rfd = fds[0];
+  return pid;
+}
+
+static void reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+static const char *fd_path(int fd) {
+  static char buf[64];
+  snprintf(buf, sizeof buf, "/dev/fd/%d", fd);
+  return buf;
+}
+
+Test(io, csv_nul_bytes_fail_fast) {
+  char zeros[4096] = {0};
+  const char *p = fpath("zeros.csv");
+  write_bytes(p, zeros, sizeof zeros);
+  expect_load_fail(p, CLM_ERR_FORMAT, "NUL byte at offset 0: not CSV text");
+  p = fpath("late.csv");
+  write_bytes(p, "1\n2\n\0\n", 6);
+  expect_load_fail(p, CLM_ERR_FORMAT, "NUL byte at offset 4");
+  p = fpath("utf16.csv");
+  write_bytes(p, "\xFF\xFEy\0\n\0001\0\n\0", 10);
+  expect_load_fail(p, CLM_ERR_FORMAT, "UTF-16 text is not supported");
+  /* .npy data under another name is named as such. */
+  p = write_npy("y.dat", "<f4", "(6,)", F123, sizeof F123);
+  expect_load_fail(p, CLM_ERR_FORMAT, ".npy data read as CSV");
+}
+
+Test(io, csv_dev_zero_fails_fast) {
+  /* An endless stream of NULs: the first block read already fails. */
+  GUARD(20);
+  expect_load_fail("/dev/zero", CLM_ERR_FORMAT, "NUL byte at offset 0");
+  alarm(0);
+}
+
+/* A file of `head`, then `n` copies of `c`, then `tail`. */
+static const char *write_long_line(const char *name, const char *head, char c,
+                                   size_t n, const char *tail) {
+  size_t hl = strlen(head), tl = strlen(tail);
+  char *buf = malloc(hl + n + tl);
+  cr_assert_not_null(buf);
+  memcpy(buf, head, hl);
+  memset(buf + hl, c, n);
+  memcpy(buf + hl + n, tail, tl);
+  const char *p = fpath(name);
+  write_bytes(p, buf, hl + n + tl);
+  free(buf);
+  return p;
+}
+
+Test(io, csv_line_length_limit) {
+  GUARD(60);
+  /* A 2 MiB line, after a header and with one more line after it. */
+  expect_load_fail(write_long_line("2m.csv", "y\n", '1', 2 * MAX_LINE, "\n1\n"),
+                   CLM_ERR_FORMAT, "line 2 is longer than 1048576 bytes");
+  /* ... or at the end of the file without a newline. */
+  expect_load_fail(write_long_line("2m_eof.csv", "", '7', 2 * MAX_LINE, ""),
+                   CLM_ERR_FORMAT, "line 1 is longer than 1048576 bytes");
+  /* One byte over; "\r\n" is not counted. */
+  expect_load_fail(
+      write_long_line("over.csv", "0.", '3', MAX_LINE - 1, "\r\n1\r\n"),
+      CLM_ERR_FORMAT, "line 1 is longer than 1048576 bytes");
+  /* Exactly at the limit, then more lines: a number of 1 MiB of digits. */
+  const char *p =
+      write_long_line("limit.csv", "0.", '3', MAX_LINE - 2, "\r\n0.25\r\n");
+  clm_array *a = load_ok(p);
+  cr_assert_eq(clm_array_rows(a), 2);
+  const double *d = clm_array_data(a);
+  cr_assert_eq(d[0], strtod("0.333333333333333333333333", NULL));
+  cr_assert_eq(d[1], 0.25);
+  clm_array_free(a);
+  alarm(0);
+}
+
+Test(io, csv_endless_pipe_is_bounded) {
+  /* A writer that never sends "\n": the read stops at the line limit. */
+  GUARD(20);
+  int rfd;
+  pid_t pid = spawn_writer("a", 0, &rfd);
+  clm_array *a = (clm_array *)0x1;
+  clm_error err;
+  cr_assert_eq(clm_array_load(fd_path(rfd), &a, &err), CLM_ERR_FORMAT, "%s",
+               err.message);
+  cr_assert_null(a);
+  cr_assert(strstr(err.message, "line 1 is longer than 1048576 bytes"), "%s",
+            err.message);
+  close(rfd);
+  reap(pid);
+  alarm(0);
+}
+
+Test(io, csv_from_pipe_in_small_pieces) {
+  /* Lines cross every read boundary; the result equals the file's. */
+  GUARD(60);
+  size_t cap = 1 << 20, n = 0;
+  char *text = malloc(cap);
+  cr_assert_not_null(text);
+  n += (size_t)snprintf(text + n, cap - n, "\xEF\xBB\xBFlabel, score\r\n");
+  for (int i = 0; i < 20000; i++)
+    n += (size_t)snprintf(text + n, cap - n, "%d,%.17g\r\n", i % 2,
+                          i * 0.001 - 7);
+  int rfd;
+  pid_t pid = spawn_writer(text, n, &rfd);
+  clm_array *a = load_ok(fd_path(rfd));
+  close(rfd);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  write_bytes(fpath("same.csv"), text, n);
+  clm_array *b = load_ok(fpath("same.csv"));
+  cr_assert_eq(clm_array_rows(a), 20000);
+  cr_assert_eq(clm_array_cols(a), 2);
+  cr_assert_eq(clm_array_rows(b), 20000);
+  cr_assert_eq(clm_array_cols(b), 2);
+  cr_assert_eq(
+      memcmp(clm_array_data(a), clm_array_data(b), 20000 * 2 * sizeof(double)),
+      0);
+  const double *d = clm_array_data(a);
+  cr_assert_eq(d[2 * 12345 + 1], 12345 * 0.001 - 7);
+  clm_array_free(a);
+  clm_array_free(b);
+  free(text);
+  alarm(0);
+}
+
+Test(io, csv_from_fifo) {
+  GUARD(20);
+  const char *p = fpath("f.csv");
+  cr_assert_eq(mkfifo(p, 0600), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    int fd = open(p, O_WRONLY);
+    if (fd < 0 || write(fd, "y\n1\n0\n1\n", 8) != 8)
+      _exit(1);
+    _exit(0);
+  }
+  clm_array *a = load_ok(p);
+  cr_assert_eq(clm_array_rows(a), 3);
+  clm_array_free(a);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  alarm(0);
+}
+
+Test(io, npy_non_regular_files_refused_without_blocking) {
+  /* open() of a FIFO without a writer would block for ever. */
+  GUARD(10);
+  const char *p = fpath("fifo.npy");
+  cr_assert_eq(mkfifo(p, 0600), 0);
+  expect_load_fail(p, CLM_ERR_IO,
+                   ".npy inputs must be regular files (this is a FIFO)");
+  clm_array *a = NULL;
+  clm_error err;
+  cr_assert_eq(clm_array_load_npy(p, &a, &err), CLM_ERR_IO);
+
+  p = fpath("null.npy");
+  cr_assert_eq(symlink("/dev/null", p), 0);
+  expect_load_fail(p, CLM_ERR_IO, "(this is a character device)");
+
+  p = fpath("dir.npy");
+  cr_assert_eq(mkdir(p, 0700), 0);
+  expect_load_fail(p, CLM_ERR_IO, "(this is a directory)");
+  rmdir(p);
+
+  p = fpath("sock.npy");
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  cr_assert_geq(s, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  cr_assert_lt(strlen(p), sizeof sa.sun_path);
+  strcpy(sa.sun_path, p);
+  cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+  expect_load_fail(p, CLM_ERR_IO, "(this is a socket)");
+  close(s);
+  alarm(0);
+}
+
+Test(io, npy_header_length_limit) {
+  const char *d = "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }";
+  /* Padded to 2 MiB: over the 1 MiB limit. */
+  expect_load_fail(write_npy_raw("h2m.npy", 2, d, 2 << 20, F123, sizeof F123),
+                   CLM_ERR_FORMAT, "more than the limit of 1048576");
+  /* A length field that claims 4 GiB fails without reading it. */
+  const char *p = write_npy_raw("h4g.npy", 2, d, 64, F123, sizeof F123);
+  FILE *f = fopen(p, "r+b");
+  cr_assert_not_null(f);
+  fseek(f, 8, SEEK_SET);
+  fwrite("\xff\xff\xff\xff", 1, 4, f);
+  fclose(f);
+  expect_load_fail(p, CLM_ERR_FORMAT, "more than the limit");
+  /* 128 KiB of padding is still fine. */
+  check_f4_123(write_npy_raw("h128k.npy", 2, d, 128 << 10, F123, sizeof F123),
+               6, 1);
+}
+
+/* First-line header detection: `rows` data rows, or an error containing
+ * `error`. */
+static const struct {
+  const char *text;
+  uint64_t rows;
+  const char *error;
+} HEADER_CASES[] = {
+    {"label\n1\n0\n", 2, NULL},
+    {"y_true\n1\n", 1, NULL},
+    {"_y\n1\n", 1, NULL},
+    {" \"p\" \n1\n", 1, NULL},
+    {"\"my label\",\"score\"\n1,0.5\n", 1, NULL},
+    {"score v2.1-final\n1\n", 1, NULL},
+    {"p(y=1)\n0.5\n", 1, NULL},
+    {"temp\xC3\xA9rature\n1\n", 1, NULL},
+    {"inf_score\n1\n", 1, NULL},
+    {"\"0.5\"\n0.7\n", 2, NULL},
+    {"\"0.5\",\"1\"\n0.7,0\n", 2, NULL},
+    {"nan\n1\n", 2, NULL},
+    {"NaN\n1\n", 2, NULL},
+    {"inf\n1\n", 2, NULL},
+    {"-Infinity\n1\n", 2, NULL},
+    {"0x1p3\n1\n", 2, NULL},
+    {"0\n1\n", 2, NULL},
+    {"NA\n1\n", 0, "line 1, column 1: not a number: 'NA'"},
+    {"\"NA\"\n1\n", 0, "line 1, column 1: not a number: '\"NA\"'"},
+    {"n/a\n1\n", 0, "line 1, column 1: not a number: 'n/a'"},
+    {"NULL,1\n1,2\n", 0, "line 1, column 1: not a number: 'NULL'"},
+    {"None\n", 0, "line 1, column 1: not a number: 'None'"},
+    {"0.5x\n1\n", 0, "line 1, column 1: not a number: '0.5x'"},
+    {"'p'\n1\n", 0, "line 1, column 1: not a number: ''p''"},
+    {"x1;x2\n1;2\n", 0, "line 1, column 1: not a number: 'x1;x2'"},
+    {"1label\n1\n", 0, "line 1, column 1: not a number: '1label'"},
+    {"\xFFlabel\n1\n", 0, "line 1, column 1: not a number: '\\xfflabel'"},
+    {"1\nlabel\n", 0, "line 2, column 1: not a number: 'label'"},
+};
+
+Test(io, csv_header_detection) {
+  for (size_t i = 0; i < sizeof HEADER_CASES / sizeof HEADER_CASES[0]; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "hd%zu.csv", i);
+    const char *p = write_text(name, HEADER_CASES[i].text);
+    if (HEADER_CASES[i].error) {
+      expect_load_fail(p, CLM_ERR_FORMAT, HEADER_CASES[i].error);
+      continue;
+    }
+    clm_array *a = load_ok(p);
+    cr_assert_eq(clm_array_rows(a), HEADER_CASES[i].rows, "case %zu: '%s'", i,
+                 HEADER_CASES[i].text);
+    clm_array_free(a);
+  }
+  /* Data read from a first line: a quoted number, and NaN kept as NaN for
+   * the scores checks to report. */
+  clm_array *a = load_ok(write_text("q.csv", "\"0.5\",\" -2 \"\n0.7,1\n"));
+  const double *d = clm_array_data(a);
+  cr_assert_eq(d[0], 0.5);
+  cr_assert_eq(d[1], -2);
+  clm_array_free(a);
+  a = load_ok(write_text("nan1.csv", "NaN\n1\n"));
+  cr_assert(isnan(((const double *)clm_array_data(a))[0]));
+  clm_array_free(a);
+}
+
+Test(io, csv_quoted_fields) {
+  clm_array *a = load_ok(write_text("qq.csv", "y,p\n\"1\",\"0.25\"\n0,1\n"));
+  cr_assert_eq(clm_array_rows(a), 2);
+  cr_assert_eq(clm_array_cols(a), 2);
+  cr_assert_eq(((const double *)clm_array_data(a))[1], 0.25);
+  clm_array_free(a);
+  /* A comma inside quotes does not split the field. */
+  expect_load_fail(write_text("qc.csv", "y\n\"1,5\"\n"), CLM_ERR_FORMAT,
+                   "line 2, column 1: not a number: '\"1,5\"'");
+}
+
+Test(io, csv_long_decimals_round_as_strtod) {
+  char digits[201], big[256], frac[256], tiny[256], text[1024];
+  for (int i = 0; i < 200; i++)
+    digits[i] = (char)('0' + (i * 7 + 3) % 10);
+  digits[200] = '\0';
+  snprintf(big, sizeof big, "%s", digits);
+  snprintf(frac, sizeof frac, "0.%s", digits);
+  snprintf(tiny, sizeof tiny, "-%.1s.%se-250", digits, digits + 1);
+  snprintf(text, sizeof text, "%s, %s\n\"%s\",1\n", big, frac, tiny);
+  clm_array *a = load_ok(write_text("long.csv", text));
+  cr_assert_eq(clm_array_rows(a), 2);
+  const double *d = clm_array_data(a);
+  cr_assert_eq(d[0], strtod(big, NULL));
+  cr_assert_eq(d[1], strtod(frac, NULL));
+  cr_assert_eq(d[2], strtod(tiny, NULL));
+  cr_assert_eq(d[3], 1);
+  cr_assert(d[0] > 3e199 && d[0] < 4e199);
+  clm_array_free(a);
+}
+
+static void expect_printable(const char *msg) {
+  for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+    cr_assert(*p >= 0x20 && *p != 0x7F, "raw byte 0x%02x in '%s'", *p, msg);
+}
+
+Test(io, csv_control_bytes_escaped) {
+  clm_array *a = NULL;
+  clm_error err;
+  const char *p = write_text("ctl.csv", "1\n2\na\x01"
+                                        "b\tc\x7F\xFF\xC3\xA9\\z\x1B[31m\n");
+  expect_load_fail(p, CLM_ERR_FORMAT,
+                   "line 3, column 1: not a number: "
+                   "'a\\x01b\\tc\\x7f\\xff\xC3\xA9\\\\z\\x1b[31m'");
+  cr_assert_eq(clm_array_load(p, &a, &err), CLM_ERR_FORMAT);
+  expect_printable(err.message);
+
+  /* A carriage return inside a line is shown, not swallowed. */
+  expect_load_fail(write_text("cr.csv", "1\r2\n"), CLM_ERR_FORMAT,
+                   "not a number: '1\\r2'");
+
+  /* Long fields are cut at 40 characters, escapes counting as one. */
+  char field[80];
+  memset(field, 2, 60);
+  memcpy(field + 60, "\n", 2);
+  p = write_text("ctl2.csv", field);
+  char want[256] = "not a number: '";
+  for (int i = 0; i < 40; i++)
+    strcat(want, "\\x02");
+  strcat(want, "'...");
+  expect_load_fail(p, CLM_ERR_FORMAT, want);
+  cr_assert_eq(clm_array_load(p, &a, &err), CLM_ERR_FORMAT);
+  expect_printable(err.message);
 }

@@ -1,5 +1,5 @@
 /* NumPy .npy reader (memory-mapped). */
-#include "array_internal.h"
+#include "io/array_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,12 @@
 #endif
 
 static const unsigned char NPY_MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+/* The longest header accepted (1 MiB). NumPy writes headers of a few hundred
+ * bytes for the 1-D and 2-D arrays of plain dtypes read here (its own reader
+ * refuses more than 10000 bytes by default); the limit only stops a
+ * version 2/3 length field from asking for up to 4 GiB. */
+#define NPY_MAX_HEADER (1u << 20)
 
 /* ---------------------------------------------------------------- */
 /* Header dict parser                                                */
@@ -249,14 +255,10 @@ static ssize_t read_full(int fd, void *buf, size_t len, off_t off) {
   return (ssize_t)got;
 }
 
-static clm_status load_npy_fd(int fd, const char *path, clm_array *a,
-                              clm_error *err) {
-  struct stat sb;
-  if (fstat(fd, &sb) != 0)
-    return io_fail(err, path, "cannot stat", errno);
-  if (S_ISDIR(sb.st_mode))
-    return io_fail(err, path, "cannot read", EISDIR);
-  uint64_t fsize = (uint64_t)sb.st_size;
+/* `sb` is fd's fstat: a regular file. */
+static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
+                              clm_array *a, clm_error *err) {
+  uint64_t fsize = (uint64_t)sb->st_size;
   if (fsize == 0)
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: empty file, not an .npy file", path);
@@ -289,6 +291,11 @@ static clm_status load_npy_fd(int fd, const char *path, clm_array *a,
                     "%s: .npy format version %u.%u is not supported", path,
                     major, minor);
   }
+  if (hlen > NPY_MAX_HEADER)
+    return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
+                    "%s: malformed .npy header: %" PRIu64
+                    " bytes, more than the limit of %u",
+                    path, hlen, (unsigned)NPY_MAX_HEADER);
   if (hstart + hlen > fsize)
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: truncated: header of %" PRIu64
@@ -383,6 +390,54 @@ static clm_status load_npy_fd(int fd, const char *path, clm_array *a,
   return CLM_OK;
 }
 
+static clm_status not_regular(clm_error *err, const char *path, mode_t mode) {
+  const char *kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "a special file";
+  return clm_fail(err, CLM_ERR_IO, -1, 0,
+                  "%s: .npy inputs must be regular files (this is %s)", path,
+                  kind);
+}
+
+/* Opens `path` for mapping, refusing anything but a regular file without
+ * ever blocking: open() of a FIFO waits for a writer, and opening a device
+ * can have effects, so the path is stat'ed first, opened with O_NONBLOCK,
+ * and the descriptor checked to be that same regular file (a swap between
+ * stat and open is refused), before O_NONBLOCK is cleared. Returns the
+ * descriptor in *fd_out with its fstat in *sb. */
+static clm_status open_regular(const char *path, int *fd_out, struct stat *sb,
+                               clm_error *err) {
+  struct stat pre;
+  if (stat(path, &pre) != 0)
+    return io_fail(err, path, "cannot open", errno);
+  if (!S_ISREG(pre.st_mode))
+    return not_regular(err, path, pre.st_mode);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return io_fail(err, path, "cannot open", errno);
+  clm_status st = CLM_OK;
+  int fl;
+  if (fstat(fd, sb) != 0)
+    st = io_fail(err, path, "cannot stat", errno);
+  else if (!S_ISREG(sb->st_mode))
+    st = not_regular(err, path, sb->st_mode);
+  else if (sb->st_dev != pre.st_dev || sb->st_ino != pre.st_ino)
+    st = clm_fail(err, CLM_ERR_IO, -1, 0,
+                  "%s: the file was replaced while being opened", path);
+  else if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+           fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+    st = io_fail(err, path, "cannot open", errno);
+  if (st != CLM_OK) {
+    close(fd);
+    return st;
+  }
+  *fd_out = fd;
+  return CLM_OK;
+}
+
 clm_status clm_array_load_npy(const char *path, clm_array **out,
                               clm_error *err) {
   clm_error_clear(err);
@@ -391,16 +446,18 @@ clm_status clm_array_load_npy(const char *path, clm_array **out,
   if (!path || !out)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_array_load_npy: path and out must not be NULL");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return io_fail(err, path, "cannot open", errno);
+  struct stat sb;
+  int fd = -1;
+  clm_status st = open_regular(path, &fd, &sb, err);
+  if (st != CLM_OK)
+    return st;
   clm_array *a = clm_array_new(path);
   if (!a) {
     close(fd);
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "%s: out of memory",
                     path);
   }
-  clm_status st = load_npy_fd(fd, path, a, err);
+  st = load_npy_fd(fd, &sb, path, a, err);
   close(fd); /* the mapping stays valid after close */
   if (st != CLM_OK) {
     clm_array_free(a);
@@ -409,4 +466,3 @@ clm_status clm_array_load_npy(const char *path, clm_array **out,
   *out = a;
   return CLM_OK;
 }
-
