@@ -510,9 +510,11 @@ CLM_API const char *clm_dtype_name(clm_dtype dtype);
 typedef struct clm_array clm_array;
 
 /**
- * Loads a file: `.npy` (C order, little-endian, format version 1 or 2,
- * memory-mapped) or, for any other extension, CSV (one value per line or
- * comma-separated rows, an optional header line; read as float64).
+ * Loads a file: `.npy` (C order, little-endian, format version 1, 2 or
+ * 3, memory-mapped; must be a regular file) or, for any other extension,
+ * CSV (one value per line or comma-separated rows, an optional header line
+ * when its first field looks like a name; read as float64, streaming, so a
+ * pipe works; lines of at most 1 MiB).
  */
 CLM_API clm_status clm_array_load(const char *path, clm_array **out,
                                   clm_error *err);
