@@ -256,13 +256,14 @@ static ssize_t read_full(int fd, void *buf, size_t len, off_t off) {
 }
 
 /* `sb` is fd's fstat: a regular file. */
-static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
-                              clm_array *a, clm_error *err) {
-  uint64_t fsize = (uint64_t)sb->st_size;
+/* The magic, version and header length: the header dict starts at
+ * *hstart and is *hlen bytes long. */
+static clm_status read_preamble(int fd, uint64_t fsize, const char *path,
+                                uint64_t *hstart, uint64_t *hlen,
+                                clm_error *err) {
   if (fsize == 0)
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: empty file, not an .npy file", path);
-
   unsigned char pre[12];
   ssize_t got = read_full(fd, pre, sizeof pre, 0);
   if (got < 0)
@@ -274,40 +275,44 @@ static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: truncated: file ends inside the .npy preamble", path);
   unsigned major = pre[6], minor = pre[7];
-  uint64_t hstart, hlen;
   if (major == 1 && minor == 0) {
-    hstart = 10;
-    hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
+    *hstart = 10;
+    *hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
   } else if ((major == 2 || major == 3) && minor == 0) {
     if (got < 12)
       return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                       "%s: truncated: file ends inside the .npy preamble",
                       path);
-    hstart = 12;
-    hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 |
-           (uint64_t)pre[11] << 24;
+    *hstart = 12;
+    *hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 |
+            (uint64_t)pre[11] << 24;
   } else {
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "%s: .npy format version %u.%u is not supported", path,
                     major, minor);
   }
-  if (hlen > NPY_MAX_HEADER)
+  if (*hlen > NPY_MAX_HEADER)
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: malformed .npy header: %" PRIu64
                     " bytes, more than the limit of %u",
-                    path, hlen, (unsigned)NPY_MAX_HEADER);
-  if (hstart + hlen > fsize)
+                    path, *hlen, (unsigned)NPY_MAX_HEADER);
+  if (*hstart + *hlen > fsize)
     return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
                     "%s: truncated: header of %" PRIu64
                     " bytes but the file has only %" PRIu64 " after the "
                     "preamble",
-                    path, hlen, fsize - hstart);
+                    path, *hlen, fsize - *hstart);
+  return CLM_OK;
+}
 
+/* Reads and parses the ASCII header dict. */
+static clm_status read_header(int fd, const char *path, uint64_t hstart,
+                              uint64_t hlen, npy_header *h, clm_error *err) {
   char *text = clm_malloc(hlen ? (size_t)hlen : 1);
   if (!text)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate the .npy header", path);
-  got = read_full(fd, text, (size_t)hlen, (off_t)hstart);
+  ssize_t got = read_full(fd, text, (size_t)hlen, (off_t)hstart);
   if (got < 0 || (uint64_t)got != hlen) {
     int e = got < 0 ? errno : EIO;
     free(text);
@@ -320,49 +325,17 @@ static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
           err, CLM_ERR_FORMAT, -1, 0,
           "%s: malformed .npy header: byte %" PRIu64 " is not ASCII", path, i);
     }
-  npy_header h;
   parser ps = {text, text + hlen, path, err};
-  clm_status st = parse_header(&ps, &h);
+  clm_status st = parse_header(&ps, h);
   free(text);
-  if (st != CLM_OK)
-    return st;
+  return st;
+}
 
-  clm_dtype dtype = CLM_DTYPE_F64;
-  if ((st = map_descr(path, h.descr, &dtype, err)) != CLM_OK)
-    return st;
-  /* Only a true 2-D matrix is laid out differently in Fortran order. */
-  if (h.fortran_order && h.ndim == 2 && h.shape[0] > 1 && h.shape[1] > 1)
-    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
-                    "%s: Fortran-order arrays are not supported; save with "
-                    "np.ascontiguousarray",
-                    path);
-
-  uint64_t isz = clm_dtype_size(dtype);
-  uint64_t rows = h.shape[0], cols = h.shape[1];
-  if ((cols != 0 && rows > UINT64_MAX / cols) ||
-      (rows * cols > UINT64_MAX / isz))
-    return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
-                    "%s: .npy shape (%" PRIu64 ", %" PRIu64
-                    ") overflows 64-bit sizes",
-                    path, rows, cols);
-  uint64_t dbytes = rows * cols * isz;
-  uint64_t dstart = hstart + hlen;
-  if (fsize - dstart < dbytes)
-    return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
-                    "%s: truncated: expected %" PRIu64
-                    " bytes of data, found %" PRIu64,
-                    path, dbytes, fsize - dstart);
-  if (dstart + dbytes > SIZE_MAX)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "%s: file too large to map", path);
-
-  a->dtype = dtype;
-  a->ndim = h.ndim;
-  a->rows = rows;
-  a->cols = cols;
-  if (dbytes == 0)
-    return CLM_OK; /* data stays at the static dummy; mmap(0) is invalid */
-
+/* Maps the data in place, or copies it where a hand-written header
+ * misaligns it (numpy itself always pads to 16 or 64 bytes). */
+static clm_status map_data(int fd, const char *path, uint64_t dstart,
+                           uint64_t dbytes, size_t isz, clm_array *a,
+                           clm_error *err) {
   if (dstart % isz == 0) {
     size_t len = (size_t)(dstart + dbytes);
     void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -373,13 +346,11 @@ static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
     a->data = (const unsigned char *)base + dstart;
     return CLM_OK;
   }
-  /* Hand-written headers may misalign the data; copy it so typed access is
-   * aligned. numpy itself always pads to 16 or 64 bytes. */
   void *buf = clm_malloc((size_t)dbytes);
   if (!buf)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "%s: cannot allocate %" PRIu64 " bytes", path, dbytes);
-  got = read_full(fd, buf, (size_t)dbytes, (off_t)dstart);
+  ssize_t got = read_full(fd, buf, (size_t)dbytes, (off_t)dstart);
   if (got < 0 || (uint64_t)got != dbytes) {
     int e = got < 0 ? errno : EIO;
     free(buf);
@@ -388,6 +359,51 @@ static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
   a->owned = buf;
   a->data = buf;
   return CLM_OK;
+}
+
+static clm_status load_npy_fd(int fd, const struct stat *sb, const char *path,
+                              clm_array *a, clm_error *err) {
+  const uint64_t fsize = (uint64_t)sb->st_size;
+  uint64_t hstart = 0, hlen = 0;
+  clm_status st = read_preamble(fd, fsize, path, &hstart, &hlen, err);
+  npy_header h;
+  if (st == CLM_OK)
+    st = read_header(fd, path, hstart, hlen, &h, err);
+  clm_dtype dtype = CLM_DTYPE_F64;
+  if (st == CLM_OK)
+    st = map_descr(path, h.descr, &dtype, err);
+  if (st != CLM_OK)
+    return st;
+  /* Only a true 2-D matrix is laid out differently in Fortran order. */
+  if (h.fortran_order && h.ndim == 2 && h.shape[0] > 1 && h.shape[1] > 1)
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: Fortran-order arrays are not supported; save with "
+                    "np.ascontiguousarray",
+                    path);
+  const uint64_t isz = clm_dtype_size(dtype);
+  const uint64_t rows = h.shape[0], cols = h.shape[1];
+  if ((cols != 0 && rows > UINT64_MAX / cols) ||
+      (rows * cols > UINT64_MAX / isz))
+    return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
+                    "%s: .npy shape (%" PRIu64 ", %" PRIu64
+                    ") overflows 64-bit sizes",
+                    path, rows, cols);
+  const uint64_t dbytes = rows * cols * isz, dstart = hstart + hlen;
+  if (fsize - dstart < dbytes)
+    return clm_fail(err, CLM_ERR_FORMAT, -1, 0,
+                    "%s: truncated: expected %" PRIu64
+                    " bytes of data, found %" PRIu64,
+                    path, dbytes, fsize - dstart);
+  if (dstart + dbytes > SIZE_MAX)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "%s: file too large to map", path);
+  a->dtype = dtype;
+  a->ndim = h.ndim;
+  a->rows = rows;
+  a->cols = cols;
+  if (dbytes == 0)
+    return CLM_OK; /* data stays at the static dummy; mmap(0) is invalid */
+  return map_data(fd, path, dstart, dbytes, (size_t)isz, a, err);
 }
 
 static clm_status not_regular(clm_error *err, const char *path, mode_t mode) {
