@@ -17,7 +17,10 @@
  *
  * clm_argmax_ce: per row of an N x K score matrix: argmax (ties to the lowest
  *   index, as NumPy), the cross-entropy term and the rank of the true class;
- *   CLM_VW rows per work-item at once, vectorized across rows. */
+ *   CLM_VW rows per work-item at once, vectorized across rows.
+ *   Logit rows with every score -inf (no class has any probability) or every
+ *   score +inf (inf - inf) have no cross-entropy: they are bad rows,
+ *   reported at column 0 through the same status words as NaN. */
 #ifndef CLM_VW
 #include "common.cl"
 #endif
@@ -173,8 +176,9 @@ inline void clm_argmax_group_end(
 /* For each row: pred[row] = argmax; partials[grp] = sum of cross-entropy
  * terms; hits[grp] = rows whose true class ranks < top_k (rank = classes
  * scoring higher, or equal with a lower index). status[0..1] count and
- * first index (row * k + col) of NaN scores or probabilities outside
- * [0, 1]; status[2..3] count and first row of true labels outside [0, k). */
+ * first index (row * k + col) of NaN scores, probabilities outside [0, 1]
+ * and logit rows that are all -inf or all +inf (column 0); status[2..3]
+ * count and first row of true labels outside [0, k). */
 __kernel void
 clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
               const uint n, const uint k, const int probs, const uint top_k,
@@ -215,8 +219,8 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       tcls[j] = t;
     }
     const intv t = VLOADI(tcls);
-    /* Pass 1: max, argmax, score of the true class, input checks. */
-    floatv best = -INFINITY, zt = 0.0f;
+    /* Pass 1: max, argmax, min, score of the true class, input checks. */
+    floatv best = -INFINITY, lo = INFINITY, zt = 0.0f;
     intv arg = 0, badm = 0;
     for (uint c = 0; c < k; ++c) {
       float tmp[CLM_VW];
@@ -228,11 +232,24 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       const intv gt = v > best;
       best = select(best, v, gt);
       arg = select(arg, cv, gt);
+      lo = fmin(lo, v);
       zt = select(zt, v, t == cv);
     }
-    if (ANYV(badm)) {
+    /* Logit rows without NaN whose scores are all -inf or all +inf. */
+    const intv all_inf =
+        probs ? (intv)0
+              : (((best == (floatv)(-INFINITY)) | (lo == (floatv)INFINITY)) &
+                 ~badm);
+    if (ANYV(badm | all_inf)) {
       /* Rare path: find the first offending cell row by row. */
-      for (uint j = 0; j < CLM_VW && r0 + j < n; ++j)
+      int ai[CLM_VW];
+      VSTOREI(all_inf, ai);
+      for (uint j = 0; j < CLM_VW && r0 + j < n; ++j) {
+        if (ai[j]) {
+          ++bad_score;
+          first_bad_score = min(first_bad_score, (r0 + j) * k);
+          continue;
+        }
         for (uint c = 0; c < k; ++c) {
           const float v = s[(ulong)(r0 + j) * k + c];
           if (isnan(v) || (probs && (v < 0.0f || v > 1.0f))) {
@@ -241,6 +258,7 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
             break;
           }
         }
+      }
     }
     /* All -inf rows have argmax 0 (every score ties at -inf). */
     /* Pass 2: softmax denominator around the max, rank of the true class. */
@@ -265,8 +283,10 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       loss = -log(clamp(zt, FLT_EPSILON, 1.0f));
     } else {
       /* log-sum-exp minus the true logit; limits at +-inf: with +inf
-       * logits the mass splits evenly among them; all -inf rows are
-       * uniform. */
+       * logits the mass splits evenly among them (0 for a true class that
+       * is the only +inf, log m among m of them, +inf for a finite or -inf
+       * true class). Rows all -inf or all +inf were reported above; their
+       * loss here (log k) is never used. */
       const floatv finite = (best - zt) + log1p(sum);
       const floatv at_inf =
           select((floatv)INFINITY, log(ninf), isinf(zt) & (zt > 0.0f));
@@ -330,8 +350,8 @@ __kernel void clm_argmax_ce_rows(
       first_bad_label = min(first_bad_label, r);
       t = 0;
     }
-    /* Pass 1: per-lane max and its first column, input checks. */
-    floatv bv = -INFINITY;
+    /* Pass 1: per-lane max and its first column, min, input checks. */
+    floatv bv = -INFINITY, lov = INFINITY;
     intv bi = 0, badm = 0;
     for (uint c = 0; c < full; c += CLM_VW) {
       const floatv v = VLOADF(row + c);
@@ -340,6 +360,7 @@ __kernel void clm_argmax_ce_rows(
       const intv gt = v > bv;
       bv = select(bv, v, gt);
       bi = select(bi, ci, gt);
+      lov = fmin(lov, v);
     }
     if (full < k) {
       /* The tail as one vector ending at column k - 1; lanes already read
@@ -352,18 +373,21 @@ __kernel void clm_argmax_ce_rows(
       const intv gt = fresh & (v > bv);
       bv = select(bv, v, gt);
       bi = select(bi, ci, gt);
+      lov = fmin(lov, v); /* columns read twice do not change a minimum */
     }
-    float lv[CLM_VW];
+    float lv[CLM_VW], lo_l[CLM_VW];
     int li[CLM_VW], lb[CLM_VW];
     VSTOREF(bv, lv);
     VSTOREI(bi, li);
     VSTOREI(badm, lb);
-    float best = -INFINITY;
+    VSTOREF(lov, lo_l);
+    float best = -INFINITY, lo = INFINITY;
     int arg = 0, bad = 0;
     /* Lanes hold the first maximum of their columns: the overall first is
      * the lowest column among the lanes that reach the maximum. */
     for (int j = 0; j < CLM_VW; ++j) {
       bad |= lb[j];
+      lo = fmin(lo, lo_l[j]);
       if (lv[j] > best || (lv[j] == best && li[j] < arg)) {
         best = lv[j];
         arg = li[j];
@@ -378,6 +402,10 @@ __kernel void clm_argmax_ce_rows(
           break;
         }
       }
+    } else if (!probs && (best == -INFINITY || lo == INFINITY)) {
+      /* Every logit -inf or every logit +inf: no cross-entropy. */
+      ++bad_score;
+      first_bad_score = min(first_bad_score, r * k);
     }
     /* All -inf rows: every score ties, argmax 0. */
     if (best == -INFINITY)
@@ -414,7 +442,7 @@ __kernel void clm_argmax_ce_rows(
     } else if (isinf(best) && best > 0.0f) {
       loss = isinf(zt) && zt > 0.0f ? log(ninf) : INFINITY;
     } else if (isinf(best)) {
-      loss = log((float)k);
+      loss = log((float)k); /* all -inf: reported above, never used */
     } else if (isinf(zt)) {
       loss = INFINITY;
     } else {

@@ -5,10 +5,17 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CLM_NO_BAD 0xffffffffu
 
 enum { CM_LOCAL = 0, CM_DIAG = 1, CM_GLOBAL = 2, CM_PRIVATE = 3 };
+
+/* Bytes of physical memory on this host, or 0 when unknown. */
+static double host_memory_bytes(void) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+}
 
 clm_status clm_multiclass_state_init(clm_multiclass_state *s, uint32_t k,
                                      uint32_t top_k) {
@@ -19,6 +26,11 @@ clm_status clm_multiclass_state_init(clm_multiclass_state *s, uint32_t k,
     return CLM_ERR_INVALID_ARGUMENT;
   const uint64_t cells = (uint64_t)k * k;
   if (cells > SIZE_MAX / sizeof(uint64_t))
+    return CLM_ERR_OUT_OF_MEMORY;
+  /* A matrix larger than the machine is never reserved (calloc would
+   * succeed lazily and fail only when counted into). */
+  const double host = host_memory_bytes();
+  if (host > 0 && (double)cells * sizeof(uint64_t) > host)
     return CLM_ERR_OUT_OF_MEMORY;
   s->confusion = clm_calloc((size_t)cells, sizeof(uint64_t));
   if (!s->confusion)
@@ -46,7 +58,7 @@ clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
   for (uint64_t r = 0; r < n; ++r) {
     const double *row = in + r * k;
     float *o = out + r * k;
-    uint32_t arg = 0;
+    uint32_t arg = 0, neg_inf = 0, pos_inf = 0;
     for (uint32_t c = 0; c < k; ++c) {
       const double v = row[c];
       if (isnan(v) || (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0)))
@@ -58,9 +70,17 @@ clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
       o[c] = v > (double)FLT_MAX    ? INFINITY
              : v < -(double)FLT_MAX ? -INFINITY
                                     : (float)v;
+      neg_inf += v == -INFINITY;
       if (v > row[arg])
         arg = c;
     }
+    /* Logit rows without a cross-entropy (as the kernels report them),
+     * named here by their stored values. */
+    if (kind == CLM_SCORES_LOGITS && neg_inf == k)
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), row[0],
+                      "row %llu: every score is -inf (no class has any "
+                      "probability)",
+                      (unsigned long long)(base + r));
     /* Rounding is monotonic, so it can only tie other columns with the
      * maximum: lift the maximum one float32 step, or where it cannot rise
      * (a probability of 1, +inf) step the tied columns down. */
@@ -76,6 +96,20 @@ clm_status clm_multiclass_scores_from_f64_at(const double *in, uint64_t n,
           if (c != arg && o[c] == m)
             o[c] = nextafterf(m, -INFINITY);
       }
+    }
+    for (uint32_t c = 0; c < k; ++c)
+      pos_inf += o[c] == INFINITY;
+    if (kind == CLM_SCORES_LOGITS && pos_inf == k) {
+      /* Every column tied at the maximum, which is +inf as float32. */
+      if (isinf(row[0]))
+        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), row[0],
+                        "row %llu: every score is +inf (inf - inf: the "
+                        "probabilities are undefined)",
+                        (unsigned long long)(base + r));
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), row[0],
+                      "row %llu: every score is %.17g, +inf as float32: "
+                      "subtract the row's maximum first",
+                      (unsigned long long)(base + r), row[0]);
     }
   }
   return CLM_OK;
@@ -144,8 +178,44 @@ static clm_status cm_zero(clm_context *ctx, uint64_t cells, clm_error *err) {
              : clm_fail_cl(err, rc, "clEnqueueFillBuffer(confusion)");
 }
 
+/* Fails unless the K x K counts of an update of n samples fit: on the
+ * device the uint32 counters (and the per-group slices of the private
+ * strategy), on the host the state's uint64 matrix, the counters again
+ * (mapped to flush them, or the device's memory itself where it is the
+ * host's) and the uint64 spill of an update past flush_samples. */
+static clm_status cm_check_memory(const clm_context *ctx, uint32_t k, int mode,
+                                  uint32_t replicas, uint64_t n,
+                                  clm_error *err) {
+  const double cells = (double)k * (double)k;
+  const double counters = cells * sizeof(cl_uint);
+  const double slices =
+      mode == CM_PRIVATE
+          ? (double)private_groups(ctx) * cells * replicas * sizeof(cl_uint)
+          : 0.0;
+  const double device = counters + slices;
+  const double state = cells * sizeof(uint64_t);
+  const double spill = n > ctx->flush_samples ? state : 0.0;
+  const double host =
+      state + counters + spill + (ctx->info.host_unified_memory ? slices : 0.0);
+  const double host_limit = host_memory_bytes();
+  const double device_limit = (double)ctx->info.global_mem_bytes;
+  if ((device_limit > 0 && device > device_limit) ||
+      (host_limit > 0 && host > host_limit))
+    return clm_fail(
+        err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+        "not enough memory for %u classes: the %u x %u confusion matrix "
+        "needs %.2f GB of host memory (%.2f GB of uint64 counts%s + %.2f GB "
+        "of uint32 device counters%s) and %.2f GB of device memory; this "
+        "host has %.2f GB, the device %.2f GB",
+        k, k, k, host / 1e9, state / 1e9, spill > 0 ? ", twice" : "",
+        (counters + (ctx->info.host_unified_memory ? slices : 0.0)) / 1e9,
+        slices > 0 ? " and per-group slices" : "", device / 1e9,
+        host_limit / 1e9, device_limit / 1e9);
+  return CLM_OK;
+}
+
 static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
-                           clm_error *err) {
+                           uint64_t n, clm_error *err) {
   memset(run, 0, sizeof *run);
   run->k = k;
   const uint64_t cells = (uint64_t)k * k, budget = local_budget(ctx);
@@ -176,12 +246,6 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
                     "local memory for K = %u; the device has %llu",
                     (unsigned long long)(k * sizeof(cl_uint)), k,
                     (unsigned long long)local);
-  if (cells * sizeof(cl_uint) > ctx->info.max_alloc_bytes)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "a %u x %u confusion matrix needs %.2f GB in one device "
-                    "buffer; the device's largest is %.2f GB",
-                    k, k, (double)(cells * sizeof(cl_uint)) / 1e9,
-                    (double)ctx->info.max_alloc_bytes / 1e9);
   run->mode = mode;
   /* Small matrices get replicas, so runs of one cell do not serialize. */
   run->replicas = 1;
@@ -189,10 +253,19 @@ static clm_status cm_begin(clm_context *ctx, struct cm_run *run, uint32_t k,
     run->replicas = 4;
   if (mode == CM_PRIVATE && k <= 32)
     run->replicas = 4;
+  clm_status st = cm_check_memory(ctx, k, mode, run->replicas, n, err);
+  if (st != CLM_OK)
+    return st;
+  if (cells * sizeof(cl_uint) > ctx->info.max_alloc_bytes)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "a %u x %u confusion matrix needs %.2f GB in one device "
+                    "buffer; the device's largest is %.2f GB",
+                    k, k, (double)(cells * sizeof(cl_uint)) / 1e9,
+                    (double)ctx->info.max_alloc_bytes / 1e9);
   struct clm_workspace *ws = &ctx->ws;
-  clm_status st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
-                                    (size_t)cells * sizeof(cl_uint),
-                                    CL_MEM_READ_WRITE, err);
+  st = clm_ensure_buffer(ctx, &ws->cm, &ws->cm_cap,
+                         (size_t)cells * sizeof(cl_uint), CL_MEM_READ_WRITE,
+                         err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->mstatus, &ws->mstatus_cap,
                            4 * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
@@ -383,7 +456,7 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL argument");
   struct cm_run run;
-  clm_status st = cm_begin(ctx, &run, state->n_classes, err);
+  clm_status st = cm_begin(ctx, &run, state->n_classes, n, err);
   if (st != CLM_OK)
     return st;
   /* Labels are light (8 bytes a sample) while each launch zeroes and
@@ -442,6 +515,43 @@ done:
   return st;
 }
 
+/* The first bad score of a row the kernel flagged (flagged column `col`),
+ * found again on the host: NaN, a probability outside [0, 1], or a logit
+ * row whose scores are all -inf or all +inf. */
+static clm_status report_bad_row(const float *row, uint32_t k,
+                                 clm_scores_kind kind, uint64_t r, uint64_t col,
+                                 clm_error *err) {
+  const unsigned long long at = (unsigned long long)r;
+  uint32_t neg_inf = 0, pos_inf = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    const float v = row[c];
+    if (isnan(v))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %u: score is NaN", at, c);
+    if (kind == CLM_SCORES_PROBS && (v < 0.0f || v > 1.0f))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %u: probability %.9g is outside "
+                      "[0, 1]",
+                      at, c, (double)v);
+    neg_inf += v == -INFINITY;
+    pos_inf += v == INFINITY;
+  }
+  if (kind == CLM_SCORES_LOGITS && neg_inf == k)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, -INFINITY,
+                    "row %llu: every score is -inf (no class has any "
+                    "probability)",
+                    at);
+  if (kind == CLM_SCORES_LOGITS && pos_inf == k)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, INFINITY,
+                    "row %llu: every score is +inf (inf - inf: the "
+                    "probabilities are undefined)",
+                    at);
+  /* Not found again (the memory changed under the call): the kernel's. */
+  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, row[col],
+                  "row %llu, column %llu: bad score %.9g", at,
+                  (unsigned long long)col, (double)row[col]);
+}
+
 static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
                                 uint64_t base, const int32_t *y_true,
                                 const float *scores, uint64_t n,
@@ -460,7 +570,7 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
         kind == CLM_SCORES_PROBS ? "probabilities" : "logits");
   const uint32_t k = state->n_classes;
   struct cm_run run;
-  clm_status st = cm_begin(ctx, &run, k, err);
+  clm_status st = cm_begin(ctx, &run, k, n, err);
   if (st != CLM_OK)
     return st;
   double ce_sum = 0;
@@ -559,25 +669,15 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
     }
     if (status[2] > 0) {
       const uint64_t r = off + status[3];
-      st = clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)(base + r), y_true[r],
-                    "index %llu: true label %d is outside [0, %u)",
-                    (unsigned long long)(base + r), (int)y_true[r],
-                    (unsigned)k);
+      st =
+          clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)(base + r), y_true[r],
+                   "index %llu: true label %d is outside [0, %u)",
+                   (unsigned long long)(base + r), (int)y_true[r], (unsigned)k);
       goto done;
     }
     if (status[0] > 0) {
-      const uint64_t r = off + status[1] / k, c = status[1] % k;
-      const double v = scores[r * k + c];
-      if (isnan(v))
-        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), v,
-                      "row %llu, column %llu: score is NaN",
-                      (unsigned long long)(base + r), (unsigned long long)c);
-      else
-        st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + r), v,
-                      "row %llu, column %llu: probability %.9g is outside "
-                      "[0, 1]",
-                      (unsigned long long)(base + r), (unsigned long long)c,
-                      v);
+      st = report_bad_row(scores + (off + status[1] / k) * k, k, kind,
+                          base + off + status[1] / k, status[1] % k, err);
       goto done;
     }
     rc = clEnqueueReadBuffer(ctx->queue, ws->partials, CL_TRUE, 0,
@@ -645,8 +745,7 @@ clm_status clm_multiclass_update_labels(clm_context *ctx,
                                         const int32_t *y_true,
                                         const int32_t *y_pred, uint64_t n,
                                         clm_error *err) {
-  return clm_multiclass_update_labels_at(ctx, state, 0, y_true, y_pred, n,
-                                         err);
+  return clm_multiclass_update_labels_at(ctx, state, 0, y_true, y_pred, n, err);
 }
 
 clm_status clm_multiclass_update_scores_at(clm_context *ctx,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clmetrics.h"
 
@@ -319,8 +320,7 @@ static double ref_ce(const float *z, uint32_t k, int32_t t, int probs) {
   }
   if (isinf(m) && m > 0)
     return (isinf(z[t]) && z[t] > 0) ? log((double)ninf) : INFINITY;
-  if (isinf(m))
-    return log((double)k);
+  cr_assert(!isinf(m), "an all -inf row is an error, not a loss");
   double sum = 0;
   for (uint32_t c = 0; c < k; ++c)
     sum += exp((double)z[c] - m);
@@ -425,7 +425,9 @@ Test(multiclass, argmax_ties_and_extreme_logits, .init = setup,
       {INFINITY, 0, 1, 2},          /* +inf: loss 0 or inf */
       {INFINITY, INFINITY, 0, 1},   /* two +inf: log 2 for them */
       {-INFINITY, 0, 1, 2},         /* true class -inf: inf */
-      {-INFINITY, -INFINITY, -INFINITY, -INFINITY},
+      {INFINITY, -INFINITY, -INFINITY, -INFINITY}, /* 0 or inf */
+      {-INFINITY, -INFINITY, -INFINITY, 5},        /* 0 or inf */
+      {INFINITY, INFINITY, INFINITY, -INFINITY},   /* log 3 or inf */
       {-0.0f, 0.0f, -1, -2},  /* -0 == 0: tie, lowest index */
       {1e38f, -1e38f, 0, 1}}; /* a loss past FLT_MAX would saturate */
   const size_t nr = sizeof rows / sizeof rows[0];
@@ -453,7 +455,7 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
   float *r8 = z + 8 * K;
   for (int c = 0; c < K; ++c) {
     r2[c] = 1.0f;      /* all tied: class 0 */
-    r3[c] = -INFINITY; /* all -inf: class 0, loss log K */
+    r3[c] = -INFINITY; /* all -inf but one +inf in the tail: 0 or inf */
     r4[c] = (float)c;  /* increasing: the tail's last column */
     r5[c] = -1e4f;     /* large, equal */
     r6[c] = 0.0f;
@@ -464,6 +466,7 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
   r1[33] = 50.0f, r1[17] = 50.0f;      /* equal lanes, lower wins */
   r6[39] = INFINITY, r6[5] = INFINITY; /* two +inf, one in the tail */
   r7[38] = -INFINITY;                  /* -inf in the tail */
+  r3[37] = INFINITY;
   r8[20] = 1e4f;
   for (int32_t t = 0; t < K; t += 3) {
     int32_t yt[R];
@@ -604,6 +607,166 @@ Test(multiclass, bad_scores_name_row_and_column, .init = setup,
   clm_multiclass_state_release(&s);
   free(z);
   free(yt);
+}
+
+/* ---- rows without a cross-entropy: all -inf or all +inf logits ---- */
+
+/* n x k logits, finite and random, rows 0..n-1 labelled r % k. */
+static float *finite_logits(uint64_t n, uint32_t k, int32_t **yt) {
+  float *z = malloc(n * k * sizeof(float));
+  *yt = malloc(n * sizeof(int32_t));
+  cr_assert(z && *yt);
+  rng_state = 4242 + k;
+  for (uint64_t i = 0; i < n; ++i) {
+    (*yt)[i] = (int32_t)(i % k);
+    for (uint32_t c = 0; c < k; ++c)
+      z[i * k + c] = (float)((uniform() - 0.5) * 10);
+  }
+  return z;
+}
+
+static void fill_row(float *row, uint32_t k, float v) {
+  for (uint32_t c = 0; c < k; ++c)
+    row[c] = v;
+}
+
+/* The update fails naming row `want_row` (file-wide, from `base`) with
+ * `needle` in the message, and leaves the state as it was. */
+static void expect_bad_row(const float *z, const int32_t *yt, uint64_t n,
+                           uint32_t k, uint64_t base, uint64_t want_row,
+                           const char *needle) {
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 1), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores_at(ctx, &s, base, yt, z, n,
+                                               CLM_SCORES_LOGITS, NULL, &err),
+               CLM_ERR_BAD_SCORE, "K=%u: not refused (%s)", k, err.message);
+  cr_assert_eq(err.index, (int64_t)(base + want_row), "K=%u: index %lld", k,
+               (long long)err.index);
+  char row[64];
+  snprintf(row, sizeof row, "row %llu", (unsigned long long)(base + want_row));
+  cr_assert(strstr(err.message, row), "K=%u: %s", k, err.message);
+  cr_assert(strstr(err.message, needle), "K=%u: %s", k, err.message);
+  cr_assert_eq(s.n, 0u);
+  cr_assert_eq(s.ce_sum, 0.0);
+  clm_multiclass_state_release(&s);
+}
+
+/* K < 16 and K >= 16 (the wide-row kernel on CPUs, with and without a
+ * tail), rows far into the input and past a launch boundary. */
+ParameterizedTestParameters(multiclass, all_inf_rows_are_errors) {
+  static uint32_t ks[] = {2, 4, 15, 16, 17, 40, 64, 1000};
+  return cr_make_param_array(uint32_t, ks, sizeof ks / sizeof ks[0]);
+}
+
+ParameterizedTest(uint32_t *kp, multiclass, all_inf_rows_are_errors) {
+  open_ctx(0, 1000, CLM_CONFUSION_AUTO); /* several launches */
+  const uint32_t k = *kp;
+  const uint64_t n = 2501;
+  int32_t *yt;
+  float *z = finite_logits(n, k, &yt);
+  /* All -inf in a later launch, all +inf after it: the first is named. */
+  fill_row(z + 1777 * k, k, -INFINITY);
+  fill_row(z + 2100 * k, k, INFINITY);
+  expect_bad_row(z, yt, n, k, 0, 1777, "every score is -inf");
+  expect_bad_row(z, yt, n, k, 5000000, 1777, "every score is -inf");
+  fill_row(z + 1777 * k, k, 0.5f);
+  expect_bad_row(z, yt, n, k, 0, 2100, "every score is +inf");
+  /* A NaN in an otherwise all -inf row is a NaN, at its column. */
+  fill_row(z + 300 * k, k, -INFINITY);
+  z[300 * k + k - 1] = NAN;
+  expect_bad_row(z, yt, n, k, 0, 300, "NaN");
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 1), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_ERR_BAD_SCORE);
+  char col[64];
+  snprintf(col, sizeof col, "row 300, column %u", k - 1);
+  cr_assert(strstr(err.message, col), "%s", err.message);
+  clm_multiclass_state_release(&s);
+  /* The same rows are well defined short of all: one finite or +inf
+   * score (loss 0 or inf; log m among m +inf scores), never NaN. */
+  fill_row(z + 300 * k, k, -INFINITY);
+  z[300 * k + k / 2] = 3.0f;
+  z[2100 * k + 0] = 1.0f;
+  fill_row(z + 5 * k, k, -INFINITY);
+  z[5 * k + k - 1] = INFINITY;
+  check_scores(z, yt, n, k, 0, 1);
+  /* Probabilities: an all-zero row is a defined loss, -log(eps). */
+  for (uint64_t i = 0; i < n; ++i)
+    fill_row(z + i * k, k, 1.0f / (float)k);
+  fill_row(z + 10 * k, k, 0.0f);
+  check_scores(z, yt, n, k, 1, 1);
+  free(z);
+  free(yt);
+  teardown();
+}
+
+Test(multiclass, f64_all_inf_rows_are_errors) {
+  float out[9];
+  clm_error err;
+  const double neg[] = {1, 2, 3, -INFINITY, -INFINITY, -INFINITY, 0, 0, 0};
+  cr_assert_eq(clm_multiclass_scores_from_f64_at(neg, 3, 100, 3,
+                                                 CLM_SCORES_LOGITS, out, &err),
+               CLM_ERR_BAD_SCORE);
+  cr_assert_eq(err.index, 101);
+  cr_assert(strstr(err.message, "row 101: every score is -inf"), "%s",
+            err.message);
+  const double pos[] = {1, 2, 3, 0, 0, 0, INFINITY, INFINITY, INFINITY};
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(pos, 3, 3, CLM_SCORES_LOGITS, out, &err),
+      CLM_ERR_BAD_SCORE);
+  cr_assert(strstr(err.message, "row 2: every score is +inf"), "%s",
+            err.message);
+  /* Finite in float64, all +inf as float32: said so. */
+  const double big[] = {1e300, 1e300, 1e300};
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(big, 1, 3, CLM_SCORES_LOGITS, out, &err),
+      CLM_ERR_BAD_SCORE);
+  cr_assert(strstr(err.message, "float32"), "%s", err.message);
+  /* Not all tied at the top: converted (the others step below +inf). */
+  const double ok[] = {2e300, 1e300, 1e300};
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(ok, 1, 3, CLM_SCORES_LOGITS, out, &err),
+      CLM_OK, "%s", err.message);
+  /* Probabilities: an all-zero row is fine. */
+  const double zeros[] = {0, 0, 0};
+  cr_assert_eq(
+      clm_multiclass_scores_from_f64(zeros, 1, 3, CLM_SCORES_PROBS, out, &err),
+      CLM_OK);
+}
+
+Test(multiclass, classes_beyond_memory_fail_before_allocating, .init = setup,
+     .fini = teardown) {
+  /* Counts larger than the machine: refused by the state (no message). */
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init(&s, 2000000, 0),
+               CLM_ERR_OUT_OF_MEMORY); /* 32 TB */
+  cr_assert_eq(clm_multiclass_state_init(&s, 0x7fffffffu, 0),
+               CLM_ERR_OUT_OF_MEMORY);
+  /* The uint64 counts fit (0.8 of the host, reserved, never touched) but
+   * not with the device counters: refused at the first update, naming the
+   * sizes and the limits. */
+  const double host = (double)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGE_SIZE);
+  const uint32_t k = (uint32_t)ceil(sqrt(host / 10));
+  clm_status st = clm_multiclass_state_init(&s, k, 0);
+  if (st == CLM_ERR_OUT_OF_MEMORY)
+    cr_skip_test("%u classes: calloc refused the counts", k);
+  cr_assert_eq(st, CLM_OK);
+  clm_error err;
+  const int32_t y[2] = {0, 1};
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, y, y, 2, &err),
+               CLM_ERR_OUT_OF_MEMORY);
+  char want[64];
+  snprintf(want, sizeof want, "%u classes", k);
+  cr_assert(strstr(err.message, want), "%s", err.message);
+  cr_assert(strstr(err.message, "GB of uint64 counts"), "%s", err.message);
+  cr_assert(strstr(err.message, "GB of device memory"), "%s", err.message);
+  cr_assert(strstr(err.message, "this host has"), "%s", err.message);
+  cr_assert_eq(s.n, 0u);
+  clm_multiclass_state_release(&s);
 }
 
 /* ---- pure metrics ---- */

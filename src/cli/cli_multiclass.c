@@ -2,10 +2,13 @@
  * classification report. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
   fprintf(
@@ -90,21 +93,156 @@ int cli_multiclass_parse_args(int argc, char **argv,
   return -1;
 }
 
-/* Reads K class names, one per line (trailing blank lines ignored);
- * returns NULL after printing an error. */
+/* Length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF) at p, or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t left) {
+  if (left == 0)
+    return 0;
+  const unsigned char b = p[0];
+  if (b < 0x80)
+    return 1;
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+  if (b >= 0xc2 && b <= 0xdf)
+    len = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    len = 3;
+    if (b == 0xe0)
+      lo = 0xa0;
+    else if (b == 0xed)
+      hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    len = 4;
+    if (b == 0xf0)
+      lo = 0x90;
+    else if (b == 0xf4)
+      hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (left < len || p[1] < lo || p[1] > hi)
+    return 0;
+  for (size_t q = 2; q < len; ++q)
+    if (p[q] < 0x80 || p[q] > 0xbf)
+      return 0;
+  return len;
+}
+
+/* Checks one line of class names is valid UTF-8, so that the JSON report
+ * holds the names as they are. */
+static int check_name(const char *path, uint64_t lineno, const char *line,
+                      size_t len) {
+  const unsigned char *p = (const unsigned char *)line;
+  for (size_t i = 0; i < len;) {
+    const size_t q = utf8_sequence(p + i, len - i);
+    if (q == 0) {
+      cli_error("%s: line %llu: not valid UTF-8 (byte 0x%02x at byte %zu); "
+                "class names must be UTF-8 text",
+                path, (unsigned long long)lineno, p[i], i + 1);
+      return -1;
+    }
+    i += q;
+  }
+  return 0;
+}
+
+/* One line of f into *buf (NUL-terminated, without its "\n"): its length,
+ * or -1 at the end of the file with nothing read, -2 at a NUL byte (its
+ * offset in *at), -3 past `limit` bytes, -4 out of memory. */
+static long long read_line(FILE *f, char **buf, size_t *size, size_t limit,
+                           size_t *at) {
+  size_t len = 0;
+  int c;
+  for (;;) {
+    if (len + 1 >= *size) {
+      const size_t grown = *size ? 2 * *size : 256;
+      char *p = realloc(*buf, grown);
+      if (!p)
+        return -4;
+      *buf = p;
+      *size = grown;
+    }
+    c = getc_unlocked(f);
+    if (c == EOF || c == '\n')
+      break;
+    if (c == 0) {
+      *at = len;
+      return -2;
+    }
+    if (len >= limit)
+      return -3;
+    (*buf)[len++] = (char)c;
+  }
+  (*buf)[len] = '\0';
+  return c == EOF && len == 0 ? -1 : (long long)len;
+}
+
+/* Reads K class names, one per line of any length (trailing blank lines
+ * ignored; a "\r\n" ending is one); returns NULL after printing an error.
+ * A stream that is not a regular file (a pipe, a device) is read up to
+ * 1 MiB a line and K + 2^20 lines, so an endless one cannot take all
+ * memory or time. */
 static char **read_names(const char *path, uint32_t k) {
   FILE *f = fopen(path, "r");
   if (!f) {
-    cli_error("%s: cannot open class names", path);
+    cli_error("%s: cannot open class names: %s", path, strerror(errno));
     return NULL;
   }
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0) {
+    cli_error("%s: cannot read class names: %s", path, strerror(errno));
+    fclose(f);
+    return NULL;
+  }
+  if (S_ISDIR(sb.st_mode)) {
+    cli_error("%s: is a directory; --names takes a text file with one class "
+              "name per line",
+              path);
+    fclose(f);
+    return NULL;
+  }
+  const int regular = S_ISREG(sb.st_mode);
+  const size_t limit = regular ? SIZE_MAX : (size_t)1 << 20;
   char **names = calloc(k, sizeof *names);
-  char line[4096];
-  uint32_t count = 0, blanks = 0;
+  char *line = NULL;
+  size_t cap = 0, at = 0;
+  long long got;
+  uint64_t count = 0, blanks = 0, lineno = 0;
   int ok = names != NULL;
-  while (ok && fgets(line, sizeof line, f)) {
-    size_t len = strcspn(line, "\r\n");
-    line[len] = '\0';
+  if (!ok)
+    cli_error("%s: out of memory reading class names", path);
+  errno = 0;
+  while (ok && (got = read_line(f, &line, &cap, limit, &at)) != -1) {
+    ++lineno;
+    if (got < 0 || (!regular && lineno > (uint64_t)k + ((uint64_t)1 << 20))) {
+      if (got == -2)
+        cli_error("%s: line %llu: a NUL byte at byte %zu (class names are "
+                  "text, one per line)",
+                  path, (unsigned long long)lineno, at + 1);
+      else if (got == -3)
+        cli_error("%s: line %llu: longer than %zu bytes (not a file of "
+                  "class names?)",
+                  path, (unsigned long long)lineno, limit);
+      else if (got == -4)
+        cli_error("%s: out of memory reading line %llu", path,
+                  (unsigned long long)lineno);
+      else
+        cli_error("%s: more than %llu lines for %u class names", path,
+                  (unsigned long long)lineno - 1, k);
+      ok = 0;
+      break;
+    }
+    size_t len = (size_t)got;
+    if (len > 0 && line[len - 1] == '\r')
+      line[--len] = '\0';
+    if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+      memmove(line, line + 3, len - 2); /* a UTF-8 byte-order mark */
+      len -= 3;
+    }
+    if (check_name(path, lineno, line, len) != 0) {
+      ok = 0;
+      break;
+    }
     if (len == 0) {
       ++blanks; /* a name only if more names follow */
       continue;
@@ -115,10 +253,19 @@ static char **read_names(const char *path, uint32_t k) {
     if (count < k)
       ok = ok && (names[count] = strdup(line)) != NULL;
     ++count;
+    if (!ok)
+      cli_error("%s: out of memory reading class names", path);
   }
+  if (ok && ferror(f)) {
+    cli_error("%s: cannot read class names: %s", path,
+              strerror(errno ? errno : EIO));
+    ok = 0;
+  }
+  free(line);
   fclose(f);
   if (ok && count != k) {
-    cli_error("%s: %u class names for %u classes", path, count, k);
+    cli_error("%s: %llu class names for %u classes", path,
+              (unsigned long long)count, k);
     ok = 0;
   }
   if (!ok && names) {
@@ -138,11 +285,26 @@ static void free_names(char **names, uint32_t k) {
   free(names);
 }
 
+/* Class c's name (or number) cut to fit `cap` bytes, never inside a UTF-8
+ * sequence. */
 static void class_name(char **names, uint32_t c, char *buf, size_t cap) {
-  if (names)
-    snprintf(buf, cap, "%s", names[c]);
-  else
+  if (!names) {
     snprintf(buf, cap, "%u", c);
+    return;
+  }
+  const unsigned char *p = (const unsigned char *)names[c];
+  const size_t total = strlen(names[c]);
+  size_t len = 0;
+  while (len < total) {
+    size_t q = utf8_sequence(p + len, total - len);
+    if (q == 0)
+      q = 1; /* names were checked when read */
+    if (len + q >= cap)
+      break;
+    len += q;
+  }
+  memcpy(buf, names[c], len);
+  buf[len] = '\0';
 }
 
 static void fmt(char *buf, size_t cap, double v) {
@@ -214,11 +376,11 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
   for (uint32_t c = 0; c < k; ++c) {
     const clm_class_metrics *m = &r->per_class[c];
     char name[64];
-    class_name(names, c, name, sizeof name);
+    class_name(names, c, name, (size_t)w + 1);
     fmt(a, sizeof a, m->precision);
     fmt(b, sizeof b, m->recall);
     fmt(d, sizeof d, m->f1);
-    fprintf(f, "%*.*s %10s %10s %10s %12llu\n", w, w, name, a, b, d,
+    fprintf(f, "%*s %10s %10s %10s %12llu\n", w, name, a, b, d,
             (unsigned long long)m->support);
   }
   fprintf(f, "\n");
@@ -261,14 +423,14 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
     fprintf(f, "%*s", w, "");
     for (uint32_t c = 0; c < k; ++c) {
       char name[64];
-      class_name(names, c, name, sizeof name);
-      fprintf(f, " %*.*s", cw, cw, name);
+      class_name(names, c, name, (size_t)cw + 1);
+      fprintf(f, " %*s", cw, name);
     }
     fprintf(f, "\n");
     for (uint32_t i = 0; i < k; ++i) {
       char name[64];
-      class_name(names, i, name, sizeof name);
-      fprintf(f, "%*.*s", w, w, name);
+      class_name(names, i, name, (size_t)w + 1);
+      fprintf(f, "%*s", w, name);
       for (uint32_t j = 0; j < k; ++j)
         fprintf(f, " %*llu", cw, (unsigned long long)cm[(uint64_t)i * k + j]);
       fprintf(f, "\n");
@@ -365,6 +527,222 @@ static int report_error(const clm_error *err, clm_status st) {
   return CLI_EXIT_ERROR;
 }
 
+/* An array used where it lies (mapped or loaded): int32 labels or float32
+ * scores, aligned for the device. Everything else is converted batch by
+ * batch. */
+static int in_place(const clm_array *a, clm_dtype dtype) {
+  return clm_array_dtype(a) == dtype &&
+         (uintptr_t)clm_array_data(a) % sizeof(int32_t) == 0;
+}
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Rows per update call. Inputs used in place go in one call (up to 2^31
+ * rows, so no update passes the uint32 flush limit); converted ones in
+ * bounded batches: 2^20 rows of labels (4 MiB a file) or 2^22 floats
+ * (16 MiB) of scores, growing with K^2 up to 2^25 rows or 2^26 floats
+ * (128 and 256 MiB), since every update zeroes and flushes the K x K
+ * device counters once. */
+static uint64_t batch_rows(uint64_t n, uint32_t k, int scores, int convert) {
+  uint64_t rows;
+  const uint64_t cells = (uint64_t)k * k;
+  if (!convert)
+    rows = (uint64_t)1 << 31;
+  else if (!scores)
+    rows = clamp_u64(cells, (uint64_t)1 << 20, (uint64_t)1 << 25);
+  else
+    rows = clamp_u64(cells, (uint64_t)1 << 22, (uint64_t)1 << 26) / k;
+  if (rows == 0)
+    rows = 1;
+  return rows < n ? rows : n;
+}
+
+/* Prefixes err->message with "path: ". */
+static void name_file(clm_error *err, const char *path) {
+  char msg[sizeof err->message];
+  const int w = snprintf(msg, sizeof msg, "%s: ", path);
+  if (w > 0 && (size_t)w < sizeof msg)
+    snprintf(msg + w, sizeof msg - (size_t)w, "%.*s",
+             (int)(sizeof msg - (size_t)w - 1), err->message);
+  memcpy(err->message, msg, sizeof msg);
+}
+
+/* Rows [first, first + m) of a label file as int32: in place, or converted
+ * into buf (errors name the file and the file-wide index). */
+static clm_status labels_at(const clm_array *a, int32_t *buf, uint64_t first,
+                            uint64_t m, const int32_t **out, clm_error *err) {
+  if (!buf) {
+    *out = (const int32_t *)clm_array_data(a) + first;
+    return CLM_OK;
+  }
+  *out = buf;
+  return clm_array_read_labels_i32(a, first, m, buf, err);
+}
+
+/* K = the largest label + 1 over both label files, batch by batch; -1 when
+ * found (with where it came from in k_from), else the exit code after one
+ * message. */
+static int infer_classes(const struct cli_multiclass_args *a,
+                         const clm_array *labels, const clm_array *pred,
+                         uint32_t *k, char *k_from, size_t k_from_cap) {
+  const uint64_t n = clm_array_rows(labels);
+  const clm_array *arrays[2] = {labels, pred};
+  const char *paths[2] = {a->labels, a->pred};
+  const uint64_t rows = batch_rows(n, 0, 0, 1);
+  int32_t *bufs[2] = {NULL, NULL};
+  int rc = -1;
+  for (int q = 0; q < 2; ++q)
+    if (!in_place(arrays[q], CLM_DTYPE_I32) &&
+        !(bufs[q] = malloc(rows * sizeof(int32_t)))) {
+      cli_error("cannot allocate %llu labels", (unsigned long long)rows);
+      rc = CLI_EXIT_ERROR;
+    }
+  int32_t mx = 0;
+  uint64_t at = 0;
+  const char *where = a->labels;
+  clm_error err;
+  for (uint64_t first = 0; first < n && rc < 0; first += rows) {
+    const uint64_t m = n - first < rows ? n - first : rows;
+    for (int q = 0; q < 2 && rc < 0; ++q) {
+      const int32_t *y;
+      const clm_status st = labels_at(arrays[q], bufs[q], first, m, &y, &err);
+      if (st != CLM_OK) {
+        rc = report_error(&err, st);
+        break;
+      }
+      /* Negative int32 labels used in place are reported by the update. */
+      for (uint64_t i = 0; i < m; ++i)
+        if (y[i] > mx)
+          mx = y[i], at = first + i, where = paths[q];
+    }
+  }
+  free(bufs[0]);
+  free(bufs[1]);
+  if (rc >= 0)
+    return rc;
+  if (mx == INT32_MAX) {
+    cli_error("%s: index %llu: label %d is too large for a class index (K "
+              "= label + 1 would be 2^31; at most 2^31 - 1 classes)",
+              where, (unsigned long long)at, (int)mx);
+    return CLI_EXIT_ERROR;
+  }
+  snprintf(k_from, k_from_cap,
+           "; K = %lld came from label %d at index %llu of %s (give "
+           "--classes to set K)",
+           (long long)mx + 1, (int)mx, (unsigned long long)at, where);
+  *k = (uint32_t)mx + 1;
+  if (*k < 2) {
+    cli_error("only one class (0) in %s and %s: need K >= 2; give "
+              "--classes",
+              a->labels, a->pred);
+    return CLI_EXIT_ERROR;
+  }
+  return -1;
+}
+
+/* Host memory for K classes, checked before anything is allocated: the
+ * state's K x K uint64 counts, the K x K uint32 device counters (host
+ * memory on devices that share it, a mapping of them to flush otherwise)
+ * and the per-class results. The library checks the device at the first
+ * update. */
+static int check_host_memory(uint32_t k, const char *hint) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0)
+    return 0;
+  const double host = (double)pages * (double)page;
+  const double cells = (double)k * (double)k;
+  const double counts = cells * sizeof(uint64_t);
+  const double counters = cells * sizeof(uint32_t);
+  const double need = counts + counters + (double)k * sizeof(clm_class_metrics);
+  if (need <= host)
+    return 0;
+  cli_error("not enough memory for %u classes: the %u x %u confusion matrix "
+            "needs %.2f GB of host memory (%.2f GB of uint64 counts + %.2f GB "
+            "of uint32 device counters); this host has %.2f GB%s",
+            k, k, k, need / 1e9, counts / 1e9, counters / 1e9, host / 1e9,
+            hint);
+  return -1;
+}
+
+/* Runs the evaluation in batches of bounded size; -1 on success, else the
+ * exit code after one message. */
+static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
+                    clm_multiclass_state *state, const clm_array *labels,
+                    const clm_array *other, uint32_t k, const char *k_from) {
+  const uint64_t n = clm_array_rows(labels);
+  const int yt_copy = !in_place(labels, CLM_DTYPE_I32);
+  const int other_copy =
+      !in_place(other, a->scores ? CLM_DTYPE_F32 : CLM_DTYPE_I32);
+  const uint64_t rows =
+      batch_rows(n, k, a->scores != NULL, yt_copy || other_copy);
+  int32_t *yt_buf = NULL, *yp_buf = NULL;
+  float *s_buf = NULL;
+  int rc = -1;
+  if ((yt_copy && !(yt_buf = malloc(rows * sizeof(int32_t)))) ||
+      (other_copy && !a->scores &&
+       !(yp_buf = malloc(rows * sizeof(int32_t)))) ||
+      (other_copy && a->scores &&
+       !(s_buf = malloc(rows * k * sizeof(float))))) {
+    cli_error("cannot allocate buffers for %llu samples",
+              (unsigned long long)rows);
+    rc = CLI_EXIT_ERROR;
+  }
+  clm_error err;
+  for (uint64_t first = 0; first < n && rc < 0; first += rows) {
+    const uint64_t m = n - first < rows ? n - first : rows;
+    const int32_t *yt = NULL, *yp = NULL;
+    const float *s = NULL;
+    clm_status st = labels_at(labels, yt_buf, first, m, &yt, &err);
+    if (st == CLM_OK && !a->scores) {
+      st = labels_at(other, yp_buf, first, m, &yp, &err);
+    } else if (st == CLM_OK && !s_buf) {
+      s = (const float *)clm_array_data(other) + first * k;
+    } else if (st == CLM_OK && clm_array_dtype(other) == CLM_DTYPE_F64) {
+      /* float64 scores (NumPy's default, CSV): rounded to float32 without
+       * changing any row's argmax. */
+      st = clm_multiclass_scores_from_f64_at(
+          (const double *)clm_array_data(other) + first * k, m, first, k,
+          a->kind, s_buf, &err);
+      if (st != CLM_OK)
+        name_file(&err, a->scores);
+      s = s_buf;
+    } else if (st == CLM_OK) {
+      st = clm_array_read_values_f32(other, first, m, s_buf, 0, &err);
+      s = s_buf;
+    }
+    if (st != CLM_OK) {
+      rc = report_error(&err, st);
+      break;
+    }
+    if (a->scores)
+      st = clm_multiclass_update_scores_at(ctx, state, first, yt, s, m, a->kind,
+                                           NULL, &err);
+    else
+      st = clm_multiclass_update_labels_at(ctx, state, first, yt, yp, m, &err);
+    if (st != CLM_OK) {
+      const char *file = NULL;
+      if (st == CLM_ERR_BAD_SCORE)
+        file = a->scores;
+      else if (st == CLM_ERR_BAD_LABEL)
+        file = strstr(err.message, "predicted") ? a->pred : a->labels;
+      const char *hint =
+          st == CLM_ERR_BAD_LABEL && a->classes ? " (--classes)" : "";
+      if (file)
+        cli_error("%s: %s%s", file, err.message, hint);
+      else
+        cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
+                  k_from);
+      rc = CLI_EXIT_ERROR;
+    }
+  }
+  free(s_buf);
+  free(yp_buf);
+  free(yt_buf);
+  return rc;
+}
+
 int cli_multiclass(int argc, char **argv) {
   struct cli_multiclass_args a;
   memset(&a, 0, sizeof a);
@@ -380,7 +758,6 @@ int cli_multiclass(int argc, char **argv) {
   char **names = NULL;
   uint32_t k = 0;
   char k_from[512] = ""; /* where an inferred K came from, for errors */
-  float *s64 = NULL;     /* float32 copy of float64 scores */
   clm_error err;
   clm_status st;
   rc = CLI_EXIT_ERROR;
@@ -392,9 +769,8 @@ int cli_multiclass(int argc, char **argv) {
     goto done;
   }
   const uint64_t n = clm_array_rows(labels);
-  const int32_t *yt = NULL, *yp = NULL;
-  const float *s = NULL;
-  if ((st = clm_array_labels_i32(labels, &yt, &err)) != CLM_OK) {
+  /* Shapes first (a read of no rows checks them, naming the file). */
+  if ((st = clm_array_read_labels_i32(labels, 0, 0, NULL, &err)) != CLM_OK) {
     rc = report_error(&err, st);
     goto done;
   }
@@ -417,7 +793,8 @@ int cli_multiclass(int argc, char **argv) {
                 (unsigned long long)width);
       goto done;
     }
-  } else if ((st = clm_array_labels_i32(other, &yp, &err)) != CLM_OK) {
+  } else if ((st = clm_array_read_labels_i32(other, 0, 0, NULL, &err)) !=
+             CLM_OK) {
     rc = report_error(&err, st);
     goto done;
   }
@@ -432,53 +809,22 @@ int cli_multiclass(int argc, char **argv) {
     goto done;
   }
   if (!a.scores) {
-    if (a.classes) {
+    if (a.classes)
       k = (uint32_t)a.classes;
-    } else {
-      int32_t mx = 0;
-      uint64_t at = 0;
-      const char *where = a.labels;
-      for (uint64_t i = 0; i < n; ++i) {
-        if (yt[i] > mx)
-          mx = yt[i], at = i, where = a.labels;
-        if (yp[i] > mx)
-          mx = yp[i], at = i, where = a.pred;
-      }
-      snprintf(k_from, sizeof k_from,
-               "; K = %lld came from label %d at index %llu of %s (give "
-               "--classes to set K)",
-               (long long)mx + 1, (int)mx, (unsigned long long)at, where);
-      if (mx == INT32_MAX) {
-        cli_error("labels up to %d: give --classes", mx);
-        goto done;
-      }
-      k = (uint32_t)mx + 1;
-      if (k < 2) {
-        cli_error("only one class (0) in %s and %s: need K >= 2; give "
-                  "--classes",
-                  a.labels, a.pred);
-        goto done;
-      }
-    }
-  } else if (clm_array_dtype(other) == CLM_DTYPE_F64) {
-    /* float64 scores (NumPy's default, CSV): rounded to float32 without
-     * changing any row's argmax. */
-    if (n > SIZE_MAX / k / sizeof(float) ||
-        !(s64 = malloc((size_t)n * k * sizeof(float)))) {
-      cli_error("cannot allocate %llu x %u scores", (unsigned long long)n, k);
+    else if ((rc = infer_classes(&a, labels, other, &k, k_from,
+                                 sizeof k_from)) >= 0)
       goto done;
-    }
-    st = clm_multiclass_scores_from_f64(clm_array_data(other), n, k, a.kind,
-                                        s64, &err);
-    if (st != CLM_OK) {
-      cli_error("%s: %s", a.scores, err.message);
-      goto done;
-    }
-    s = s64;
-  } else if ((st = clm_array_values_f32(other, &s, &err)) != CLM_OK) {
-    rc = report_error(&err, st);
-    goto done;
+    rc = CLI_EXIT_ERROR;
   }
+  char hint[sizeof k_from + 64];
+  if (a.classes)
+    snprintf(hint, sizeof hint, " (--classes)");
+  else if (a.scores)
+    snprintf(hint, sizeof hint, " (the columns of %s)", a.scores);
+  else
+    snprintf(hint, sizeof hint, "%s", k_from);
+  if (check_host_memory(k, hint) != 0)
+    goto done;
   if (a.top_k > k) {
     cli_error("--top-k %llu exceeds the number of classes (%u)", a.top_k, k);
     goto done;
@@ -496,26 +842,9 @@ int cli_multiclass(int argc, char **argv) {
               k_from);
     goto done;
   }
-  if (a.scores)
-    st =
-        clm_multiclass_update_scores(ctx, &state, yt, s, n, a.kind, NULL, &err);
-  else
-    st = clm_multiclass_update_labels(ctx, &state, yt, yp, n, &err);
-  if (st != CLM_OK) {
-    const char *file = NULL;
-    if (st == CLM_ERR_BAD_SCORE)
-      file = a.scores;
-    else if (st == CLM_ERR_BAD_LABEL)
-      file = strstr(err.message, "predicted") ? a.pred : a.labels;
-    const char *hint =
-        st == CLM_ERR_BAD_LABEL && a.classes ? " (--classes)" : "";
-    if (file)
-      cli_error("%s: %s%s", file, err.message, hint);
-    else
-      cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
-                k_from);
+  if ((rc = evaluate(&a, ctx, &state, labels, other, k, k_from)) >= 0)
     goto done;
-  }
+  rc = CLI_EXIT_ERROR;
   st = clm_multiclass_finalize(&state, a.zd, &res);
   if (st != CLM_OK) {
     cli_error("%s", clm_status_str(st));
@@ -537,7 +866,6 @@ done:
   clm_multiclass_state_release(&state);
   clm_context_free(ctx);
   free_names(names, k);
-  free(s64);
   clm_array_free(other);
   clm_array_free(labels);
   return rc;
