@@ -296,7 +296,7 @@ static clm_status map_gradient(clm_context *ctx, struct chunk_job *c,
   }
   cl_int urc = clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
   if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
-    urc = clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
+    clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
   if (rc == CL_SUCCESS)
     rc = urc;
   if (rc != CL_SUCCESS)
