@@ -21,11 +21,14 @@ set(CLM_LIB_SOURCES
   src/tasks/binary/scores.c
   src/tasks/binary/update.c
   src/tasks/binary/finalize.c
-  src/multiclass.c
-  src/tasks/multiclass/family.c
+  src/tasks/multiclass/state.c
+  src/tasks/multiclass/scores.c
+  src/tasks/multiclass/confusion.c
+  src/tasks/multiclass/update.c
   src/tasks/multiclass/finalize.c
-  # the device self-test
+  # the device self-test and its double-precision reference
   src/selftest/selftest.c
+  src/reference/reference.c
   # io: arrays, .npy, CSV
   src/io/array.c
   src/io/npy_read.c

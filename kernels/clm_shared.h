@@ -39,4 +39,58 @@
 #define CLM_WG_ARG_ROWS 4
 #define CLM_WG_ARG_PARTIALS 5
 
+/* ---- clm_confusion, clm_confusion_private -------------------------------
+ * Strategies, the kernel's `mode` (the public CLM_CONFUSION_* minus one). */
+#define CLM_CM_LOCAL 0   /* whole matrix in local memory */
+#define CLM_CM_DIAG 1    /* diagonal local, off-diagonal global atomics */
+#define CLM_CM_GLOBAL 2  /* every cell by global atomics */
+#define CLM_CM_PRIVATE 3 /* per-group slices in global scratch, no atomics */
+/* Status word: how many labels were outside [0, K), the first one's index. */
+#define CLM_CM_BAD_COUNT 0
+#define CLM_CM_FIRST_BAD 1
+#define CLM_CM_STATUS 2
+/* Arguments of clm_confusion. */
+#define CLM_CM_ARG_YT 0
+#define CLM_CM_ARG_YP 1
+#define CLM_CM_ARG_N 2
+#define CLM_CM_ARG_K 3
+#define CLM_CM_ARG_PER_GROUP 4
+#define CLM_CM_ARG_MODE 5
+#define CLM_CM_ARG_REPLICAS 6
+#define CLM_CM_ARG_CM 7
+#define CLM_CM_ARG_STATUS 8
+#define CLM_CM_ARG_LOCAL_HIST 9
+/* Arguments of clm_confusion_private. */
+#define CLM_CMP_ARG_YT 0
+#define CLM_CMP_ARG_YP 1
+#define CLM_CMP_ARG_N 2
+#define CLM_CMP_ARG_K 3
+#define CLM_CMP_ARG_PER_GROUP 4
+#define CLM_CMP_ARG_REPLICAS 5
+#define CLM_CMP_ARG_CM 6
+#define CLM_CMP_ARG_STATUS 7
+#define CLM_CMP_ARG_SCRATCH 8
+
+/* ---- clm_argmax_ce, clm_argmax_ce_rows ----------------------------------
+ * Status word: bad scores (count, first flat index row * K + column) and
+ * true labels outside [0, K) (count, first row). */
+#define CLM_AM_BAD_SCORES 0
+#define CLM_AM_FIRST_BAD_SCORE 1
+#define CLM_AM_BAD_LABELS 2
+#define CLM_AM_FIRST_BAD_LABEL 3
+#define CLM_AM_STATUS 4
+/* Arguments (both kernels). */
+#define CLM_AM_ARG_SCORES 0
+#define CLM_AM_ARG_YT 1
+#define CLM_AM_ARG_N 2
+#define CLM_AM_ARG_K 3
+#define CLM_AM_ARG_PROBS 4
+#define CLM_AM_ARG_TOP_K 5
+#define CLM_AM_ARG_PRED 6
+#define CLM_AM_ARG_PARTIALS 7
+#define CLM_AM_ARG_HITS 8
+#define CLM_AM_ARG_STATUS 9
+#define CLM_AM_ARG_LOCAL_SUMS 10
+#define CLM_AM_ARG_LOCAL_COUNTS 11
+
 #endif

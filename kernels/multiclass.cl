@@ -1,9 +1,9 @@
 /* Multi-class evaluation kernels.
  *
  * clm_confusion: K x K confusion counts from true and predicted labels.
- *   mode 0 (LOCAL): the whole matrix privatized in local memory, one global
+ *   CLM_CM_LOCAL: the whole matrix privatized in local memory, one global
  *     atomic per non-zero cell per work-group;
- *   mode 1 (DIAG): for K too large for local memory: the diagonal (usually
+ *   CLM_CM_DIAG: for K too large for local memory: the diagonal (usually
  *     most samples) in local memory, off-diagonal cells by global atomics.
  *   With one work-item per group the local counters need no atomics.
  *
@@ -13,7 +13,7 @@
  *   non-zero cells into the result (the private-histogram loop a C
  *   programmer would write with OpenMP).
  *   Labels outside [0, K) are never used as indices: they are counted and
- *   the first offending index kept (status[0] count, status[1] index).
+ *   the first offending index kept (status[CLM_CM_BAD_COUNT], status[CLM_CM_FIRST_BAD]).
  *
  * clm_argmax_ce: per row of an N x K score matrix: argmax (ties to the lowest
  *   index, as NumPy), the cross-entropy term and the rank of the true class;
@@ -22,10 +22,9 @@
  *   score +inf (inf - inf) have no cross-entropy: they are bad rows,
  *   reported at column 0 through the same status words as NaN. */
 #ifndef CLM_VW
+#include "clm_shared.h"
 #include "common.cl"
 #endif
-
-#define CLM_NO_BAD 0xffffffffu
 
 __kernel void clm_confusion(__global const int *restrict yt,
                             __global const int *restrict yp, const uint n,
@@ -38,8 +37,10 @@ __kernel void clm_confusion(__global const int *restrict yt,
   const uint grp = get_group_id(0);
   /* LOCAL mode keeps `replicas` copies of the matrix (a power of two), so
    * consecutive samples hitting the same cell do not serialize. */
-  const uint cells = mode == 0 ? k * k : k;
-  const uint slots = mode == 0 ? cells * replicas : mode == 1 ? cells : 0;
+  const uint cells = mode == CLM_CM_LOCAL ? k * k : k;
+  const uint slots = mode == CLM_CM_LOCAL  ? cells * replicas
+                     : mode == CLM_CM_DIAG ? cells
+                                           : 0;
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   const int private_hist = ls == 1;
@@ -66,13 +67,13 @@ __kernel void clm_confusion(__global const int *restrict yt,
       first_bad = min(first_bad, i);
       continue;
     }
-    if (mode == 0) {
+    if (mode == CLM_CM_LOCAL) {
       const uint slot = (i & (replicas - 1)) * cells + a * k + b;
       if (private_hist)
         hist[slot] += 1;
       else
         atomic_inc(&hist[slot]);
-    } else if (mode == 1 && a == b) {
+    } else if (mode == CLM_CM_DIAG && a == b) {
       if (private_hist)
         hist[a] += 1;
       else
@@ -83,20 +84,20 @@ __kernel void clm_confusion(__global const int *restrict yt,
   }
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  const uint flush_trips = mode == 2 ? 0 : (cells + ls - 1) / ls;
+  const uint flush_trips = mode == CLM_CM_GLOBAL ? 0 : (cells + ls - 1) / ls;
   for (uint t = 0; t < flush_trips; ++t) {
     const uint c = t * ls + lid;
     if (c < cells) {
       uint v = 0;
-      for (uint r = 0; r < (mode == 0 ? replicas : 1u); ++r)
+      for (uint r = 0; r < (mode == CLM_CM_LOCAL ? replicas : 1u); ++r)
         v += hist[r * cells + c];
       if (v)
-        atomic_add(&cm[mode == 0 ? (ulong)c : (ulong)c * k + c], v);
+        atomic_add(&cm[mode == CLM_CM_LOCAL ? (ulong)c : (ulong)c * k + c], v);
     }
   }
   if (bad) {
-    atomic_add(&status[0], bad);
-    atomic_min(&status[1], first_bad);
+    atomic_add(&status[CLM_CM_BAD_COUNT], bad);
+    atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
   }
 }
 
@@ -134,8 +135,8 @@ __kernel void clm_confusion_private(__global const int *restrict yt,
       atomic_add(&cm[c], v);
   }
   if (bad) {
-    atomic_add(&status[0], bad);
-    atomic_min(&status[1], first_bad);
+    atomic_add(&status[CLM_CM_BAD_COUNT], bad);
+    atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
   }
 }
 
@@ -164,12 +165,12 @@ inline void clm_argmax_group_end(
     hits[grp] = lcnt[0];
   }
   if (bad_score) {
-    atomic_add(&status[0], bad_score);
-    atomic_min(&status[1], first_bad_score);
+    atomic_add(&status[CLM_AM_BAD_SCORES], bad_score);
+    atomic_min(&status[CLM_AM_FIRST_BAD_SCORE], first_bad_score);
   }
   if (bad_label) {
-    atomic_add(&status[2], bad_label);
-    atomic_min(&status[3], first_bad_label);
+    atomic_add(&status[CLM_AM_BAD_LABELS], bad_label);
+    atomic_min(&status[CLM_AM_FIRST_BAD_LABEL], first_bad_label);
   }
 }
 

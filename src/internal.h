@@ -65,14 +65,6 @@ clm_status clm_kernel_create(clm_context *ctx, const char *name,
 /* Releases a kernel and clears the handle. */
 void clm_release_kernel(cl_kernel *k);
 
-/* Device buffers reused across chunks and calls; grown on demand. */
-struct clm_workspace {
-  /* multi-class */
-  cl_mem scores, partials, yt, yp, cm, mstatus, mhits, cm_scratch;
-  size_t scores_cap, partials_cap, yt_cap, yp_cap, cm_cap, mstatus_cap,
-      mhits_cap, cm_scratch_cap; /* bytes */
-};
-
 struct clm_context {
   cl_platform_id platform;
   cl_device_id device;
@@ -81,10 +73,6 @@ struct clm_context {
   cl_command_queue upload_queue; /* host-to-device copies, beside `queue` */
   cl_program program;
   void *family_ws[CLM_FAMILY_COUNT]; /* see clm_workspace */
-  cl_kernel k_confusion;
-  cl_kernel k_argmax_ce;
-  cl_kernel k_confusion_private;
-  cl_kernel k_argmax_ce_rows;
   size_t cm_local_size;   /* 1 on CPUs: private histograms, no atomics */
   int cm_force_mode;      /* -1: by local memory; else a strategy (tests) */
   uint64_t flush_samples; /* flush uint32 device counts at least this often */
@@ -110,7 +98,6 @@ struct clm_context {
   int zero_copy;
   size_t mem_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
   double startup_s;
-  struct clm_workspace ws;
   /* Held by every call that uses the workspace or the kernels: one context
    * may be shared by threads; their device work runs one call at a time. */
   pthread_mutex_t lock;

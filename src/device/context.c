@@ -461,27 +461,11 @@ void clm_context_free(clm_context *ctx) {
   if (!ctx)
     return;
   /* Reverse order of creation. */
-  clm_release_mem(&ctx->ws.cm_scratch);
-  clm_release_mem(&ctx->ws.mhits);
-  clm_release_mem(&ctx->ws.mstatus);
-  clm_release_mem(&ctx->ws.cm);
-  clm_release_mem(&ctx->ws.yp);
-  clm_release_mem(&ctx->ws.yt);
-  clm_release_mem(&ctx->ws.partials);
-  clm_release_mem(&ctx->ws.scores);
   for (int f = CLM_FAMILY_COUNT - 1; f >= 0; --f)
     if (ctx->family_ws[f]) {
       clm_families[f]->release(ctx->family_ws[f]);
       free(ctx->family_ws[f]);
     }
-  if (ctx->k_argmax_ce_rows)
-    clReleaseKernel(ctx->k_argmax_ce_rows);
-  if (ctx->k_argmax_ce)
-    clReleaseKernel(ctx->k_argmax_ce);
-  if (ctx->k_confusion_private)
-    clReleaseKernel(ctx->k_confusion_private);
-  if (ctx->k_confusion)
-    clReleaseKernel(ctx->k_confusion);
   if (ctx->program)
     clReleaseProgram(ctx->program);
   if (ctx->upload_queue)

@@ -122,28 +122,6 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
     st = report_build_failure(ctx, rc, err);
     goto done;
   }
-  ctx->k_confusion = clCreateKernel(ctx->program, "clm_confusion", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion)");
-    goto done;
-  }
-  ctx->k_confusion_private =
-      clCreateKernel(ctx->program, "clm_confusion_private", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_confusion_private)");
-    goto done;
-  }
-  ctx->k_argmax_ce = clCreateKernel(ctx->program, "clm_argmax_ce", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce)");
-    goto done;
-  }
-  ctx->k_argmax_ce_rows =
-      clCreateKernel(ctx->program, "clm_argmax_ce_rows", &rc);
-  if (rc != CL_SUCCESS) {
-    st = clm_fail_cl(err, rc, "clCreateKernel(clm_argmax_ce_rows)");
-    goto done;
-  }
 done:
   for (size_t i = 0; i < n_files; ++i)
     free(owned[i]);

@@ -61,8 +61,6 @@ clm_status clm_engine_run(clm_context *ctx, const clm_task *t, clm_error *err) {
       if (st == CLM_OK)
         clm_progress(ctx, t->n, t->n);
     }
-  if (st == CLM_OK && t->flush && since_flush > 0)
-    st = t->flush(t->self, err);
   if (st != CLM_OK) {
     /* Nothing may still use the caller's memory or the slots. */
     clFinish(ctx->upload_queue);

@@ -25,8 +25,11 @@ typedef struct clm_task {
                        clm_error *err);
   /* Waits for `slot`'s chunk and folds its results into the accumulator. */
   clm_status (*collect)(void *self, int slot, clm_error *err);
-  /* Moves device-resident counts into the accumulator; NULL when a family
-   * keeps none across chunks. */
+  /* Moves device-resident counts into the family's scratch before a chunk
+   * would pass the context's flush_samples since the last flush; NULL when
+   * a family keeps none across chunks. The counts of the last chunks stay
+   * on the device: the family adds them to the state after a successful
+   * run. */
   clm_status (*flush)(void *self, clm_error *err);
   /* Releases what a slot's chunk holds (zero-copy wrappers, events). */
   void (*release)(void *self, int slot);

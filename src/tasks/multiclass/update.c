@@ -1,0 +1,635 @@
+/* Multi-class evaluation on the device, driven by the engine: confusion
+ * counts from label pairs, and from score matrices the fused argmax /
+ * cross-entropy / top-k pass followed by the count. */
+#include "tasks/multiclass/multiclass.h"
+
+#include "engine/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(CLM_CM_LOCAL == CLM_CONFUSION_LOCAL - 1 &&
+                   CLM_CM_DIAG == CLM_CONFUSION_DIAG - 1 &&
+                   CLM_CM_GLOBAL == CLM_CONFUSION_GLOBAL - 1 &&
+                   CLM_CM_PRIVATE == CLM_CONFUSION_PRIVATE - 1,
+               "kernel strategies follow the public CLM_CONFUSION_* order");
+
+/* ---- the family's workspace ---------------------------------------------- */
+
+static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
+  struct mc_ws *ws = p;
+  clm_status st =
+      clm_kernel_create(ctx, "clm_confusion", &ws->k_confusion, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_confusion_private",
+                           &ws->k_confusion_private, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_argmax_ce", &ws->k_argmax_ce, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_argmax_ce_rows", &ws->k_argmax_ce_rows,
+                           err);
+  return st;
+}
+
+static void ws_release(void *p) {
+  struct mc_ws *ws = p;
+  for (int i = 1; i >= 0; --i) {
+    struct mc_slot *b = &ws->slot[i];
+    clm_release_mem(&b->cm_status);
+    clm_release_mem(&b->am_status);
+    clm_release_mem(&b->hits);
+    clm_release_mem(&b->partials);
+    clm_release_mem(&b->scores);
+    clm_release_mem(&b->yp);
+    clm_release_mem(&b->yt);
+  }
+  clm_release_mem(&ws->cm_scratch);
+  clm_release_mem(&ws->cm);
+  clm_release_kernel(&ws->k_argmax_ce_rows);
+  clm_release_kernel(&ws->k_argmax_ce);
+  clm_release_kernel(&ws->k_confusion_private);
+  clm_release_kernel(&ws->k_confusion);
+}
+
+const clm_family clm_family_multiclass = {"multiclass", sizeof(struct mc_ws),
+                                          ws_init, ws_release};
+
+/* ---- shared by both paths ------------------------------------------------ */
+
+/* One chunk in flight: its zero-copy wrappers, the event of its last
+ * command, and the host copies of its results. */
+struct mc_job {
+  uint64_t first;
+  uint32_t n;
+  size_t groups;
+  cl_mem w_yt, w_yp, w_scores;
+  cl_event done;
+  cl_uint cm_status[CLM_CM_STATUS];
+  cl_uint am_status[CLM_AM_STATUS];
+  float *partials;
+  cl_uint *hits;
+};
+
+static void job_release(struct mc_job *j) {
+  if (j->done)
+    clReleaseEvent(j->done);
+  j->done = NULL;
+  clm_release_mem(&j->w_scores);
+  clm_release_mem(&j->w_yp);
+  clm_release_mem(&j->w_yt);
+}
+
+/* Copies `count` (pointer, buffer, bytes) on the upload queue; *uploaded
+ * is the event the kernels wait for. */
+static clm_status upload(clm_context *ctx, const void *const *src,
+                         const cl_mem *dst, const size_t *bytes, int count,
+                         cl_event *uploaded, clm_error *err) {
+  cl_int rc = CL_SUCCESS;
+  for (int i = 0; i < count && rc == CL_SUCCESS; ++i)
+    rc = clEnqueueWriteBuffer(ctx->upload_queue, dst[i], CL_FALSE, 0, bytes[i],
+                              src[i], 0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, uploaded);
+  if (rc == CL_SUCCESS)
+    rc = clFlush(ctx->upload_queue);
+  if (rc != CL_SUCCESS) {
+    if (*uploaded)
+      clReleaseEvent(*uploaded);
+    *uploaded = NULL;
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
+  }
+  return CLM_OK;
+}
+
+/* Reads the confusion status as the chunk's last command and flushes. */
+static clm_status read_cm_status(clm_context *ctx, struct mc_slot *b,
+                                 struct mc_job *j, clm_error *err) {
+  cl_int rc =
+      clEnqueueReadBuffer(ctx->queue, b->cm_status, CL_FALSE, 0,
+                          sizeof j->cm_status, j->cm_status, 0, NULL, &j->done);
+  if (rc == CL_SUCCESS)
+    rc = clFlush(ctx->queue);
+  return rc == CL_SUCCESS ? CLM_OK
+                          : clm_fail_cl(err, rc, "clEnqueueReadBuffer(status)");
+}
+
+static clm_status wait_job(struct mc_job *j, clm_error *err) {
+  cl_int rc = clWaitForEvents(1, &j->done);
+  return rc == CL_SUCCESS ? CLM_OK
+                          : clm_fail_cl(err, rc, "clWaitForEvents(chunk)");
+}
+
+/* ---- labels ------------------------------------------------------------- */
+
+static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
+                                  uint32_t k, uint64_t i, uint64_t offset,
+                                  clm_error *err) {
+  const unsigned long long at = (unsigned long long)(offset + i);
+  const int true_bad = yt[i] < 0 || (uint32_t)yt[i] >= k;
+  const int32_t v = true_bad ? yt[i] : yp[i];
+  return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, v,
+                  "index %llu: %s label %d is outside [0, %u)", at,
+                  true_bad ? "true" : "predicted", (int)v, (unsigned)k);
+}
+
+struct labels_run {
+  clm_context *ctx;
+  struct mc_ws *ws;
+  struct cm_run cm;
+  const int32_t *yt, *yp;
+  uint64_t base;
+  struct mc_job job[2];
+};
+
+static clm_status labels_submit(void *self, int slot, uint64_t first,
+                                uint32_t n, clm_error *err) {
+  struct labels_run *r = self;
+  clm_context *ctx = r->ctx;
+  struct mc_slot *b = &r->ws->slot[slot];
+  struct mc_job *j = &r->job[slot];
+  const int32_t *yt = r->yt + first, *yp = r->yp + first;
+  const size_t bytes = (size_t)n * sizeof(int32_t);
+  j->first = first;
+  j->n = n;
+  cl_int rc = CL_SUCCESS;
+  cl_event uploaded = NULL;
+  clm_status st =
+      clm_ensure_buffer(ctx, &b->cm_status, &b->cm_status_cap,
+                        sizeof j->cm_status, CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK && clm_can_wrap(ctx, yt) && clm_can_wrap(ctx, yp)) {
+    /* Host-unified device: count the caller's arrays in place. */
+    j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, bytes, &rc);
+    if (rc == CL_SUCCESS)
+      j->w_yp = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yp, bytes, &rc);
+    if (rc != CL_SUCCESS)
+      return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR labels)");
+  } else if (st == CLM_OK) {
+    st = clm_ensure_buffer(ctx, &b->yt, &b->yt_cap, bytes, CL_MEM_READ_ONLY,
+                           err);
+    if (st == CLM_OK)
+      st = clm_ensure_buffer(ctx, &b->yp, &b->yp_cap, bytes, CL_MEM_READ_WRITE,
+                             err);
+    const void *const src[2] = {yt, yp};
+    const cl_mem dst[2] = {b->yt, b->yp};
+    const size_t sizes[2] = {bytes, bytes};
+    if (st == CLM_OK)
+      st = upload(ctx, src, dst, sizes, 2, &uploaded, err);
+  }
+  if (st == CLM_OK)
+    st = clm_cm_enqueue(&r->cm, j->w_yt ? j->w_yt : b->yt,
+                        j->w_yp ? j->w_yp : b->yp, b->cm_status, n, uploaded,
+                        err);
+  if (uploaded)
+    clReleaseEvent(uploaded);
+  if (st == CLM_OK)
+    st = read_cm_status(ctx, b, j, err);
+  return st;
+}
+
+static clm_status labels_collect(void *self, int slot, clm_error *err) {
+  struct labels_run *r = self;
+  struct mc_job *j = &r->job[slot];
+  clm_status st = wait_job(j, err);
+  if (st == CLM_OK && j->cm_status[CLM_CM_BAD_COUNT] > 0)
+    st = report_bad_pair(r->yt + j->first, r->yp + j->first, r->cm.k,
+                         j->cm_status[CLM_CM_FIRST_BAD], r->base + j->first,
+                         err);
+  return st;
+}
+
+static clm_status labels_flush(void *self, clm_error *err) {
+  struct labels_run *r = self;
+  return clm_cm_flush(&r->cm, err);
+}
+
+static void labels_release(void *self, int slot) {
+  struct labels_run *r = self;
+  job_release(&r->job[slot]);
+}
+
+static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
+                                uint64_t base, const int32_t *y_true,
+                                const int32_t *y_pred, uint64_t n,
+                                clm_error *err) {
+  if (!state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_labels: NULL argument");
+  struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
+  if (!ws)
+    return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
+  struct labels_run r = {
+      .ctx = ctx, .ws = ws, .yt = y_true, .yp = y_pred, .base = base};
+  clm_status st = clm_cm_begin(ctx, ws, &r.cm, state->n_classes, n, err);
+  if (st != CLM_OK)
+    return st;
+  /* Labels are light (8 bytes a sample) while each launch zeroes and
+   * flushes its groups' counters: launch over larger chunks. */
+  const uint64_t chunk =
+      clm_engine_chunk_rows(ctx, sizeof(int32_t), 8, (uint64_t)1 << 30);
+  const int copies = !(clm_can_wrap(ctx, y_true) && clm_can_wrap(ctx, y_pred));
+  const clm_task task = {.self = &r,
+                         .n = n,
+                         .chunk = chunk,
+                         .pipelined = n > chunk && copies,
+                         .submit = labels_submit,
+                         .collect = labels_collect,
+                         .flush = labels_flush,
+                         .release = labels_release};
+  st = clm_engine_run(ctx, &task, err);
+  if (st == CLM_OK)
+    st = clm_cm_finish(&r.cm, state, err);
+  if (st == CLM_OK)
+    state->n += n;
+  else
+    clFinish(ctx->queue); /* nothing may still use the caller's memory */
+  clm_cm_end(&r.cm);
+  return st;
+}
+
+/* ---- scores ------------------------------------------------------------- */
+
+/* The first bad score of a row the kernel flagged (flagged column `col`),
+ * found again on the host: NaN, a probability outside [0, 1], or a logit
+ * row whose scores are all -inf or all +inf. */
+static clm_status report_bad_row(const float *row, uint32_t k,
+                                 clm_scores_kind kind, uint64_t r, uint64_t col,
+                                 clm_error *err) {
+  const unsigned long long at = (unsigned long long)r;
+  uint32_t neg_inf = 0, pos_inf = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    const float v = row[c];
+    if (isnan(v))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %u: score is NaN", at, c);
+    if (kind == CLM_SCORES_PROBS && (v < 0.0f || v > 1.0f))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, v,
+                      "row %llu, column %u: probability %.9g is outside "
+                      "[0, 1]",
+                      at, c, (double)v);
+    neg_inf += v == -INFINITY;
+    pos_inf += v == INFINITY;
+  }
+  if (kind == CLM_SCORES_LOGITS && neg_inf == k)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, -INFINITY,
+                    "row %llu: every score is -inf (no class has any "
+                    "probability)",
+                    at);
+  if (kind == CLM_SCORES_LOGITS && pos_inf == k)
+    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, INFINITY,
+                    "row %llu: every score is +inf (inf - inf: the "
+                    "probabilities are undefined)",
+                    at);
+  /* Not found again (the memory changed under the call): the kernel's. */
+  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)r, row[col],
+                  "row %llu, column %llu: bad score %.9g", at,
+                  (unsigned long long)col, (double)row[col]);
+}
+
+struct scores_run {
+  clm_context *ctx;
+  struct mc_ws *ws;
+  struct cm_run cm;
+  const int32_t *yt;
+  const float *scores;
+  int32_t *pred_out;
+  clm_scores_kind kind;
+  uint32_t top_k;
+  uint64_t base;
+  int by_rows;   /* the wide-row kernel */
+  size_t tile;   /* rows per work-group */
+  double ce_sum; /* in chunk order, group order within */
+  uint64_t top_k_hits;
+  struct mc_job job[2];
+};
+
+/* The chunk's scores and true labels: wrapped in place on host-unified
+ * devices, else uploaded into the slot. */
+static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
+                                struct mc_job *j, const float *s,
+                                const int32_t *yt, cl_event *uploaded,
+                                clm_error *err) {
+  clm_context *ctx = r->ctx;
+  const size_t sbytes = (size_t)j->n * r->cm.k * sizeof(float);
+  const size_t ybytes = (size_t)j->n * sizeof(int32_t);
+  cl_int rc = CL_SUCCESS;
+  if (clm_can_wrap(ctx, s) && clm_can_wrap(ctx, yt)) {
+    j->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, s, sbytes, &rc);
+    if (rc == CL_SUCCESS)
+      j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, ybytes, &rc);
+    return rc == CL_SUCCESS
+               ? CLM_OK
+               : clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR scores)");
+  }
+  clm_status st = clm_ensure_buffer(ctx, &b->scores, &b->scores_cap, sbytes,
+                                    CL_MEM_READ_ONLY, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->yt, &b->yt_cap, ybytes, CL_MEM_READ_ONLY,
+                           err);
+  const void *const src[2] = {s, yt};
+  const cl_mem dst[2] = {b->scores, b->yt};
+  const size_t sizes[2] = {sbytes, ybytes};
+  if (st == CLM_OK)
+    st = upload(ctx, src, dst, sizes, 2, uploaded, err);
+  return st;
+}
+
+/* The argmax / cross-entropy / top-k pass, after the uploads. */
+static clm_status scores_launch(struct scores_run *r, struct mc_slot *b,
+                                struct mc_job *j, cl_mem m_scores, cl_mem m_yt,
+                                cl_event uploaded, clm_error *err) {
+  clm_context *ctx = r->ctx;
+  const size_t ls = ctx->local_size;
+  static const cl_uint init[CLM_AM_STATUS] = {
+      [CLM_AM_BAD_SCORES] = 0,
+      [CLM_AM_FIRST_BAD_SCORE] = CLM_NO_BAD,
+      [CLM_AM_BAD_LABELS] = 0,
+      [CLM_AM_FIRST_BAD_LABEL] = CLM_NO_BAD}; /* outlives the queue */
+  cl_int rc = clEnqueueWriteBuffer(ctx->queue, b->am_status, CL_FALSE, 0,
+                                   sizeof init, init, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
+  const cl_uint n_arg = j->n, k_arg = r->cm.k, topk_arg = r->top_k;
+  const cl_int probs = r->kind == CLM_SCORES_PROBS;
+  const char *name = r->by_rows ? "clm_argmax_ce_rows" : "clm_argmax_ce";
+  clm_kargs ka = {r->by_rows ? r->ws->k_argmax_ce_rows : r->ws->k_argmax_ce,
+                  CL_SUCCESS, 0};
+  clm_karg(&ka, CLM_AM_ARG_SCORES, sizeof(cl_mem), &m_scores);
+  clm_karg(&ka, CLM_AM_ARG_YT, sizeof(cl_mem), &m_yt);
+  clm_karg(&ka, CLM_AM_ARG_N, sizeof n_arg, &n_arg);
+  clm_karg(&ka, CLM_AM_ARG_K, sizeof k_arg, &k_arg);
+  clm_karg(&ka, CLM_AM_ARG_PROBS, sizeof probs, &probs);
+  clm_karg(&ka, CLM_AM_ARG_TOP_K, sizeof topk_arg, &topk_arg);
+  clm_karg(&ka, CLM_AM_ARG_PRED, sizeof(cl_mem), &b->yp);
+  clm_karg(&ka, CLM_AM_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
+  clm_karg(&ka, CLM_AM_ARG_HITS, sizeof(cl_mem), &b->hits);
+  clm_karg(&ka, CLM_AM_ARG_STATUS, sizeof(cl_mem), &b->am_status);
+  clm_karg(&ka, CLM_AM_ARG_LOCAL_SUMS, ls * sizeof(cl_float), NULL);
+  clm_karg(&ka, CLM_AM_ARG_LOCAL_COUNTS, ls * sizeof(cl_uint), NULL);
+  clm_status st = clm_kargs_status(&ka, name, err);
+  if (st != CLM_OK)
+    return st;
+  const size_t global = j->groups * ls;
+  rc = clEnqueueNDRangeKernel(ctx->queue, ka.kernel, 1, NULL, &global, &ls,
+                              uploaded ? 1 : 0, uploaded ? &uploaded : NULL,
+                              NULL);
+  if (rc != CL_SUCCESS) {
+    char what[64];
+    snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
+    return clm_fail_cl(err, rc, what);
+  }
+  return CLM_OK;
+}
+
+/* Results back without blocking: status, partials, hits, predictions. */
+static clm_status scores_read(struct scores_run *r, struct mc_slot *b,
+                              struct mc_job *j, clm_error *err) {
+  clm_context *ctx = r->ctx;
+  cl_int rc =
+      clEnqueueReadBuffer(ctx->queue, b->am_status, CL_FALSE, 0,
+                          sizeof j->am_status, j->am_status, 0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
+                             j->groups * sizeof(float), j->partials, 0, NULL,
+                             NULL);
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueReadBuffer(ctx->queue, b->hits, CL_FALSE, 0,
+                             j->groups * sizeof(cl_uint), j->hits, 0, NULL,
+                             NULL);
+  if (rc == CL_SUCCESS && r->pred_out)
+    rc = clEnqueueReadBuffer(ctx->queue, b->yp, CL_FALSE, 0,
+                             (size_t)j->n * sizeof(int32_t),
+                             r->pred_out + j->first, 0, NULL, NULL);
+  return rc == CL_SUCCESS
+             ? CLM_OK
+             : clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
+}
+
+static clm_status scores_submit(void *self, int slot, uint64_t first,
+                                uint32_t n, clm_error *err) {
+  struct scores_run *r = self;
+  clm_context *ctx = r->ctx;
+  struct mc_slot *b = &r->ws->slot[slot];
+  struct mc_job *j = &r->job[slot];
+  j->first = first;
+  j->n = n;
+  j->groups = (n + r->tile - 1) / r->tile;
+  clm_status st =
+      clm_ensure_buffer(ctx, &b->yp, &b->yp_cap, (size_t)n * sizeof(int32_t),
+                        CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
+                           j->groups * sizeof(float), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->hits, &b->hits_cap,
+                           j->groups * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->am_status, &b->am_status_cap,
+                           sizeof j->am_status, CL_MEM_READ_WRITE, err);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->cm_status, &b->cm_status_cap,
+                           sizeof j->cm_status, CL_MEM_READ_WRITE, err);
+  cl_event uploaded = NULL;
+  if (st == CLM_OK)
+    st = scores_inputs(r, b, j, r->scores + first * r->cm.k, r->yt + first,
+                       &uploaded, err);
+  cl_mem m_scores = j->w_scores ? j->w_scores : b->scores;
+  cl_mem m_yt = j->w_yt ? j->w_yt : b->yt;
+  if (st == CLM_OK)
+    st = scores_launch(r, b, j, m_scores, m_yt, uploaded, err);
+  if (uploaded)
+    clReleaseEvent(uploaded);
+  if (st == CLM_OK)
+    st = scores_read(r, b, j, err);
+  /* The matrix counts the kernel's predictions; its own label check cannot
+   * fire after the argmax pass checked the true labels. */
+  if (st == CLM_OK)
+    st = clm_cm_enqueue(&r->cm, m_yt, b->yp, b->cm_status, n, NULL, err);
+  if (st == CLM_OK)
+    st = read_cm_status(ctx, b, j, err);
+  return st;
+}
+
+static clm_status scores_collect(void *self, int slot, clm_error *err) {
+  struct scores_run *r = self;
+  struct mc_job *j = &r->job[slot];
+  const uint32_t k = r->cm.k;
+  clm_status st = wait_job(j, err);
+  if (st != CLM_OK)
+    return st;
+  if (j->am_status[CLM_AM_BAD_LABELS] > 0) {
+    const uint64_t i = j->am_status[CLM_AM_FIRST_BAD_LABEL];
+    const int32_t v = r->yt[j->first + i];
+    return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)(r->base + j->first + i),
+                    v, "index %llu: true label %d is outside [0, %u)",
+                    (unsigned long long)(r->base + j->first + i), (int)v,
+                    (unsigned)k);
+  }
+  if (j->am_status[CLM_AM_BAD_SCORES] > 0) {
+    const uint64_t flat = j->am_status[CLM_AM_FIRST_BAD_SCORE];
+    const uint64_t row = j->first + flat / k;
+    return report_bad_row(r->scores + row * k, k, r->kind, r->base + row,
+                          flat % k, err);
+  }
+  if (j->cm_status[CLM_CM_BAD_COUNT] > 0) /* cannot happen: checked above */
+    return clm_fail(err, CLM_ERR_BAD_LABEL, -1, 0,
+                    "the device counted labels outside [0, %u)", (unsigned)k);
+  for (size_t g = 0; g < j->groups; ++g) {
+    r->ce_sum += j->partials[g];
+    r->top_k_hits += j->hits[g];
+  }
+  return CLM_OK;
+}
+
+static clm_status scores_flush(void *self, clm_error *err) {
+  struct scores_run *r = self;
+  return clm_cm_flush(&r->cm, err);
+}
+
+static void scores_release(void *self, int slot) {
+  struct scores_run *r = self;
+  job_release(&r->job[slot]);
+}
+
+static clm_status check_scores_call(const clm_multiclass_state *state,
+                                    const int32_t *y_true, const float *scores,
+                                    uint64_t n, clm_scores_kind kind,
+                                    clm_error *err) {
+  if (!state || !state->confusion || (n > 0 && (!y_true || !scores)))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: NULL argument");
+  if (kind != CLM_SCORES_LOGITS && kind != CLM_SCORES_PROBS)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: unknown score kind");
+  if (state->has_scores && state->kind != kind)
+    return clm_fail(
+        err, CLM_ERR_STATE_MISMATCH, -1, 0, "the state holds %s; cannot add %s",
+        state->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
+        kind == CLM_SCORES_PROBS ? "probabilities" : "logits");
+  return CLM_OK;
+}
+
+static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
+                                uint64_t base, const int32_t *y_true,
+                                const float *scores, uint64_t n,
+                                clm_scores_kind kind, int32_t *pred_out,
+                                clm_error *err) {
+  clm_status st = check_scores_call(state, y_true, scores, n, kind, err);
+  if (st != CLM_OK)
+    return st;
+  struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
+  if (!ws)
+    return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
+  const uint32_t k = state->n_classes;
+  /* Wide rows on CPUs: each work-item walks whole rows with vector loads
+   * along the columns; otherwise rows are interleaved across lanes. */
+  const int by_rows = !ctx->strided && k >= 2 * ctx->vec_width;
+  struct scores_run r = {.ctx = ctx,
+                         .ws = ws,
+                         .yt = y_true,
+                         .scores = scores,
+                         .pred_out = pred_out,
+                         .kind = kind,
+                         .top_k = state->top_k,
+                         .base = base,
+                         .by_rows = by_rows,
+                         .tile = by_rows ? ctx->local_size * CLM_ROWS_PER_ITEM
+                                         : ctx->local_size * ctx->items *
+                                               ctx->vec_width};
+  /* Rows per launch: the score block fits one allocation and its flat
+   * indices fit in 32 bits. */
+  const uint64_t chunk = clm_engine_chunk_rows(ctx, (uint64_t)k * sizeof(float),
+                                               1, 0x7fffffffu / k);
+  const size_t max_groups =
+      (size_t)((chunk < n ? chunk : n) + r.tile - 1) / r.tile + 1;
+  st = clm_cm_begin(ctx, ws, &r.cm, k, n, err);
+  for (int i = 0; i < 2 && st == CLM_OK; ++i) {
+    r.job[i].partials = clm_malloc(max_groups * sizeof(float));
+    r.job[i].hits = clm_malloc(max_groups * sizeof(cl_uint));
+    if (!r.job[i].partials || !r.job[i].hits)
+      st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate host scratch");
+  }
+  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, y_true));
+  const clm_task task = {.self = &r,
+                         .n = n,
+                         .chunk = chunk,
+                         .pipelined = n > chunk && copies,
+                         .submit = scores_submit,
+                         .collect = scores_collect,
+                         .flush = scores_flush,
+                         .release = scores_release};
+  if (st == CLM_OK)
+    st = clm_engine_run(ctx, &task, err);
+  if (st == CLM_OK)
+    st = clm_cm_finish(&r.cm, state, err);
+  if (st == CLM_OK) {
+    state->n += n;
+    state->has_scores = 1;
+    state->kind = kind;
+    state->n_scored += n;
+    state->ce_sum += r.ce_sum;
+    state->top_k_hits += r.top_k_hits;
+  } else {
+    clFinish(ctx->queue); /* nothing may still use the caller's memory */
+  }
+  for (int i = 0; i < 2; ++i) {
+    free(r.job[i].hits);
+    free(r.job[i].partials);
+  }
+  clm_cm_end(&r.cm);
+  return st;
+}
+
+/* ---- public entry points (under the context's lock) ---------------------- */
+
+clm_status clm_multiclass_update_labels_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const int32_t *y_pred, uint64_t n,
+                                           clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_labels: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st = update_labels(ctx, state, base, y_true, y_pred, n, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_multiclass_update_labels(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const int32_t *y_pred, uint64_t n,
+                                        clm_error *err) {
+  return clm_multiclass_update_labels_at(ctx, state, 0, y_true, y_pred, n, err);
+}
+
+clm_status clm_multiclass_update_scores_at(clm_context *ctx,
+                                           clm_multiclass_state *state,
+                                           uint64_t base, const int32_t *y_true,
+                                           const float *scores, uint64_t n,
+                                           clm_scores_kind kind,
+                                           int32_t *pred_out, clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st =
+      update_scores(ctx, state, base, y_true, scores, n, kind, pred_out, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_multiclass_update_scores(clm_context *ctx,
+                                        clm_multiclass_state *state,
+                                        const int32_t *y_true,
+                                        const float *scores, uint64_t n,
+                                        clm_scores_kind kind, int32_t *pred_out,
+                                        clm_error *err) {
+  return clm_multiclass_update_scores_at(ctx, state, 0, y_true, scores, n, kind,
+                                         pred_out, err);
+}
