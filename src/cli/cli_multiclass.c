@@ -722,11 +722,10 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
     else
       st = clm_multiclass_update_labels_at(ctx, state, first, yt, yp, m, &err);
     if (st != CLM_OK) {
-      const char *file = NULL;
-      if (st == CLM_ERR_BAD_SCORE)
-        file = a->scores;
-      else if (st == CLM_ERR_BAD_LABEL)
-        file = strstr(err.message, "predicted") ? a->pred : a->labels;
+      const char *file = err.input == CLM_INPUT_SCORES   ? a->scores
+                         : err.input == CLM_INPUT_PRED   ? a->pred
+                         : err.input == CLM_INPUT_LABELS ? a->labels
+                                                         : NULL;
       const char *hint =
           st == CLM_ERR_BAD_LABEL && a->classes ? " (--classes)" : "";
       if (file)

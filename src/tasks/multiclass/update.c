@@ -129,9 +129,12 @@ static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
   const unsigned long long at = (unsigned long long)(offset + i);
   const int true_bad = yt[i] < 0 || (uint32_t)yt[i] >= k;
   const int32_t v = true_bad ? yt[i] : yp[i];
-  return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, v,
-                  "index %llu: %s label %d is outside [0, %u)", at,
-                  true_bad ? "true" : "predicted", (int)v, (unsigned)k);
+  clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, v,
+           "index %llu: %s label %d is outside [0, %u)", at,
+           true_bad ? "true" : "predicted", (int)v, (unsigned)k);
+  if (err && !true_bad)
+    err->input = CLM_INPUT_PRED;
+  return CLM_ERR_BAD_LABEL;
 }
 
 struct labels_run {
