@@ -277,6 +277,41 @@ static unsigned pow2_floor(size_t v) {
 
 /* Chooses the launch shape: CPUs want contiguous per-work-item tiles of wide
  * vectors and tiny groups; GPUs want interleaved (coalesced) reads. */
+/* Samples per launch: per-launch counts must stay below 2^32 and indices
+ * in uint, so chunks are capped at 2^30 samples, and by the largest single
+ * allocation. */
+static void choose_chunk(clm_context *ctx, const clm_context_options *opts) {
+  uint64_t chunk = (uint64_t)1 << 24;
+  uint64_t by_alloc = ctx->info.max_alloc_bytes / sizeof(float);
+  if (by_alloc && chunk > by_alloc)
+    chunk = by_alloc;
+  ctx->chunk_forced = opts->chunk_samples != 0;
+  if (opts->chunk_samples)
+    chunk = opts->chunk_samples;
+  if (chunk > ((uint64_t)1 << 30))
+    chunk = (uint64_t)1 << 30;
+  ctx->chunk_samples = chunk;
+}
+
+static void choose_zero_copy(clm_context *ctx) {
+  /* Host-unified memory (CPUs, integrated GPUs): evaluate the caller's
+   * arrays in place instead of copying them. PoCL's CL_MEM_USE_HOST_PTR
+   * uses any pointer directly (a misaligned one only gets a debug
+   * warning); elsewhere only aligned pointers are wrapped, since drivers
+   * may copy misaligned ones behind the scenes. */
+  cl_uint align_bits = 0;
+  clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                  &align_bits, NULL);
+  ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 1;
+  ctx->zero_copy = 0;
+  if (ctx->info.host_unified_memory)
+    ctx->zero_copy =
+        strstr(ctx->info.platform, "Portable Computing Language") ? 2 : 1;
+  const char *zc = getenv("CLMETRICS_ZERO_COPY");
+  if (zc && zc[0] == '0' && zc[1] == '\0')
+    ctx->zero_copy = 0;
+}
+
 static clm_status choose_shape(clm_context *ctx,
                                const clm_context_options *opts,
                                clm_error *err) {
@@ -337,35 +372,8 @@ static clm_status choose_shape(clm_context *ctx,
           ? opts->flush_samples
           : 0xffffffffULL;
 
-  /* Per-launch counts must stay below 2^32 and indices in uint: cap chunks
-   * at 2^30 samples, and by the largest single allocation. */
-  uint64_t chunk = (uint64_t)1 << 24;
-  uint64_t by_alloc = ctx->info.max_alloc_bytes / sizeof(float);
-  if (by_alloc && chunk > by_alloc)
-    chunk = by_alloc;
-  ctx->chunk_forced = opts->chunk_samples != 0;
-  if (opts->chunk_samples)
-    chunk = opts->chunk_samples;
-  if (chunk > ((uint64_t)1 << 30))
-    chunk = (uint64_t)1 << 30;
-  ctx->chunk_samples = chunk;
-
-  /* Host-unified memory (CPUs, integrated GPUs): evaluate the caller's
-   * arrays in place instead of copying them. PoCL's CL_MEM_USE_HOST_PTR
-   * uses any pointer directly (a misaligned one only gets a debug
-   * warning); elsewhere only aligned pointers are wrapped, since drivers
-   * may copy misaligned ones behind the scenes. */
-  cl_uint align_bits = 0;
-  clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
-                  &align_bits, NULL);
-  ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 1;
-  ctx->zero_copy = 0;
-  if (ctx->info.host_unified_memory)
-    ctx->zero_copy =
-        strstr(ctx->info.platform, "Portable Computing Language") ? 2 : 1;
-  const char *zc = getenv("CLMETRICS_ZERO_COPY");
-  if (zc && zc[0] == '0' && zc[1] == '\0')
-    ctx->zero_copy = 0;
+  choose_chunk(ctx, opts);
+  choose_zero_copy(ctx);
   return CLM_OK;
 }
 
@@ -541,8 +549,8 @@ void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err) {
   return ws;
 }
 
-clm_status clm_kernel_create(clm_context *ctx, const char *name,
-                             cl_kernel *out, clm_error *err) {
+clm_status clm_kernel_create(clm_context *ctx, const char *name, cl_kernel *out,
+                             clm_error *err) {
   cl_int rc;
   *out = clCreateKernel(ctx->program, name, &rc);
   if (rc == CL_SUCCESS)
