@@ -59,8 +59,8 @@ extern const clm_family *const clm_families[CLM_FAMILY_COUNT];
 void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err);
 
 /* Creates kernel `name` from the context's program. */
-clm_status clm_kernel_create(clm_context *ctx, const char *name,
-                             cl_kernel *out, clm_error *err);
+clm_status clm_kernel_create(clm_context *ctx, const char *name, cl_kernel *out,
+                             clm_error *err);
 
 /* Releases a kernel and clears the handle. */
 void clm_release_kernel(cl_kernel *k);
@@ -72,7 +72,12 @@ struct clm_context {
   cl_command_queue queue;
   cl_command_queue upload_queue; /* host-to-device copies, beside `queue` */
   cl_program program;
-  void *family_ws[CLM_FAMILY_COUNT]; /* see clm_workspace */
+  /* Each family's workspace and how to release it (stored with it, so the
+   * device layer never calls into the task families). */
+  struct {
+    void *ws;
+    void (*release)(void *ws);
+  } family_ws[CLM_FAMILY_COUNT];
   size_t cm_local_size;   /* 1 on CPUs: private histograms, no atomics */
   int cm_force_mode;      /* -1: by local memory; else a strategy (tests) */
   uint64_t flush_samples; /* flush uint32 device counts at least this often */

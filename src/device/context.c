@@ -470,9 +470,9 @@ void clm_context_free(clm_context *ctx) {
     return;
   /* Reverse order of creation. */
   for (int f = CLM_FAMILY_COUNT - 1; f >= 0; --f)
-    if (ctx->family_ws[f]) {
-      clm_families[f]->release(ctx->family_ws[f]);
-      free(ctx->family_ws[f]);
+    if (ctx->family_ws[f].ws) {
+      ctx->family_ws[f].release(ctx->family_ws[f].ws);
+      free(ctx->family_ws[f].ws);
     }
   if (ctx->program)
     clReleaseProgram(ctx->program);
@@ -528,25 +528,6 @@ cl_mem clm_wrap_host(clm_context *ctx, cl_mem_flags flags, const void *p,
   /* Inputs are wrapped CL_MEM_READ_ONLY: casting const away is safe. */
   return clCreateBuffer(ctx->cl, flags | CL_MEM_USE_HOST_PTR, bytes,
                         (void *)(uintptr_t)p, rc);
-}
-
-void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err) {
-  if (ctx->family_ws[id])
-    return ctx->family_ws[id];
-  const clm_family *f = clm_families[id];
-  void *ws = clm_calloc(1, f->workspace_size);
-  if (!ws) {
-    clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-             "cannot allocate the %s workspace", f->name);
-    return NULL;
-  }
-  if (f->init(ctx, ws, err) != CLM_OK) {
-    f->release(ws);
-    free(ws);
-    return NULL;
-  }
-  ctx->family_ws[id] = ws;
-  return ws;
 }
 
 clm_status clm_kernel_create(clm_context *ctx, const char *name, cl_kernel *out,
