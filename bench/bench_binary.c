@@ -7,6 +7,7 @@
  * array. Baselines are checked against clmetrics' answer. See README.md. */
 #include "baselines.h"
 #include "bench_common.h"
+#include "reference.h"
 
 #include <clmetrics.h>
 
@@ -37,7 +38,7 @@ static void generate(uint8_t *labels, float *scores, float *grad_ref,
   const uint64_t pos_cut = (uint64_t)(0.3 * 16777216.0); /* 30% of 2^24 */
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t h = bc_splitmix64(BENCH_SEED ^ ((uint64_t)i << 1));
+    const uint64_t h = clm_rng_splitmix64(BENCH_SEED ^ ((uint64_t)i << 1));
     const int y = (h & 0xffffff) < pos_cut;
     /* Sum of four uniforms (10 bits each), scaled to unit variance. */
     double u = 0.0;

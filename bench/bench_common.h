@@ -1,6 +1,6 @@
-/* Helpers shared by the benchmark programs: clocks, the fixed-seed hash,
- * medians, --sizes parsing, CSV quoting, and the "is the machine quiet?"
- * header lines and footer (load average, CPU used by other work). */
+/* Helpers shared by the benchmark programs: clocks, medians, --sizes parsing,
+ * CSV quoting, and the "is the machine quiet?" header lines and footer (load
+ * average, CPU used by other work). */
 #ifndef CLM_BENCH_COMMON_H
 #define CLM_BENCH_COMMON_H
 
@@ -16,8 +16,6 @@ double bc_own_cpu_s(void);
 int bc_proc_stat_busy(double *busy_s, double *steal_s);
 /* First line of /proc/loadavg, or "unavailable". */
 void bc_read_loadavg(char *buf, size_t cap);
-
-uint64_t bc_splitmix64(uint64_t x);
 
 /* Sorts v and returns its median. */
 double bc_median(double *v, int n);

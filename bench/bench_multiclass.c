@@ -12,6 +12,7 @@
  * Median of R repetitions; matrices must be identical. See README.md. */
 #include "baselines.h"
 #include "bench_common.h"
+#include "reference.h"
 
 #include <clmetrics.h>
 
@@ -41,12 +42,12 @@
  * else another class, uniformly. */
 static inline void pair_of(uint64_t i, uint32_t k, uint32_t *t, uint32_t *p) {
   const uint64_t cut = (uint64_t)(RIGHT_FRACTION * 16777216.0);
-  const uint64_t h = bc_splitmix64(BENCH_MC_SEED ^ (i << 1));
+  const uint64_t h = clm_rng_splitmix64(BENCH_MC_SEED ^ (i << 1));
   *t = (uint32_t)(((h & 0xffffffffull) * k) >> 32);
   if (((h >> 32) & 0xffffff) < cut) {
     *p = *t;
   } else {
-    const uint64_t h2 = bc_splitmix64(h);
+    const uint64_t h2 = clm_rng_splitmix64(h);
     *p = (uint32_t)((*t + 1 + (((h2 & 0xffffffffull) * (k - 1)) >> 32)) % k);
   }
 }
@@ -65,7 +66,7 @@ static void gen_labels(int32_t *yt, int32_t *yp, size_t n, uint32_t k) {
  * every class, plus SCORE_MARGIN for the predicted class of pair_of, so
  * the row's argmax is that class and unique. */
 static void gen_scores(int32_t *yt, float *s, size_t n, uint32_t k) {
-  const uint64_t seed2 = bc_splitmix64(BENCH_MC_SEED + 1);
+  const uint64_t seed2 = clm_rng_splitmix64(BENCH_MC_SEED + 1);
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) {
     uint32_t t, p;
@@ -73,7 +74,7 @@ static void gen_scores(int32_t *yt, float *s, size_t n, uint32_t k) {
     yt[i] = (int32_t)t;
     float *z = s + i * k;
     for (uint32_t c = 0; c < k; ++c) {
-      const uint64_t h = bc_splitmix64(seed2 ^ ((uint64_t)i * k + c));
+      const uint64_t h = clm_rng_splitmix64(seed2 ^ ((uint64_t)i * k + c));
       const double u1 = ((double)(h & 0xffff) + 0.5) / 65536.0;
       const double u2 = ((double)((h >> 16) & 0xffff) + 0.5) / 65536.0;
       z[c] = (float)((u1 + u2 - 1.0) * 2.449489742783178);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -50,9 +51,10 @@ int main(int argc, char **argv) {
           *yp = malloc(batch * sizeof(int32_t));
   if (!y || !z || !yt || !yp)
     return 1;
-  uint64_t s = 0x5EED;
+  clm_rng rng;
+  clm_rng_seed(&rng, 0x5EED);
   for (uint64_t i = 0; i < batch; ++i) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint64_t s = clm_rng_next(&rng);
     y[i] = (s >> 40) % 10 < 3;
     z[i] = (float)((int)((s >> 20) % 2001) - 1000) / 250.0f;
     yt[i] = (int32_t)((s >> 33) % 10);

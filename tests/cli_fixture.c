@@ -1,5 +1,6 @@
 /* Shared fixture of the CLI tests; see cli_fixture.h. */
 #include "cli_fixture.h"
+#include "reference.h"
 /* ---------------------------------------------------------------- */
 /* Temporary directory per test                                      */
 /* ---------------------------------------------------------------- */
@@ -533,18 +534,13 @@ float *read_npy_f32(const char *path, size_t n) {
   return v;
 }
 
+/* The suites' short names for the shared reference (src/reference). */
 double sigmoid(double z) {
-  if (z >= 0)
-    return 1.0 / (1.0 + exp(-z));
-  const double e = exp(z);
-  return e / (1.0 + e);
+  return clm_ref_sigmoid(z);
 }
 
-/* log(1 + exp(x)) without overflow. */
 double softplus(double x) {
-  if (isinf(x))
-    return x > 0 ? x : 0.0;
-  return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+  return clm_ref_softplus(x);
 }
 
 /* ---------------------------------------------------------------- */

@@ -78,6 +78,7 @@ void expect_counts(const char *json, double tp, double fp, double tn,
                    double fn);
 void expect_close(const char *what, double got, double want, double tol);
 float *read_npy_f32(const char *path, size_t n);
+/* clm_ref_sigmoid and clm_ref_softplus (src/reference/reference.h). */
 double sigmoid(double z);
 double softplus(double x);
 void write_i64_v(const char *path, const int64_t *v, size_t n);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 /* ---- fixture: the OpenCL context lives only in the test's process ---- */
 
@@ -37,86 +38,36 @@ static void teardown(void) {
   ctx = NULL;
 }
 
-/* ---- reference ---- */
+/* ---- reference (src/reference) ---- */
 
 struct ref {
-  uint64_t tp, fp, tn, fn;
-  double loss, grad, loss_abs, grad_abs;
+  clm_ref_binary r;
   double *g; /* per-sample gradient */
 };
 
-static double softplus(double a) {
-  return fmax(a, 0.0) + log1p(exp(-fabs(a)));
-}
-
-static double ref_threshold_logit(double t) {
-  if (t <= 0)
-    return -INFINITY;
-  if (t >= 1)
-    return INFINITY;
-  return log(t) - log1p(-t);
-}
-
 static void reference(const uint8_t *y, const float *s, uint64_t n,
                       clm_scores_kind kind, double t, struct ref *r) {
-  memset(r, 0, sizeof *r);
   r->g = calloc(n ? n : 1, sizeof(double));
-  const double lt = ref_threshold_logit(t);
-  const double eps = FLT_EPSILON;
-  for (uint64_t i = 0; i < n; ++i) {
-    const double v = s[i];
-    double loss, g;
-    int pred;
-    if (kind == CLM_SCORES_LOGITS) {
-      loss = y[i] ? softplus(-v) : softplus(v);
-      g = (v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v))) - y[i];
-      pred = v > lt;
-    } else {
-      const double p = fmin(fmax(v, eps), 1.0 - eps);
-      loss = y[i] ? -log(p) : -log1p(-p);
-      g = v - y[i];
-      pred = v > t;
-    }
-    r->g[i] = g;
-    r->loss += loss;
-    r->grad += g;
-    r->loss_abs += fabs(loss);
-    r->grad_abs += fabs(g);
-    if (y[i] && pred)
-      r->tp++;
-    else if (y[i])
-      r->fn++;
-    else if (pred)
-      r->fp++;
-    else
-      r->tn++;
-  }
+  cr_assert_not_null(r->g);
+  clm_ref_binary_eval(y, s, n, kind == CLM_SCORES_PROBS, t, r->g, &r->r);
 }
 
 /* ---- data ---- */
 
-static uint64_t rng_state;
-static uint64_t rng(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * 0x2545F4914F6CDD1DULL;
-}
-static double uniform(void) {
-  return (double)(rng() >> 11) * 0x1p-53;
-}
+static clm_rng rng; /* the rest of the stream after random_data */
 
 static void random_data(uint64_t n, uint64_t seed, clm_scores_kind kind,
                         uint8_t **y, float **s) {
-  rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+  clm_rng_seed(&rng, seed * 0x9E3779B97F4A7C15ULL + 1);
   *y = malloc(n ? n : 1);
   *s = malloc((n ? n : 1) * sizeof(float));
   for (uint64_t i = 0; i < n; ++i) {
-    (*y)[i] = uniform() < 0.35;
+    (*y)[i] = clm_rng_uniform(&rng) < 0.35;
     if (kind == CLM_SCORES_LOGITS)
-      (*s)[i] = (float)((uniform() - 0.5) * 16.0 + ((*y)[i] ? 1.0 : -1.0));
+      (*s)[i] = (float)((clm_rng_uniform(&rng) - 0.5) * 16.0 +
+                        ((*y)[i] ? 1.0 : -1.0));
     else
-      (*s)[i] = (float)uniform();
+      (*s)[i] = (float)clm_rng_uniform(&rng);
   }
 }
 
@@ -139,19 +90,19 @@ static void check_against_reference(const uint8_t *y, const float *s,
   clm_binary_state st;
   evaluate(y, s, n, kind, t, NULL, 0, grad, &st);
   cr_assert_eq(st.n, n);
-  cr_assert_eq(st.tp, r.tp, "n=%llu tp %llu vs %llu", (unsigned long long)n,
-               (unsigned long long)st.tp, (unsigned long long)r.tp);
-  cr_assert_eq(st.fp, r.fp);
-  cr_assert_eq(st.tn, r.tn);
-  cr_assert_eq(st.fn, r.fn);
+  cr_assert_eq(st.tp, r.r.tp, "n=%llu tp %llu vs %llu", (unsigned long long)n,
+               (unsigned long long)st.tp, (unsigned long long)r.r.tp);
+  cr_assert_eq(st.fp, r.r.fp);
+  cr_assert_eq(st.tn, r.r.tn);
+  cr_assert_eq(st.fn, r.r.fn);
   cr_assert_eq(st.tp + st.fp + st.tn + st.fn, n);
   /* float per-sample terms and float partials: a few ulp per term. */
-  cr_assert(fabs(st.bce_sum - r.loss) <= 1e-5 * r.loss_abs + 1e-30,
+  cr_assert(fabs(st.bce_sum - r.r.loss_sum) <= 1e-5 * r.r.loss_abs + 1e-30,
             "n=%llu loss %.17g vs %.17g", (unsigned long long)n, st.bce_sum,
-            r.loss);
-  cr_assert(fabs(st.grad_sum - r.grad) <= 1e-5 * r.grad_abs + 1e-30,
+            r.r.loss_sum);
+  cr_assert(fabs(st.grad_sum - r.r.grad_sum) <= 1e-5 * r.r.grad_abs + 1e-30,
             "n=%llu grad %.17g vs %.17g", (unsigned long long)n, st.grad_sum,
-            r.grad);
+            r.r.grad_sum);
   for (uint64_t i = 0; i < n; ++i)
     cr_assert(fabs(grad[i] - r.g[i]) <= 3e-7,
               "grad[%llu] = %.9g, reference %.17g (score %.9g, label %u)",
@@ -476,29 +427,27 @@ static void check_weight_grad(uint64_t n, uint64_t d, size_t ls,
   random_data(n, n * 31 + d, CLM_SCORES_LOGITS, &y, &s);
   float *x = malloc((n * d > 0 ? n * d : 1) * sizeof(float));
   for (uint64_t i = 0; i < n * d; ++i)
-    x[i] = (float)(uniform() * 4.0 - 2.0);
+    x[i] = (float)(clm_rng_uniform(&rng) * 4.0 - 2.0);
   struct ref r;
   reference(y, s, n, CLM_SCORES_LOGITS, 0.5, &r);
   clm_binary_state st;
   evaluate(y, s, n, CLM_SCORES_LOGITS, 0.5, x, d, NULL, &st);
   clm_binary_result res;
   double *w = malloc(d * sizeof(double));
+  double *want = malloc(d * sizeof(double)),
+         *scale = malloc(d * sizeof(double));
+  cr_assert(w && want && scale);
+  clm_ref_weight_grad(r.g, x, n, d, want, scale);
   cr_assert_eq(clm_binary_finalize(&st, 0, &res, w), CLM_OK);
-  for (uint64_t j = 0; j < d; ++j) {
-    double want = 0, scale = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      want += r.g[i] * x[i * d + j];
-      scale += fabs(r.g[i] * x[i * d + j]);
-    }
-    want /= (double)n;
-    scale /= (double)n;
-    cr_assert(fabs(w[j] - want) <= 1e-5 * scale + 1e-12,
+  for (uint64_t j = 0; j < d; ++j)
+    cr_assert(fabs(w[j] - want[j]) <= 1e-5 * scale[j] + 1e-12,
               "n=%llu d=%llu j=%llu: %.12g vs %.12g", (unsigned long long)n,
-              (unsigned long long)d, (unsigned long long)j, w[j], want);
-  }
-  cr_assert(fabs(res.grad_bias - r.grad / (double)n) <=
-            1e-5 * r.grad_abs / (double)n + 1e-12);
+              (unsigned long long)d, (unsigned long long)j, w[j], want[j]);
+  cr_assert(fabs(res.grad_bias - r.r.grad_sum / (double)n) <=
+            1e-5 * r.r.grad_abs / (double)n + 1e-12);
   clm_binary_state_release(&st);
+  free(scale);
+  free(want);
   free(w);
   free(x);
   free(r.g);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 static clm_context *open_ctx(size_t local_size, uint64_t chunk,
                              const char *zero_copy) {
@@ -40,15 +41,6 @@ static double ulpf(double ref) {
   int e;
   frexp(a, &e); /* a = m 2^e, m in [0.5, 1) */
   return ldexp(1.0, e - 24);
-}
-
-static double ref_sigma(double z) {
-  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
-static double ref_loss(double z, int y) {
-  const double a = y ? -z : z; /* softplus(a) */
-  return fmax(a, 0.0) + log1p(exp(-fabs(a)));
 }
 
 /* Logits: every 2^-8 in [-110, 110] and the special values. */
@@ -91,8 +83,8 @@ Test(math, per_sample_gradient_within_3_ulp) {
   double worst = 0;
   size_t worst_i = 0;
   for (size_t i = 0; i < n; ++i) {
-    const double sig = ref_sigma(s[i]);
-    const double ref = sig - y[i];
+    const double sig = clm_ref_sigmoid(s[i]);
+    const double ref = clm_ref_grad_logit(s[i], y[i]); /* sigma - y */
     /* sigma within 3 ulp (2.5 measured), plus the rounding of s - y. */
     const double bound = 3.0 * ulpf(sig) + 0.5 * ulpf(ref);
     const double d = fabs((double)g[i] - ref);
@@ -120,7 +112,7 @@ Test(math, per_sample_gradient_within_3_ulp) {
   for (size_t i = 0; i < n; ++i)
     if (s[i] == -100.0f && y[i] == 0)
       cr_assert(g[i] > 0.0f && g[i] < FLT_MIN &&
-                    fabs(g[i] - ref_sigma(-100.0)) <= 0x1p-149,
+                    fabs(g[i] - clm_ref_sigmoid(-100.0)) <= 0x1p-149,
                 "z=-100: %a", g[i]);
   clm_binary_state_release(&st);
   free(y);
@@ -148,7 +140,7 @@ Test(math, per_sample_loss_within_2_ulp) {
       clm_error err;
       cr_assert_eq(clm_binary_update(ctx, &st, &y, &z[i], 1, NULL, NULL, &err),
                    CLM_OK, "%s", err.message);
-      const double ref = ref_loss(z[i], y);
+      const double ref = clm_ref_bce_logit(z[i], y);
       if (isinf(ref)) {
         cr_assert(st.bce_sum == ref, "z=%g y=%u loss %g", z[i], y, st.bce_sum);
       } else {
@@ -170,14 +162,6 @@ Test(math, per_sample_loss_within_2_ulp) {
 }
 
 /* ---- zero-copy (CL_MEM_USE_HOST_PTR) against the copy path ---- */
-
-static uint64_t rng_state;
-static double uniform(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) * 0x1p-53;
-}
 
 struct run {
   clm_binary_state st;
@@ -224,13 +208,14 @@ static void zero_copy_case(uint64_t n, uint64_t d, uint64_t chunk,
   cr_assert(ybuf && sbuf && g1 && g2 && (!d || xbuf));
   uint8_t *y = ybuf + 1;
   float *s = sbuf + 1, *x = d ? xbuf + 1 : NULL;
-  rng_state = n * 7 + d + 1;
+  clm_rng rng;
+  clm_rng_seed(&rng, n * 7 + d + 1);
   for (uint64_t i = 0; i < n; ++i) {
-    y[i] = uniform() < 0.4;
-    s[i] = (float)((uniform() - 0.5) * 30.0);
+    y[i] = clm_rng_uniform(&rng) < 0.4;
+    s[i] = (float)((clm_rng_uniform(&rng) - 0.5) * 30.0);
   }
   for (uint64_t i = 0; i < n * d; ++i)
-    x[i] = (float)(uniform() - 0.5);
+    x[i] = (float)(clm_rng_uniform(&rng) - 0.5);
 
   struct run a, b, c;
   clm_context *copy = open_ctx(8, chunk, "0");

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 static clm_binary_result finalize_counts(uint64_t tp, uint64_t fp, uint64_t tn,
                                          uint64_t fn, clm_zero_division zd) {
@@ -182,7 +183,7 @@ Test(metrics, f64_scores_never_cross_the_threshold) {
     cr_assert_eq(err.index, 1);
   }
   /* Logits: the threshold is logit(t) in float64; huge values saturate. */
-  const double lt = log(0.25) - log1p(-0.25);
+  const double lt = clm_ref_threshold_logit(0.25);
   const double z[] = {lt, nextafter(lt, 1.0), nextafter(lt, -1.0), 1e300,
                       -1e300};
   float zo[5];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 static clm_context *ctx;
 
@@ -33,23 +34,14 @@ static void teardown(void) {
   ctx = NULL;
 }
 
-static uint64_t rng_state;
-static uint64_t rng(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * 0x2545F4914F6CDD1DULL;
-}
-static double uniform(void) {
-  return (double)(rng() >> 11) * 0x1p-53;
-}
+static clm_rng rng;
 
 /* Labels with a skewed prior (class c with weight ~ 1/(c+1)^skew) and some
  * classes never drawn. */
 static int32_t draw(uint32_t k, double skew) {
   if (skew == 0)
-    return (int32_t)(rng() % k);
-  double u = uniform();
+    return (int32_t)clm_rng_below(&rng, k);
+  double u = clm_rng_uniform(&rng);
   return (int32_t)((double)k * pow(u, 1.0 + skew)) % (int32_t)k;
 }
 
@@ -155,25 +147,18 @@ ParameterizedTestParameters(multiclass, confusion_vs_reference) {
   return cr_make_param_array(struct cm_case, cases, m);
 }
 
-static void reference_cm(const int32_t *yt, const int32_t *yp, uint64_t n,
-                         uint32_t k, uint64_t *cm) {
-  memset(cm, 0, (size_t)k * k * sizeof(uint64_t));
-  for (uint64_t i = 0; i < n; ++i)
-    cm[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
-}
-
 ParameterizedTest(struct cm_case *c, multiclass, confusion_vs_reference) {
   open_ctx(c->local_size, 0, c->strategy);
-  rng_state = c->k * 1000003ULL + c->n;
+  clm_rng_seed(&rng, c->k * 1000003ULL + c->n);
   int32_t *yt = malloc(c->n * sizeof(int32_t));
   int32_t *yp = malloc(c->n * sizeof(int32_t));
   for (uint64_t i = 0; i < c->n; ++i) {
     yt[i] = draw(c->k, c->skew);
     /* Mostly right, as real classifiers: exercises the diagonal. */
-    yp[i] = uniform() < 0.7 ? yt[i] : draw(c->k, 0.0);
+    yp[i] = clm_rng_uniform(&rng) < 0.7 ? yt[i] : draw(c->k, 0.0);
   }
   uint64_t *want = malloc((size_t)c->k * c->k * sizeof(uint64_t));
-  reference_cm(yt, yp, c->n, c->k, want);
+  clm_ref_confusion(yt, yp, c->n, c->k, want);
   clm_multiclass_state s;
   clm_error err;
   cr_assert_eq(clm_multiclass_state_init(&s, c->k, 0), CLM_OK);
@@ -194,14 +179,14 @@ Test(multiclass, chunked_counts_and_merge) {
   open_ctx(0, 1000, CLM_CONFUSION_AUTO); /* many launches, flushed to u64 */
   const uint32_t k = 10;
   const uint64_t n = 54321;
-  rng_state = 99;
+  clm_rng_seed(&rng, 99);
   int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
   for (uint64_t i = 0; i < n; ++i) {
     yt[i] = draw(k, 1.0);
     yp[i] = draw(k, 0.0);
   }
   uint64_t want[100];
-  reference_cm(yt, yp, n, k, want);
+  clm_ref_confusion(yt, yp, n, k, want);
   clm_multiclass_state a, b;
   clm_error err;
   cr_assert_eq(clm_multiclass_state_init(&a, k, 0), CLM_OK);
@@ -235,14 +220,14 @@ Test(multiclass, counter_flush_and_untouched_state_on_late_error) {
   cr_assert_eq(cst, CLM_OK, "%s", err.message);
   const uint32_t k = 6;
   const uint64_t n = 10007;
-  rng_state = 1234;
+  clm_rng_seed(&rng, 1234);
   int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
   for (uint64_t i = 0; i < n; ++i) {
     yt[i] = draw(k, 1.0);
     yp[i] = draw(k, 0.0);
   }
   uint64_t want[36];
-  reference_cm(yt, yp, n, k, want);
+  clm_ref_confusion(yt, yp, n, k, want);
   clm_multiclass_state s;
   cr_assert_eq(clm_multiclass_state_init(&s, k, 0), CLM_OK);
   cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err), CLM_OK,
@@ -303,57 +288,19 @@ Test(multiclass, out_of_range_labels, .init = setup, .fini = teardown) {
 
 /* ---- scores: argmax, cross-entropy, top-k ---- */
 
-/* Cross-entropy of one row in double, with the kernel's limits at +-inf. */
-static double ref_ce(const float *z, uint32_t k, int32_t t, int probs) {
-  if (probs) {
-    double p = z[t];
-    if (p < FLT_EPSILON)
-      p = FLT_EPSILON;
-    return -log(p);
-  }
-  double m = -INFINITY;
-  uint32_t ninf = 0;
-  for (uint32_t c = 0; c < k; ++c) {
-    if (z[c] > m)
-      m = z[c];
-    ninf += isinf(z[c]) && z[c] > 0;
-  }
-  if (isinf(m) && m > 0)
-    return (isinf(z[t]) && z[t] > 0) ? log((double)ninf) : INFINITY;
-  cr_assert(!isinf(m), "an all -inf row is an error, not a loss");
-  double sum = 0;
-  for (uint32_t c = 0; c < k; ++c)
-    sum += exp((double)z[c] - m);
-  return m + log(sum) - z[t];
-}
-
-static uint32_t ref_argmax(const float *z, uint32_t k) {
-  uint32_t a = 0;
-  for (uint32_t c = 1; c < k; ++c)
-    if (z[c] > z[a])
-      a = c;
-  return a;
-}
-
-static uint32_t ref_rank(const float *z, uint32_t k, int32_t t) {
-  uint32_t r = 0;
-  for (uint32_t c = 0; c < k; ++c)
-    r += z[c] > z[t] || (z[c] == z[t] && c < (uint32_t)t);
-  return r;
-}
-
+/* The device against the reference (src/reference): argmax per row, the
+ * (true, argmax) matrix, top-k hits and the cross-entropy with the kernel's
+ * limits at +-inf. */
 static void check_scores(const float *z, const int32_t *yt, uint64_t n,
                          uint32_t k, int probs, uint32_t top_k) {
-  double ce = 0, ce_abs = 0;
-  uint64_t hits = 0;
   uint64_t *want = calloc((size_t)k * k, 8);
-  for (uint64_t i = 0; i < n; ++i) {
-    const double v = ref_ce(z + i * k, k, yt[i], probs);
-    ce += v;
-    ce_abs += fabs(v);
-    hits += ref_rank(z + i * k, k, yt[i]) < top_k;
-    want[(uint64_t)yt[i] * k + ref_argmax(z + i * k, k)]++;
-  }
+  cr_assert_not_null(want);
+  clm_ref_multiclass ref;
+  clm_ref_multiclass_eval(yt, z, n, k, probs, top_k, want, &ref);
+  const double ce = ref.ce_sum, ce_abs = ref.ce_abs;
+  const uint64_t hits = ref.top_k_hits;
+  cr_assert(!isnan(ce), "a row of all -inf or all +inf logits is an error, "
+                        "not a loss");
   clm_multiclass_state s;
   clm_error err;
   int32_t *pred = malloc((n ? n : 1) * 4);
@@ -363,7 +310,7 @@ static void check_scores(const float *z, const int32_t *yt, uint64_t n,
                    probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS, pred, &err),
                CLM_OK, "%s", err.message);
   for (uint64_t i = 0; i < n; ++i)
-    cr_assert_eq((uint32_t)pred[i], ref_argmax(z + i * k, k), "row %llu",
+    cr_assert_eq((uint32_t)pred[i], clm_ref_argmax(z + i * k, k), "row %llu",
                  (unsigned long long)i);
   cr_assert(memcmp(s.confusion, want, (size_t)k * k * 8) == 0);
   cr_assert_eq(s.top_k_hits, hits);
@@ -394,14 +341,15 @@ ParameterizedTestParameters(multiclass, scores_vs_reference) {
 
 ParameterizedTest(struct sc_case *c, multiclass, scores_vs_reference) {
   setup();
-  rng_state = c->k * 7919ULL + c->n;
+  clm_rng_seed(&rng, c->k * 7919ULL + c->n);
   float *z = malloc(c->n * c->k * sizeof(float));
   int32_t *yt = malloc(c->n * 4);
   for (uint64_t i = 0; i < c->n; ++i) {
-    yt[i] = (int32_t)(rng() % c->k);
+    yt[i] = (int32_t)clm_rng_below(&rng, c->k);
     double total = 0;
     for (uint32_t j = 0; j < c->k; ++j) {
-      z[i * c->k + j] = (float)(c->probs ? uniform() : (uniform() - 0.5) * 12);
+      const double u = clm_rng_uniform(&rng);
+      z[i * c->k + j] = (float)(c->probs ? u : (u - 0.5) * 12);
       total += z[i * c->k + j];
     }
     if (c->probs)
@@ -486,7 +434,7 @@ Test(multiclass, loss_averages_over_scored_rows_only, .init = setup,
   const int32_t yt[4] = {0, 1, 0, 1}, yp[4] = {0, 1, 0, 1};
   double want = 0;
   for (int i = 0; i < 4; ++i)
-    want += ref_ce(z + 2 * i, 2, yt[i], 0);
+    want += clm_ref_ce_logits(z + 2 * i, 2, (uint32_t)yt[i]);
   want /= 4;
   clm_multiclass_state s, t;
   clm_error err;
@@ -616,11 +564,11 @@ static float *finite_logits(uint64_t n, uint32_t k, int32_t **yt) {
   float *z = malloc(n * k * sizeof(float));
   *yt = malloc(n * sizeof(int32_t));
   cr_assert(z && *yt);
-  rng_state = 4242 + k;
+  clm_rng_seed(&rng, 4242 + k);
   for (uint64_t i = 0; i < n; ++i) {
     (*yt)[i] = (int32_t)(i % k);
     for (uint32_t c = 0; c < k; ++c)
-      z[i * k + c] = (float)((uniform() - 0.5) * 10);
+      z[i * k + c] = (float)((clm_rng_uniform(&rng) - 0.5) * 10);
   }
   return z;
 }

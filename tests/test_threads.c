@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "clmetrics.h"
+#include "reference.h"
 
 #define CHUNK 65536
 #define CALLS 20
@@ -41,21 +42,6 @@ static void close_ctx(void) {
 }
 
 TestSuite(threads, .init = open_ctx, .fini = close_ctx, .timeout = 300);
-
-/* xorshift64*, fixed seeds. */
-static uint64_t rng(uint64_t *s) {
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 0x2545F4914F6CDD1DULL;
-}
-static double uniform(uint64_t *s) {
-  return (double)(rng(s) >> 11) * 0x1p-53;
-}
-
-static double softplus(double a) {
-  return fmax(a, 0.0) + log1p(exp(-fabs(a)));
-}
 
 /* ---------------------------------------------------------------- */
 /* Batches and their references                                      */
@@ -86,21 +72,18 @@ static void make_binary(struct batch *b, uint64_t n, uint64_t seed) {
   b->y = malloc(n);
   b->s = malloc(n * sizeof(float));
   cr_assert(b->y && b->s);
-  uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 1;
+  clm_rng rng;
+  clm_rng_seed(&rng, seed * 0x9E3779B97F4A7C15ULL + 1);
   for (uint64_t i = 0; i < n; ++i) {
-    const uint8_t y = uniform(&st) < 0.4;
-    const float z = (float)((uniform(&st) - 0.5) * 12.0 + (y ? 0.8 : -0.8));
+    const uint8_t y = clm_rng_uniform(&rng) < 0.4;
     b->y[i] = y;
-    b->s[i] = z;
-    const int pred = z > 0.0f; /* threshold 0.5 */
-    b->tp += y && pred;
-    b->fn += y && !pred;
-    b->fp += !y && pred;
-    b->tn += !y && !pred;
-    const double l = y ? softplus(-(double)z) : softplus((double)z);
-    b->loss += l;
-    b->loss_abs += fabs(l);
+    b->s[i] = (float)((clm_rng_uniform(&rng) - 0.5) * 12.0 + (y ? 0.8 : -0.8));
   }
+  clm_ref_binary r; /* threshold 0.5: positive iff z > 0 */
+  clm_ref_binary_eval(b->y, b->s, n, 0, 0.5, NULL, &r);
+  b->tp = r.tp, b->fp = r.fp, b->tn = r.tn, b->fn = r.fn;
+  b->loss = r.loss_sum;
+  b->loss_abs = r.loss_abs;
 }
 
 static void make_mc(struct batch *b, enum kind kind, uint64_t n, uint32_t k,
@@ -112,44 +95,34 @@ static void make_mc(struct batch *b, enum kind kind, uint64_t n, uint32_t k,
   b->yt = malloc(n * sizeof(int32_t));
   b->cm = calloc((size_t)k * k, sizeof(uint64_t));
   cr_assert(b->yt && b->cm);
-  uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 7;
+  clm_rng rng;
+  clm_rng_seed(&rng, seed * 0x9E3779B97F4A7C15ULL + 7);
   if (kind == MC_LABELS) {
     b->yp = malloc(n * sizeof(int32_t));
     cr_assert_not_null(b->yp);
     for (uint64_t i = 0; i < n; ++i) {
-      b->yt[i] = (int32_t)(rng(&st) % k);
-      b->yp[i] = uniform(&st) < 0.7 ? b->yt[i] : (int32_t)(rng(&st) % k);
-      b->cm[(size_t)b->yt[i] * k + (size_t)b->yp[i]]++;
+      b->yt[i] = (int32_t)clm_rng_below(&rng, k);
+      b->yp[i] = clm_rng_uniform(&rng) < 0.7 ? b->yt[i]
+                                             : (int32_t)clm_rng_below(&rng, k);
     }
+    clm_ref_confusion(b->yt, b->yp, n, k, b->cm);
     return;
   }
   b->s = malloc(n * k * sizeof(float));
   cr_assert_not_null(b->s);
   for (uint64_t i = 0; i < n; ++i) {
-    const int32_t t = (int32_t)(rng(&st) % k);
-    b->yt[i] = t;
+    const uint32_t t = clm_rng_below(&rng, k);
+    b->yt[i] = (int32_t)t;
     float *z = b->s + i * k;
     for (uint32_t c = 0; c < k; ++c)
-      z[c] = (float)((uniform(&st) - 0.5) * 6.0 + (c == (uint32_t)t ? 1.0 : 0));
-    /* argmax, ties to the lowest class; rank of the true class. */
-    uint32_t arg = 0, higher = 0;
-    double m = z[0];
-    for (uint32_t c = 1; c < k; ++c)
-      if (z[c] > z[arg])
-        arg = c;
-    for (uint32_t c = 0; c < k; ++c) {
-      higher += z[c] > z[t] || (z[c] == z[t] && c < (uint32_t)t);
-      m = fmax(m, z[c]);
-    }
-    double sum = 0;
-    for (uint32_t c = 0; c < k; ++c)
-      sum += exp((double)z[c] - m);
-    const double ce = m + log(sum) - z[t];
-    b->cm[(size_t)t * k + arg]++;
-    b->hits += higher < TOP_K;
-    b->loss += ce;
-    b->loss_abs += fabs(ce);
+      z[c] = (float)((clm_rng_uniform(&rng) - 0.5) * 6.0 + (c == t ? 1.0 : 0));
   }
+  /* (true, argmax) counts, ties to the lowest class; top-k hits; loss. */
+  clm_ref_multiclass r;
+  clm_ref_multiclass_eval(b->yt, b->s, n, k, 0, TOP_K, b->cm, &r);
+  b->hits = r.top_k_hits;
+  b->loss = r.ce_sum;
+  b->loss_abs = r.ce_abs;
 }
 
 static void free_batch(struct batch *b) {

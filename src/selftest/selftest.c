@@ -1,9 +1,10 @@
 /* Device self-test: every kernel, every launch shape the engine may pick,
- * fixed inputs, compared with a double-precision CPU reference. Evaluations
- * go through the public API, so it checks exactly what users run. */
+ * fixed inputs, compared with the double-precision CPU reference that the
+ * tests use (src/reference). Evaluations go through the public API, so it
+ * checks exactly what users run. */
 #include "internal.h" /* only for clm_malloc (fault injection) and clm_fail */
+#include "reference/reference.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,26 +50,14 @@ static void record(struct st_ctx *t, clm_selftest_row *r, double err_units,
   }
 }
 
-static uint64_t st_rng(uint64_t *s) {
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 0x2545F4914F6CDD1DULL;
-}
-static double st_uniform(uint64_t *s) {
-  return (double)(st_rng(s) >> 11) * 0x1p-53;
-}
-
-static double softplus(double a) {
-  return fmax(a, 0.0) + log1p(exp(-fabs(a)));
-}
-
 /* ---- binary ---- */
 
+/* One evaluation of n samples against the reference; `gref` holds n
+ * doubles of scratch (the reference's per-sample gradients). */
 static void binary_case(struct st_ctx *t, clm_selftest_row *row,
                         clm_context *ctx, const uint8_t *y, const float *s,
                         uint64_t n, clm_scores_kind kind, double thr,
-                        float *grad, const float *x, uint64_t d) {
+                        float *grad, const float *x, uint64_t d, double *gref) {
   char what[160];
   clm_binary_state st;
   clm_error err;
@@ -85,41 +74,19 @@ static void binary_case(struct st_ctx *t, clm_selftest_row *row,
     clm_binary_state_release(&st);
     return;
   }
-  const double lt = kind == CLM_SCORES_PROBS ? thr
-                    : thr <= 0               ? -INFINITY
-                    : thr >= 1               ? INFINITY
-                                             : log(thr) - log1p(-thr);
-  uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
-  double loss = 0, labs = 0, g = 0, gabs = 0, gmax = 0;
+  clm_ref_binary ref;
+  clm_ref_binary_eval(y, s, n, kind == CLM_SCORES_PROBS, thr, gref, &ref);
+  const uint64_t tp = ref.tp, fp = ref.fp, tn = ref.tn, fn = ref.fn;
+  const double loss = ref.loss_sum, labs = ref.loss_abs;
+  const double g = ref.grad_sum, gabs = ref.grad_abs;
+  double gmax = 0;
+  for (uint64_t i = 0; grad && i < n; ++i)
+    if (fabs(grad[i] - gref[i]) > gmax)
+      gmax = fabs(grad[i] - gref[i]);
   double *wref = d ? clm_calloc(d, sizeof(double)) : NULL;
   double *wabs = d ? clm_calloc(d, sizeof(double)) : NULL;
-  for (uint64_t i = 0; i < n; ++i) {
-    const double v = s[i];
-    double li, gi;
-    if (kind == CLM_SCORES_LOGITS) {
-      li = y[i] ? softplus(-v) : softplus(v);
-      gi = (v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v))) - y[i];
-    } else {
-      const double p = fmin(fmax(v, FLT_EPSILON), 1 - FLT_EPSILON);
-      li = y[i] ? -log(p) : -log1p(-p);
-      gi = v - y[i];
-    }
-    const int pred = v > lt;
-    tp += y[i] && pred;
-    fn += y[i] && !pred;
-    fp += !y[i] && pred;
-    tn += !y[i] && !pred;
-    loss += li;
-    labs += fabs(li);
-    g += gi;
-    gabs += fabs(gi);
-    if (grad && fabs(grad[i] - gi) > gmax)
-      gmax = fabs(grad[i] - gi);
-    for (uint64_t j = 0; wref && j < d; ++j) {
-      wref[j] += gi * x[i * d + j];
-      wabs[j] += fabs(gi * x[i * d + j]);
-    }
-  }
+  if (wref && wabs)
+    clm_ref_weight_grad(gref, x, n, d, wref, wabs);
   const uint64_t wrong = (st.tp != tp) + (st.fp != fp) + (st.tn != tn) +
                          (st.fn != fn) + (st.n != n);
   snprintf(what, sizeof what,
@@ -151,12 +118,11 @@ static void binary_case(struct st_ctx *t, clm_selftest_row *row,
     if (w &&
         clm_binary_finalize(&st, CLM_ZERO_DIVISION_ZERO, &res, w) == CLM_OK) {
       for (uint64_t j = 0; j < d; ++j) {
-        e = fabs(w[j] - wref[j] / (double)n) /
-            (TOL_SUM * wabs[j] / (double)n + 1e-30);
+        e = fabs(w[j] - wref[j]) / (TOL_SUM * wabs[j] + 1e-30);
         snprintf(what, sizeof what,
                  "n=%llu d=%llu: dL/dW[%llu] %.9g, expected %.9g",
                  (unsigned long long)n, (unsigned long long)d,
-                 (unsigned long long)j, w[j], wref[j] / (double)n);
+                 (unsigned long long)j, w[j], wref[j]);
         record(t, row, e, what);
       }
     } else {
@@ -184,18 +150,20 @@ static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
   float *s = clm_malloc(big * sizeof(float));
   float *g = clm_malloc(big * sizeof(float));
   float *x = clm_malloc(big * 3 * sizeof(float));
-  if (!y || !s || !g || !x) {
-    free(y), free(s), free(g), free(x);
+  double *gref = clm_malloc(big * sizeof(double));
+  if (!y || !s || !g || !x || !gref) {
+    free(y), free(s), free(g), free(x), free(gref);
     clm_context_free(ctx);
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
   }
-  uint64_t seed = 0x5E1F7E57ULL;
+  clm_rng rng;
+  clm_rng_seed(&rng, 0x5E1F7E57ULL);
   for (uint64_t i = 0; i < big; ++i) {
-    y[i] = st_uniform(&seed) < 0.4;
-    s[i] = (float)((st_uniform(&seed) - 0.5) * 20.0);
+    y[i] = clm_rng_uniform(&rng) < 0.4;
+    s[i] = (float)((clm_rng_uniform(&rng) - 0.5) * 20.0);
   }
   for (uint64_t i = 0; i < big * 3; ++i)
-    x[i] = (float)(st_uniform(&seed) * 2 - 1);
+    x[i] = (float)(clm_rng_uniform(&rng) * 2 - 1);
   /* Sizes around the work-group and tile edges, and a large odd one. */
   const uint64_t tile_cpu = ls * 32 * 16, tile_gpu = ls * 8 * 4;
   const uint64_t sizes[] = {1,
@@ -208,8 +176,9 @@ static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
                             big};
   for (size_t q = 0; q < sizeof sizes / sizeof sizes[0]; ++q) {
     const uint64_t n = sizes[q] < big ? sizes[q] : big;
-    binary_case(t, row, ctx, y, s, n, CLM_SCORES_LOGITS, 0.5, g, NULL, 0);
-    binary_case(t, wrow, ctx, y, s, n, CLM_SCORES_LOGITS, 0.3, NULL, x, 3);
+    binary_case(t, row, ctx, y, s, n, CLM_SCORES_LOGITS, 0.5, g, NULL, 0, gref);
+    binary_case(t, wrow, ctx, y, s, n, CLM_SCORES_LOGITS, 0.3, NULL, x, 3,
+                gref);
   }
   /* Extremes: +-inf, +-100, +-88.7, 0, -0, denormal-sized results. */
   const float ext[] = {INFINITY, -INFINITY, 100.0f, -100.0f, 88.7f,  -88.7f,
@@ -220,10 +189,11 @@ static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
     ey[2 * i] = 0, es[2 * i] = ext[i];
     ey[2 * i + 1] = 1, es[2 * i + 1] = ext[i];
   }
-  binary_case(t, row, ctx, ey, es, 24, CLM_SCORES_LOGITS, 0.5, g, NULL, 0);
+  binary_case(t, row, ctx, ey, es, 24, CLM_SCORES_LOGITS, 0.5, g, NULL, 0,
+              gref);
   /* One finite-loss set (infinite losses hide the others in a sum). */
   binary_case(t, row, ctx, ey + 4, es + 4, 20, CLM_SCORES_LOGITS, 0.5, g, NULL,
-              0);
+              0, gref);
   /* Probabilities, thresholds hit exactly. */
   const float pr[] = {0.0f, 1.0f, 0.5f, 0.25f, 0.7f, 1e-8f, 0.999f, -0.0f};
   uint8_t py[16];
@@ -232,14 +202,15 @@ static clm_status run_binary(struct st_ctx *t, const clm_context_options *base,
     py[2 * i] = 0, ps[2 * i] = pr[i];
     py[2 * i + 1] = 1, ps[2 * i + 1] = pr[i];
   }
-  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.5, g, NULL, 0);
-  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.25, g, NULL, 0);
+  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.5, g, NULL, 0, gref);
+  binary_case(t, row, ctx, py, ps, 16, CLM_SCORES_PROBS, 0.25, g, NULL, 0,
+              gref);
   if (row->passed)
     snprintf(row->detail, sizeof row->detail,
              "counts, loss, gradients; n 1..100003, +-inf, probs");
   if (wrow->passed)
     snprintf(wrow->detail, sizeof wrow->detail, "dL/dW, D=3, vs double");
-  free(y), free(s), free(g), free(x);
+  free(y), free(s), free(g), free(x), free(gref);
   clm_context_free(ctx);
   return CLM_OK;
 }
@@ -268,23 +239,16 @@ static clm_status run_confusion(struct st_ctx *t,
     clm_context_free(ctx);
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
   }
-  uint64_t seed = k * 31 + (uint64_t)strategy;
+  clm_rng rng;
+  clm_rng_seed(&rng, k * 31 + (uint64_t)strategy);
   for (uint64_t i = 0; i < n; ++i) {
-    yt[i] = (int32_t)(st_rng(&seed) % k);
-    yp[i] = st_uniform(&seed) < 0.6 ? yt[i] : (int32_t)(st_rng(&seed) % k);
-    want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
+    yt[i] = (int32_t)clm_rng_below(&rng, k);
+    yp[i] =
+        clm_rng_uniform(&rng) < 0.6 ? yt[i] : (int32_t)clm_rng_below(&rng, k);
   }
   const uint64_t sizes[] = {1, 255, 257, n};
   for (size_t q = 0; q < 4; ++q) {
-    if (q < 3) {
-      memset(want, 0, (size_t)k * k * sizeof(uint64_t));
-      for (uint64_t i = 0; i < sizes[q]; ++i)
-        want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
-    } else {
-      memset(want, 0, (size_t)k * k * sizeof(uint64_t));
-      for (uint64_t i = 0; i < n; ++i)
-        want[(uint64_t)yt[i] * k + (uint64_t)yp[i]]++;
-    }
+    clm_ref_confusion(yt, yp, sizes[q], k, want);
     clm_multiclass_state st;
     ++row->cases;
     if (clm_multiclass_state_init(&st, k, 0) != CLM_OK) {
@@ -316,23 +280,6 @@ static clm_status run_confusion(struct st_ctx *t,
   return CLM_OK;
 }
 
-static double ce_row(const float *z, uint32_t k, int32_t t) {
-  double m = -INFINITY;
-  uint32_t ninf = 0;
-  for (uint32_t c = 0; c < k; ++c) {
-    m = z[c] > m ? z[c] : m;
-    ninf += isinf(z[c]) && z[c] > 0;
-  }
-  if (isinf(m) && m > 0)
-    return isinf(z[t]) && z[t] > 0 ? log((double)ninf) : INFINITY;
-  if (isinf(m))
-    return log((double)k);
-  double sum = 0;
-  for (uint32_t c = 0; c < k; ++c)
-    sum += exp((double)z[c] - m);
-  return (m - z[t]) + log(sum);
-}
-
 static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
                              uint32_t k, clm_error *err) {
   clm_context *ctx = NULL;
@@ -348,11 +295,12 @@ static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
     clm_context_free(ctx);
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
   }
-  uint64_t seed = 77 + k;
+  clm_rng rng;
+  clm_rng_seed(&rng, 77 + k);
   for (uint64_t i = 0; i < n; ++i) {
-    yt[i] = (int32_t)(st_rng(&seed) % k);
+    yt[i] = (int32_t)clm_rng_below(&rng, k);
     for (uint32_t c = 0; c < k; ++c)
-      z[i * k + c] = (float)((st_uniform(&seed) - 0.5) * 30);
+      z[i * k + c] = (float)((clm_rng_uniform(&rng) - 0.5) * 30);
   }
   /* Ties and extremes in the first rows. */
   for (uint32_t c = 0; c < k; ++c) {
@@ -360,18 +308,11 @@ static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
     z[1 * k + c] = c == 1 ? 1e4f : -1e4f;
     z[2 * k + c] = -1e4f;
   }
-  double ce = 0, ceabs = 0;
-  uint64_t hits = 0, argmax_wrong = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    const double v = ce_row(z + i * k, k, yt[i]);
-    ce += v;
-    ceabs += fabs(v);
-    uint32_t rank = 0;
-    for (uint32_t c = 0; c < k; ++c)
-      rank += z[i * k + c] > z[i * k + yt[i]] ||
-              (z[i * k + c] == z[i * k + yt[i]] && c < (uint32_t)yt[i]);
-    hits += rank < 2;
-  }
+  clm_ref_multiclass ref;
+  clm_ref_multiclass_eval(yt, z, n, k, 0, 2, NULL, &ref);
+  const double ce = ref.ce_sum, ceabs = ref.ce_abs;
+  const uint64_t hits = ref.top_k_hits;
+  uint64_t argmax_wrong = 0;
   clm_multiclass_state st;
   ++row->cases;
   char what[160];
@@ -383,12 +324,8 @@ static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
     if (rc != CLM_OK) {
       record(t, row, INFINITY, err->message);
     } else {
-      for (uint64_t i = 0; i < n; ++i) {
-        uint32_t a = 0;
-        for (uint32_t c = 1; c < k; ++c)
-          a = z[i * k + c] > z[i * k + a] ? c : a;
-        argmax_wrong += (uint32_t)pred[i] != a;
-      }
+      for (uint64_t i = 0; i < n; ++i)
+        argmax_wrong += (uint32_t)pred[i] != clm_ref_argmax(z + i * k, k);
       snprintf(what, sizeof what, "%llu of %llu argmax rows wrong",
                (unsigned long long)argmax_wrong, (unsigned long long)n);
       record(t, row, argmax_wrong ? INFINITY : 0.0, what);
