@@ -41,7 +41,10 @@ set(CLM_CLI_SOURCES
   src/cli/cli_cache.c
   src/cli/cli_outputs.c
   src/cli/cli_binary.c
+  src/cli/report_binary.c
   src/cli/cli_multiclass.c
+  src/cli/report_multiclass.c
+  src/cli/class_names.c
   src/cli/cli_demo.c
   src/cli/cli_devices.c
   src/cli/cli_selftest.c

@@ -38,6 +38,19 @@ int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_zero_division(const char *s, clm_zero_division *out);
 int cli_parse_scores_kind(const char *s, clm_scores_kind *out);
 
+/* Prints a reader's or converter's error (the library's message names the
+ * file) and returns CLI_EXIT_ERROR. */
+int cli_report_error(const clm_error *err, clm_status st);
+/* Prefixes err->message with "path: ", for converters that do not know
+ * which file their values came from (the array readers name it). */
+void cli_name_file(clm_error *err, const char *path);
+/* The file behind an update error's err->input (NULL: none of these). */
+const char *cli_input_path(clm_input input, const char *labels,
+                           const char *pred, const char *scores);
+/* Loads the input at path (NULL: not given, nothing to do); CLI_EXIT_OK,
+ * else CLI_EXIT_ERROR after the reader's error. */
+int cli_load_input(const char *path, clm_array **out);
+
 /* Creates the context for --device (NULL: $CLMETRICS_DEVICE or default),
  * printing a clear error on failure. */
 int cli_open_context(const char *device, clm_context **out);
@@ -52,7 +65,16 @@ int cli_devices(int argc, char **argv);
 int cli_multiclass(int argc, char **argv);
 int cli_selftest(int argc, char **argv);
 
-/* Multi-class report writers shared by `multiclass` and `demo`. */
+/* Class names of --names (class_names.c): K names, one per line, checked
+ * to be UTF-8; NULL after printing an error. */
+char **cli_read_class_names(const char *path, uint32_t k);
+void cli_free_class_names(char **names, uint32_t k);
+/* Class c's name (its number when names is NULL) cut to fit `cap` bytes,
+ * never inside a UTF-8 sequence. */
+void cli_class_name(char **names, uint32_t c, char *buf, size_t cap);
+
+/* Multi-class report writers shared by `multiclass` and `demo`
+ * (report_multiclass.c). */
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                const clm_context *ctx, double startup_s,
@@ -62,6 +84,9 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                clm_zero_division zd, const clm_context *ctx,
                                double startup_s, double compute_s,
                                double total_s);
+/* Warns on stderr about each metric that was 0/0, listing the classes. */
+void cli_warn_multiclass_undefined(const clm_multiclass_result *r, char **names,
+                                   clm_zero_division zd);
 
 /* Parsed options of `binary` and `multiclass`. The parsers return -1 to go
  * on, else the exit code (after printing help or one usage error). */
@@ -84,7 +109,7 @@ struct cli_multiclass_args {
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a);
 
-/* Binary report writers shared by `binary` and `demo`. */
+/* Binary report writers shared by `binary` and `demo` (report_binary.c). */
 struct cli_binary_report {
   const clm_binary_result *result;
   const clm_context *ctx;
@@ -118,6 +143,15 @@ void json_string(struct json *j, const char *key, const char *value);
 void json_number(struct json *j, const char *key, double value);
 void json_u64(struct json *j, const char *key, unsigned long long value);
 void json_bool(struct json *j, const char *key, int value);
+
+/* Report pieces both commands print the same way. */
+const char *cli_zero_division_name(clm_zero_division zd); /* "0", "1", "nan" */
+/* "device: platform / name (type)" and a blank line. */
+void cli_print_device(FILE *f, const clm_context *ctx);
+/* The "device" and "timing" objects of the JSON reports. */
+void cli_json_device(struct json *j, const clm_context *ctx);
+void cli_json_timing(struct json *j, double startup_s, double compute_s,
+                     double total_s);
 
 /* Why no kernel cache directory was usable (the directories tried and
  * why), or NULL when one was (or the user set POCL_CACHE_DIR). */

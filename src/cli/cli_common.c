@@ -1,4 +1,5 @@
-/* Messages, option parsing and context opening for the CLI. */
+/* Messages, option parsing, input and context opening, and the report
+ * pieces both commands share, for the CLI. */
 #include "cli.h"
 #include "cli_outputs.h"
 
@@ -45,6 +46,42 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
   fprintf(stderr, " (see `clmetrics %s --help`)\n", cmd);
   va_end(ap);
   return CLI_EXIT_USAGE;
+}
+
+int cli_report_error(const clm_error *err, clm_status st) {
+  cli_error("%s", err->message[0] ? err->message : clm_status_str(st));
+  return CLI_EXIT_ERROR;
+}
+
+void cli_name_file(clm_error *err, const char *path) {
+  char msg[sizeof err->message];
+  const int w = snprintf(msg, sizeof msg, "%s: ", path);
+  if (w > 0 && (size_t)w < sizeof msg)
+    snprintf(msg + w, sizeof msg - (size_t)w, "%.*s",
+             (int)(sizeof msg - (size_t)w - 1), err->message);
+  memcpy(err->message, msg, sizeof msg);
+}
+
+const char *cli_input_path(clm_input input, const char *labels,
+                           const char *pred, const char *scores) {
+  switch (input) {
+  case CLM_INPUT_LABELS:
+    return labels;
+  case CLM_INPUT_PRED:
+    return pred;
+  case CLM_INPUT_SCORES:
+    return scores;
+  default:
+    return NULL;
+  }
+}
+
+int cli_load_input(const char *path, clm_array **out) {
+  if (!path)
+    return CLI_EXIT_OK;
+  clm_error err;
+  const clm_status st = clm_array_load(path, out, &err);
+  return st == CLM_OK ? CLI_EXIT_OK : cli_report_error(&err, st);
 }
 
 int cli_take_value(int argc, char **argv, int *i, const char *const *with_value,
@@ -210,4 +247,33 @@ void cli_format_rate(double v, char *buf, size_t cap) {
     snprintf(buf, cap, "%.1f k", v / 1e3);
   else
     snprintf(buf, cap, "%.0f ", v);
+}
+
+const char *cli_zero_division_name(clm_zero_division zd) {
+  return zd == CLM_ZERO_DIVISION_ONE   ? "1"
+         : zd == CLM_ZERO_DIVISION_NAN ? "nan"
+                                       : "0";
+}
+
+void cli_print_device(FILE *f, const clm_context *ctx) {
+  const clm_device_info *dev = clm_context_device(ctx);
+  fprintf(f, "device: %s / %s (%s)\n\n", dev->platform, dev->name, dev->type);
+}
+
+void cli_json_device(struct json *j, const clm_context *ctx) {
+  const clm_device_info *dev = clm_context_device(ctx);
+  json_object_open(j, "device");
+  json_string(j, "platform", dev->platform);
+  json_string(j, "name", dev->name);
+  json_string(j, "type", dev->type);
+  json_object_close(j);
+}
+
+void cli_json_timing(struct json *j, double startup_s, double compute_s,
+                     double total_s) {
+  json_object_open(j, "timing");
+  json_number(j, "startup_s", startup_s);
+  json_number(j, "compute_s", compute_s);
+  json_number(j, "total_s", total_s);
+  json_object_close(j);
 }

@@ -1,0 +1,143 @@
+/* The binary report: a text table or one JSON object, and the warnings
+ * about metrics that were 0/0 (shared by `binary` and `demo`). */
+#include "cli.h"
+
+#include <math.h>
+
+static const char *undefined_reason(unsigned bit) {
+  switch (bit) {
+  case CLM_UNDEF_PRECISION:
+    return "precision (no predicted positives: TP + FP = 0)";
+  case CLM_UNDEF_RECALL:
+    return "recall (no true positives in the labels: TP + FN = 0)";
+  case CLM_UNDEF_F1:
+    return "F1 (no positives at all: TP + FP + FN = 0)";
+  case CLM_UNDEF_SPECIFICITY:
+    return "specificity (no true negatives in the labels: TN + FP = 0)";
+  case CLM_UNDEF_MCC:
+    return "MCC (a row or column of the confusion matrix is empty)";
+  default:
+    return "a metric";
+  }
+}
+
+void cli_warn_undefined(const clm_binary_result *r, clm_zero_division zd) {
+  const char *as = cli_zero_division_name(zd);
+  for (unsigned bit = 1; bit <= CLM_UNDEF_MCC; bit <<= 1)
+    if (r->undefined & bit)
+      cli_warning("%s is undefined; reported as %s (--zero-division)",
+                  undefined_reason(bit), as);
+}
+
+static void print_value(FILE *f, const char *name, double v) {
+  if (isnan(v))
+    fprintf(f, "  %-22s %12s\n", name, "nan");
+  else
+    fprintf(f, "  %-22s %12.6f\n", name, v);
+}
+
+void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
+  const clm_binary_result *r = rep->result;
+  fprintf(f, "binary evaluation: %llu samples, scores as %s, threshold %g\n",
+          (unsigned long long)r->n,
+          rep->kind == CLM_SCORES_PROBS ? "probabilities" : "logits",
+          r->threshold);
+  if (rep->labels_path)
+    fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path, rep->scores_path);
+  cli_print_device(f, rep->ctx);
+  fprintf(f, "  confusion matrix       predicted 1   predicted 0\n");
+  fprintf(f, "  actual 1            %14llu %13llu\n", (unsigned long long)r->tp,
+          (unsigned long long)r->fn);
+  fprintf(f, "  actual 0            %14llu %13llu\n\n",
+          (unsigned long long)r->fp, (unsigned long long)r->tn);
+  fprintf(f, "  %-22s %12s\n", "metric", "value");
+  print_value(f, "accuracy", r->accuracy);
+  print_value(f, "precision", r->precision);
+  print_value(f, "recall", r->recall);
+  print_value(f, "F1", r->f1);
+  print_value(f, "specificity", r->specificity);
+  print_value(f, "balanced accuracy", r->balanced_accuracy);
+  print_value(f, "MCC", r->mcc);
+  fprintf(f, "\n");
+  fprintf(f, "  %-22s %12.6g nats/sample\n", "BCE mean", r->bce_mean);
+  fprintf(f, "  %-22s %12.6g nats\n", "BCE sum", r->bce_sum);
+  fprintf(f, "  %-22s %12.6g\n", "dL/db (mean grad)", r->grad_bias);
+  if (rep->weight_grad) {
+    uint64_t show = rep->n_features < 8 ? rep->n_features : 8;
+    fprintf(f, "  %-22s", "dL/dW");
+    for (uint64_t j = 0; j < show; ++j)
+      fprintf(f, " %.6g", rep->weight_grad[j]);
+    if (show < rep->n_features)
+      fprintf(f, " ... (%llu values)", (unsigned long long)rep->n_features);
+    fprintf(f, "\n");
+  }
+  char rate[32];
+  const double bytes = (double)r->n * (sizeof(float) + 1);
+  cli_format_rate(rep->compute_s > 0 ? (double)r->n / rep->compute_s : NAN,
+                  rate, sizeof rate);
+  fprintf(f,
+          "\ntiming: start-up %.3f s, compute %.3f s (%ssamples/s, %.2f "
+          "GB/s of input), total %.3f s\n",
+          rep->startup_s, rep->compute_s, rate,
+          rep->compute_s > 0 ? bytes / rep->compute_s / 1e9 : 0.0,
+          rep->total_s);
+}
+
+/* The names of the metrics that were 0/0, as a JSON array. */
+static void json_undefined(struct json *j, unsigned undefined) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{CLM_UNDEF_PRECISION, "precision"},
+               {CLM_UNDEF_RECALL, "recall"},
+               {CLM_UNDEF_F1, "f1"},
+               {CLM_UNDEF_SPECIFICITY, "specificity"},
+               {CLM_UNDEF_MCC, "mcc"}};
+  json_array_open(j, "undefined");
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k)
+    if (undefined & names[k].bit)
+      json_string(j, NULL, names[k].name);
+  json_array_close(j);
+}
+
+void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
+  const clm_binary_result *r = rep->result;
+  struct json j;
+  json_begin(&j, f);
+  json_string(&j, "task", "binary");
+  json_u64(&j, "n", r->n);
+  json_number(&j, "threshold", r->threshold);
+  json_string(&j, "scores_kind",
+              rep->kind == CLM_SCORES_PROBS ? "probs" : "logits");
+  json_object_open(&j, "confusion");
+  json_u64(&j, "tp", r->tp);
+  json_u64(&j, "fp", r->fp);
+  json_u64(&j, "tn", r->tn);
+  json_u64(&j, "fn", r->fn);
+  json_object_close(&j);
+  json_number(&j, "accuracy", r->accuracy);
+  json_number(&j, "precision", r->precision);
+  json_number(&j, "recall", r->recall);
+  json_number(&j, "f1", r->f1);
+  json_number(&j, "specificity", r->specificity);
+  json_number(&j, "balanced_accuracy", r->balanced_accuracy);
+  json_number(&j, "mcc", r->mcc);
+  json_object_open(&j, "loss");
+  json_number(&j, "bce_mean", r->bce_mean);
+  json_number(&j, "bce_sum", r->bce_sum);
+  json_object_close(&j);
+  json_object_open(&j, "gradient");
+  json_number(&j, "bias", r->grad_bias);
+  if (rep->weight_grad) {
+    json_array_open(&j, "weights");
+    for (uint64_t k = 0; k < rep->n_features; ++k)
+      json_number(&j, NULL, rep->weight_grad[k]);
+    json_array_close(&j);
+  }
+  json_object_close(&j);
+  json_undefined(&j, r->undefined);
+  json_string(&j, "zero_division", cli_zero_division_name(rep->zero_division));
+  cli_json_device(&j, rep->ctx);
+  cli_json_timing(&j, rep->startup_s, rep->compute_s, rep->total_s);
+  json_end(&j);
+}

@@ -1,0 +1,242 @@
+/* The multi-class report: a classification report (with the confusion
+ * matrix up to 20 classes) or one JSON object, and the warnings about
+ * metrics that were 0/0 (shared by `multiclass` and `demo`). */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+
+static void fmt(char *buf, size_t cap, double v) {
+  if (isnan(v))
+    snprintf(buf, cap, "nan");
+  else
+    snprintf(buf, cap, "%.4f", v);
+}
+
+/* Lists the classes whose metric was 0/0 in one warning per metric. */
+void cli_warn_multiclass_undefined(const clm_multiclass_result *r, char **names,
+                                   clm_zero_division zd) {
+  const char *as = cli_zero_division_name(zd);
+  static const struct {
+    unsigned bit;
+    const char *what, *why;
+  } kinds[] = {{CLM_UNDEF_PRECISION, "precision", "no predicted samples"},
+               {CLM_UNDEF_RECALL, "recall", "no true samples"},
+               {CLM_UNDEF_F1, "F1", "no true or predicted samples"}};
+  for (size_t q = 0; q < 3; ++q) {
+    char list[512] = "";
+    size_t len = 0;
+    uint32_t count = 0;
+    for (uint32_t c = 0; c < r->n_classes; ++c) {
+      if (!(r->per_class[c].undefined & kinds[q].bit))
+        continue;
+      if (count < 20 && len < sizeof list - 64) {
+        char name[64];
+        cli_class_name(names, c, name, sizeof name);
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                count ? ", " : "", name);
+      }
+      ++count;
+    }
+    if (count)
+      cli_warning("%s is undefined (%s) for %u class%s: %s%s; reported as %s "
+                  "(--zero-division)",
+                  kinds[q].what, kinds[q].why, count, count == 1 ? "" : "es",
+                  list, count > 20 ? ", ..." : "", as);
+  }
+  if (r->undefined & CLM_UNDEF_MCC)
+    cli_warning("MCC is undefined (all true or all predicted labels are one "
+                "class); reported as %s (--zero-division)",
+                as);
+  if (r->undefined & CLM_UNDEF_KAPPA)
+    cli_warning("Cohen's kappa is undefined (chance agreement is 1); "
+                "reported as %s (--zero-division)",
+                as);
+}
+
+/* Width of the name column: 12, or the longest name up to 40 bytes. */
+static int name_width(char **names, uint32_t k) {
+  int w = 12;
+  for (uint32_t c = 0; names && c < k; ++c)
+    if ((int)strlen(names[c]) > w)
+      w = (int)strlen(names[c]) > 40 ? 40 : (int)strlen(names[c]);
+  return w;
+}
+
+/* One row of the table: name, precision, recall, F1 and a count. */
+static void print_row(FILE *f, int w, const char *name, double precision,
+                      double recall, double f1, uint64_t count) {
+  char a[32], b[32], d[32];
+  fmt(a, sizeof a, precision);
+  fmt(b, sizeof b, recall);
+  fmt(d, sizeof d, f1);
+  fprintf(f, "%*s %10s %10s %10s %12llu\n", w, name, a, b, d,
+          (unsigned long long)count);
+}
+
+/* The per-class rows, then accuracy and the three averages. */
+static void print_table(FILE *f, const clm_multiclass_result *r, char **names,
+                        int w) {
+  fprintf(f, "%*s %10s %10s %10s %12s\n\n", w, "", "precision", "recall",
+          "f1-score", "support");
+  for (uint32_t c = 0; c < r->n_classes; ++c) {
+    const clm_class_metrics *m = &r->per_class[c];
+    char name[64];
+    cli_class_name(names, c, name, (size_t)w + 1);
+    print_row(f, w, name, m->precision, m->recall, m->f1, m->support);
+  }
+  fprintf(f, "\n");
+  char a[32];
+  fmt(a, sizeof a, r->accuracy);
+  fprintf(f, "%*s %10s %10s %10s %12llu\n", w, "accuracy", "", "", a,
+          (unsigned long long)r->n);
+  const struct {
+    const char *name;
+    const clm_average_metrics *m;
+  } avgs[] = {{"macro avg", &r->macro},
+              {"weighted avg", &r->weighted},
+              {"micro avg", &r->micro}};
+  for (size_t q = 0; q < 3; ++q)
+    print_row(f, w, avgs[q].name, avgs[q].m->precision, avgs[q].m->recall,
+              avgs[q].m->f1, r->n);
+  fprintf(f, "\n");
+}
+
+/* The single-number metrics under the table. */
+static void print_summary(FILE *f, const clm_multiclass_result *r) {
+  char a[32];
+  fmt(a, sizeof a, r->balanced_accuracy);
+  fprintf(f, "  balanced accuracy  %s\n", a);
+  fmt(a, sizeof a, r->mcc);
+  fprintf(f, "  MCC                %s\n", a);
+  fmt(a, sizeof a, r->cohen_kappa);
+  fprintf(f, "  Cohen's kappa      %s\n", a);
+  if (r->has_loss)
+    fprintf(f, "  cross-entropy      %.6g nats/sample\n",
+            r->cross_entropy_mean);
+  if (r->top_k)
+    fprintf(f, "  top-%u accuracy     %.4f\n", r->top_k, r->top_k_accuracy);
+}
+
+/* The K x K counts, columns as wide as the largest count needs (at least
+ * 6), names cut to fit. */
+static void print_confusion(FILE *f, const uint64_t *cm, char **names,
+                            uint32_t k, int w) {
+  fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted)\n");
+  int cw = 6;
+  for (uint64_t q = 0; q < (uint64_t)k * k; ++q) {
+    int len = snprintf(NULL, 0, "%llu", (unsigned long long)cm[q]);
+    if (len + 1 > cw)
+      cw = len + 1;
+  }
+  fprintf(f, "%*s", w, "");
+  for (uint32_t c = 0; c < k; ++c) {
+    char name[64];
+    cli_class_name(names, c, name, (size_t)cw + 1);
+    fprintf(f, " %*s", cw, name);
+  }
+  fprintf(f, "\n");
+  for (uint32_t i = 0; i < k; ++i) {
+    char name[64];
+    cli_class_name(names, i, name, (size_t)w + 1);
+    fprintf(f, "%*s", w, name);
+    for (uint32_t j = 0; j < k; ++j)
+      fprintf(f, " %*llu", cw, (unsigned long long)cm[(uint64_t)i * k + j]);
+    fprintf(f, "\n");
+  }
+}
+
+void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
+                               const uint64_t *cm, char **names,
+                               const clm_context *ctx, double startup_s,
+                               double compute_s, double total_s) {
+  const uint32_t k = r->n_classes;
+  const int w = name_width(names, k);
+  fprintf(f, "multi-class evaluation: %llu samples, %u classes\n",
+          (unsigned long long)r->n, k);
+  cli_print_device(f, ctx);
+  print_table(f, r, names, w);
+  print_summary(f, r);
+  if (k <= 20 && cm) /* larger matrices are for the JSON report */
+    print_confusion(f, cm, names, k, w);
+  char rate[32];
+  cli_format_rate(compute_s > 0 ? (double)r->n / compute_s : NAN, rate,
+                  sizeof rate);
+  fprintf(f,
+          "\ntiming: start-up %.3f s, compute %.3f s (%ssamples/s), "
+          "total %.3f s\n",
+          startup_s, compute_s, rate, total_s);
+}
+
+static void json_averages(struct json *j, const char *key,
+                          const clm_average_metrics *m) {
+  json_object_open(j, key);
+  json_number(j, "precision", m->precision);
+  json_number(j, "recall", m->recall);
+  json_number(j, "f1", m->f1);
+  json_object_close(j);
+}
+
+static void json_confusion(struct json *j, const uint64_t *cm, uint32_t k) {
+  json_array_open(j, "confusion_matrix");
+  for (uint32_t i = 0; i < k; ++i) {
+    json_array_open(j, NULL);
+    for (uint32_t c = 0; c < k; ++c)
+      json_u64(j, NULL, cm[(uint64_t)i * k + c]);
+    json_array_close(j);
+  }
+  json_array_close(j);
+}
+
+static void json_per_class(struct json *j, const clm_multiclass_result *r,
+                           char **names) {
+  json_array_open(j, "per_class");
+  for (uint32_t c = 0; c < r->n_classes; ++c) {
+    const clm_class_metrics *m = &r->per_class[c];
+    json_object_open(j, NULL);
+    json_u64(j, "label", c);
+    if (names)
+      json_string(j, "name", names[c]);
+    json_number(j, "precision", m->precision);
+    json_number(j, "recall", m->recall);
+    json_number(j, "f1", m->f1);
+    json_u64(j, "support", m->support);
+    json_u64(j, "predicted", m->predicted);
+    json_object_close(j);
+  }
+  json_array_close(j);
+}
+
+void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
+                               const uint64_t *cm, char **names,
+                               clm_zero_division zd, const clm_context *ctx,
+                               double startup_s, double compute_s,
+                               double total_s) {
+  struct json j;
+  json_begin(&j, f);
+  json_string(&j, "task", "multiclass");
+  json_u64(&j, "n", r->n);
+  json_u64(&j, "classes", r->n_classes);
+  json_confusion(&j, cm, r->n_classes);
+  json_per_class(&j, r, names);
+  json_number(&j, "accuracy", r->accuracy);
+  json_number(&j, "balanced_accuracy", r->balanced_accuracy);
+  json_number(&j, "mcc", r->mcc);
+  json_number(&j, "cohen_kappa", r->cohen_kappa);
+  json_averages(&j, "macro", &r->macro);
+  json_averages(&j, "micro", &r->micro);
+  json_averages(&j, "weighted", &r->weighted);
+  if (r->has_loss) {
+    json_object_open(&j, "loss");
+    json_number(&j, "cross_entropy_mean", r->cross_entropy_mean);
+    json_object_close(&j);
+  }
+  if (r->top_k) {
+    json_u64(&j, "top_k", r->top_k);
+    json_number(&j, "top_k_accuracy", r->top_k_accuracy);
+  }
+  json_string(&j, "zero_division", cli_zero_division_name(zd));
+  cli_json_device(&j, ctx);
+  cli_json_timing(&j, startup_s, compute_s, total_s);
+  json_end(&j);
+}
