@@ -51,6 +51,10 @@ const char *cli_input_path(clm_input input, const char *labels,
  * else CLI_EXIT_ERROR after the reader's error. */
 int cli_load_input(const char *path, clm_array **out);
 
+/* Tells the progress bar that the next update covers rows from `first` of
+ * an input of `total` rows, so one bar spans every batch of a run. */
+void cli_progress_batch(uint64_t first, uint64_t total);
+
 /* Creates the context for --device (NULL: $CLMETRICS_DEVICE or default),
  * printing a clear error on failure. */
 int cli_open_context(const char *device, clm_context **out);

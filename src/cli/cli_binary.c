@@ -224,6 +224,7 @@ static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
       rc = cli_report_error(&err, st);
       break;
     }
+    cli_progress_batch(first, n);
     st = clm_binary_update_at(ctx, state, first, y, z, m, x, b.grad, &err);
     if (st != CLM_OK) {
       const char *file = cli_input_path(err.input, a->labels, NULL, a->scores);

@@ -163,11 +163,23 @@ static void log_to_stderr(void *user, clm_log_level level,
 struct progress {
   double t0, last;
   int shown;
+  /* A command feeding its input in batches: the batch's first row and the
+   * whole input's rows (0: each update call is the whole run). */
+  uint64_t base, total;
 };
 static struct progress progress_state;
 
+void cli_progress_batch(uint64_t first, uint64_t total) {
+  progress_state.base = first;
+  progress_state.total = total;
+}
+
 static void progress_to_stderr(void *user, uint64_t done, uint64_t total) {
   struct progress *p = user;
+  if (p->total) {
+    done += p->base;
+    total = p->total;
+  }
   const double now = cli_now();
   const int finished = done >= total;
   if (p->t0 == 0)

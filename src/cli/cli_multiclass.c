@@ -270,6 +270,7 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
       rc = cli_report_error(&err, st);
       break;
     }
+    cli_progress_batch(first, n);
     if (a->scores)
       st = clm_multiclass_update_scores_at(ctx, state, first, yt, s, m, a->kind,
                                            NULL, &err);
