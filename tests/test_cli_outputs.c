@@ -253,9 +253,9 @@ static void wait_for_temp_file(pid_t pid) {
 }
 
 /* The CLI blocks opening --grad-out (a FIFO without a reader) after it has
- * created the temporary --weight-grad-out file: SIGTERM then must remove it
- * and end the process by that signal. */
-Test(cli, sigterm_removes_temporary_outputs) {
+ * created the temporary --weight-grad-out file: the signal then must remove
+ * it and end the process by that signal. */
+static void signal_removes_temporary_outputs(int sig) {
   write_fixture();
   const char *fifo = fpath("g.fifo");
   cr_assert_eq(mkfifo(fifo, 0600), 0);
@@ -263,34 +263,27 @@ Test(cli, sigterm_removes_temporary_outputs) {
       spawn_cli(EXTRA("binary", "--labels", fpath("labels.npy"), "--scores",
                       fpath("logits.npy"), "--features", fpath("features.npy"),
                       "--grad-out", fifo, "--weight-grad-out", opath("w.npy")),
-                fpath("sigterm.err"));
+                fpath("signal.err"));
   wait_for_temp_file(pid);
-  cr_assert_eq(kill(pid, SIGTERM), 0);
+  cr_assert_eq(kill(pid, sig), 0);
   int ws = 0;
   cr_assert_eq(waitpid(pid, &ws, 0), pid);
-  cr_expect(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGTERM,
-            "not ended by SIGTERM (status %#x)", ws);
+  cr_expect(WIFSIGNALED(ws) && WTERMSIG(ws) == sig,
+            "not ended by signal %d (status %#x)", sig, ws);
   char *left = outdir_listing();
   cr_expect_str_empty(left, "temporary files left behind: %s", left);
 }
 
+Test(cli, sigterm_removes_temporary_outputs) {
+  signal_removes_temporary_outputs(SIGTERM);
+}
+
 Test(cli, sigint_removes_temporary_outputs) {
-  write_fixture();
-  const char *fifo = fpath("g.fifo");
-  cr_assert_eq(mkfifo(fifo, 0600), 0);
-  pid_t pid =
-      spawn_cli(EXTRA("binary", "--labels", fpath("labels.npy"), "--scores",
-                      fpath("logits.npy"), "--features", fpath("features.npy"),
-                      "--grad-out", fifo, "--weight-grad-out", opath("w.npy")),
-                fpath("sigint.err"));
-  wait_for_temp_file(pid);
-  cr_assert_eq(kill(pid, SIGINT), 0);
-  int ws = 0;
-  cr_assert_eq(waitpid(pid, &ws, 0), pid);
-  cr_expect(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT,
-            "not ended by SIGINT (status %#x)", ws);
-  char *left = outdir_listing();
-  cr_expect_str_empty(left, "temporary files left behind: %s", left);
+  signal_removes_temporary_outputs(SIGINT);
+}
+
+Test(cli, sighup_removes_temporary_outputs) {
+  signal_removes_temporary_outputs(SIGHUP);
 }
 
 /* The scores file is cut to its header while the CLI waits on the FIFO, so

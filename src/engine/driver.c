@@ -73,3 +73,26 @@ clm_status clm_engine_run(clm_context *ctx, const clm_task *t, clm_error *err) {
   }
   return st;
 }
+
+clm_status clm_engine_upload(clm_context *ctx, const clm_upload *copies,
+                             int count, cl_event *uploaded, clm_error *err) {
+  *uploaded = NULL;
+  if (count == 0)
+    return CLM_OK;
+  cl_int rc = CL_SUCCESS;
+  for (int i = 0; i < count && rc == CL_SUCCESS; ++i)
+    rc = clEnqueueWriteBuffer(ctx->upload_queue, copies[i].dst, CL_FALSE, 0,
+                              copies[i].bytes, copies[i].src, 0, NULL, NULL);
+  /* The queue is in order: a marker completes after every write. */
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, uploaded);
+  if (rc == CL_SUCCESS)
+    rc = clFlush(ctx->upload_queue);
+  if (rc != CL_SUCCESS) {
+    if (*uploaded)
+      clReleaseEvent(*uploaded);
+    *uploaded = NULL;
+    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
+  }
+  return CLM_OK;
+}

@@ -39,6 +39,19 @@ typedef struct clm_task {
 clm_status clm_engine_run(clm_context *ctx, const clm_task *task,
                           clm_error *err);
 
+/* One host-to-device copy of a chunk's input. */
+typedef struct clm_upload {
+  const void *src;
+  cl_mem dst;
+  size_t bytes;
+} clm_upload;
+
+/* Enqueues the copies on the context's upload queue without waiting;
+ * *uploaded is the event the chunk's kernels wait for (NULL when `count`
+ * is 0). */
+clm_status clm_engine_upload(clm_context *ctx, const clm_upload *copies,
+                             int count, cl_event *uploaded, clm_error *err);
+
 /* Rows per launch: the context's chunk (times `scale` unless the caller set
  * it), at most `cap` and within one device allocation of `row_bytes` a row;
  * at least 1. */

@@ -180,34 +180,16 @@ static clm_status chunk_upload(clm_context *ctx, const struct chunk_job *c,
                                cl_event *uploaded, clm_error *err) {
   const struct slot *b = c->slot;
   const uint32_t n = c->n;
-  *uploaded = NULL;
-  if (n == 0 || (m->zc_in && (c->wgroups == 0 || m->zc_feat)))
-    return CLM_OK;
-  cl_int rc = CL_SUCCESS;
-  if (!m->zc_in) {
-    rc = clEnqueueWriteBuffer(ctx->upload_queue, b->scores, CL_FALSE, 0,
-                              (size_t)n * sizeof(float), c->scores, 0, NULL,
-                              NULL);
-    if (rc == CL_SUCCESS)
-      rc = clEnqueueWriteBuffer(ctx->upload_queue, b->labels, CL_FALSE, 0, n,
-                                c->labels, 0, NULL, NULL);
+  clm_upload copies[3];
+  int count = 0;
+  if (n > 0 && !m->zc_in) {
+    copies[count++] = (clm_upload){c->scores, b->scores, n * sizeof(float)};
+    copies[count++] = (clm_upload){c->labels, b->labels, n};
   }
-  if (rc == CL_SUCCESS && c->wgroups > 0 && !m->zc_feat)
-    rc = clEnqueueWriteBuffer(ctx->upload_queue, b->features, CL_FALSE, 0,
-                              (size_t)n * d * sizeof(float), c->features, 0,
-                              NULL, NULL);
-  /* The queue is in order: a marker completes after every write. */
-  if (rc == CL_SUCCESS)
-    rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, uploaded);
-  if (rc == CL_SUCCESS)
-    rc = clFlush(ctx->upload_queue);
-  if (rc != CL_SUCCESS) {
-    if (*uploaded)
-      clReleaseEvent(*uploaded);
-    *uploaded = NULL;
-    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
-  }
-  return CLM_OK;
+  if (n > 0 && c->wgroups > 0 && !m->zc_feat)
+    copies[count++] =
+        (clm_upload){c->features, b->features, (size_t)n * d * sizeof(float)};
+  return clm_engine_upload(ctx, copies, count, uploaded, err);
 }
 
 /* Enqueues the fused pass and, with features, the weight-gradient pass,

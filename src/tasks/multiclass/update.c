@@ -81,28 +81,6 @@ static void job_release(struct mc_job *j) {
   clm_release_mem(&j->w_yt);
 }
 
-/* Copies `count` (pointer, buffer, bytes) on the upload queue; *uploaded
- * is the event the kernels wait for. */
-static clm_status upload(clm_context *ctx, const void *const *src,
-                         const cl_mem *dst, const size_t *bytes, int count,
-                         cl_event *uploaded, clm_error *err) {
-  cl_int rc = CL_SUCCESS;
-  for (int i = 0; i < count && rc == CL_SUCCESS; ++i)
-    rc = clEnqueueWriteBuffer(ctx->upload_queue, dst[i], CL_FALSE, 0, bytes[i],
-                              src[i], 0, NULL, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clEnqueueMarkerWithWaitList(ctx->upload_queue, 0, NULL, uploaded);
-  if (rc == CL_SUCCESS)
-    rc = clFlush(ctx->upload_queue);
-  if (rc != CL_SUCCESS) {
-    if (*uploaded)
-      clReleaseEvent(*uploaded);
-    *uploaded = NULL;
-    return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
-  }
-  return CLM_OK;
-}
-
 /* Reads the confusion status as the chunk's last command and flushes. */
 static clm_status read_cm_status(clm_context *ctx, struct mc_slot *b,
                                  struct mc_job *j, clm_error *err) {
@@ -174,11 +152,9 @@ static clm_status labels_submit(void *self, int slot, uint64_t first,
     if (st == CLM_OK)
       st = clm_ensure_buffer(ctx, &b->yp, &b->yp_cap, bytes, CL_MEM_READ_WRITE,
                              err);
-    const void *const src[2] = {yt, yp};
-    const cl_mem dst[2] = {b->yt, b->yp};
-    const size_t sizes[2] = {bytes, bytes};
+    const clm_upload copies[2] = {{yt, b->yt, bytes}, {yp, b->yp, bytes}};
     if (st == CLM_OK)
-      st = upload(ctx, src, dst, sizes, 2, &uploaded, err);
+      st = clm_engine_upload(ctx, copies, 2, &uploaded, err);
   }
   if (st == CLM_OK)
     st = clm_cm_enqueue(&r->cm, j->w_yt ? j->w_yt : b->yt,
@@ -330,11 +306,9 @@ static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->yt, &b->yt_cap, ybytes, CL_MEM_READ_ONLY,
                            err);
-  const void *const src[2] = {s, yt};
-  const cl_mem dst[2] = {b->scores, b->yt};
-  const size_t sizes[2] = {sbytes, ybytes};
+  const clm_upload copies[2] = {{s, b->scores, sbytes}, {yt, b->yt, ybytes}};
   if (st == CLM_OK)
-    st = upload(ctx, src, dst, sizes, 2, uploaded, err);
+    st = clm_engine_upload(ctx, copies, 2, uploaded, err);
   return st;
 }
 
