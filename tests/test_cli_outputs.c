@@ -206,6 +206,7 @@ Test(cli, output_name_of_244_bytes) {
   cr_expect_eq(access(gp, F_OK), 0, "no output written");
   char *left = outdir_listing();
   cr_expect_eq(strlen(left), 245, "other files left: %s", left);
+  free(left);
 }
 
 /* ---------------------------------------------------------------- */
@@ -272,6 +273,7 @@ static void signal_removes_temporary_outputs(int sig) {
             "not ended by signal %d (status %#x)", sig, ws);
   char *left = outdir_listing();
   cr_expect_str_empty(left, "temporary files left behind: %s", left);
+  free(left);
 }
 
 Test(cli, sigterm_removes_temporary_outputs) {
@@ -322,6 +324,7 @@ Test(cli, input_truncated_while_read) {
   cr_expect_eq(count_lines(err), 1, "not one line: %s", err);
   char *left = outdir_listing();
   cr_expect_str_empty(left, "temporary files left behind: %s", left);
+  free(left);
   free(y);
   free(z);
   free(x);
