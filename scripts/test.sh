@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 cd build
 ctest --output-on-failure "$@"
+../scripts/test_python.sh  # the Python package and its pytest suite

@@ -1,0 +1,95 @@
+"""clmetrics: classifier evaluation on OpenCL devices.
+
+scikit-learn's metric functions (same names, arguments, defaults and
+results), mergeable evaluators and the binary cross-entropy with its
+gradients, over NumPy arrays (read in place), lists and PyTorch CPU tensors.
+One OpenCL context per process is created on first use (``init`` chooses the
+device; ``CLMETRICS_DEVICE`` is honoured); the GIL is released while the
+device works.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Union
+
+from . import _core
+from ._classification import (
+    UndefinedMetricWarning,
+    accuracy_score,
+    balanced_accuracy_score,
+    classification_report,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    fbeta_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+)
+from ._evaluators import BinaryEvaluator, MulticlassEvaluator
+from ._scores import BCEResult, bce_with_logits, log_loss, top_k_accuracy_score
+from ._validation import _init_lock
+
+__version__ = _core.version
+
+
+def devices() -> List[Dict[str, Any]]:
+    """Every OpenCL device of every platform (index, platform, name, type,
+    memory sizes, ...); the index or a name substring selects one in
+    :func:`init`."""
+    return _core.devices()
+
+
+def init(device: Optional[Union[int, str]] = None) -> Dict[str, Any]:
+    """Creates the process-wide context on a device and returns its
+    description.
+
+    Parameters
+    ----------
+    device : int or str, default=None
+        An index from :func:`devices` or a case-insensitive substring of
+        "platform device". None: ``$CLMETRICS_DEVICE``, else the first GPU,
+        else the first device.
+
+    Raises
+    ------
+    RuntimeError
+        When the context already exists on another device spec, or OpenCL
+        fails. Call it before the first evaluation to choose the device;
+        later calls with the same spec (or None) return the same context.
+    """
+    spec = None if device is None else str(device)
+    with _init_lock:
+        return _core.init(spec)
+
+
+def device_info() -> Optional[Dict[str, Any]]:
+    """The context's device, start-up seconds and kernel build options, or
+    None before the first evaluation."""
+    return _core.context_info()
+
+
+__all__ = [
+    "BCEResult",
+    "BinaryEvaluator",
+    "MulticlassEvaluator",
+    "UndefinedMetricWarning",
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "bce_with_logits",
+    "classification_report",
+    "cohen_kappa_score",
+    "confusion_matrix",
+    "device_info",
+    "devices",
+    "f1_score",
+    "fbeta_score",
+    "init",
+    "log_loss",
+    "matthews_corrcoef",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "top_k_accuracy_score",
+]

@@ -1,0 +1,1174 @@
+/*
+ * clmetrics._core: the CPython extension over the public C API.
+ *
+ * One process-wide context, created on first use under a lock. Inputs are
+ * read in place through the buffer protocol (C-contiguous, typed by their
+ * format); the GIL is released while the device works. States are the
+ * library's mergeable structs, wrapped in two types that pickle as plain
+ * counts and sums.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+
+#include <clmetrics.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Context and errors                                                  */
+/* ------------------------------------------------------------------ */
+
+static clm_context *g_ctx;
+static char *g_spec; /* the device spec the context was created with */
+static PyThread_type_lock g_lock;
+
+/* The addresses of the last buffers handed to the library on this thread
+ * (labels, scores), so tests can check that nothing was copied. */
+static _Thread_local uintptr_t g_last_labels, g_last_scores;
+
+/* Raises the Python exception that matches a library status. */
+static PyObject *raise_status(clm_status st, const clm_error *err) {
+  PyObject *type = PyExc_RuntimeError;
+  switch (st) {
+  case CLM_ERR_INVALID_ARGUMENT:
+  case CLM_ERR_UNSUPPORTED:
+  case CLM_ERR_BAD_LABEL:
+  case CLM_ERR_BAD_SCORE:
+  case CLM_ERR_LENGTH_MISMATCH:
+  case CLM_ERR_EMPTY:
+  case CLM_ERR_STATE_MISMATCH:
+  case CLM_ERR_FORMAT:
+    type = PyExc_ValueError;
+    break;
+  case CLM_ERR_OUT_OF_MEMORY:
+    type = PyExc_MemoryError;
+    break;
+  case CLM_ERR_IO:
+    type = PyExc_OSError;
+    break;
+  default:
+    type = PyExc_RuntimeError;
+  }
+  if (err && err->message[0])
+    PyErr_SetString(type, err->message);
+  else
+    PyErr_SetString(type, clm_status_str(st));
+  return NULL;
+}
+
+static int same_spec(const char *a, const char *b) {
+  if (!a || !b)
+    return a == b;
+  return strcmp(a, b) == 0;
+}
+
+/* The process-wide context; `spec` NULL accepts whatever exists (or
+ * creates the default). Returns NULL with an exception set on failure. */
+static clm_context *get_context(const char *spec) {
+  clm_context *ctx = g_ctx;
+  if (ctx && (!spec || same_spec(spec, g_spec)))
+    return ctx;
+  Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(g_lock, WAIT_LOCK);
+  Py_END_ALLOW_THREADS if (g_ctx) {
+    ctx = g_ctx;
+    int clash = spec && !same_spec(spec, g_spec);
+    PyThread_release_lock(g_lock);
+    if (clash) {
+      PyErr_Format(PyExc_RuntimeError,
+                   "the clmetrics context already runs on '%s' (device spec "
+                   "%s); device=%s must be chosen before the first "
+                   "evaluation (or set CLMETRICS_DEVICE)",
+                   clm_context_device(ctx)->name, g_spec ? g_spec : "default",
+                   spec);
+      return NULL;
+    }
+    return ctx;
+  }
+  char *copy = NULL;
+  if (spec) {
+    copy = strdup(spec);
+    if (!copy) {
+      PyThread_release_lock(g_lock);
+      PyErr_NoMemory();
+      return NULL;
+    }
+  }
+  clm_context_options opts;
+  clm_context_options_init(&opts);
+  opts.device = spec;
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  clm_status st;
+  Py_BEGIN_ALLOW_THREADS st = clm_context_create(&opts, &ctx, &err);
+  Py_END_ALLOW_THREADS if (st != CLM_OK) {
+    PyThread_release_lock(g_lock);
+    free(copy);
+    raise_status(st, &err);
+    return NULL;
+  }
+  g_ctx = ctx;
+  g_spec = copy;
+  PyThread_release_lock(g_lock);
+  return ctx;
+}
+
+static PyObject *device_dict(const clm_device_info *d) {
+  return Py_BuildValue(
+      "{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:K,s:K,s:K,s:O}", "index", d->index,
+      "platform_index", d->platform_index, "platform", d->platform, "name",
+      d->name, "version", d->version, "driver", d->driver, "type", d->type,
+      "compute_units", d->compute_units, "global_mem_bytes",
+      (unsigned long long)d->global_mem_bytes, "max_alloc_bytes",
+      (unsigned long long)d->max_alloc_bytes, "local_mem_bytes",
+      (unsigned long long)d->local_mem_bytes, "host_unified_memory",
+      d->host_unified_memory ? Py_True : Py_False);
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The buffer's element type as one struct-module character, with a native
+ * or little-endian byte order prefix dropped; 0 when not understood. */
+static char buffer_type(const Py_buffer *v) {
+  const char *f = v->format ? v->format : "B";
+  if (*f == '@' || *f == '=' || *f == '<')
+    ++f;
+  if (!f[0] || f[1])
+    return 0;
+  char c = f[0];
+  /* Normalise integer codes by size (int32 may be 'i' or 'l'). */
+  if ((c == 'i' || c == 'l' || c == 'q' || c == 'h' || c == 'b') &&
+      v->itemsize == 4)
+    return 'i';
+  if ((c == 'I' || c == 'L' || c == 'B' || c == 'c') && v->itemsize == 1)
+    return 'B';
+  if (c == '?' && v->itemsize == 1)
+    return 'B';
+  return c;
+}
+
+/* Gets a C-contiguous buffer and checks its element type against the
+ * allowed characters. */
+static int get_buffer(PyObject *obj, Py_buffer *v, int writable,
+                      const char *name, const char *allowed,
+                      const char *expected) {
+  int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+  if (writable)
+    flags |= PyBUF_WRITABLE;
+  if (PyObject_GetBuffer(obj, v, flags) != 0) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_TypeError,
+                 "%s must be a C-contiguous%s buffer of %s (a NumPy array), "
+                 "got %s",
+                 name, writable ? " writable" : "", expected,
+                 Py_TYPE(obj)->tp_name);
+    return -1;
+  }
+  char t = buffer_type(v);
+  if (!t || !strchr(allowed, t)) {
+    PyErr_Format(PyExc_TypeError, "%s must hold %s, got buffer format '%s'",
+                 name, expected, v->format ? v->format : "B");
+    PyBuffer_Release(v);
+    return -1;
+  }
+  return 0;
+}
+
+static Py_ssize_t rows_of(const Py_buffer *v) {
+  return v->ndim == 0 ? 1 : v->shape[0];
+}
+
+static Py_ssize_t cols_of(const Py_buffer *v) {
+  Py_ssize_t c = 1;
+  for (int i = 1; i < v->ndim; ++i)
+    c *= v->shape[i];
+  return c;
+}
+
+static int length_error(const char *a, Py_ssize_t na, const char *b,
+                        Py_ssize_t nb) {
+  PyErr_Format(PyExc_ValueError,
+               "Found input variables with inconsistent numbers of samples: "
+               "%s has %zd, %s has %zd",
+               a, na, b, nb);
+  return -1;
+}
+
+static PyObject *undefined_list(unsigned bits) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{CLM_UNDEF_PRECISION, "precision"},
+               {CLM_UNDEF_RECALL, "recall"},
+               {CLM_UNDEF_F1, "f1"},
+               {CLM_UNDEF_SPECIFICITY, "specificity"},
+               {CLM_UNDEF_MCC, "mcc"},
+               {CLM_UNDEF_BALANCED_ACCURACY, "balanced_accuracy"},
+               {CLM_UNDEF_KAPPA, "cohen_kappa"}};
+  PyObject *list = PyList_New(0);
+  if (!list)
+    return NULL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+    if (!(bits & names[i].bit))
+      continue;
+    PyObject *s = PyUnicode_FromString(names[i].name);
+    if (!s || PyList_Append(list, s) != 0) {
+      Py_XDECREF(s);
+      Py_DECREF(list);
+      return NULL;
+    }
+    Py_DECREF(s);
+  }
+  return list;
+}
+
+/* Batches for float64 conversions (values per batch). */
+#define CONVERT_BATCH ((uint64_t)1 << 22)
+
+/* ------------------------------------------------------------------ */
+/* BinaryState                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD clm_binary_state st;
+  int busy;
+} BinaryStateObject;
+
+static int busy_error(void) {
+  PyErr_SetString(PyExc_RuntimeError,
+                  "this state is being updated by another thread; give each "
+                  "thread its own evaluator and merge them");
+  return -1;
+}
+
+static int parse_kind(int kind) {
+  if (kind != CLM_SCORES_LOGITS && kind != CLM_SCORES_PROBS) {
+    PyErr_SetString(PyExc_ValueError, "kind must be 0 (logits) or 1 (probs)");
+    return -1;
+  }
+  return 0;
+}
+
+static int BinaryState_init(BinaryStateObject *self, PyObject *args,
+                            PyObject *kw) {
+  static char *kwlist[] = {"kind", "threshold", "n_features", NULL};
+  int kind = CLM_SCORES_LOGITS;
+  double threshold = 0.5;
+  unsigned long long nf = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|idK", kwlist, &kind, &threshold,
+                                   &nf))
+    return -1;
+  if (parse_kind(kind) != 0)
+    return -1;
+  if (!(threshold >= 0.0 && threshold <= 1.0)) {
+    PyErr_Format(PyExc_ValueError, "threshold must lie in [0, 1], got %R",
+                 PyTuple_GET_SIZE(args) > 1 ? PyTuple_GET_ITEM(args, 1)
+                                            : Py_None);
+    return -1;
+  }
+  if (self->busy)
+    return busy_error();
+  clm_binary_state_release(&self->st);
+  clm_status st =
+      clm_binary_state_init(&self->st, (clm_scores_kind)kind, threshold, nf);
+  if (st != CLM_OK) {
+    raise_status(st, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+static void BinaryState_dealloc(BinaryStateObject *self) {
+  clm_binary_state_release(&self->st);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* update(labels, scores, features=None, grad_out=None) */
+static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
+                                    PyObject *kw) {
+  static char *kwlist[] = {"labels", "scores", "features", "grad_out", NULL};
+  PyObject *lo, *so, *fo = Py_None, *go = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO", kwlist, &lo, &so, &fo,
+                                   &go))
+    return NULL;
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  Py_buffer lv, sv, fv, gv;
+  int have_f = 0, have_g = 0;
+  if (get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8") != 0)
+    return NULL;
+  if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
+    PyBuffer_Release(&lv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = rows_of(&lv);
+  const uint64_t nf = self->st.n_features;
+  if (lv.len != n || sv.len / sv.itemsize != n) {
+    length_error("labels", lv.len, "scores", sv.len / sv.itemsize);
+    goto done;
+  }
+  if (fo != Py_None) {
+    if (get_buffer(fo, &fv, 0, "features", "f", "float32") != 0)
+      goto done;
+    have_f = 1;
+    if (rows_of(&fv) != n || (uint64_t)cols_of(&fv) != nf || fv.ndim != 2) {
+      PyErr_Format(PyExc_ValueError,
+                   "features must have shape (%zd, %llu), one row per sample "
+                   "and the state's n_features columns",
+                   n, (unsigned long long)nf);
+      goto done;
+    }
+  } else if (nf) {
+    PyErr_SetString(PyExc_ValueError,
+                    "this state was created with n_features > 0: pass "
+                    "features");
+    goto done;
+  }
+  if (go != Py_None) {
+    if (get_buffer(go, &gv, 1, "grad_out", "f", "float32") != 0)
+      goto done;
+    have_g = 1;
+    if (gv.len / 4 != n) {
+      length_error("grad_out", gv.len / 4, "labels", n);
+      goto done;
+    }
+  }
+  g_last_labels = (uintptr_t)lv.buf;
+  g_last_scores = (uintptr_t)sv.buf;
+  if (n == 0) {
+    result = Py_NewRef(Py_None);
+    goto done;
+  }
+  clm_binary_state tmp;
+  clm_status st =
+      clm_binary_state_init(&tmp, self->st.kind, self->st.threshold, nf);
+  if (st != CLM_OK) {
+    raise_status(st, NULL);
+    goto done;
+  }
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  const uint8_t *labels = lv.buf;
+  const float *features = have_f ? fv.buf : NULL;
+  float *grad = have_g ? gv.buf : NULL;
+  const int f64 = buffer_type(&sv) == 'd';
+  self->busy = 1;
+  Py_BEGIN_ALLOW_THREADS if (!f64) {
+    st = clm_binary_update(ctx, &tmp, labels, sv.buf, (uint64_t)n, features,
+                           grad, &err);
+  }
+  else {
+    float *conv = malloc(sizeof(float) * (size_t)(n < (Py_ssize_t)CONVERT_BATCH
+                                                      ? (uint64_t)n
+                                                      : CONVERT_BATCH));
+    if (!conv)
+      st = CLM_ERR_OUT_OF_MEMORY;
+    const double *in = sv.buf;
+    for (uint64_t base = 0; conv && st == CLM_OK && base < (uint64_t)n;
+         base += CONVERT_BATCH) {
+      uint64_t m = (uint64_t)n - base;
+      if (m > CONVERT_BATCH)
+        m = CONVERT_BATCH;
+      st = clm_binary_scores_from_f64_at(in + base, m, base, tmp.kind,
+                                         tmp.threshold, conv, &err);
+      if (st == CLM_OK)
+        st = clm_binary_update_at(ctx, &tmp, base, labels + base, conv, m,
+                                  features ? features + base * nf : NULL,
+                                  grad ? grad + base : NULL, &err);
+    }
+    free(conv);
+  }
+  Py_END_ALLOW_THREADS self->busy = 0;
+  if (st == CLM_OK)
+    st = clm_binary_merge(&self->st, &tmp);
+  clm_binary_state_release(&tmp);
+  if (st != CLM_OK) {
+    raise_status(st, &err);
+    goto done;
+  }
+  result = Py_NewRef(Py_None);
+done:
+  PyBuffer_Release(&lv);
+  PyBuffer_Release(&sv);
+  if (have_f)
+    PyBuffer_Release(&fv);
+  if (have_g)
+    PyBuffer_Release(&gv);
+  return result;
+}
+
+static PyObject *BinaryState_merge(BinaryStateObject *self, PyObject *other);
+
+static PyObject *BinaryState_finalize(BinaryStateObject *self, PyObject *args) {
+  int zd = CLM_ZERO_DIVISION_ZERO;
+  if (!PyArg_ParseTuple(args, "|i", &zd))
+    return NULL;
+  if (zd < 0 || zd > 2) {
+    PyErr_SetString(PyExc_ValueError, "zero_division must be 0, 1 or 2 (nan)");
+    return NULL;
+  }
+  const uint64_t nf = self->st.n_features;
+  double *wg = NULL;
+  if (nf) {
+    wg = calloc(nf, sizeof(double));
+    if (!wg)
+      return PyErr_NoMemory();
+  }
+  clm_binary_result r;
+  clm_status st = clm_binary_finalize(&self->st, (clm_zero_division)zd, &r, wg);
+  if (st != CLM_OK) {
+    free(wg);
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    if (st == CLM_ERR_EMPTY)
+      snprintf(err.message, sizeof err.message,
+               "no samples: update the state before computing metrics");
+    return raise_status(st, &err);
+  }
+  PyObject *undef = undefined_list(r.undefined);
+  PyObject *wgl = NULL;
+  if (nf) {
+    wgl = PyList_New((Py_ssize_t)nf);
+    for (uint64_t j = 0; wgl && j < nf; ++j) {
+      PyObject *v = PyFloat_FromDouble(wg[j]);
+      if (!v) {
+        Py_CLEAR(wgl);
+        break;
+      }
+      PyList_SET_ITEM(wgl, (Py_ssize_t)j, v);
+    }
+  } else {
+    wgl = Py_NewRef(Py_None);
+  }
+  free(wg);
+  if (!undef || !wgl) {
+    Py_XDECREF(undef);
+    Py_XDECREF(wgl);
+    return NULL;
+  }
+  return Py_BuildValue(
+      "{s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:N,"
+      "s:N}",
+      "n", (unsigned long long)r.n, "tp", (unsigned long long)r.tp, "fp",
+      (unsigned long long)r.fp, "tn", (unsigned long long)r.tn, "fn",
+      (unsigned long long)r.fn, "threshold", r.threshold, "accuracy",
+      r.accuracy, "precision", r.precision, "recall", r.recall, "f1", r.f1,
+      "specificity", r.specificity, "balanced_accuracy", r.balanced_accuracy,
+      "mcc", r.mcc, "bce_mean", r.bce_mean, "bce_sum", r.bce_sum, "grad_bias",
+      r.grad_bias, "undefined", undef, "weight_grad", wgl);
+}
+
+/* The state as plain values (for pickling and inspection). */
+static PyObject *BinaryState_getstate(BinaryStateObject *self,
+                                      PyObject *Py_UNUSED(ignored)) {
+  const clm_binary_state *s = &self->st;
+  PyObject *wg = PyList_New((Py_ssize_t)s->n_features);
+  for (uint64_t j = 0; wg && j < s->n_features; ++j) {
+    PyObject *v = PyFloat_FromDouble(s->weight_grad_sum[j]);
+    if (!v) {
+      Py_CLEAR(wg);
+      break;
+    }
+    PyList_SET_ITEM(wg, (Py_ssize_t)j, v);
+  }
+  if (!wg)
+    return NULL;
+  return Py_BuildValue(
+      "{s:i,s:d,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:K,s:N}", "kind", (int)s->kind,
+      "threshold", s->threshold, "n", (unsigned long long)s->n, "tp",
+      (unsigned long long)s->tp, "fp", (unsigned long long)s->fp, "tn",
+      (unsigned long long)s->tn, "fn", (unsigned long long)s->fn, "bce_sum",
+      s->bce_sum, "grad_sum", s->grad_sum, "n_features",
+      (unsigned long long)s->n_features, "weight_grad_sum", wg);
+}
+
+static int dict_u64(PyObject *d, const char *key, uint64_t *out) {
+  PyObject *v = PyDict_GetItemString(d, key);
+  if (!v) {
+    PyErr_Format(PyExc_ValueError, "state has no '%s'", key);
+    return -1;
+  }
+  unsigned long long x = PyLong_AsUnsignedLongLong(v);
+  if (PyErr_Occurred())
+    return -1;
+  *out = x;
+  return 0;
+}
+
+static int dict_f64(PyObject *d, const char *key, double *out) {
+  PyObject *v = PyDict_GetItemString(d, key);
+  if (!v) {
+    PyErr_Format(PyExc_ValueError, "state has no '%s'", key);
+    return -1;
+  }
+  double x = PyFloat_AsDouble(v);
+  if (PyErr_Occurred())
+    return -1;
+  *out = x;
+  return 0;
+}
+
+static PyObject *BinaryState_setstate(BinaryStateObject *self, PyObject *d) {
+  if (!PyDict_Check(d)) {
+    PyErr_SetString(PyExc_TypeError, "state must be a dict");
+    return NULL;
+  }
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  uint64_t kind, n, tp, fp, tn, fn, nf;
+  double thr, bce, grad;
+  if (dict_u64(d, "kind", &kind) || dict_f64(d, "threshold", &thr) ||
+      dict_u64(d, "n", &n) || dict_u64(d, "tp", &tp) ||
+      dict_u64(d, "fp", &fp) || dict_u64(d, "tn", &tn) ||
+      dict_u64(d, "fn", &fn) || dict_f64(d, "bce_sum", &bce) ||
+      dict_f64(d, "grad_sum", &grad) || dict_u64(d, "n_features", &nf))
+    return NULL;
+  if (parse_kind((int)kind) != 0)
+    return NULL;
+  if (tp + fp + tn + fn != n) {
+    PyErr_SetString(PyExc_ValueError, "state counts do not add up to n");
+    return NULL;
+  }
+  PyObject *wg = PyDict_GetItemString(d, "weight_grad_sum");
+  if (!wg || !PyList_Check(wg) || (uint64_t)PyList_GET_SIZE(wg) != nf) {
+    PyErr_SetString(PyExc_ValueError,
+                    "state's weight_grad_sum must be a list of n_features "
+                    "floats");
+    return NULL;
+  }
+  clm_binary_state s;
+  clm_status st = clm_binary_state_init(&s, (clm_scores_kind)kind, thr, nf);
+  if (st != CLM_OK)
+    return raise_status(st, NULL);
+  for (uint64_t j = 0; j < nf; ++j) {
+    s.weight_grad_sum[j] = PyFloat_AsDouble(PyList_GET_ITEM(wg, j));
+    if (PyErr_Occurred()) {
+      clm_binary_state_release(&s);
+      return NULL;
+    }
+  }
+  s.n = n;
+  s.tp = tp;
+  s.fp = fp;
+  s.tn = tn;
+  s.fn = fn;
+  s.bce_sum = bce;
+  s.grad_sum = grad;
+  clm_binary_state_release(&self->st);
+  self->st = s;
+  Py_RETURN_NONE;
+}
+
+static PyObject *BinaryState_reduce(BinaryStateObject *self,
+                                    PyObject *Py_UNUSED(ignored)) {
+  PyObject *state = BinaryState_getstate(self, NULL);
+  if (!state)
+    return NULL;
+  return Py_BuildValue("O(idK)N", (PyObject *)Py_TYPE(self), (int)self->st.kind,
+                       self->st.threshold,
+                       (unsigned long long)self->st.n_features, state);
+}
+
+static PyMethodDef BinaryState_methods[] = {
+    {"update", (PyCFunction)(void (*)(void))BinaryState_update,
+     METH_VARARGS | METH_KEYWORDS,
+     "update(labels, scores, features=None, grad_out=None): evaluate a batch "
+     "on the device and add it (labels: bool/uint8; scores: float32/float64; "
+     "features: float32 N x D; grad_out: writable float32 of length N)."},
+    {"merge", (PyCFunction)BinaryState_merge, METH_O,
+     "merge(other): add another state (same kind, threshold, n_features)."},
+    {"finalize", (PyCFunction)BinaryState_finalize, METH_VARARGS,
+     "finalize(zero_division=0): metrics as a dict (zero_division: 0, 1, "
+     "2 = nan)."},
+    {"getstate", (PyCFunction)BinaryState_getstate, METH_NOARGS,
+     "The state as a dict of plain counts and sums."},
+    {"__getstate__", (PyCFunction)BinaryState_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)BinaryState_setstate, METH_O, NULL},
+    {"__reduce__", (PyCFunction)BinaryState_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject BinaryStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.BinaryState",
+    .tp_basicsize = sizeof(BinaryStateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "BinaryState(kind=0, threshold=0.5, n_features=0): the "
+              "library's mergeable binary accumulator.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)BinaryState_init,
+    .tp_dealloc = (destructor)BinaryState_dealloc,
+    .tp_methods = BinaryState_methods,
+};
+
+static PyObject *BinaryState_merge(BinaryStateObject *self, PyObject *other) {
+  if (!PyObject_TypeCheck(other, &BinaryStateType)) {
+    PyErr_SetString(PyExc_TypeError, "merge expects a BinaryState");
+    return NULL;
+  }
+  BinaryStateObject *o = (BinaryStateObject *)other;
+  if (self->busy || o->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_status st = clm_binary_merge(&self->st, &o->st);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot merge binary states with different scores kind, "
+             "threshold or n_features");
+    return raise_status(st, &err);
+  }
+  Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* MulticlassState                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD clm_multiclass_state st;
+  int busy;
+} MulticlassStateObject;
+
+static int MulticlassState_init(MulticlassStateObject *self, PyObject *args,
+                                PyObject *kw) {
+  static char *kwlist[] = {"n_classes", "top_k", NULL};
+  unsigned long long k = 0, top_k = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "K|K", kwlist, &k, &top_k))
+    return -1;
+  if (k < 2 || k > 0x7fffffffULL) {
+    PyErr_Format(PyExc_ValueError,
+                 "n_classes must be in [2, 2^31 - 1], got %llu", k);
+    return -1;
+  }
+  if (top_k > k) {
+    PyErr_Format(PyExc_ValueError,
+                 "top_k must be at most n_classes (%llu), got %llu", k, top_k);
+    return -1;
+  }
+  if (self->busy)
+    return busy_error();
+  clm_multiclass_state_release(&self->st);
+  clm_status st =
+      clm_multiclass_state_init(&self->st, (uint32_t)k, (uint32_t)top_k);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot hold a %llu x %llu confusion matrix", k, k);
+    raise_status(st, &err);
+    return -1;
+  }
+  return 0;
+}
+
+static void MulticlassState_dealloc(MulticlassStateObject *self) {
+  clm_multiclass_state_release(&self->st);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* update_labels(y_true, y_pred): int32 arrays of one length. */
+static PyObject *MulticlassState_update_labels(MulticlassStateObject *self,
+                                               PyObject *args) {
+  PyObject *to, *po;
+  if (!PyArg_ParseTuple(args, "OO", &to, &po))
+    return NULL;
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  Py_buffer tv, pv;
+  if (get_buffer(to, &tv, 0, "y_true", "i", "int32") != 0)
+    return NULL;
+  if (get_buffer(po, &pv, 0, "y_pred", "i", "int32") != 0) {
+    PyBuffer_Release(&tv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = tv.len / 4;
+  if (pv.len / 4 != n) {
+    length_error("y_true", n, "y_pred", pv.len / 4);
+    goto done;
+  }
+  g_last_labels = (uintptr_t)tv.buf;
+  g_last_scores = (uintptr_t)pv.buf;
+  if (n > 0) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    clm_status st;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS st = clm_multiclass_update_labels(
+        ctx, &self->st, tv.buf, pv.buf, (uint64_t)n, &err);
+    Py_END_ALLOW_THREADS self->busy = 0;
+    if (st != CLM_OK) {
+      raise_status(st, &err);
+      goto done;
+    }
+  }
+  result = Py_NewRef(Py_None);
+done:
+  PyBuffer_Release(&tv);
+  PyBuffer_Release(&pv);
+  return result;
+}
+
+/* update_scores(y_true, scores, kind=0, pred_out=None): scores N x K
+ * float32 or float64. */
+static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
+                                               PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"y_true", "scores", "kind", "pred_out", NULL};
+  PyObject *to, *so, *po = Py_None;
+  int kind = CLM_SCORES_LOGITS;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|iO", kwlist, &to, &so, &kind,
+                                   &po))
+    return NULL;
+  if (parse_kind(kind) != 0)
+    return NULL;
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  Py_buffer tv, sv, pv;
+  int have_p = 0;
+  if (get_buffer(to, &tv, 0, "y_true", "i", "int32") != 0)
+    return NULL;
+  if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
+    PyBuffer_Release(&tv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = tv.len / 4;
+  const uint32_t k = self->st.n_classes;
+  if (sv.ndim != 2 || sv.shape[1] != (Py_ssize_t)k) {
+    PyErr_Format(PyExc_ValueError,
+                 "scores must be an N x %u matrix (one column per class)", k);
+    goto done;
+  }
+  if (sv.shape[0] != n) {
+    length_error("y_true", n, "scores", sv.shape[0]);
+    goto done;
+  }
+  if (po != Py_None) {
+    if (get_buffer(po, &pv, 1, "pred_out", "i", "int32") != 0)
+      goto done;
+    have_p = 1;
+    if (pv.len / 4 != n) {
+      length_error("pred_out", pv.len / 4, "y_true", n);
+      goto done;
+    }
+  }
+  g_last_labels = (uintptr_t)tv.buf;
+  g_last_scores = (uintptr_t)sv.buf;
+  if (n == 0) {
+    result = Py_NewRef(Py_None);
+    goto done;
+  }
+  clm_multiclass_state tmp;
+  clm_status st = clm_multiclass_state_init(&tmp, k, self->st.top_k);
+  if (st != CLM_OK) {
+    raise_status(st, NULL);
+    goto done;
+  }
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  const int32_t *labels = tv.buf;
+  int32_t *pred = have_p ? pv.buf : NULL;
+  const int f64 = buffer_type(&sv) == 'd';
+  self->busy = 1;
+  Py_BEGIN_ALLOW_THREADS if (!f64) {
+    st = clm_multiclass_update_scores(ctx, &tmp, labels, sv.buf, (uint64_t)n,
+                                      (clm_scores_kind)kind, pred, &err);
+  }
+  else {
+    uint64_t rows = CONVERT_BATCH / k;
+    if (rows == 0)
+      rows = 1;
+    if (rows > (uint64_t)n)
+      rows = (uint64_t)n;
+    float *conv = malloc(sizeof(float) * (size_t)(rows * k));
+    if (!conv)
+      st = CLM_ERR_OUT_OF_MEMORY;
+    const double *in = sv.buf;
+    for (uint64_t base = 0; conv && st == CLM_OK && base < (uint64_t)n;
+         base += rows) {
+      uint64_t m = (uint64_t)n - base;
+      if (m > rows)
+        m = rows;
+      st = clm_multiclass_scores_from_f64_at(in + base * k, m, base, k,
+                                             (clm_scores_kind)kind, conv, &err);
+      if (st == CLM_OK)
+        st = clm_multiclass_update_scores_at(ctx, &tmp, base, labels + base,
+                                             conv, m, (clm_scores_kind)kind,
+                                             pred ? pred + base : NULL, &err);
+    }
+    free(conv);
+  }
+  Py_END_ALLOW_THREADS self->busy = 0;
+  if (st == CLM_OK) {
+    st = clm_multiclass_merge(&self->st, &tmp);
+    if (st != CLM_OK)
+      snprintf(err.message, sizeof err.message,
+               "cannot add %s scores to a state that holds %s scores",
+               kind == CLM_SCORES_LOGITS ? "logit" : "probability",
+               kind == CLM_SCORES_LOGITS ? "probability" : "logit");
+  }
+  clm_multiclass_state_release(&tmp);
+  if (st != CLM_OK) {
+    raise_status(st, &err);
+    goto done;
+  }
+  result = Py_NewRef(Py_None);
+done:
+  PyBuffer_Release(&tv);
+  PyBuffer_Release(&sv);
+  if (have_p)
+    PyBuffer_Release(&pv);
+  return result;
+}
+
+/* The K x K uint64 matrix as bytes (row-major, native order). */
+static PyObject *MulticlassState_confusion(MulticlassStateObject *self,
+                                           PyObject *Py_UNUSED(ignored)) {
+  const uint64_t k = self->st.n_classes;
+  return PyBytes_FromStringAndSize((const char *)self->st.confusion,
+                                   (Py_ssize_t)(k * k * sizeof(uint64_t)));
+}
+
+static PyObject *avg_dict(const clm_average_metrics *a) {
+  return Py_BuildValue("{s:d,s:d,s:d}", "precision", a->precision, "recall",
+                       a->recall, "f1", a->f1);
+}
+
+static PyObject *MulticlassState_finalize(MulticlassStateObject *self,
+                                          PyObject *args) {
+  int zd = CLM_ZERO_DIVISION_ZERO;
+  if (!PyArg_ParseTuple(args, "|i", &zd))
+    return NULL;
+  if (zd < 0 || zd > 2) {
+    PyErr_SetString(PyExc_ValueError, "zero_division must be 0, 1 or 2 (nan)");
+    return NULL;
+  }
+  clm_multiclass_result r;
+  clm_status st = clm_multiclass_finalize(&self->st, (clm_zero_division)zd, &r);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    if (st == CLM_ERR_EMPTY)
+      snprintf(err.message, sizeof err.message,
+               "no samples: update the state before computing metrics");
+    return raise_status(st, &err);
+  }
+  PyObject *per = PyList_New(r.n_classes);
+  for (uint32_t c = 0; per && c < r.n_classes; ++c) {
+    const clm_class_metrics *m = &r.per_class[c];
+    PyObject *d =
+        Py_BuildValue("{s:I,s:d,s:d,s:d,s:K,s:K,s:N}", "label", c, "precision",
+                      m->precision, "recall", m->recall, "f1", m->f1, "support",
+                      (unsigned long long)m->support, "predicted",
+                      (unsigned long long)m->predicted, "undefined",
+                      undefined_list(m->undefined));
+    if (!d) {
+      Py_CLEAR(per);
+      break;
+    }
+    PyList_SET_ITEM(per, c, d);
+  }
+  PyObject *out = NULL;
+  if (per)
+    out = Py_BuildValue(
+        "{s:I,s:K,s:N,s:d,s:d,s:d,s:d,s:N,s:N,s:N,s:O,s:d,s:I,s:d,s:N}",
+        "n_classes", r.n_classes, "n", (unsigned long long)r.n, "per_class",
+        per, "accuracy", r.accuracy, "balanced_accuracy", r.balanced_accuracy,
+        "mcc", r.mcc, "cohen_kappa", r.cohen_kappa, "macro", avg_dict(&r.macro),
+        "micro", avg_dict(&r.micro), "weighted", avg_dict(&r.weighted),
+        "has_loss", r.has_loss ? Py_True : Py_False, "cross_entropy_mean",
+        r.cross_entropy_mean, "top_k", r.top_k, "top_k_accuracy",
+        r.top_k_accuracy, "undefined", undefined_list(r.undefined));
+  clm_multiclass_result_release(&r);
+  return out;
+}
+
+static PyObject *MulticlassState_getstate(MulticlassStateObject *self,
+                                          PyObject *Py_UNUSED(ignored)) {
+  const clm_multiclass_state *s = &self->st;
+  PyObject *conf = MulticlassState_confusion(self, NULL);
+  if (!conf)
+    return NULL;
+  return Py_BuildValue(
+      "{s:I,s:K,s:N,s:O,s:i,s:K,s:d,s:I,s:K}", "n_classes", s->n_classes, "n",
+      (unsigned long long)s->n, "confusion", conf, "has_scores",
+      s->has_scores ? Py_True : Py_False, "kind", (int)s->kind, "n_scored",
+      (unsigned long long)s->n_scored, "ce_sum", s->ce_sum, "top_k", s->top_k,
+      "top_k_hits", (unsigned long long)s->top_k_hits);
+}
+
+static PyObject *MulticlassState_setstate(MulticlassStateObject *self,
+                                          PyObject *d) {
+  if (!PyDict_Check(d)) {
+    PyErr_SetString(PyExc_TypeError, "state must be a dict");
+    return NULL;
+  }
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  uint64_t k, n, kind, n_scored, top_k, hits;
+  double ce;
+  if (dict_u64(d, "n_classes", &k) || dict_u64(d, "n", &n) ||
+      dict_u64(d, "kind", &kind) || dict_u64(d, "n_scored", &n_scored) ||
+      dict_f64(d, "ce_sum", &ce) || dict_u64(d, "top_k", &top_k) ||
+      dict_u64(d, "top_k_hits", &hits))
+    return NULL;
+  PyObject *conf = PyDict_GetItemString(d, "confusion");
+  PyObject *hs = PyDict_GetItemString(d, "has_scores");
+  if (!conf || !PyBytes_Check(conf) || k < 2 || k > 0x7fffffffULL ||
+      (uint64_t)PyBytes_GET_SIZE(conf) != k * k * sizeof(uint64_t) || !hs) {
+    PyErr_SetString(PyExc_ValueError,
+                    "state's confusion must be K*K uint64 values as bytes");
+    return NULL;
+  }
+  if (parse_kind((int)kind) != 0)
+    return NULL;
+  clm_multiclass_state s;
+  clm_status st = clm_multiclass_state_init(&s, (uint32_t)k, (uint32_t)top_k);
+  if (st != CLM_OK)
+    return raise_status(st, NULL);
+  memcpy(s.confusion, PyBytes_AS_STRING(conf), (size_t)(k * k * 8));
+  uint64_t total = 0;
+  for (uint64_t c = 0; c < k * k; ++c)
+    total += s.confusion[c];
+  if (total != n) {
+    clm_multiclass_state_release(&s);
+    PyErr_SetString(PyExc_ValueError, "state's matrix does not add up to n");
+    return NULL;
+  }
+  s.n = n;
+  s.has_scores = PyObject_IsTrue(hs) == 1;
+  s.kind = (clm_scores_kind)kind;
+  s.n_scored = n_scored;
+  s.ce_sum = ce;
+  s.top_k_hits = hits;
+  clm_multiclass_state_release(&self->st);
+  self->st = s;
+  Py_RETURN_NONE;
+}
+
+static PyObject *MulticlassState_reduce(MulticlassStateObject *self,
+                                        PyObject *Py_UNUSED(ignored)) {
+  PyObject *state = MulticlassState_getstate(self, NULL);
+  if (!state)
+    return NULL;
+  return Py_BuildValue("O(II)N", (PyObject *)Py_TYPE(self), self->st.n_classes,
+                       self->st.top_k, state);
+}
+
+static PyObject *MulticlassState_merge(MulticlassStateObject *self,
+                                       PyObject *other);
+
+static PyMethodDef MulticlassState_methods[] = {
+    {"update_labels", (PyCFunction)MulticlassState_update_labels, METH_VARARGS,
+     "update_labels(y_true, y_pred): int32 class indices in [0, K)."},
+    {"update_scores",
+     (PyCFunction)(void (*)(void))MulticlassState_update_scores,
+     METH_VARARGS | METH_KEYWORDS,
+     "update_scores(y_true, scores, kind=0, pred_out=None): int32 labels and "
+     "an N x K float32/float64 score matrix."},
+    {"merge", (PyCFunction)MulticlassState_merge, METH_O,
+     "merge(other): add another state (same K and top_k)."},
+    {"confusion", (PyCFunction)MulticlassState_confusion, METH_NOARGS,
+     "The K x K uint64 matrix as bytes (rows: true class)."},
+    {"finalize", (PyCFunction)MulticlassState_finalize, METH_VARARGS,
+     "finalize(zero_division=0): metrics as a dict."},
+    {"getstate", (PyCFunction)MulticlassState_getstate, METH_NOARGS,
+     "The state as a dict of plain counts and sums."},
+    {"__getstate__", (PyCFunction)MulticlassState_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)MulticlassState_setstate, METH_O, NULL},
+    {"__reduce__", (PyCFunction)MulticlassState_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyObject *MulticlassState_get_n_classes(MulticlassStateObject *self,
+                                               void *Py_UNUSED(closure)) {
+  return PyLong_FromUnsignedLong(self->st.n_classes);
+}
+
+static PyObject *MulticlassState_get_n(MulticlassStateObject *self,
+                                       void *Py_UNUSED(closure)) {
+  return PyLong_FromUnsignedLongLong(self->st.n);
+}
+
+static PyGetSetDef MulticlassState_getset[] = {
+    {"n_classes", (getter)MulticlassState_get_n_classes, NULL, "K", NULL},
+    {"n", (getter)MulticlassState_get_n, NULL, "samples counted", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject MulticlassStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.MulticlassState",
+    .tp_basicsize = sizeof(MulticlassStateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MulticlassState(n_classes, top_k=0): the library's mergeable "
+              "multi-class accumulator.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)MulticlassState_init,
+    .tp_dealloc = (destructor)MulticlassState_dealloc,
+    .tp_methods = MulticlassState_methods,
+    .tp_getset = MulticlassState_getset,
+};
+
+static PyObject *MulticlassState_merge(MulticlassStateObject *self,
+                                       PyObject *other) {
+  if (!PyObject_TypeCheck(other, &MulticlassStateType)) {
+    PyErr_SetString(PyExc_TypeError, "merge expects a MulticlassState");
+    return NULL;
+  }
+  MulticlassStateObject *o = (MulticlassStateObject *)other;
+  if (self->busy || o->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_status st = clm_multiclass_merge(&self->st, &o->st);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot merge multi-class states with different n_classes, "
+             "top_k or scores kind");
+    return raise_status(st, &err);
+  }
+  Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Module functions                                                    */
+/* ------------------------------------------------------------------ */
+
+static PyObject *mod_devices(PyObject *Py_UNUSED(m),
+                             PyObject *Py_UNUSED(ignored)) {
+  size_t count = 0;
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  clm_status st = clm_devices_list(NULL, 0, &count, &err);
+  if (st != CLM_OK)
+    return raise_status(st, &err);
+  clm_device_info *info = calloc(count ? count : 1, sizeof *info);
+  if (!info)
+    return PyErr_NoMemory();
+  st = clm_devices_list(info, count, &count, &err);
+  if (st != CLM_OK) {
+    free(info);
+    return raise_status(st, &err);
+  }
+  PyObject *list = PyList_New((Py_ssize_t)count);
+  for (size_t i = 0; list && i < count; ++i) {
+    PyObject *d = device_dict(&info[i]);
+    if (!d) {
+      Py_CLEAR(list);
+      break;
+    }
+    PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+  }
+  free(info);
+  return list;
+}
+
+/* init(device=None): creates the context (or checks it matches). */
+static PyObject *mod_init(PyObject *Py_UNUSED(m), PyObject *args,
+                          PyObject *kw) {
+  static char *kwlist[] = {"device", NULL};
+  const char *spec = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|z", kwlist, &spec))
+    return NULL;
+  clm_context *ctx = get_context(spec);
+  if (!ctx)
+    return NULL;
+  return device_dict(clm_context_device(ctx));
+}
+
+static PyObject *mod_context_info(PyObject *Py_UNUSED(m),
+                                  PyObject *Py_UNUSED(ignored)) {
+  clm_context *ctx = g_ctx;
+  if (!ctx)
+    Py_RETURN_NONE;
+  PyObject *d = device_dict(clm_context_device(ctx));
+  if (!d)
+    return NULL;
+  PyObject *v = PyFloat_FromDouble(clm_context_startup_seconds(ctx));
+  PyObject *b = PyUnicode_FromString(clm_context_build_options(ctx));
+  if (!v || !b || PyDict_SetItemString(d, "startup_s", v) ||
+      PyDict_SetItemString(d, "build_options", b)) {
+    Py_XDECREF(v);
+    Py_XDECREF(b);
+    Py_DECREF(d);
+    return NULL;
+  }
+  Py_DECREF(v);
+  Py_DECREF(b);
+  return d;
+}
+
+static PyObject *mod_last_buffers(PyObject *Py_UNUSED(m),
+                                  PyObject *Py_UNUSED(ignored)) {
+  return Py_BuildValue("(KK)", (unsigned long long)g_last_labels,
+                       (unsigned long long)g_last_scores);
+}
+
+static PyMethodDef module_methods[] = {
+    {"devices", mod_devices, METH_NOARGS,
+     "Every OpenCL device of every platform, as dicts."},
+    {"init", (PyCFunction)(void (*)(void))mod_init,
+     METH_VARARGS | METH_KEYWORDS,
+     "init(device=None): create the process-wide context (device: an index "
+     "or a name substring; None: $CLMETRICS_DEVICE, else the first GPU, "
+     "else the first device) and return its device."},
+    {"context_info", mod_context_info, METH_NOARGS,
+     "The context's device, start-up time and build options; None before "
+     "the first evaluation."},
+    {"_last_buffers", mod_last_buffers, METH_NOARGS,
+     "Debug: addresses of the (labels, scores) buffers the last update on "
+     "this thread handed to the library."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_core",
+    "clmetrics' C extension: the OpenCL engine over the buffer protocol.", -1,
+    module_methods};
+
+PyMODINIT_FUNC PyInit__core(void) {
+  if (!g_lock) {
+    g_lock = PyThread_allocate_lock();
+    if (!g_lock)
+      return PyErr_NoMemory();
+  }
+  if (PyType_Ready(&BinaryStateType) < 0 ||
+      PyType_Ready(&MulticlassStateType) < 0)
+    return NULL;
+  PyObject *m = PyModule_Create(&module_def);
+  if (!m)
+    return NULL;
+  if (PyModule_AddObjectRef(m, "BinaryState", (PyObject *)&BinaryStateType) <
+          0 ||
+      PyModule_AddObjectRef(m, "MulticlassState",
+                            (PyObject *)&MulticlassStateType) < 0 ||
+      PyModule_AddStringConstant(m, "version", clm_version_string()) < 0) {
+    Py_DECREF(m);
+    return NULL;
+  }
+  return m;
+}
