@@ -187,6 +187,56 @@ Test(binary, float_max_logits, .init = setup, .fini = teardown) {
   clm_binary_state_release(&st);
 }
 
+Test(binary, f64_float_max_stays_finite, .init = setup, .fini = teardown) {
+  /* float64 -> float32: +-FLT_MAX as a double is float32's largest finite
+   * value and stays it, as does the double just below it (to nearest); only
+   * magnitudes past FLT_MAX become +-inf (at thresholds 0 and 1 the cut is
+   * +-inf itself, and finite values keep their side of it: the first four
+   * do at every threshold). */
+  const double fm = (double)FLT_MAX; /* 3.4028234663852886e38 */
+  const double in[] = {fm,
+                       -fm,
+                       nextafter(fm, 0.0),
+                       -nextafter(fm, 0.0),
+                       nextafter(fm, INFINITY),
+                       -nextafter(fm, INFINITY),
+                       3.4028235677973366e38, /* FLT_MAX + half a step */
+                       1e300,
+                       -INFINITY};
+  const float want[] = {FLT_MAX,   -FLT_MAX, FLT_MAX,  -FLT_MAX, INFINITY,
+                        -INFINITY, INFINITY, INFINITY, -INFINITY};
+  const size_t n = sizeof in / sizeof in[0];
+  const double thresholds[] = {0.25, 0.5, 0.75, 0.0, 1.0};
+  for (size_t t = 0; t < 5; ++t) {
+    float out[sizeof in / sizeof in[0]];
+    clm_error err;
+    cr_assert_eq(clm_binary_scores_from_f64(in, n, CLM_SCORES_LOGITS,
+                                            thresholds[t], out, &err),
+                 CLM_OK, "%s", err.message);
+    for (size_t i = 0; i < (t < 3 ? n : 4); ++i)
+      cr_assert(out[i] == want[i], "threshold %g: %.17g -> %a, want %a",
+                thresholds[t], in[i], (double)out[i], (double)want[i]);
+  }
+  /* On the device: FLT_MAX against its label costs FLT_MAX (finite), an
+   * inf would cost inf. One such sample per update (a work-group's float
+   * partial of two would overflow, as documented). */
+  const uint8_t y[2] = {0, 1};
+  float z[2];
+  clm_error err;
+  cr_assert_eq(
+      clm_binary_scores_from_f64(in, 2, CLM_SCORES_LOGITS, 0.5, z, &err),
+      CLM_OK);
+  for (int i = 0; i < 2; ++i) {
+    clm_binary_state st;
+    float g;
+    evaluate(&y[i], &z[i], 1, CLM_SCORES_LOGITS, 0.5, NULL, 0, &g, &st);
+    cr_assert(st.bce_sum == fm, "y=%u z=%a: loss %.17g", y[i], (double)z[i],
+              st.bce_sum);
+    cr_assert(g == (y[i] ? -1.0f : 1.0f));
+    clm_binary_state_release(&st);
+  }
+}
+
 Test(binary, infinite_logits_are_exact, .init = setup, .fini = teardown) {
   /* softplus form: +inf with y=1 costs exactly 0, never NaN. */
   const struct {
@@ -356,6 +406,74 @@ Test(binary, merge_of_parts_equals_whole, .init = setup, .fini = teardown) {
   clm_binary_state_release(&whole);
   clm_binary_state_release(&a);
   clm_binary_state_release(&b);
+  free(y);
+  free(s);
+}
+
+/* ---- host sums in double: exact integer losses ---- */
+
+/* Logits of magnitude 1000 + (i mod 7) on the wrong side of their label
+ * (z > 0 with y = 0, z < 0 with y = 1) cost exactly |z| in float32
+ * (exp(-|z|) is 0) and have gradients of exactly +-1. A work-group's float
+ * partial sums at most 8192 such losses here (local size <= 16 x 32 x 16 on
+ * CPUs, 256 x 8 x 4 in the GPU shape), below 2^23, so it is exact, and the
+ * double sum of the partials is the exact sum: bce_sum and grad_sum must
+ * equal it to the bit. A chunk's loss is far above 2^24 (a float step is 64
+ * at 10^9), so partials added in float round off. */
+static void integer_sums(const uint8_t *y, const float *s, uint64_t n,
+                         double *loss, double *grad) {
+  *loss = *grad = 0; /* exact: integers below 2^53 */
+  for (uint64_t i = 0; i < n; ++i) {
+    *loss += fabs((double)s[i]);
+    *grad += y[i] ? -1.0 : 1.0;
+  }
+}
+
+static void exact_integer_sums(size_t local_size, uint64_t chunk,
+                               const uint8_t *y, const float *s, uint64_t n) {
+  double want_loss, want_grad;
+  integer_sums(y, s, n, &want_loss, &want_grad);
+  open_ctx(local_size, chunk);
+  clm_binary_state st;
+  evaluate(y, s, n, CLM_SCORES_LOGITS, 0.5, NULL, 0, NULL, &st);
+  cr_assert_eq(st.n, n);
+  cr_assert(st.bce_sum == want_loss,
+            "local size %zu, chunk %llu: loss %.17g, exact %.17g (off by %g)",
+            local_size, (unsigned long long)chunk, st.bce_sum, want_loss,
+            st.bce_sum - want_loss);
+  cr_assert(st.grad_sum == want_grad,
+            "local size %zu, chunk %llu: gradient %.17g, exact %.17g",
+            local_size, (unsigned long long)chunk, st.grad_sum, want_grad);
+  clm_binary_state_release(&st);
+  teardown();
+}
+
+Test(binary, integer_losses_sum_exactly) {
+  const uint64_t n = 1000003;
+  uint8_t *y = malloc(n);
+  float *s = malloc(n * sizeof(float));
+  cr_assert(y && s);
+  for (uint64_t i = 0; i < n; ++i) {
+    const float m = 1000.0f + (float)(i % 7);
+    y[i] = i % 3 == 0;
+    s[i] = y[i] ? -m : m;
+  }
+  /* The reference agrees: softplus(1000) is 1000 in double too. */
+  struct ref r;
+  reference(y, s, n, CLM_SCORES_LOGITS, 0.5, &r);
+  double want_loss, want_grad;
+  integer_sums(y, s, n, &want_loss, &want_grad);
+  cr_assert(r.r.loss_sum == want_loss && r.r.grad_sum == want_grad,
+            "reference %.17g %.17g", r.r.loss_sum, r.r.grad_sum);
+  free(r.g);
+  /* One chunk (partials of ~4 * 10^6 each); chunks of 300007 and 65537
+   * samples, each far above 2^24 in loss, over many work-groups; chunks of
+   * 1000, whose sums would stay exact even in float. */
+  exact_integer_sums(0, 0, y, s, n);
+  exact_integer_sums(1, 300007, y, s, n);
+  exact_integer_sums(8, 65537, y, s, n);
+  exact_integer_sums(16, 0, y, s, n);
+  exact_integer_sums(8, 1000, y, s, 200000);
   free(y);
   free(s);
 }

@@ -3,6 +3,8 @@
  * and CSV inputs. */
 #include "cli_fixture.h"
 
+#include <float.h>
+
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* ---------------------------------------------------------------- */
@@ -32,6 +34,49 @@ Test(cli, bad_label_int64) {
   run_result r =
       run_binary(lp, fpath("logits.npy"), fpath("features.npy"), NULL);
   expect_failure(&r, 1, NEEDLES(lp, "41", "12345"));
+}
+
+/* uint8 and bool labels without features or gradient output reach the
+ * device as they are: the kernel finds the bad label, and the exit status
+ * and message are the same as the readers'. */
+Test(cli, bad_label_uint8_found_on_device) {
+  write_fixture();
+  uint8_t y[N];
+  memcpy(y, fx_y, N);
+  y[N - 1] = 7;
+  const char *lp = fpath("bad_last.npy");
+  write_u8(lp, y, N);
+  run_result r =
+      RUN("binary", "--labels", lp, "--scores", fpath("logits.npy"), "--json");
+  expect_failure(&r, 1, NEEDLES(lp, "index 63", "label 7", "not 0 or 1"));
+}
+
+Test(cli, bad_label_bool_byte_found_on_device) {
+  write_fixture();
+  uint8_t y[N];
+  memcpy(y, fx_y, N);
+  y[0] = 2; /* a bool file with a byte numpy would never write */
+  const char *lp = fpath("bad_bool.npy");
+  write_npy(lp, "|b1", shape1(N), y, N);
+  run_result r =
+      RUN("binary", "--labels", lp, "--scores", fpath("logits.npy"), "--json");
+  expect_failure(&r, 1, NEEDLES(lp, "index 0", "label 2", "not 0 or 1"));
+}
+
+/* float64 labels go through the reader: the first of two bad ones. */
+Test(cli, bad_label_float64_first) {
+  write_fixture();
+  double y[N];
+  for (int i = 0; i < N; ++i)
+    y[i] = fx_y[i];
+  y[0] = -1.0;
+  y[N - 1] = 0.5;
+  const char *lp = fpath("bad_f64.npy");
+  write_f64_v(lp, y, N);
+  run_result r =
+      RUN("binary", "--labels", lp, "--scores", fpath("logits.npy"), "--json");
+  expect_failure(&r, 1, NEEDLES(lp, "index 0", "-1", "not 0 or 1"));
+  cr_expect_null(strstr(r.err, "index 63"), "%s", r.err);
 }
 
 Test(cli, nan_score) {
@@ -588,6 +633,38 @@ Test(cli, infinite_logits) {
   expect_json_report(&r);
   cr_expect_not_null(strstr(r.out, "\"bce_mean\":1e999"), "%s", r.out);
   cr_expect_eq(json_num(r.out, "bias"), 1.0, "%s", r.out);
+}
+
+/* float64 logits of exactly +-FLT_MAX stay finite in float32: against
+ * their label they cost FLT_MAX, not inf; only magnitudes past FLT_MAX
+ * become +-inf. One FLT_MAX-sized loss per run (two would overflow a
+ * work-group's float partial). */
+Test(cli, f64_float_max_logits) {
+  const double fm = (double)FLT_MAX;
+  const uint8_t y1[4] = {0, 1, 1, 0};
+  const double z1[4] = {fm, nextafter(fm, INFINITY), nextafter(fm, 0.0),
+                        -nextafter(fm, INFINITY)};
+  write_u8(fpath("y1.npy"), y1, 4);
+  write_f64_v(fpath("z1.npy"), z1, 4);
+  run_result r = RUN("binary", "--labels", fpath("y1.npy"), "--scores",
+                     fpath("z1.npy"), "--grad-out", opath("g.npy"), "--json");
+  cr_assert_eq(r.status, 0, "%s: %s", r.cmdline, r.err);
+  expect_json_report(&r);
+  cr_expect_eq(json_num(r.out, "bce_sum"), fm, "%s", r.out);
+  expect_counts(r.out, 2, 1, 1, 0);
+  float *g = read_npy_f32(opath("g.npy"), 4);
+  cr_expect(g[0] == 1.0f && g[1] == 0.0f && g[2] == 0.0f && g[3] == 0.0f,
+            "gradients %g %g %g %g", g[0], g[1], g[2], g[3]);
+  free(g);
+  const uint8_t y2[2] = {1, 0};
+  const double z2[2] = {-fm, -nextafter(fm, 0.0)};
+  write_u8(fpath("y2.npy"), y2, 2);
+  write_f64_v(fpath("z2.npy"), z2, 2);
+  r = RUN("binary", "--labels", fpath("y2.npy"), "--scores", fpath("z2.npy"),
+          "--json");
+  cr_assert_eq(r.status, 0, "%s: %s", r.cmdline, r.err);
+  cr_expect_eq(json_num(r.out, "bce_sum"), fm, "%s", r.out);
+  expect_counts(r.out, 0, 0, 1, 1);
 }
 
 Test(cli, text_report) {

@@ -94,6 +94,49 @@ Test(cli, mc_label_too_large_for_int32) {
   expect_failure(&r, 1, NEEDLES(lp, "3000000000"));
 }
 
+/* int64 labels past INT32_MAX are errors as stored, never wrapped through
+ * an int32: 2^32 + 2 would become class 2 (valid here) and 2^31 would
+ * become INT32_MIN. Labels with predictions and with scores; predictions. */
+Test(cli, mc_int64_labels_past_int32_are_not_wrapped) {
+  write_mc_fixture();
+  int64_t y[MN];
+  memcpy(y, mc_y, sizeof y);
+  y[9] = ((int64_t)1 << 32) + 2;
+  const char *lp = fpath("mc_wrap_y.npy");
+  write_i64_v(lp, y, MN);
+  run_result r =
+      RUN("multiclass", "--labels", lp, "--pred", fpath("mc_p.npy"), "--json");
+  expect_failure(&r, 1,
+                 NEEDLES(lp, "index 9",
+                         "label 4294967298 is too large for a "
+                         "class"));
+  r = RUN("multiclass", "--labels", lp, "--scores", fpath("mc_s.npy"),
+          "--json");
+  expect_failure(&r, 1,
+                 NEEDLES(lp, "index 9",
+                         "label 4294967298 is too large for a "
+                         "class"));
+  memcpy(y, mc_y, sizeof y);
+  y[0] = (int64_t)1 << 31;
+  write_i64_v(lp, y, MN);
+  r = RUN("multiclass", "--labels", lp, "--pred", fpath("mc_p.npy"),
+          "--classes", "5", "--json");
+  expect_failure(&r, 1,
+                 NEEDLES(lp, "index 0",
+                         "label 2147483648 is too large for a "
+                         "class"));
+  int64_t p[MN];
+  memcpy(p, mc_p, sizeof p);
+  p[15] = ((int64_t)1 << 32) + 1;
+  const char *pp = fpath("mc_wrap_p.npy");
+  write_i64_v(pp, p, MN);
+  r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--pred", pp, "--json");
+  expect_failure(&r, 1,
+                 NEEDLES(pp, "index 15",
+                         "label 4294967297 is too large for a "
+                         "class"));
+}
+
 /* Several bad labels far into a larger input: the first is named. */
 Test(cli, mc_first_of_many_bad_labels) {
   enum { M = 200003 };
@@ -549,6 +592,29 @@ static void write_unpredicted(void) {
   const int64_t p[4] = {0, 1, 1, 1};
   write_i64_v(fpath("y.npy"), y, 4);
   write_i64_v(fpath("p.npy"), p, 4);
+}
+
+/* float64 scores with an exact tie at the maximum and a third column that
+ * rounds onto it in float32: the first maximum (NumPy's argmax) is the
+ * prediction, for logits and probabilities. */
+Test(cli, mc_f64_scores_exact_tie_first_maximum) {
+  enum { M = 4, K = 3 };
+  const double a = 1.0 - 1e-12;
+  const int32_t y[M] = {0, 1, 1, 2};
+  const double s[M * K] = {1.0, 1.0, a,    /* 0 */
+                           1.0, a,   1.0,  /* 0 */
+                           a,   1.0, 1.0,  /* 1 */
+                           a,   a,   1.0}; /* 2 */
+  write_i32_v(fpath("y.npy"), y, M);
+  write_npy(fpath("s.npy"), "<f8", shape2(M, K), s, sizeof s);
+  for (int probs = 0; probs <= 1; ++probs) {
+    run_result r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores",
+                       fpath("s.npy"), "--scores-kind",
+                       probs ? "probs" : "logits", "--json");
+    cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+    expect_mc_json(&r, K);
+    expect_confusion_matrix(r.out, "[[1,0,0],[1,1,0],[0,0,1]]");
+  }
 }
 
 Test(cli, mc_zero_division_nan_is_null) {

@@ -351,6 +351,100 @@ Test(io, labels_reject_2d) {
 }
 
 /* ---------------------------------------------------------------- */
+/* Class labels (int32) beyond the int32 range                       */
+/* ---------------------------------------------------------------- */
+
+/* Reads rows [first, first + count) as class labels expecting
+ * CLM_ERR_BAD_LABEL at `index` (in the whole array) with the value as
+ * stored, and the same from the whole-array conversion when first = 0. */
+static void expect_bad_class(const char *path, uint64_t first, uint64_t count,
+                             int64_t index, double value, const char *why) {
+  clm_array *a = load_ok(path);
+  int32_t out[16];
+  cr_assert(count <= 16);
+  clm_error err;
+  cr_assert_eq(clm_array_read_labels_i32(a, first, count, out, &err),
+               CLM_ERR_BAD_LABEL, "%s rows %llu+%llu: %s", path,
+               (unsigned long long)first, (unsigned long long)count,
+               err.message);
+  cr_assert_eq(err.status, CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, index, "%s", err.message);
+  cr_assert_eq(err.value, value, "%s: value %.17g", err.message, err.value);
+  char needle[96];
+  snprintf(needle, sizeof needle, "index %lld: label %.17g is %s",
+           (long long)index, value, why);
+  cr_assert(starts_with(err.message, path), "%s", err.message);
+  cr_assert(strstr(err.message, needle), "'%s' lacks '%s'", err.message,
+            needle);
+  if (first == 0) {
+    const int32_t *lab = (const int32_t *)0x1;
+    cr_assert_eq(clm_array_labels_i32(a, &lab, &err), CLM_ERR_BAD_LABEL);
+    cr_assert_null(lab);
+    cr_assert_eq(err.index, index);
+    cr_assert(strstr(err.message, needle), "'%s' lacks '%s'", err.message,
+              needle);
+  }
+  clm_array_free(a);
+}
+
+Test(io, class_labels_int64_beyond_int32_are_not_wrapped) {
+  /* INT32_MAX is the largest label; 2^31 would wrap to INT32_MIN, 2^32 + 2
+   * to class 2 and -(2^32) + 1 to class 1 through an int32. */
+  int64_t v[8] = {0, 3, INT32_MAX, 1, 2, 0, 4, 1};
+  const char *p = write_npy("c.npy", "<i8", "(8,)", v, sizeof v);
+  clm_array *a = load_ok(p);
+  int32_t out[8];
+  clm_error err;
+  cr_assert_eq(clm_array_read_labels_i32(a, 0, 8, out, &err), CLM_OK, "%s",
+               err.message);
+  for (int i = 0; i < 8; ++i)
+    cr_assert_eq(out[i], (int32_t)v[i]);
+  clm_array_free(a);
+  const struct {
+    int64_t v;
+    const char *why;
+  } bad[] = {{(int64_t)1 << 31, "too large for a class index"},
+             {((int64_t)1 << 32) + 2, "too large for a class index"},
+             {(int64_t)1 << 32, "too large for a class index"},
+             {INT64_MAX, "too large for a class index"},
+             {-((int64_t)1 << 32) + 1, "negative"},
+             {INT64_MIN, "negative"}};
+  for (size_t b = 0; b < sizeof bad / sizeof bad[0]; ++b) {
+    v[5] = bad[b].v;
+    p = write_npy("c.npy", "<i8", "(8,)", v, sizeof v);
+    expect_bad_class(p, 0, 8, 5, (double)bad[b].v, bad[b].why);
+    /* A batch that starts later names the index in the whole array. */
+    expect_bad_class(p, 4, 3, 5, (double)bad[b].v, bad[b].why);
+    /* Batches before and after it are fine. */
+    a = load_ok(p);
+    cr_assert_eq(clm_array_read_labels_i32(a, 0, 5, out, &err), CLM_OK);
+    cr_assert_eq(clm_array_read_labels_i32(a, 6, 2, out, &err), CLM_OK);
+    cr_assert_eq(out[0], 4);
+    clm_array_free(a);
+  }
+}
+
+Test(io, class_labels_float_beyond_int32) {
+  double d[4] = {1, 0, 2147483647.0, 2};
+  const char *p = write_npy("cd.npy", "<f8", "(4,)", d, sizeof d);
+  clm_array *a = load_ok(p);
+  int32_t out[4];
+  cr_assert_eq(clm_array_read_labels_i32(a, 0, 4, out, NULL), CLM_OK);
+  cr_assert_eq(out[2], INT32_MAX);
+  clm_array_free(a);
+  const double big[] = {2147483648.0, 4294967298.0, 1e300, INFINITY};
+  for (size_t b = 0; b < 4; ++b) {
+    d[3] = big[b];
+    p = write_npy("cd.npy", "<f8", "(4,)", d, sizeof d);
+    expect_bad_class(p, 0, 4, 3, big[b], "too large for a class index");
+  }
+  /* float32: 2^31 is the first float past INT32_MAX. */
+  float f[3] = {0, 2147483648.0f, 1};
+  p = write_npy("cf.npy", "<f4", "(3,)", f, sizeof f);
+  expect_bad_class(p, 0, 3, 1, 2147483648.0, "too large for a class index");
+}
+
+/* ---------------------------------------------------------------- */
 /* Scores and features                                               */
 /* ---------------------------------------------------------------- */
 

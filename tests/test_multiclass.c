@@ -488,6 +488,180 @@ Test(multiclass, confident_rows_keep_tiny_losses, .init = setup,
   clm_multiclass_state_release(&s);
 }
 
+/* Whether clm_argmax_ce_rows (whole rows per work-item, vectors along the
+ * columns) evaluates K-wide rows on this context; else clm_argmax_ce. */
+static int wide_rows(uint32_t k) {
+  clm_launch_shape sh;
+  clm_context_launch_shape(ctx, &sh);
+  return !sh.strided && k >= 2 * sh.vector_width;
+}
+
+/* ---- host sums in double: exact integer cross-entropies ---- */
+
+/* Row i: the argmax class at logit 0, the true class at -(1000 + i mod 7),
+ * every other class at -2000: exp of each non-maximum is exactly 0 in
+ * float, so the row's cross-entropy is exactly 1000 + i mod 7. A
+ * work-group's float partial stays below 2^24 (at most 8192 rows), so it
+ * is exact and ce_sum must equal the exact sum to the bit; partials added
+ * in float (above 2^24 a float step is 2 or more) would round off. */
+static uint32_t argmax_of(uint64_t i, uint32_t k) {
+  return (uint32_t)((i % k + 1 + i % (k - 1)) % k); /* never i mod k */
+}
+
+static void integer_ce(uint32_t k, uint64_t n, size_t local_size,
+                       uint64_t chunk) {
+  open_ctx(local_size, chunk, CLM_CONFUSION_AUTO);
+  float *z = malloc(n * k * sizeof(float));
+  int32_t *yt = malloc(n * sizeof(int32_t)), *pred = malloc(n * 4);
+  cr_assert(z && yt && pred);
+  double want = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint32_t t = (uint32_t)(i % k), a = argmax_of(i, k);
+    const float m = 1000.0f + (float)(i % 7);
+    for (uint32_t c = 0; c < k; ++c)
+      z[i * k + c] = c == a ? 0.0f : c == t ? -m : -2000.0f;
+    yt[i] = (int32_t)t;
+    want += m;
+  }
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 2), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_LOGITS, pred, &err),
+               CLM_OK, "%s", err.message);
+  cr_assert(s.ce_sum == want,
+            "K=%u n=%llu (%s rows), local size %zu, chunk %llu: ce %.17g, "
+            "exact %.17g (off by %g)",
+            k, (unsigned long long)n, wide_rows(k) ? "wide" : "narrow",
+            local_size, (unsigned long long)chunk, s.ce_sum, want,
+            s.ce_sum - want);
+  cr_assert_eq(s.top_k_hits, n); /* the true class ranks second */
+  cr_assert_eq(s.n_scored, n);
+  for (uint64_t i = 0; i < n; ++i)
+    cr_assert_eq((uint32_t)pred[i], argmax_of(i, k));
+  clm_multiclass_state_release(&s);
+  free(pred);
+  free(yt);
+  free(z);
+  teardown();
+}
+
+Test(multiclass, integer_cross_entropies_sum_exactly) {
+  integer_ce(3, 300007, 0, 0);
+  integer_ce(3, 300007, 1, 65537); /* many chunks and work-groups */
+  integer_ce(20, 100003, 0, 0);
+  integer_ce(40, 100003, 0, 0); /* wide rows on every CPU */
+  integer_ce(40, 100003, 16, 30011);
+}
+
+/* ---- probabilities clipped at FLT_EPSILON on both kernels ---- */
+
+Test(multiclass, zero_true_probability_costs_log_of_epsilon, .init = setup,
+     .fini = teardown) {
+  /* p_t = 0, tiny, denormal or just below FLT_EPSILON is clipped to
+   * FLT_EPSILON: the row costs -log(2^-23) = 23 ln 2 ~ 15.94, not
+   * -log(FLT_MIN) ~ 87.3 or -log(p). At K = 16 and 17 (wide rows where a
+   * vector holds 8 floats), 32, 33 and 40 (wide on every CPU), 3. */
+  const double want = -log((double)FLT_EPSILON);
+  const float tiny[] = {
+      0.0f,        -0.0f,           1e-30f,
+      1e-45f,      FLT_MIN,         FLT_MIN / 4,
+      FLT_EPSILON, FLT_EPSILON / 2, nextafterf(FLT_EPSILON, 0.0f)};
+  const size_t nt = sizeof tiny / sizeof tiny[0];
+  const uint32_t ks[] = {3, 16, 17, 32, 33, 40};
+  int wide = 0;
+  for (size_t a = 0; a < sizeof ks / sizeof ks[0]; ++a) {
+    const uint32_t k = ks[a];
+    wide |= wide_rows(k);
+    /* One row per (tiny value, position of the true class): first, middle,
+     * last column (the wide kernel's tail). */
+    const uint32_t at[3] = {0, k / 2, k - 1};
+    const size_t n = nt * 3;
+    float *p = malloc(n * k * sizeof(float));
+    int32_t *yt = malloc(n * sizeof(int32_t));
+    cr_assert(p && yt);
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t t = at[i % 3];
+      const float pt = tiny[i / 3];
+      for (uint32_t c = 0; c < k; ++c)
+        p[i * k + c] = c == t ? pt : (1.0f - pt) / (float)(k - 1);
+      yt[i] = (int32_t)t;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      clm_multiclass_state s;
+      clm_error err;
+      cr_assert_eq(clm_multiclass_state_init(&s, k, 1), CLM_OK);
+      cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt + i, p + i * k, 1,
+                                                CLM_SCORES_PROBS, NULL, &err),
+                   CLM_OK, "%s", err.message);
+      cr_assert(fabs(s.ce_sum - want) <= 2e-6 * want,
+                "K=%u (%s rows) p_t=%a at column %d: loss %.9g, want %.9g", k,
+                wide_rows(k) ? "wide" : "narrow", (double)tiny[i / 3], yt[i],
+                s.ce_sum, want);
+      cr_assert_eq(s.top_k_hits, 0u);
+      clm_multiclass_state_release(&s);
+    }
+    /* All rows at once, against the reference. */
+    check_scores(p, yt, n, k, 1, 2);
+    free(yt);
+    free(p);
+  }
+  cr_assert(wide || getenv("CLMETRICS_SHAPE"),
+            "no K here reached the wide-row kernel");
+}
+
+/* ---- float64 argmax: an exact tie plus a column that rounds onto it ---- */
+
+Test(multiclass, f64_exact_tie_keeps_the_first_maximum, .init = setup,
+     .fini = teardown) {
+  /* 1 - 1e-12 rounds to 1.0f, onto the two exact maxima: the first of them
+   * (NumPy's argmax) must stay the float32 argmax, whichever column holds
+   * the near value. Logits lift the maximum one step; probabilities cannot
+   * rise above 1, so the others step down. */
+  const double a = 1.0 - 1e-12;
+  const double in[] = {1.0, 1.0, a,   /* 0 */
+                       1.0, a,   1.0, /* 0 */
+                       a,   1.0, 1.0, /* 1 */
+                       a,   a,   1.0, /* 2 */
+                       0.5, 1.0, a,   /* 1 */
+                       a,   1.0, a};  /* 1 */
+  const uint32_t want[] = {0, 0, 1, 2, 1, 1};
+  const size_t n = sizeof want / sizeof want[0];
+  int32_t yt[sizeof want / sizeof want[0]];
+  for (size_t r = 0; r < n; ++r)
+    yt[r] = (int32_t)(r % 3);
+  for (int probs = 0; probs <= 1; ++probs) {
+    const clm_scores_kind kind = probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS;
+    float out[sizeof in / sizeof in[0]];
+    clm_error err;
+    cr_assert_eq(clm_multiclass_scores_from_f64(in, n, 3, kind, out, &err),
+                 CLM_OK, "%s", err.message);
+    for (size_t r = 0; r < n; ++r) {
+      cr_assert_eq(clm_ref_argmax(out + r * 3, 3), want[r],
+                   "%s row %zu: [%a %a %a]", probs ? "probs" : "logits", r,
+                   (double)out[r * 3], (double)out[r * 3 + 1],
+                   (double)out[r * 3 + 2]);
+      for (int c = 0; c < 3; ++c) /* one float32 step at most */
+        cr_assert(fabs((double)out[r * 3 + c] - in[r * 3 + c]) <= 0x1p-23);
+    }
+    /* The device's predictions and confusion matrix. */
+    int32_t pred[sizeof want / sizeof want[0]];
+    clm_multiclass_state s;
+    cr_assert_eq(clm_multiclass_state_init(&s, 3, 1), CLM_OK);
+    cr_assert_eq(
+        clm_multiclass_update_scores(ctx, &s, yt, out, n, kind, pred, &err),
+        CLM_OK, "%s", err.message);
+    uint64_t cm[9] = {0};
+    for (size_t r = 0; r < n; ++r) {
+      cr_assert_eq((uint32_t)pred[r], want[r], "%s row %zu: predicted %d",
+                   probs ? "probs" : "logits", r, pred[r]);
+      ++cm[yt[r] * 3 + want[r]];
+    }
+    cr_assert(memcmp(s.confusion, cm, sizeof cm) == 0);
+    clm_multiclass_state_release(&s);
+  }
+}
+
 Test(multiclass, f64_scores_keep_the_argmax) {
   /* Rounding to float32 would tie these rows' two largest scores. */
   const double in[] = {0.1,   0.1 + 1e-12, 0.05,  /* argmax 1 */
