@@ -1330,3 +1330,64 @@ Test(io, csv_control_bytes_escaped) {
   cr_assert_eq(clm_array_load(p, &a, &err), CLM_ERR_FORMAT);
   expect_printable(err.message);
 }
+
+/* ---- boundaries the mutation audit found unchecked ---- */
+
+/* Data one byte short of the shape is truncated, not read past the end. */
+Test(io, truncated_data_by_one_byte) {
+  double v[2] = {1, 2};
+  char buf[sizeof v];
+  memcpy(buf, v, sizeof v);
+  const char *p = write_npy("td1.npy", "<f8", "(2,)", buf, sizeof v - 1);
+  expect_load_fail(p, CLM_ERR_FORMAT,
+                   "truncated: expected 16 bytes of data, found 15");
+}
+
+/* A Fortran-order matrix of two columns is laid out differently too. */
+Test(io, fortran_order_two_columns) {
+  const char *p = write_npy_raw("fo2.npy", 1,
+                                "{'descr': '<f4', 'fortran_order': True, "
+                                "'shape': (3, 2), }",
+                                64, F123, sizeof F123);
+  expect_load_fail(p, CLM_ERR_UNSUPPORTED, "Fortran");
+}
+
+/* -1 as a class label is negative, reported by the reader itself. */
+Test(io, class_label_minus_one_is_negative) {
+  const int64_t y[4] = {0, 2, -1, 1};
+  const char *p = write_npy("neg.npy", "<i8", "(4,)", y, sizeof y);
+  clm_array *a = load_ok(p);
+  int32_t out[4];
+  clm_error err;
+  cr_assert_eq(clm_array_read_labels_i32(a, 0, 4, out, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, 2);
+  cr_assert_eq(err.value, -1.0);
+  cr_assert(strstr(err.message, "negative"), "%s", err.message);
+  cr_assert_eq(clm_array_read_labels_i32(a, 3, 1, out, &err), CLM_OK);
+  cr_assert_eq(out[0], 1);
+  clm_array_free(a);
+}
+
+/* Row ranges past the end are refused, never read. */
+Test(io, batch_ranges_past_the_end) {
+  const char *p = write_npy("r.npy", "<f4", "(6,)", F123, sizeof F123);
+  clm_array *a = load_ok(p);
+  float f[8];
+  uint8_t u[8];
+  int32_t i[8];
+  clm_error err;
+  cr_assert_eq(clm_array_read_values_f32(a, 4, 2, f, 0, &err), CLM_OK);
+  cr_assert_eq(f[1], 6.0f);
+  cr_assert_eq(clm_array_read_values_f32(a, 4, 3, f, 0, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_array_read_values_f32(a, 7, 0, f, 0, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_array_read_labels_u8(a, 2, 5, u, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_array_read_labels_i32(a, 6, 1, i, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_array_read_labels_i32(a, UINT64_MAX, 2, i, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  clm_array_free(a);
+}

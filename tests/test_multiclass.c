@@ -240,6 +240,15 @@ Test(multiclass, counter_flush_and_untouched_state_on_late_error) {
   cr_assert_eq(err.index, 9000);
   cr_assert(memcmp(s.confusion, want, sizeof want) == 0);
   cr_assert_eq(s.n, n);
+  /* A second flushed update adds to what the state holds. */
+  yp[9000] = 0;
+  uint64_t again[36];
+  clm_ref_confusion(yt, yp, n, k, again);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err), CLM_OK,
+               "%s", err.message);
+  for (int c = 0; c < 36; ++c)
+    cr_assert_eq(s.confusion[c], want[c] + again[c], "cell %d", c);
+  cr_assert_eq(s.n, 2 * n);
   clm_multiclass_state_release(&s);
   free(yt);
   free(yp);
@@ -260,7 +269,9 @@ Test(multiclass, forced_strategy_beyond_local_memory_is_an_error) {
   teardown();
 }
 
-Test(multiclass, out_of_range_labels, .init = setup, .fini = teardown) {
+/* Labels just outside [0, K) (-1 and exactly K) in every strategy. */
+static void out_of_range_labels(int strategy) {
+  open_ctx(0, 0, strategy);
   const uint64_t n = 5000;
   int32_t *yt = calloc(n, 4), *yp = calloc(n, 4);
   clm_multiclass_state s;
@@ -281,9 +292,23 @@ Test(multiclass, out_of_range_labels, .init = setup, .fini = teardown) {
   cr_assert_eq(s.n, 0u, "state must be unchanged");
   for (int c = 0; c < 16; ++c)
     cr_assert_eq(s.confusion[c], 0u);
+  /* Exactly K as the true label, in the last row. */
+  yp[4000] = 0;
+  yt[n - 1] = 4;
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+               CLM_ERR_BAD_LABEL);
+  cr_assert_eq(err.index, (int64_t)n - 1);
+  cr_assert(strstr(err.message, "true label 4"), "%s", err.message);
   clm_multiclass_state_release(&s);
   free(yt);
   free(yp);
+  teardown();
+}
+
+Test(multiclass, out_of_range_labels) {
+  for (int strategy = CLM_CONFUSION_AUTO; strategy <= CLM_CONFUSION_PRIVATE;
+       ++strategy)
+    out_of_range_labels(strategy);
 }
 
 /* ---- scores: argmax, cross-entropy, top-k ---- */
