@@ -13,7 +13,8 @@
  *   non-zero cells into the result (the private-histogram loop a C
  *   programmer would write with OpenMP).
  *   Labels outside [0, K) are never used as indices: they are counted and
- *   the first offending index kept (status[CLM_CM_BAD_COUNT], status[CLM_CM_FIRST_BAD]).
+ *   the first offending index kept (status[CLM_CM_BAD_COUNT],
+ * status[CLM_CM_FIRST_BAD]).
  *
  * clm_argmax_ce: per row of an N x K score matrix: argmax (ties to the lowest
  *   index, as NumPy), the cross-entropy term and the rank of the true class;
