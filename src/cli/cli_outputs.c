@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,9 +135,16 @@ static void put(const char *s) {
   }
 }
 
+static atomic_flag bus_seen = ATOMIC_FLAG_INIT;
+
 static void on_sigbus(int sig, siginfo_t *info, void *uctx) {
   (void)sig;
   (void)uctx;
+  /* Several device threads may fault at once: one reports and exits, the
+   * others wait for that exit. */
+  if (atomic_flag_test_and_set(&bus_seen))
+    for (;;)
+      pause();
   const char *addr = info ? (const char *)info->si_addr : NULL;
   const char *path = NULL;
   for (int i = 0; i < n_watched; ++i)
