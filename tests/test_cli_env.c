@@ -414,6 +414,10 @@ Test(cli, cache_none_usable_is_named) {
       run_fixture(EXTRA(env_kv("HOME", home), env_kv("TMPDIR", tmp)), 0);
   expect_failure(&r, 1, NEEDLES("kernel cache directory", tmp, home));
   cr_expect_not_null(strstr(r.err, "POCL_CACHE_DIR"), "%s", r.err);
+  /* `clmetrics devices` says the same. */
+  r = run_env(EXTRA(env_kv("HOME", home), env_kv("TMPDIR", tmp)), 0, NULL,
+              EXTRA("devices"));
+  expect_failure(&r, 1, NEEDLES("kernel cache directory", tmp, home));
 }
 
 /* The same for a non-root user with a read-only HOME and TMPDIR. */

@@ -55,6 +55,10 @@ int cli_load_input(const char *path, clm_array **out);
  * an input of `total` rows, so one bar spans every batch of a run. */
 void cli_progress_batch(uint64_t first, uint64_t total);
 
+/* Prints a device or context error (naming an unusable kernel cache when
+ * that is why no device exists); returns CLI_EXIT_ERROR. */
+int cli_report_device_error(clm_status st, const clm_error *err);
+
 /* Creates the context for --device (NULL: $CLMETRICS_DEVICE or default),
  * printing a clear error on failure. */
 int cli_open_context(const char *device, clm_context **out);

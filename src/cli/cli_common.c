@@ -205,6 +205,25 @@ static void progress_to_stderr(void *user, uint64_t done, uint64_t total) {
   }
 }
 
+int cli_report_device_error(clm_status st, const clm_error *err) {
+  const char *msg = err->message[0] ? err->message : clm_status_str(st);
+  const char *cache = cli_kernel_cache_problem();
+  size_t count = 1;
+  clm_error probe;
+  /* Without a cache directory PoCL reports no device at all (not a device
+   * spec that matched nothing): name the cache problem instead. */
+  if (cache && st == CLM_ERR_NO_DEVICE &&
+      clm_devices_list(NULL, 0, &count, &probe) != CLM_ERR_NO_PLATFORM &&
+      count == 0)
+    cli_error("%s: PoCL needs a writable kernel cache directory and none "
+              "was usable (tried %s); set POCL_CACHE_DIR, HOME or TMPDIR to "
+              "a directory you own",
+              msg, cache);
+  else
+    cli_error("%s", msg);
+  return CLI_EXIT_ERROR;
+}
+
 int cli_open_context(const char *device, clm_context **out) {
   clm_context_options opts;
   clm_context_options_init(&opts);
@@ -228,20 +247,8 @@ int cli_open_context(const char *device, clm_context **out) {
   }
   clm_error err;
   clm_status st = clm_context_create(&opts, out, &err);
-  if (st != CLM_OK) {
-    const char *msg = err.message[0] ? err.message : clm_status_str(st);
-    const char *cache = cli_kernel_cache_problem();
-    /* Without a cache directory PoCL reports no device at all (not a
-     * device spec that matched nothing). */
-    if (cache && st == CLM_ERR_NO_DEVICE && strstr(msg, "but no device"))
-      cli_error("%s: PoCL needs a writable kernel cache directory and none "
-                "was usable (tried %s); set POCL_CACHE_DIR, HOME or TMPDIR "
-                "to a directory you own",
-                msg, cache);
-    else
-      cli_error("%s", msg);
-    return CLI_EXIT_ERROR;
-  }
+  if (st != CLM_OK)
+    return cli_report_device_error(st, &err);
   /* The OpenCL runtime's compiler installs crash handlers of its own:
    * ours (temporary outputs, truncated inputs) go back on top. */
   cli_install_signal_handlers();

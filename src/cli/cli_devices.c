@@ -20,10 +20,8 @@ int cli_devices(int argc, char **argv) {
   size_t count = 0;
   clm_error err;
   clm_status st = clm_devices_list(NULL, 0, &count, &err);
-  if (st != CLM_OK) {
-    cli_error("%s", err.message);
-    return CLI_EXIT_ERROR;
-  }
+  if (st != CLM_OK)
+    return cli_report_device_error(st, &err);
   clm_device_info *info = calloc(count, sizeof *info);
   if (!info) {
     cli_error("out of memory");
