@@ -220,52 +220,62 @@ char *slurp(const char *path, size_t *len_out) {
 
 /* Runs CLM_CLI_PATH with the NULL-terminated `args` (argv[1..]), stdin from
  * /dev/null, stdout and stderr captured in files of the test directory. */
-run_result run_cli(const char *const *args) {
+cli_proc cli_start(const char *const *argv, char *const *envp) {
   static int counter;
-  run_result r = {0};
-  const char *argv[64];
-  size_t k = 0;
-  argv[k++] = CLM_CLI_PATH;
-  size_t pos = (size_t)snprintf(r.cmdline, sizeof r.cmdline, "clmetrics");
-  for (size_t i = 0; args[i]; ++i) {
-    cr_assert(k < 63);
-    argv[k++] = args[i];
-    if (pos < sizeof r.cmdline)
-      pos += (size_t)snprintf(r.cmdline + pos, sizeof r.cmdline - pos, " %s",
-                              args[i]);
-  }
-  argv[k] = NULL;
+  cli_proc p = {0};
   ++counter;
-  char *out_path = NULL, *err_path = NULL;
-  cr_assert_neq(asprintf(&out_path, "%s/stdout.%d", tmpdir, counter), -1);
-  cr_assert_neq(asprintf(&err_path, "%s/stderr.%d", tmpdir, counter), -1);
+  cr_assert_neq(asprintf(&p.out_path, "%s/stdout.%d", tmpdir, counter), -1);
+  cr_assert_neq(asprintf(&p.err_path, "%s/stderr.%d", tmpdir, counter), -1);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path,
+  posix_spawn_file_actions_addopen(&fa, 1, p.out_path,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path,
+  posix_spawn_file_actions_addopen(&fa, 2, p.err_path,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  int rc =
-      posix_spawn(&pid, CLM_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
+  const int rc =
+      posix_spawn(&p.pid, argv[0], &fa, NULL, (char *const *)argv, envp);
   posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(rc, 0, "cannot run %s: %s", CLM_CLI_PATH, strerror(rc));
-  int ws = 0;
-  cr_assert_eq(waitpid(pid, &ws, 0), pid);
-  if (WIFEXITED(ws))
-    r.status = WEXITSTATUS(ws);
-  else if (WIFSIGNALED(ws))
-    r.status = 128 + WTERMSIG(ws);
-  else
-    r.status = -1;
-  r.out = slurp(out_path, NULL);
-  r.err = slurp(err_path, NULL);
+  cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
+  return p;
+}
+
+run_result cli_finish(cli_proc *p, int wait_status) {
+  run_result r = {0};
+  const int ws = wait_status;
+  r.status = WIFEXITED(ws)     ? WEXITSTATUS(ws)
+             : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
+                               : -1;
+  r.out = slurp(p->out_path, NULL);
+  r.err = slurp(p->err_path, NULL);
+  free(p->out_path);
+  free(p->err_path);
+  p->out_path = p->err_path = NULL;
   /* Only where no OpenCL device exists at all; CI installs PoCL. */
   if (r.status != 0 && strstr(r.err, "no OpenCL platform found"))
     cr_skip_test("no OpenCL device: %s", r.err);
-  free(out_path);
-  free(err_path);
+  return r;
+}
+
+run_result run_cli(const char *const *args) {
+  const char *argv[64];
+  char cmdline[sizeof((run_result *)0)->cmdline];
+  size_t k = 0;
+  argv[k++] = CLM_CLI_PATH;
+  size_t pos = (size_t)snprintf(cmdline, sizeof cmdline, "clmetrics");
+  for (size_t i = 0; args[i]; ++i) {
+    cr_assert(k < 63);
+    argv[k++] = args[i];
+    if (pos < sizeof cmdline)
+      pos +=
+          (size_t)snprintf(cmdline + pos, sizeof cmdline - pos, " %s", args[i]);
+  }
+  argv[k] = NULL;
+  cli_proc p = cli_start(argv, environ);
+  int ws = 0;
+  cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
+  run_result r = cli_finish(&p, ws);
+  memcpy(r.cmdline, cmdline, sizeof cmdline);
   return r;
 }
 
@@ -400,10 +410,12 @@ const char *json_check(const char *s) {
   return NULL;
 }
 
-/* The text of the object that is the value of "key" ({...}), or NULL. */
-char *json_object_text(const char *json, const char *key) {
+/* The bracketed text (open ... close, nesting counted) that is the value of
+ * "key", or NULL. */
+static char *json_bracketed(const char *json, const char *key, char open,
+                            char close) {
   char pat[128];
-  snprintf(pat, sizeof pat, "\"%s\":{", key);
+  snprintf(pat, sizeof pat, "\"%s\":%c", key, open);
   const char *p = strstr(json, pat);
   if (!p)
     return NULL;
@@ -411,14 +423,19 @@ char *json_object_text(const char *json, const char *key) {
   int depth = 0;
   const char *q = p;
   for (; *q; ++q) {
-    if (*q == '{')
+    if (*q == open)
       ++depth;
-    else if (*q == '}' && --depth == 0)
+    else if (*q == close && --depth == 0)
       break;
   }
   if (!*q)
     return NULL;
   return strndup(p, (size_t)(q - p + 1));
+}
+
+/* The text of the object that is the value of "key" ({...}), or NULL. */
+char *json_object_text(const char *json, const char *key) {
+  return json_bracketed(json, key, '{', '}');
 }
 
 int json_has_key(const char *json, const char *key) {
@@ -588,23 +605,7 @@ void write_mc_fixture(void) {
 
 /* The text of the array that is the value of "key" ([...]), or NULL. */
 char *json_array_text(const char *json, const char *key) {
-  char pat[128];
-  snprintf(pat, sizeof pat, "\"%s\":[", key);
-  const char *p = strstr(json, pat);
-  if (!p)
-    return NULL;
-  p += strlen(pat) - 1;
-  int depth = 0;
-  const char *q = p;
-  for (; *q; ++q) {
-    if (*q == '[')
-      ++depth;
-    else if (*q == ']' && --depth == 0)
-      break;
-  }
-  if (!*q)
-    return NULL;
-  return strndup(p, (size_t)(q - p + 1));
+  return json_bracketed(json, key, '[', ']');
 }
 
 /* The i-th {...} object at depth 1 of an array's text, or NULL. */

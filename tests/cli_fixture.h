@@ -64,6 +64,17 @@ extern float fx_z[N], fx_p[N], fx_x[N * D];
 void make_fixture_data(void);
 void write_fixture(void);
 char *slurp(const char *path, size_t *len_out);
+/* A started CLI process (argv[0]: the program; stdin /dev/null, stdout
+ * and stderr in files of the test directory), and its end: the exit status
+ * (128 + signal), the captured output, and a skip only where no OpenCL
+ * platform exists at all. */
+typedef struct cli_proc {
+  pid_t pid;
+  char *out_path, *err_path;
+} cli_proc;
+cli_proc cli_start(const char *const *argv, char *const *envp);
+run_result cli_finish(cli_proc *p, int wait_status);
+/* Runs CLM_CLI_PATH with the NULL-terminated `args` and waits for it. */
 run_result run_cli(const char *const *args);
 run_result run_binary(const char *labels, const char *scores,
                       const char *features, const char *const *extra);

@@ -49,7 +49,6 @@ static const char *setpriv_path(void) {
  * and stderr are captured as in run_cli. */
 static run_result run_env(const char *const *env, int as_nobody,
                           const char *prog, const char *const *args) {
-  static int counter;
   run_result r = {0};
   const char *argv[64];
   size_t k = 0;
@@ -93,33 +92,12 @@ static run_result run_env(const char *const *env, int as_nobody,
     envp[e++] = default_tmp;
   }
   envp[e] = NULL;
-  ++counter;
-  char *out_path = NULL, *err_path = NULL;
-  cr_assert_neq(asprintf(&out_path, "%s/env_stdout.%d", tmpdir, counter), -1);
-  cr_assert_neq(asprintf(&err_path, "%s/env_stderr.%d", tmpdir, counter), -1);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  const int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
-                             (char *const *)envp);
-  posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(rc, 0, "cannot run %s: %s", argv[0], strerror(rc));
+  cli_proc p = cli_start(argv, (char *const *)envp);
   int ws = 0;
-  cr_assert_eq(waitpid(pid, &ws, 0), pid);
-  r.status = WIFEXITED(ws)     ? WEXITSTATUS(ws)
-             : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
-                               : -1;
-  r.out = slurp(out_path, NULL);
-  r.err = slurp(err_path, NULL);
-  if (r.status != 0 && strstr(r.err, "no OpenCL platform found"))
-    cr_skip_test("no OpenCL device: %s", r.err);
-  free(out_path);
-  free(err_path);
+  cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
+  run_result done = cli_finish(&p, ws);
+  memcpy(done.cmdline, r.cmdline, sizeof r.cmdline);
+  r = done;
   free(default_tmp);
   return r;
 }

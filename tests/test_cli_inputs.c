@@ -71,8 +71,6 @@ static long rss_anon_kb(pid_t pid) {
  * peak in MiB goes to *peak_mib. Whole-array copies live from before the
  * evaluation until the end, so the samples cannot miss them. */
 static run_result run_cli_peak(const char *const *args, double *peak_mib) {
-  static int counter;
-  run_result r = {0};
   const char *argv[64];
   size_t k = 0;
   argv[k++] = CLM_CLI_PATH;
@@ -81,38 +79,21 @@ static run_result run_cli_peak(const char *const *args, double *peak_mib) {
     argv[k++] = args[i];
   }
   argv[k] = NULL;
-  snprintf(r.cmdline, sizeof r.cmdline, "clmetrics %s ...", args[0]);
-  ++counter;
-  char *out_path = NULL, *err_path = NULL;
-  cr_assert_neq(asprintf(&out_path, "%s/peak_out.%d", tmpdir, counter), -1);
-  cr_assert_neq(asprintf(&err_path, "%s/peak_err.%d", tmpdir, counter), -1);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  int rc =
-      posix_spawn(&pid, CLM_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  cr_assert_eq(rc, 0, "cannot run %s: %s", CLM_CLI_PATH, strerror(rc));
+  cli_proc p = cli_start(argv, environ);
   long peak = 0;
   int ws = 0;
   for (;;) {
-    const long kb = rss_anon_kb(pid);
+    const long kb = rss_anon_kb(p.pid);
     if (kb > peak)
       peak = kb;
-    const pid_t w = waitpid(pid, &ws, WNOHANG);
+    const pid_t w = waitpid(p.pid, &ws, WNOHANG);
     cr_assert_neq(w, -1);
-    if (w == pid)
+    if (w == p.pid)
       break;
     usleep(2000);
   }
-  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  r.out = slurp(out_path, NULL);
-  r.err = slurp(err_path, NULL);
+  run_result r = cli_finish(&p, ws);
+  snprintf(r.cmdline, sizeof r.cmdline, "clmetrics %s ...", args[0]);
   *peak_mib = (double)peak / 1024.0;
   return r;
 }

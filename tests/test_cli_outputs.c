@@ -213,26 +213,15 @@ Test(cli, output_name_of_244_bytes) {
 /* Signals and truncated inputs                                      */
 /* ---------------------------------------------------------------- */
 
-/* Starts the CLI without waiting; stderr goes to `err_path`. */
-static pid_t spawn_cli(const char *const *args, const char *err_path) {
+/* Starts the CLI without waiting. */
+static cli_proc spawn_cli(const char *const *args) {
   const char *argv[32];
   size_t k = 0;
   argv[k++] = CLM_CLI_PATH;
   for (size_t i = 0; args[i]; ++i)
     argv[k++] = args[i];
   argv[k] = NULL;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path,
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  cr_assert_eq(
-      posix_spawn(&pid, CLM_CLI_PATH, &fa, NULL, (char *const *)argv, environ),
-      0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+  return cli_start(argv, environ);
 }
 
 /* Waits (at most ~60 s) until the output directory holds a file: the
@@ -260,17 +249,17 @@ static void signal_removes_temporary_outputs(int sig) {
   write_fixture();
   const char *fifo = fpath("g.fifo");
   cr_assert_eq(mkfifo(fifo, 0600), 0);
-  pid_t pid =
+  cli_proc p =
       spawn_cli(EXTRA("binary", "--labels", fpath("labels.npy"), "--scores",
                       fpath("logits.npy"), "--features", fpath("features.npy"),
-                      "--grad-out", fifo, "--weight-grad-out", opath("w.npy")),
-                fpath("signal.err"));
-  wait_for_temp_file(pid);
-  cr_assert_eq(kill(pid, sig), 0);
+                      "--grad-out", fifo, "--weight-grad-out", opath("w.npy")));
+  wait_for_temp_file(p.pid);
+  cr_assert_eq(kill(p.pid, sig), 0);
   int ws = 0;
-  cr_assert_eq(waitpid(pid, &ws, 0), pid);
+  cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
   cr_expect(WIFSIGNALED(ws) && WTERMSIG(ws) == sig,
             "not ended by signal %d (status %#x)", sig, ws);
+  cli_finish(&p, ws);
   char *left = outdir_listing();
   cr_expect_str_empty(left, "temporary files left behind: %s", left);
   free(left);
@@ -304,21 +293,21 @@ Test(cli, input_truncated_while_read) {
   write_u8(yp, y, BIG);
   write_f32(zp, z, BIG);
   write_f32_2d(xp, x, BIG, 1);
-  const char *fifo = fpath("g.fifo"), *errp = fpath("sigbus.err");
+  const char *fifo = fpath("g.fifo");
   cr_assert_eq(mkfifo(fifo, 0600), 0);
-  pid_t pid = spawn_cli(EXTRA("binary", "--labels", yp, "--scores", zp,
-                              "--features", xp, "--grad-out", fifo,
-                              "--weight-grad-out", opath("w.npy")),
-                        errp);
-  wait_for_temp_file(pid);
+  cli_proc p = spawn_cli(EXTRA("binary", "--labels", yp, "--scores", zp,
+                               "--features", xp, "--grad-out", fifo,
+                               "--weight-grad-out", opath("w.npy")));
+  wait_for_temp_file(p.pid);
   cr_assert_eq(truncate(zp, 128), 0);
   pid_t reader = drain_fifo(fifo, fpath("sink.npy"));
   int ws = 0;
-  cr_assert_eq(waitpid(pid, &ws, 0), pid);
+  cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
   waitpid(reader, NULL, 0);
-  char *err = slurp(errp, NULL);
-  cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 1,
-            "status %#x, expected exit 1; stderr: %s", ws, err);
+  run_result r = cli_finish(&p, ws);
+  const char *err = r.err;
+  cr_expect_eq(r.status, 1, "status %d, expected exit 1; stderr: %s", r.status,
+               err);
   cr_expect_not_null(strstr(err, zp), "the file is not named: %s", err);
   cr_expect_not_null(strstr(err, "changed while being read"), "%s", err);
   cr_expect_eq(count_lines(err), 1, "not one line: %s", err);
