@@ -4,7 +4,8 @@
 # Kernel files, in build order: clm_shared.h (constants shared with the
 # host) and common.cl define what the others use. The embedded table keeps
 # this order and the program loader walks it.
-set(CLM_KERNELS clm_shared.h common.cl binary.cl weight_grad.cl multiclass.cl)
+set(CLM_KERNELS clm_shared.h common.cl binary.cl weight_grad.cl multiclass.cl
+  ranking.cl)
 
 set(CLM_LIB_SOURCES
   # core: status codes, errors, fault injection
@@ -26,6 +27,10 @@ set(CLM_LIB_SOURCES
   src/tasks/multiclass/confusion.c
   src/tasks/multiclass/update.c
   src/tasks/multiclass/finalize.c
+  src/tasks/ranking/device.c
+  src/tasks/ranking/resolve.c
+  src/tasks/ranking/compute.c
+  src/tasks/ranking/state.c
   # the device self-test and its double-precision reference
   src/selftest/selftest.c
   src/reference/reference.c
@@ -42,6 +47,7 @@ set(CLM_CLI_SOURCES
   src/cli/cli_outputs.c
   src/cli/cli_binary.c
   src/cli/report_binary.c
+  src/cli/cli_ranking.c
   src/cli/cli_multiclass.c
   src/cli/report_multiclass.c
   src/cli/class_names.c

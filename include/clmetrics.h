@@ -637,9 +637,158 @@ CLM_API clm_status clm_npy_writer_commit(clm_npy_writer *writer,
                                          clm_error *err);
 /** Removes the temporary file and frees the writer. Accepts NULL. */
 CLM_API void clm_npy_writer_abort(clm_npy_writer *writer);
+/** A writer for a text file (CSV) with the same safe replacement: bytes
+ * appended with clm_npy_writer_append_bytes, no header, no count check. */
+CLM_API clm_status clm_npy_writer_open_text(const char *path,
+                                            clm_npy_writer **out,
+                                            clm_error *err);
+/** Appends len bytes to a text writer. */
+CLM_API clm_status clm_npy_writer_append_bytes(clm_npy_writer *writer,
+                                               const void *data, size_t len,
+                                               clm_error *err);
 /** The temporary file's path (NULL when writing through), for callers that
  * must remove it from a signal handler. */
 CLM_API const char *clm_npy_writer_temp_path(const clm_npy_writer *writer);
+
+/* ------------------------------------------------------------------ */
+/* Ranking: exact ROC-AUC and average precision in bounded memory     */
+/* ------------------------------------------------------------------ */
+
+/** Default memory budget of the ranking passes (bytes). */
+#define CLM_RANKING_DEFAULT_BUDGET ((uint64_t)256 << 20)
+/** Smallest budget the exact computation accepts (bytes). */
+#define CLM_RANKING_MIN_BUDGET ((uint64_t)64 << 10)
+
+/**
+ * Where the exact ranking computation reads its input: n rows, read as
+ * many times as it needs passes, in batches. k == 1: binary, labels uint8
+ * 0/1 and one score per row. k >= 2: one-vs-rest over an n x k row-major
+ * score matrix, labels int32 class indices in [0, k). Scores are float32
+ * or float64 (`dtype`) and are ranked in their own type; `softmax` (k >= 2
+ * only) ranks each row's softmax probabilities (computed in float32)
+ * instead of the stored logits.
+ * read() makes rows [first, first + count) available at *labels and
+ * *scores until its next call; it returns CLM_OK or an error (with err
+ * filled in) that ends the computation.
+ */
+typedef struct clm_ranking_source {
+  void *user;
+  uint64_t n;
+  uint32_t k;
+  clm_dtype dtype; /* CLM_DTYPE_F32 or CLM_DTYPE_F64 */
+  int softmax;
+  clm_status (*read)(void *user, uint64_t first, uint64_t count,
+                     const void **labels, const void **scores,
+                     clm_error *err);
+} clm_ranking_source;
+
+typedef struct clm_ranking_options {
+  uint64_t memory_budget; /* bytes of histograms and gathered keys on host
+                             and device; 0: CLM_RANKING_DEFAULT_BUDGET */
+  uint64_t curve_points;  /* 0: no curves; else at most this many points
+                             per class (>= 2) */
+  uint64_t batch_rows;    /* rows per read() call; 0: 2^22 */
+  int scores_are_probs;   /* 1: check scores lie in [0, 1] */
+} clm_ranking_options;
+
+/** Sets the defaults. */
+CLM_API void clm_ranking_options_init(clm_ranking_options *opts);
+
+/** One point of the ROC/PR curves: the samples scoring >= threshold. */
+typedef struct clm_curve_point {
+  double threshold;
+  uint64_t tp, fp;
+} clm_curve_point;
+
+/** Ranking metrics of one column (binary, or one class against the rest).
+ * A value is NaN when undefined: ROC-AUC needs both classes, average
+ * precision at least one positive. [*_lo, *_hi] is a certified interval
+ * that holds the exact value; both equal it when exact. */
+typedef struct clm_ranking_class {
+  uint64_t positives, negatives;
+  double roc_auc, roc_auc_lo, roc_auc_hi;
+  double average_precision, average_precision_lo, average_precision_hi;
+  uint64_t distinct; /* distinct scores (0 when not resolved) */
+  clm_curve_point *curve; /* descending thresholds; owned; NULL if none */
+  uint64_t curve_len;
+} clm_ranking_class;
+
+typedef struct clm_ranking_result {
+  uint64_t n;
+  uint32_t k;
+  int exact;                 /* 1 when every interval has width 0 */
+  clm_ranking_class *classes; /* k entries (1 for binary), owned */
+  /* k >= 2: one-vs-rest averages over the classes where the value is
+   * defined, unweighted (macro) and by positives (weighted). */
+  double roc_auc_macro, roc_auc_weighted;
+  double average_precision_macro, average_precision_weighted;
+  uint32_t passes;       /* passes over the data */
+  uint64_t memory_bytes; /* peak histogram + gather memory used */
+} clm_ranking_result;
+
+/**
+ * Exact ROC-AUC (Mann-Whitney, ties credited 1/2 at exactly equal stored
+ * values, -0.0 equal to +0.0) and average precision (sum over distinct
+ * thresholds of (R_n - R_{n-1}) P_n, as scikit-learn) of the source's
+ * rows, with at most opts->curve_points points of each curve. Counts per
+ * order-preserving key prefix are histogrammed on the device; the prefixes
+ * that still matter are refined in further passes within the memory
+ * budget, so memory is bounded independent of n. NaN scores (and, with
+ * scores_are_probs, values outside [0, 1]) and bad labels are errors naming
+ * the row. Release the result with clm_ranking_result_release.
+ */
+CLM_API clm_status clm_ranking_compute(clm_context *ctx,
+                                       const clm_ranking_source *source,
+                                       const clm_ranking_options *opts,
+                                       clm_ranking_result *out,
+                                       clm_error *err);
+
+/** The same over arrays in memory (labels uint8 for k == 1, int32 else;
+ * scores n x k of `dtype`). */
+CLM_API clm_status clm_ranking_compute_arrays(
+    clm_context *ctx, const void *labels, const void *scores, clm_dtype dtype,
+    uint64_t n, uint32_t k, int softmax, const clm_ranking_options *opts,
+    clm_ranking_result *out, clm_error *err);
+
+/** Frees the per-class arrays and curves. Accepts NULL. */
+CLM_API void clm_ranking_result_release(clm_ranking_result *result);
+
+/**
+ * Streaming ranking state (data seen once): per column, positive and
+ * negative counts per key prefix of `bits` bits (uint64). Merges by
+ * addition; finalizing gives each metric with a certified [lo, hi]
+ * interval, exact when no prefix holds both classes.
+ */
+typedef struct clm_ranking_state {
+  uint32_t k;
+  uint32_t bits;   /* prefix bits, 8..16 */
+  clm_dtype dtype; /* CLM_DTYPE_F32 or CLM_DTYPE_F64 */
+  int softmax;
+  uint64_t n;
+  uint64_t *counts; /* k * 2^bits * 2: (negatives, positives) per prefix */
+} clm_ranking_state;
+
+/** Prepares an empty state; bits 0 picks 16 for k == 1 and fewer for large
+ * k (at most 64 MiB of counts). */
+CLM_API clm_status clm_ranking_state_init(clm_ranking_state *state,
+                                          uint32_t k, clm_dtype dtype,
+                                          int softmax, uint32_t bits);
+/** Frees the counts and zeroes the state. Accepts NULL. */
+CLM_API void clm_ranking_state_release(clm_ranking_state *state);
+/** Adds n rows (labels and scores as in clm_ranking_compute_arrays); on
+ * error the state is unchanged. base: index of the first row, for
+ * messages. */
+CLM_API clm_status clm_ranking_update(clm_context *ctx,
+                                      clm_ranking_state *state, uint64_t base,
+                                      const void *labels, const void *scores,
+                                      uint64_t n, clm_error *err);
+/** dst += src; both must have the same k, bits, dtype and softmax. */
+CLM_API clm_status clm_ranking_merge(clm_ranking_state *dst,
+                                     const clm_ranking_state *src);
+/** Metrics with certified intervals from the counts (no curves, no
+ * device). Release with clm_ranking_result_release. */
+CLM_API clm_status clm_ranking_finalize(const clm_ranking_state *state,
+                                        clm_ranking_result *out);
 
 #ifdef __cplusplus
 }

@@ -93,4 +93,46 @@
 #define CLM_AM_ARG_LOCAL_SUMS 10
 #define CLM_AM_ARG_LOCAL_COUNTS 11
 
+/* ---- clm_rank_hist_*, clm_rank_refine_* ---------------------------------
+ * A refine task whose keys are gathered rather than counted. */
+#define CLM_RK_GATHER 0xffffffffu
+/* Table entry flags: one gathered task covers the whole level-1 range with
+ * per-group, per-label slots; its keys' low 16 bits suffice. */
+#define CLM_RK_WHOLE 0x80000000u
+#define CLM_RK_LOW16 0x40000000u
+/* Arguments of clm_rank_hist_f32/_f64. */
+#define CLM_RKH_ARG_SCORES 0
+#define CLM_RKH_ARG_Y8 1
+#define CLM_RKH_ARG_Y32 2
+#define CLM_RKH_ARG_N 3
+#define CLM_RKH_ARG_K 4
+#define CLM_RKH_ARG_SHIFT 5
+#define CLM_RKH_ARG_BINS 6
+#define CLM_RKH_ARG_PROBS 7
+#define CLM_RKH_ARG_PER_GROUP 8
+#define CLM_RKH_ARG_HIST 9
+#define CLM_RKH_ARG_SCRATCH 10
+#define CLM_RKH_ARG_STATUS 11
+/* Arguments of clm_rank_refine_f32/_f64. */
+#define CLM_RKR_ARG_SCORES 0
+#define CLM_RKR_ARG_Y8 1
+#define CLM_RKR_ARG_Y32 2
+#define CLM_RKR_ARG_N 3
+#define CLM_RKR_ARG_K 4
+#define CLM_RKR_ARG_SHIFT1 5
+#define CLM_RKR_ARG_BINS1 6
+#define CLM_RKR_ARG_PER_GROUP 7
+#define CLM_RKR_ARG_TABLE 8
+#define CLM_RKR_ARG_TLO 9
+#define CLM_RKR_ARG_THI 10
+#define CLM_RKR_ARG_TSHIFT 11
+#define CLM_RKR_ARG_TBASE 12
+#define CLM_RKR_ARG_TCAP 13
+#define CLM_RKR_ARG_DENSE 14
+#define CLM_RKR_ARG_CURSOR 15
+#define CLM_RKR_ARG_GKEYS 16
+#define CLM_RKR_ARG_G16 17
+#define CLM_RKR_ARG_GROUPS 18
+#define CLM_RKR_ARG_WIDE 19
+
 #endif

@@ -41,6 +41,7 @@ void clm_error_clear(clm_error *err);
 typedef enum clm_family_id {
   CLM_FAMILY_BINARY,
   CLM_FAMILY_MULTICLASS,
+  CLM_FAMILY_RANKING,
   CLM_FAMILY_COUNT
 } clm_family_id;
 

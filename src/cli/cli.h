@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+struct cli_ranking_out; /* cli_ranking.h */
+
 /* Exit codes. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1 /* bad input, device or I/O failure */
@@ -83,27 +85,38 @@ void cli_class_name(char **names, uint32_t c, char *buf, size_t cap);
 
 /* Multi-class report writers shared by `multiclass` and `demo`
  * (report_multiclass.c). */
+/* ranking: NULL when not computed. */
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                const clm_context *ctx, double startup_s,
-                               double compute_s, double total_s);
+                               double compute_s, double total_s,
+                               const struct cli_ranking_out *ranking);
 void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                clm_zero_division zd, const clm_context *ctx,
                                double startup_s, double compute_s,
-                               double total_s);
+                               double total_s,
+                               const struct cli_ranking_out *ranking);
 /* Warns on stderr about each metric that was 0/0, listing the classes. */
 void cli_warn_multiclass_undefined(const clm_multiclass_result *r, char **names,
                                    clm_zero_division zd);
 
 /* Parsed options of `binary` and `multiclass`. The parsers return -1 to go
  * on, else the exit code (after printing help or one usage error). */
+/* The ranking options shared by `binary` and `multiclass` (cli_ranking.c). */
+struct cli_ranking_args {
+  int off;                         /* --no-ranking */
+  const char *roc_out, *pr_out;    /* CSV files */
+  unsigned long long curve_points; /* --curve-points, default 1000 */
+  unsigned long long budget;       /* --ranking-memory bytes; 0: default */
+};
 struct cli_binary_args {
   const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
   clm_scores_kind kind;
   double threshold;
   clm_zero_division zd;
   int json;
+  struct cli_ranking_args rank;
 };
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
 
@@ -113,6 +126,7 @@ struct cli_multiclass_args {
   unsigned long long classes, top_k;
   clm_zero_division zd;
   int json;
+  struct cli_ranking_args rank;
 };
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a);
@@ -127,6 +141,7 @@ struct cli_binary_report {
   uint64_t n_features;
   double startup_s, compute_s, total_s;
   const char *labels_path, *scores_path;
+  const struct cli_ranking_out *ranking; /* NULL: not computed */
 };
 void cli_print_binary_text(FILE *f, const struct cli_binary_report *r);
 void cli_print_binary_json(FILE *f, const struct cli_binary_report *r);
@@ -159,7 +174,7 @@ void cli_print_device(FILE *f, const clm_context *ctx);
 /* The "device" and "timing" objects of the JSON reports. */
 void cli_json_device(struct json *j, const clm_context *ctx);
 void cli_json_timing(struct json *j, double startup_s, double compute_s,
-                     double total_s);
+                     double total_s, const struct cli_ranking_out *ranking);
 
 /* Why no kernel cache directory was usable (the directories tried and
  * why), or NULL when one was (or the user set POCL_CACHE_DIR). */

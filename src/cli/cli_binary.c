@@ -1,6 +1,6 @@
 /* `clmetrics binary`: labels + scores files to a report, optional gradient
  * files. */
-#include "cli_outputs.h"
+#include "cli_ranking.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,14 @@ static void usage(FILE *f) {
       "                         write dL/dW = (1/N) sum_i (sigma(z_i) - y_i) "
       "x_i\n"
       "  --zero-division V      value of 0/0 ratios: 0 (default), 1 or nan\n"
+      "  --no-ranking           skip ROC-AUC and average precision (extra "
+      "passes)\n"
+      "  --roc-out FILE.csv     ROC curve: threshold,fpr,tpr\n"
+      "  --pr-out FILE.csv      precision-recall curve: "
+      "threshold,precision,recall\n"
+      "  --curve-points M       at most M points per curve (default 1000)\n"
+      "  --ranking-memory SIZE  memory budget of the exact ranking (default "
+      "256M)\n"
       "  --device SPEC          device index or name substring "
       "(CLMETRICS_DEVICE)\n"
       "  --json                 print one JSON object instead of the table\n"
@@ -33,6 +41,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
   a->kind = CLM_SCORES_LOGITS;
   a->threshold = 0.5;
   a->zd = CLM_ZERO_DIVISION_ZERO;
+  cli_ranking_defaults(&a->rank);
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -41,6 +50,12 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     }
     if (strcmp(arg, "--json") == 0) {
       a->json = 1;
+      continue;
+    }
+    int rrc = cli_ranking_flag(argc, argv, &i, "binary", &a->rank);
+    if (rrc != 0) {
+      if (rrc > 0)
+        return rrc;
       continue;
     }
     static const char *const with_value[] = {
@@ -82,7 +97,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     return cli_usage_error("binary", "--labels and --scores are required");
   if (a->weight_grad_out && !a->features)
     return cli_usage_error("binary", "--weight-grad-out needs --features");
-  return -1;
+  return cli_ranking_check("binary", &a->rank);
 }
 
 /* Checks shapes and lengths of the loaded inputs; -1 to go on. */
@@ -253,6 +268,7 @@ struct run {
   struct cli_output gout, wout;
   clm_binary_result res;
   double compute_s;
+  struct cli_ranking_out rank;
 };
 
 /* Loads and checks the inputs and allocates the weight gradients; -1 to
@@ -296,7 +312,8 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
    * file as it was (only a failing second rename could split them). */
   if (cli_output_open(&r->wout, "--weight-grad-out", a->weight_grad_out, r->d,
                       0) ||
-      cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n, 0))
+      cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n, 0) ||
+      cli_ranking_open_outputs(&a->rank, &r->rank) >= 0)
     return CLI_EXIT_ERROR;
   const int erc = evaluate(a, r->ctx, &r->state, r->labels, r->scores,
                            r->features, &r->gout);
@@ -307,18 +324,27 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
   }
+  if (!a->rank.off) {
+    const int rrc =
+        cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1, a->kind,
+                        &r->rank);
+    if (rrc >= 0)
+      return rrc;
+  }
   r->compute_s = cli_now() - t0;
   clm_error err;
   if (r->wout.w &&
       (st = clm_npy_writer_append_f64(r->wout.w, r->wgrad, r->d, &err)))
     return cli_report_error(&err, st);
-  if (cli_output_commit(&r->gout) || cli_output_commit(&r->wout))
+  if (cli_output_commit(&r->gout) || cli_output_commit(&r->wout) ||
+      cli_ranking_write_curves(&r->rank) >= 0)
     return CLI_EXIT_ERROR;
   return -1;
 }
 
 static void report(const struct cli_binary_args *a, const struct run *r) {
   cli_warn_undefined(&r->res, a->zd);
+  cli_ranking_warn(&r->rank);
   struct cli_binary_report rep = {
       .result = &r->res,
       .ctx = r->ctx,
@@ -331,6 +357,7 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
       .total_s = cli_now() - cli_start_time,
       .labels_path = a->labels,
       .scores_path = a->scores,
+      .ranking = r->rank.done ? &r->rank : NULL,
   };
   if (a->json)
     cli_print_binary_json(stdout, &rep);
@@ -342,6 +369,8 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
 static void run_free(struct run *r) {
   cli_output_abort(&r->gout);
   cli_output_abort(&r->wout);
+  cli_ranking_abort(&r->rank);
+  cli_ranking_free(&r->rank);
   clm_binary_state_release(&r->state);
   clm_context_free(r->ctx);
   free(r->wgrad);
@@ -359,8 +388,10 @@ int cli_binary(int argc, char **argv) {
                                  {"--scores", a.scores},
                                  {"--features", a.features}};
   const struct cli_file outs[] = {{"--grad-out", a.grad_out},
-                                  {"--weight-grad-out", a.weight_grad_out}};
-  rc = cli_check_outputs(ins, 3, outs, 2);
+                                  {"--weight-grad-out", a.weight_grad_out},
+                                  {"--roc-out", a.rank.roc_out},
+                                  {"--pr-out", a.rank.pr_out}};
+  rc = cli_check_outputs(ins, 3, outs, 4);
   if (rc >= 0)
     return rc;
   struct run r = {0};

@@ -1,6 +1,7 @@
 /* Messages, option parsing, input and context opening, and the report
  * pieces both commands share, for the CLI. */
 #include "cli.h"
+#include "cli_ranking.h"
 #include "cli_outputs.h"
 
 #include <errno.h>
@@ -289,10 +290,11 @@ void cli_json_device(struct json *j, const clm_context *ctx) {
 }
 
 void cli_json_timing(struct json *j, double startup_s, double compute_s,
-                     double total_s) {
+                     double total_s, const struct cli_ranking_out *ranking) {
   json_object_open(j, "timing");
   json_number(j, "startup_s", startup_s);
   json_number(j, "compute_s", compute_s);
   json_number(j, "total_s", total_s);
+  cli_ranking_json_timing(j, ranking);
   json_object_close(j);
 }

@@ -1,6 +1,6 @@
 /* `clmetrics multiclass`: K x K confusion matrix on the device and a
  * classification report. */
-#include "cli.h"
+#include "cli_ranking.h"
 #include "cli_outputs.h"
 
 #include <stdint.h>
@@ -27,6 +27,13 @@ static void usage(FILE *f) {
       "  --top-k k            also report top-k accuracy (needs --scores)\n"
       "  --names FILE         class names, one per line (K lines)\n"
       "  --zero-division V    value of 0/0 ratios: 0 (default), 1 or nan\n"
+      "  --no-ranking         with --scores: skip the one-vs-rest ROC-AUC and\n"
+      "                       average precision (extra passes)\n"
+      "  --roc-out FILE.csv   one-vs-rest ROC curves: class,threshold,fpr,tpr\n"
+      "  --pr-out FILE.csv    one-vs-rest precision-recall curves\n"
+      "  --curve-points M     at most M points per curve (default 1000)\n"
+      "  --ranking-memory SIZE\n"
+      "                       memory budget of the exact ranking (256M)\n"
       "  --device SPEC        device index or name substring "
       "(CLMETRICS_DEVICE)\n"
       "  --json               print one JSON object instead of the report\n"
@@ -36,6 +43,7 @@ static void usage(FILE *f) {
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a) {
   a->kind = CLM_SCORES_LOGITS;
+  cli_ranking_defaults(&a->rank);
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -44,6 +52,12 @@ int cli_multiclass_parse_args(int argc, char **argv,
     }
     if (strcmp(arg, "--json") == 0) {
       a->json = 1;
+      continue;
+    }
+    const int rrc = cli_ranking_flag(argc, argv, &i, "multiclass", &a->rank);
+    if (rrc != 0) {
+      if (rrc > 0)
+        return rrc;
       continue;
     }
     static const char *const with_value[] = {
@@ -88,7 +102,9 @@ int cli_multiclass_parse_args(int argc, char **argv,
                            "are required");
   if (a->top_k && !a->scores)
     return cli_usage_error("multiclass", "--top-k needs --scores");
-  return -1;
+  if (!a->scores && (a->rank.roc_out || a->rank.pr_out))
+    return cli_usage_error("multiclass", "--roc-out and --pr-out need --scores");
+  return cli_ranking_check("multiclass", &a->rank);
 }
 
 /* An array used where it lies (mapped or loaded): int32 labels or float32
@@ -305,6 +321,7 @@ struct run {
   clm_multiclass_state state;
   clm_multiclass_result res;
   double compute_s;
+  struct cli_ranking_out rank;
 };
 
 /* An N x K score matrix gives K (which --classes must match); -1 to go
@@ -403,6 +420,8 @@ static int settle_classes(const struct cli_multiclass_args *a, struct run *r) {
 /* Opens the device and counts; -1 on success, else the exit code after
  * one message. */
 static int compute(const struct cli_multiclass_args *a, struct run *r) {
+  if (cli_ranking_open_outputs(&a->rank, &r->rank) >= 0)
+    return CLI_EXIT_ERROR;
   const int rc = cli_open_context(a->device, &r->ctx);
   if (rc != CLI_EXIT_OK)
     return rc;
@@ -423,24 +442,34 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
   }
+  if (a->scores && !a->rank.off) {
+    const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k,
+                                    a->kind, &r->rank);
+    if (rrc >= 0)
+      return rrc;
+  }
   r->compute_s = cli_now() - t0;
-  return -1;
+  return cli_ranking_write_curves(&r->rank);
 }
 
 static void report(const struct cli_multiclass_args *a, const struct run *r) {
   cli_warn_multiclass_undefined(&r->res, r->names, a->zd);
+  cli_ranking_warn(&r->rank);
+  const struct cli_ranking_out *q = r->rank.done ? &r->rank : NULL;
   if (a->json)
     cli_print_multiclass_json(stdout, &r->res, r->state.confusion, r->names,
                               a->zd, r->ctx,
                               clm_context_startup_seconds(r->ctx), r->compute_s,
-                              cli_now() - cli_start_time);
+                              cli_now() - cli_start_time, q);
   else
     cli_print_multiclass_text(stdout, &r->res, r->state.confusion, r->names,
                               r->ctx, clm_context_startup_seconds(r->ctx),
-                              r->compute_s, cli_now() - cli_start_time);
+                              r->compute_s, cli_now() - cli_start_time, q);
 }
 
 static void run_free(struct run *r) {
+  cli_ranking_abort(&r->rank);
+  cli_ranking_free(&r->rank);
   clm_multiclass_result_release(&r->res);
   clm_multiclass_state_release(&r->state);
   clm_context_free(r->ctx);
@@ -453,6 +482,14 @@ int cli_multiclass(int argc, char **argv) {
   struct cli_multiclass_args a;
   memset(&a, 0, sizeof a);
   int rc = cli_multiclass_parse_args(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  const struct cli_file ins[] = {
+      {"--labels", a.labels}, {"--pred", a.pred}, {"--scores", a.scores},
+      {"--names", a.names}};
+  const struct cli_file outs[] = {{"--roc-out", a.rank.roc_out},
+                                  {"--pr-out", a.rank.pr_out}};
+  rc = cli_check_outputs(ins, 4, outs, 2);
   if (rc >= 0)
     return rc;
   struct run r;

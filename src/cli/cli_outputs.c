@@ -240,8 +240,9 @@ void cli_watch_input(const clm_array *a) {
 
 /* ---- writers that clean up after themselves --------------------------- */
 
-int cli_output_open(struct cli_output *o, const char *flag, const char *path,
-                    uint64_t rows, uint64_t cols) {
+static int output_open(struct cli_output *o, const char *flag,
+                       const char *path, int text, uint64_t rows,
+                       uint64_t cols) {
   o->flag = flag;
   o->path = path;
   o->w = NULL;
@@ -250,7 +251,8 @@ int cli_output_open(struct cli_output *o, const char *flag, const char *path,
   sigset_t old;
   cli_block_signals(&old);
   clm_error err;
-  clm_status st = clm_npy_writer_open(path, rows, cols, &o->w, &err);
+  clm_status st = text ? clm_npy_writer_open_text(path, &o->w, &err)
+                       : clm_npy_writer_open(path, rows, cols, &o->w, &err);
   if (st == CLM_OK)
     cli_temp_add(clm_npy_writer_temp_path(o->w));
   cli_restore_signals(&old);
@@ -259,6 +261,16 @@ int cli_output_open(struct cli_output *o, const char *flag, const char *path,
     return CLI_EXIT_ERROR;
   }
   return CLI_EXIT_OK;
+}
+
+int cli_output_open(struct cli_output *o, const char *flag, const char *path,
+                    uint64_t rows, uint64_t cols) {
+  return output_open(o, flag, path, 0, rows, cols);
+}
+
+int cli_output_open_text(struct cli_output *o, const char *flag,
+                         const char *path) {
+  return output_open(o, flag, path, 1, 0, 0);
 }
 
 int cli_output_commit(struct cli_output *o) {

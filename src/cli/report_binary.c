@@ -1,6 +1,6 @@
 /* The binary report: a text table or one JSON object, and the warnings
  * about metrics that were 0/0 (shared by `binary` and `demo`). */
-#include "cli.h"
+#include "cli_ranking.h"
 
 #include <math.h>
 
@@ -58,6 +58,11 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
   print_value(f, "specificity", r->specificity);
   print_value(f, "balanced accuracy", r->balanced_accuracy);
   print_value(f, "MCC", r->mcc);
+  if (rep->ranking) {
+    const clm_ranking_class *c = &rep->ranking->result.classes[0];
+    print_value(f, "ROC-AUC", c->roc_auc);
+    print_value(f, "average precision", c->average_precision);
+  }
   fprintf(f, "\n");
   fprintf(f, "  %-22s %12.6g nats/sample\n", "BCE mean", r->bce_mean);
   fprintf(f, "  %-22s %12.6g nats\n", "BCE sum", r->bce_sum);
@@ -81,10 +86,16 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
           rep->startup_s, rep->compute_s, rate,
           rep->compute_s > 0 ? bytes / rep->compute_s / 1e9 : 0.0,
           rep->total_s);
+  if (rep->ranking)
+    fprintf(f, "ranking: %.3f s of the compute, %u passes over the data, "
+               "%.1f MiB\n",
+            rep->ranking->seconds, (unsigned)rep->ranking->result.passes,
+            (double)rep->ranking->result.memory_bytes / (1 << 20));
 }
 
 /* The names of the metrics that were 0/0, as a JSON array. */
-static void json_undefined(struct json *j, unsigned undefined) {
+static void json_undefined(struct json *j, unsigned undefined,
+                           const struct cli_ranking_out *ranking) {
   static const struct {
     unsigned bit;
     const char *name;
@@ -97,6 +108,10 @@ static void json_undefined(struct json *j, unsigned undefined) {
   for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k)
     if (undefined & names[k].bit)
       json_string(j, NULL, names[k].name);
+  if (ranking && isnan(ranking->result.classes[0].roc_auc))
+    json_string(j, NULL, "roc_auc");
+  if (ranking && isnan(ranking->result.classes[0].average_precision))
+    json_string(j, NULL, "average_precision");
   json_array_close(j);
 }
 
@@ -122,6 +137,11 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
   json_number(&j, "specificity", r->specificity);
   json_number(&j, "balanced_accuracy", r->balanced_accuracy);
   json_number(&j, "mcc", r->mcc);
+  if (rep->ranking) {
+    const clm_ranking_class *c = &rep->ranking->result.classes[0];
+    json_number(&j, "roc_auc", c->roc_auc);
+    json_number(&j, "average_precision", c->average_precision);
+  }
   json_object_open(&j, "loss");
   json_number(&j, "bce_mean", r->bce_mean);
   json_number(&j, "bce_sum", r->bce_sum);
@@ -135,9 +155,10 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
     json_array_close(&j);
   }
   json_object_close(&j);
-  json_undefined(&j, r->undefined);
+  json_undefined(&j, r->undefined, rep->ranking);
   json_string(&j, "zero_division", cli_zero_division_name(rep->zero_division));
   cli_json_device(&j, rep->ctx);
-  cli_json_timing(&j, rep->startup_s, rep->compute_s, rep->total_s);
+  cli_json_timing(&j, rep->startup_s, rep->compute_s, rep->total_s,
+                  rep->ranking);
   json_end(&j);
 }

@@ -1,7 +1,7 @@
 /* The multi-class report: a classification report (with the confusion
  * matrix up to 20 classes) or one JSON object, and the warnings about
  * metrics that were 0/0 (shared by `multiclass` and `demo`). */
-#include "cli.h"
+#include "cli_ranking.h"
 
 #include <math.h>
 #include <string.h>
@@ -149,7 +149,8 @@ static void print_confusion(FILE *f, const uint64_t *cm, char **names,
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                const clm_context *ctx, double startup_s,
-                               double compute_s, double total_s) {
+                               double compute_s, double total_s,
+                               const struct cli_ranking_out *ranking) {
   const uint32_t k = r->n_classes;
   const int w = name_width(names, k);
   fprintf(f, "multi-class evaluation: %llu samples, %u classes\n",
@@ -157,6 +158,16 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
   cli_print_device(f, ctx);
   print_table(f, r, names, w);
   print_summary(f, r);
+  if (ranking) {
+    const clm_ranking_result *q = &ranking->result;
+    char a[32], b[32];
+    fmt(a, sizeof a, q->roc_auc_macro);
+    fmt(b, sizeof b, q->roc_auc_weighted);
+    fprintf(f, "  ROC-AUC (OvR)      macro %s, weighted %s\n", a, b);
+    fmt(a, sizeof a, q->average_precision_macro);
+    fmt(b, sizeof b, q->average_precision_weighted);
+    fprintf(f, "  average precision  macro %s, weighted %s\n", a, b);
+  }
   if (k <= 20 && cm) /* larger matrices are for the JSON report */
     print_confusion(f, cm, names, k, w);
   char rate[32];
@@ -166,6 +177,11 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
           "\ntiming: start-up %.3f s, compute %.3f s (%ssamples/s), "
           "total %.3f s\n",
           startup_s, compute_s, rate, total_s);
+  if (ranking)
+    fprintf(f, "ranking: %.3f s of the compute, %u passes over the data, "
+               "%.1f MiB\n",
+            ranking->seconds, (unsigned)ranking->result.passes,
+            (double)ranking->result.memory_bytes / (1 << 20));
 }
 
 static void json_averages(struct json *j, const char *key,
@@ -189,7 +205,7 @@ static void json_confusion(struct json *j, const uint64_t *cm, uint32_t k) {
 }
 
 static void json_per_class(struct json *j, const clm_multiclass_result *r,
-                           char **names) {
+                           char **names, const clm_ranking_result *q) {
   json_array_open(j, "per_class");
   for (uint32_t c = 0; c < r->n_classes; ++c) {
     const clm_class_metrics *m = &r->per_class[c];
@@ -202,6 +218,10 @@ static void json_per_class(struct json *j, const clm_multiclass_result *r,
     json_number(j, "f1", m->f1);
     json_u64(j, "support", m->support);
     json_u64(j, "predicted", m->predicted);
+    if (q) {
+      json_number(j, "roc_auc", q->classes[c].roc_auc);
+      json_number(j, "average_precision", q->classes[c].average_precision);
+    }
     json_object_close(j);
   }
   json_array_close(j);
@@ -211,14 +231,16 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                clm_zero_division zd, const clm_context *ctx,
                                double startup_s, double compute_s,
-                               double total_s) {
+                               double total_s,
+                               const struct cli_ranking_out *ranking) {
+  const clm_ranking_result *q = ranking ? &ranking->result : NULL;
   struct json j;
   json_begin(&j, f);
   json_string(&j, "task", "multiclass");
   json_u64(&j, "n", r->n);
   json_u64(&j, "classes", r->n_classes);
   json_confusion(&j, cm, r->n_classes);
-  json_per_class(&j, r, names);
+  json_per_class(&j, r, names, q);
   json_number(&j, "accuracy", r->accuracy);
   json_number(&j, "balanced_accuracy", r->balanced_accuracy);
   json_number(&j, "mcc", r->mcc);
@@ -235,8 +257,18 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
     json_u64(&j, "top_k", r->top_k);
     json_number(&j, "top_k_accuracy", r->top_k_accuracy);
   }
+  if (q) {
+    json_object_open(&j, "roc_auc");
+    json_number(&j, "macro", q->roc_auc_macro);
+    json_number(&j, "weighted", q->roc_auc_weighted);
+    json_object_close(&j);
+    json_object_open(&j, "average_precision");
+    json_number(&j, "macro", q->average_precision_macro);
+    json_number(&j, "weighted", q->average_precision_weighted);
+    json_object_close(&j);
+  }
   json_string(&j, "zero_division", cli_zero_division_name(zd));
   cli_json_device(&j, ctx);
-  cli_json_timing(&j, startup_s, compute_s, total_s);
+  cli_json_timing(&j, startup_s, compute_s, total_s, ranking);
   json_end(&j);
 }

@@ -22,6 +22,7 @@ struct clm_npy_writer {
   char *target; /* what is replaced: `path`, or a symlink's resolved target */
   char *tmp;    /* temporary file beside it; NULL when writing through */
   uint64_t expected, written; /* float32 values */
+  int text;                   /* raw bytes, no header or count */
   int have_old;               /* a regular file is being replaced */
   struct stat old;
 };
@@ -191,6 +192,41 @@ clm_status clm_npy_writer_open(const char *path, uint64_t rows, uint64_t cols,
   return CLM_OK;
 }
 
+clm_status clm_npy_writer_open_text(const char *path, clm_npy_writer **out,
+                                    clm_error *err) {
+  clm_error_clear(err);
+  if (out)
+    *out = NULL;
+  if (!path || !out)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_npy_writer_open_text: path and out must not be NULL");
+  clm_npy_writer *w = clm_calloc(1, sizeof *w);
+  if (!w || !(w->path = strdup(path))) {
+    free(w);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "out of memory");
+  }
+  w->fd = -1;
+  w->text = 1;
+  clm_status st = open_output(w, err);
+  if (st != CLM_OK) {
+    clm_npy_writer_abort(w);
+    return st;
+  }
+  *out = w;
+  return CLM_OK;
+}
+
+clm_status clm_npy_writer_append_bytes(clm_npy_writer *w, const void *data,
+                                       size_t len, clm_error *err) {
+  clm_error_clear(err);
+  if (!w || !w->text || (len > 0 && !data))
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_npy_writer_append_bytes: not a text writer");
+  if (write_full(w->fd, data, len) != 0)
+    return io_fail(err, w->path, "cannot write", errno);
+  return CLM_OK;
+}
+
 const char *clm_npy_writer_temp_path(const clm_npy_writer *w) {
   return w ? w->tmp : NULL;
 }
@@ -200,7 +236,7 @@ static clm_status check_room(clm_npy_writer *w, uint64_t count,
   if (!w)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_npy_writer: NULL writer");
-  if (count > w->expected - w->written)
+  if (w->text || count > w->expected - w->written)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "%s: %" PRIu64 " values written past the %" PRIu64
                     " of the header",
@@ -258,7 +294,7 @@ clm_status clm_npy_writer_commit(clm_npy_writer *w, clm_error *err) {
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_npy_writer_commit: NULL writer");
   clm_status st = CLM_OK;
-  if (w->written != w->expected)
+  if (!w->text && w->written != w->expected)
     st = clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                   "%s: %" PRIu64 " of %" PRIu64 " values written", w->path,
                   w->written, w->expected);

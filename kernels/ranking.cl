@@ -1,0 +1,206 @@
+/* Ranking: exact ROC-AUC and average precision from integer histograms.
+ *
+ * Every score becomes an order-preserving unsigned key of its own width
+ * (float32 -> uint, float64 -> ulong; -0.0 canonicalised to +0.0, so the
+ * two tie as they compare equal), read as raw bits so float64 needs no
+ * double support. Counts are 64-bit, kept as (low, high) uint pairs with
+ * a carry on wrap-around, so no pass ever overflows and only 32-bit
+ * integer atomics are used: the result is exact and deterministic.
+ *
+ * clm_rank_hist_{f32,f64}: per column (k == 1 binary; k >= 2 one-vs-rest,
+ *   column c's label is y == c) and per key prefix (key >> shift), the
+ *   (negative, positive) counts. One work-item per group (CPUs) counts into
+ *   its own slice of `scratch` without atomics and adds the non-zero cells
+ *   at the end; larger groups (GPUs) add into `hist` directly. Bad scores
+ *   (NaN; with `probs` anything outside [0, 1]) and labels (binary > 1;
+ *   class outside [0, k)) skip the row; the first bad row goes to
+ *   status[0].
+ * clm_rank_refine_{f32,f64}: for the key ranges still unresolved (tasks,
+ *   found through `table`: per column and level-1 prefix the first task
+ *   and the task count, tasks sorted by their lowest key), either counts
+ *   (negative, positive) per sub-range (key - lo) >> shift (dense) or
+ *   gathers key << 1 | label (shift == CLM_RK_GATHER) at a slot taken from
+ *   the task's cursor; the host sorts gathered keys, so the order they
+ *   arrive in does not matter. A whole level-1 range (table entry flagged
+ *   CLM_RK_WHOLE, where pass 1 counted per group and label: one work-item
+ *   per group, CPUs, rows split the same way) is gathered without atomics:
+ *   each group and label has its own run of slots, cursor[4 (task * groups
+ *   + group) + 2 label] = (next, end), and only the key is stored (its low
+ *   16 bits in g16 under CLM_RK_LOW16). Other ranges (GPUs, ranges below a
+ *   split) share one atomic cursor per task and store key << 1 | label. */
+#ifndef CLM_VW
+#include "clm_shared.h"
+#endif
+
+/* 64-bit counter as two uints: the add that wraps the low word carries. */
+inline void clm_rk_add64(__global uint *c, uint v) {
+  const uint old = atomic_add(c, v);
+  if (old > 0xffffffffu - v)
+    atomic_inc(c + 1);
+}
+
+inline uint clm_rk_key_f32(uint b) {
+  if (b == 0x80000000u)
+    b = 0u;
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+inline ulong clm_rk_key_f64(ulong b) {
+  if (b == 0x8000000000000000ul)
+    b = 0ul;
+  return (b & 0x8000000000000000ul) ? ~b : (b | 0x8000000000000000ul);
+}
+
+/* NaN, or with probs a value outside [0, 1] (-0.0 is inside). Every
+ * negative has its sign bit set, so it compares above the bits of 1.0. */
+inline int clm_rk_bad_f32(uint b, int probs) {
+  if ((b & 0x7fffffffu) > 0x7f800000u)
+    return 1;
+  return probs && b != 0x80000000u && b > 0x3f800000u;
+}
+
+inline int clm_rk_bad_f64(ulong b, int probs) {
+  if ((b & 0x7ffffffffffffffful) > 0x7ff0000000000000ul)
+    return 1;
+  return probs && b != 0x8000000000000000ul && b > 0x3ff0000000000000ul;
+}
+
+/* Whether row i's label is valid, and its 0/1 label for column col. */
+inline int clm_rk_label_ok(__global const uchar *y8, __global const int *y32,
+                           uint k, uint i) {
+  return k == 1 ? y8[i] <= 1 : (uint)y32[i] < k;
+}
+
+inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
+                         uint k, uint i, uint col) {
+  return k == 1 ? (uint)y8[i] : (uint)((uint)y32[i] == col);
+}
+
+#define CLM_RANK_KERNELS(SFX, KT)                                              \
+  __kernel void clm_rank_hist_##SFX(                                           \
+      __global const KT *restrict scores, __global const uchar *restrict y8,   \
+      __global const int *restrict y32, const uint n, const uint k,            \
+      const uint shift, const uint bins, const int probs,                      \
+      const uint per_group, __global uint *restrict hist,                      \
+      __global uint *restrict scratch, __global uint *restrict status) {       \
+    const uint lid = get_local_id(0);                                          \
+    const uint ls = get_local_size(0);                                         \
+    const uint grp = get_group_id(0);                                          \
+    const ulong start = (ulong)grp * per_group;                                \
+    const uint end = (uint)min((ulong)n, start + per_group);                   \
+    const ulong cells = (ulong)k * bins * 2;                                   \
+    const int priv = ls == 1;                                                  \
+    __global uint *restrict h = scratch + (priv ? grp * cells : 0);            \
+    if (priv)                                                                  \
+      for (ulong c = 0; c < cells; ++c)                                        \
+        h[c] = 0;                                                              \
+    uint first_bad = CLM_NO_BAD;                                               \
+    const uint span = start < end ? end - (uint)start : 0;                     \
+    const uint trips = (span + ls - 1) / ls; /* uniform (pocl#1390) */         \
+    for (uint t = 0; t < trips; ++t) {                                         \
+      const uint i = (uint)start + t * ls + lid;                               \
+      if (i >= end)                                                            \
+        continue;                                                              \
+      if (!clm_rk_label_ok(y8, y32, k, i)) {                                   \
+        first_bad = min(first_bad, i);                                         \
+        continue;                                                              \
+      }                                                                        \
+      for (uint col = 0; col < k; ++col) {                                     \
+        const KT b = scores[(ulong)i * k + col];                               \
+        if (clm_rk_bad_##SFX(b, probs)) {                                      \
+          first_bad = min(first_bad, i);                                       \
+          continue;                                                            \
+        }                                                                      \
+        const uint bin = (uint)(clm_rk_key_##SFX(b) >> shift);                 \
+        const ulong idx = ((ulong)col * bins + bin) * 2 +                      \
+                          clm_rk_label(y8, y32, k, i, col);                    \
+        if (priv)                                                              \
+          h[idx] += 1;                                                         \
+        else                                                                   \
+          clm_rk_add64(hist + 2 * idx, 1);                                     \
+      }                                                                        \
+    }                                                                          \
+    /* Each group keeps its own copy, so the refine passes know how many  */ \
+    /* samples of each range every group will gather.                     */ \
+    if (priv)                                                                  \
+      for (ulong c = 0; c < cells; ++c)                                        \
+        if (h[c])                                                              \
+          clm_rk_add64(hist + 2 * (grp * cells + c), h[c]);                    \
+    if (first_bad != CLM_NO_BAD)                                               \
+      atomic_min(status, first_bad);                                           \
+  }                                                                            \
+                                                                               \
+  __kernel void clm_rank_refine_##SFX(                                         \
+      __global const KT *restrict scores, __global const uchar *restrict y8,   \
+      __global const int *restrict y32, const uint n, const uint k,            \
+      const uint shift1, const uint bins1, const uint per_group,               \
+      __global const uint2 *restrict table, __global const KT *restrict tlo,   \
+      __global const KT *restrict thi, __global const uint *restrict tshift,   \
+      __global const ulong *restrict tbase,                                    \
+      __global const uint *restrict tcap, __global uint *restrict dense,       \
+      __global uint *restrict cursor, __global KT *restrict gkeys,             \
+      __global ushort *restrict g16, const uint groups, const int wide) {      \
+    const uint lid = get_local_id(0);                                          \
+    const uint ls = get_local_size(0);                                         \
+    const uint grp = get_group_id(0);                                          \
+    const ulong start = (ulong)grp * per_group;                                \
+    const uint end = (uint)min((ulong)n, start + per_group);                   \
+    const uint span = start < end ? end - (uint)start : 0;                     \
+    const uint trips = (span + ls - 1) / ls;                                   \
+    for (uint t = 0; t < trips; ++t) {                                         \
+      const uint i = (uint)start + t * ls + lid;                               \
+      if (i >= end || !clm_rk_label_ok(y8, y32, k, i))                         \
+        continue;                                                              \
+      for (uint col = 0; col < k; ++col) {                                     \
+        const KT b = scores[(ulong)i * k + col];                               \
+        if (clm_rk_bad_##SFX(b, 0))                                            \
+          continue;                                                            \
+        const KT key = clm_rk_key_##SFX(b);                                    \
+        const uint2 tc = table[(ulong)col * bins1 + (uint)(key >> shift1)];    \
+        if (tc.y == 0)                                                         \
+          continue;                                                            \
+        const uint y = clm_rk_label(y8, y32, k, i, col);                       \
+        if (tc.y & CLM_RK_WHOLE) {                                             \
+          /* A gathered level-1 range: this group's own slots for the      */ \
+          /* label (counted in pass 1), in row order, without atomics.     */ \
+          __global uint *c = cursor + 4 * ((ulong)tc.x * groups + grp) + 2 * y; \
+          const uint p = c[0]++;                                               \
+          if (p < c[1]) {                                                      \
+            if (tc.y & CLM_RK_LOW16)                                           \
+              g16[p] = (ushort)key;                                            \
+            else                                                               \
+              gkeys[p] = key;                                                  \
+          }                                                                    \
+          continue;                                                            \
+        }                                                                      \
+        /* The last task whose range starts at or below the key. */           \
+        uint lo = tc.x, hi = tc.x + tc.y;                                      \
+        while (hi - lo > 1) {                                                  \
+          const uint mid = lo + (hi - lo) / 2;                                 \
+          if (tlo[mid] <= key)                                                 \
+            lo = mid;                                                          \
+          else                                                                 \
+            hi = mid;                                                          \
+        }                                                                      \
+        const uint j = lo;                                                     \
+        if (key < tlo[j] || key > thi[j])                                      \
+          continue;                                                            \
+        const uint s = tshift[j];                                              \
+        if (s != CLM_RK_GATHER) {                                              \
+          const ulong cell = tbase[j] + (ulong)((key - tlo[j]) >> s) * 2 + y;  \
+          if (wide)                                                            \
+            clm_rk_add64(dense + 2 * cell, 1);                                 \
+          else                                                                 \
+            atomic_inc(dense + cell);                                          \
+        } else {                                                               \
+          /* key << 1 | label: the top key bit is shared by the range.     */ \
+          const uint p = atomic_inc(cursor + 4 * (ulong)j * groups);           \
+          if (p < tcap[j])                                                     \
+            gkeys[tbase[j] + p] = key << 1 | (KT)y;                            \
+        }                                                                      \
+      }                                                                        \
+    }                                                                          \
+  }
+
+CLM_RANK_KERNELS(f32, uint)
+CLM_RANK_KERNELS(f64, ulong)

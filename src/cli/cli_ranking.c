@@ -1,0 +1,304 @@
+/* Ranking in the CLI: the options shared by `binary` and `multiclass`, the
+ * source over the loaded arrays, and the ROC / PR curve files. */
+#include "cli_ranking.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_ranking_defaults(struct cli_ranking_args *r) {
+  memset(r, 0, sizeof *r);
+  r->curve_points = 1000;
+}
+
+const char *const cli_ranking_value_flags[] = {
+    "--roc-out", "--pr-out", "--curve-points", "--ranking-memory", NULL};
+
+int cli_ranking_flag(int argc, char **argv, int *i, const char *cmd,
+                     struct cli_ranking_args *r) {
+  const char *arg = argv[*i];
+  if (strcmp(arg, "--no-ranking") == 0) {
+    r->off = 1;
+    return -1;
+  }
+  int is_value_flag = 0;
+  for (const char *const *f = cli_ranking_value_flags; *f; ++f)
+    is_value_flag |= strcmp(arg, *f) == 0;
+  if (!is_value_flag)
+    return 0;
+  const char *v = NULL;
+  const int rc =
+      cli_take_value(argc, argv, i, cli_ranking_value_flags, cmd, &v);
+  if (rc >= 0)
+    return rc;
+  return cli_ranking_option(cmd, arg, v, r);
+}
+
+/* "256M", "1G", "65536": bytes. */
+static int parse_size(const char *s, unsigned long long *out) {
+  char *end;
+  errno = 0;
+  const double v = strtod(s, &end);
+  if (end == s || errno || !(v > 0))
+    return -1;
+  double mult = 1;
+  if (*end == 'K' || *end == 'k')
+    mult = 1024.0, ++end;
+  else if (*end == 'M' || *end == 'm')
+    mult = 1024.0 * 1024, ++end;
+  else if (*end == 'G' || *end == 'g')
+    mult = 1024.0 * 1024 * 1024, ++end;
+  if (*end == 'B' || *end == 'b' || *end == 'i')
+    ++end;
+  if (*end == 'B' || *end == 'b')
+    ++end;
+  if (*end != '\0' || v * mult > 1.8e19)
+    return -1;
+  *out = (unsigned long long)(v * mult);
+  return 0;
+}
+
+int cli_ranking_option(const char *cmd, const char *flag, const char *value,
+                       struct cli_ranking_args *r) {
+  if (strcmp(flag, "--no-ranking") == 0) {
+    r->off = 1;
+    return -1;
+  }
+  if (strcmp(flag, "--roc-out") == 0) {
+    r->roc_out = value;
+  } else if (strcmp(flag, "--pr-out") == 0) {
+    r->pr_out = value;
+  } else if (strcmp(flag, "--curve-points") == 0) {
+    if (cli_parse_u64(value, &r->curve_points) != 0 || r->curve_points < 2)
+      return cli_usage_error(
+          cmd, "--curve-points must be an integer >= 2, not '%s'", value);
+  } else if (strcmp(flag, "--ranking-memory") == 0) {
+    if (parse_size(value, &r->budget) != 0 ||
+        r->budget < CLM_RANKING_MIN_BUDGET)
+      return cli_usage_error(cmd,
+                             "--ranking-memory must be a size of at least "
+                             "%lluK (e.g. 64M, 1G), not '%s'",
+                             (unsigned long long)(CLM_RANKING_MIN_BUDGET >> 10),
+                             value);
+  } else {
+    return 0;
+  }
+  return -1;
+}
+
+int cli_ranking_check(const char *cmd, const struct cli_ranking_args *r) {
+  if (r->off && (r->roc_out || r->pr_out))
+    return cli_usage_error(cmd, "--roc-out and --pr-out need the ranking "
+                                "(drop --no-ranking)");
+  return -1;
+}
+
+/* The CLI's source: rows of the loaded arrays, labels converted to the
+ * ranking's type per batch when the file holds another dtype. */
+struct source {
+  const clm_array *labels, *scores;
+  uint32_t k;
+  void *ybuf;
+  float *zbuf;
+};
+
+static clm_status source_read(void *user, uint64_t first, uint64_t count,
+                              const void **labels, const void **scores,
+                              clm_error *err) {
+  struct source *s = user;
+  const clm_dtype ld = clm_array_dtype(s->labels);
+  clm_status st = CLM_OK;
+  if (!s->ybuf) {
+    *labels = (const char *)clm_array_data(s->labels) +
+              first * (s->k == 1 ? 1 : 4);
+  } else {
+    st = s->k == 1 ? clm_array_read_labels_u8(s->labels, first, count,
+                                              s->ybuf, err)
+                   : clm_array_read_labels_i32(s->labels, first, count,
+                                               s->ybuf, err);
+    *labels = s->ybuf;
+  }
+  (void)ld;
+  const clm_dtype sd = clm_array_dtype(s->scores);
+  if (st == CLM_OK && !s->zbuf) {
+    *scores = (const char *)clm_array_data(s->scores) +
+              first * s->k * (sd == CLM_DTYPE_F64 ? 8 : 4);
+  } else if (st == CLM_OK) {
+    st = clm_array_read_values_f32(s->scores, first * s->k, count * s->k,
+                                   s->zbuf, 0, err);
+    *scores = s->zbuf;
+  }
+  return st;
+}
+
+int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
+                    const clm_array *labels, const clm_array *scores,
+                    uint32_t k, clm_scores_kind kind,
+                    struct cli_ranking_out *out) {
+  memset(&out->result, 0, sizeof out->result); /* the outputs stay open */
+  out->done = 0;
+  const double t0 = cli_now();
+  const uint64_t n = clm_array_rows(labels);
+  const uint64_t batch = (uint64_t)1 << 22;
+  const uint64_t rows = n < batch ? n : batch;
+  const clm_dtype ld = clm_array_dtype(labels), sd = clm_array_dtype(scores);
+  struct source src = {labels, scores, k, NULL, NULL};
+  const int labels_in_place =
+      k == 1 ? (ld == CLM_DTYPE_U8 || ld == CLM_DTYPE_BOOL)
+             : ld == CLM_DTYPE_I32;
+  const int scores_in_place = sd == CLM_DTYPE_F32 || sd == CLM_DTYPE_F64;
+  if ((!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
+      (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))))) {
+    free(src.ybuf);
+    cli_error("cannot allocate ranking buffers for %llu rows",
+              (unsigned long long)rows);
+    return CLI_EXIT_ERROR;
+  }
+  clm_ranking_options o;
+  clm_ranking_options_init(&o);
+  if (a->budget)
+    o.memory_budget = a->budget;
+  o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
+  o.batch_rows = batch;
+  o.scores_are_probs = kind == CLM_SCORES_PROBS;
+  const clm_ranking_source source = {
+      &src, n, k, scores_in_place ? sd : CLM_DTYPE_F32,
+      k > 1 && kind == CLM_SCORES_LOGITS, source_read};
+  clm_error err;
+  clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
+  free(src.ybuf);
+  free(src.zbuf);
+  if (st != CLM_OK) {
+    cli_error("ranking: %s", err.message[0] ? err.message : clm_status_str(st));
+    return CLI_EXIT_ERROR;
+  }
+  out->done = 1;
+  out->seconds = cli_now() - t0;
+  return -1;
+}
+
+void cli_ranking_free(struct cli_ranking_out *out) {
+  clm_ranking_result_release(&out->result);
+}
+
+/* Appends printf output to a text writer, keeping the first error. */
+struct text {
+  clm_npy_writer *w;
+  clm_status st;
+  clm_error err;
+};
+
+static void put(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...) {
+  if (t->st != CLM_OK)
+    return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  const int len = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (len > 0)
+    t->st = clm_npy_writer_append_bytes(t->w, buf, (size_t)len, &t->err);
+}
+
+/* A ratio for the CSV: num/den, "nan" when den is 0. */
+static void put_ratio(struct text *t, uint64_t num, uint64_t den, char sep) {
+  if (den == 0)
+    put(t, "nan%c", sep);
+  else
+    put(t, "%.17g%c", (double)num / (double)den, sep);
+}
+
+static void put_threshold(struct text *t, double v) {
+  if (isinf(v))
+    put(t, "%sinf,", v < 0 ? "-" : "");
+  else
+    put(t, "%.17g,", v);
+}
+
+/* ROC rows: (inf, 0, 0), then each point. PR rows: (inf, precision 1,
+ * recall 0), scikit-learn's last point, which has no threshold, then each
+ * point. With K > 1 a class column leads. */
+static void write_curve(struct text *t, const clm_ranking_result *r, int roc) {
+  const int multi = r->k > 1;
+  put(t, "%s%s\n", multi ? "class," : "",
+      roc ? "threshold,fpr,tpr" : "threshold,precision,recall");
+  for (uint32_t c = 0; c < r->k; ++c) {
+    const clm_ranking_class *cl = &r->classes[c];
+    if (multi)
+      put(t, "%u,", (unsigned)c);
+    put(t, roc ? "inf,0,0\n" : "inf,1,0\n");
+    for (uint64_t i = 0; i < cl->curve_len; ++i) {
+      const clm_curve_point *p = &cl->curve[i];
+      if (multi)
+        put(t, "%u,", (unsigned)c);
+      put_threshold(t, p->threshold);
+      if (roc) {
+        put_ratio(t, p->fp, cl->negatives, ',');
+        put_ratio(t, p->tp, cl->positives, '\n');
+      } else {
+        put_ratio(t, p->tp, p->tp + p->fp, ',');
+        put_ratio(t, p->tp, cl->positives, '\n');
+      }
+    }
+  }
+}
+
+int cli_ranking_open_outputs(const struct cli_ranking_args *a,
+                             struct cli_ranking_out *out) {
+  if (cli_output_open_text(&out->roc, "--roc-out", a->roc_out) ||
+      cli_output_open_text(&out->pr, "--pr-out", a->pr_out))
+    return CLI_EXIT_ERROR;
+  return -1;
+}
+
+int cli_ranking_write_curves(struct cli_ranking_out *out) {
+  struct cli_output *files[2] = {&out->roc, &out->pr};
+  for (int f = 0; f < 2; ++f) {
+    if (!files[f]->w)
+      continue;
+    struct text t = {files[f]->w, CLM_OK, {0}};
+    write_curve(&t, &out->result, f == 0);
+    if (t.st != CLM_OK) {
+      cli_error("%s", t.err.message);
+      return CLI_EXIT_ERROR;
+    }
+  }
+  if (cli_output_commit(&out->roc) || cli_output_commit(&out->pr))
+    return CLI_EXIT_ERROR;
+  return -1;
+}
+
+void cli_ranking_abort(struct cli_ranking_out *out) {
+  cli_output_abort(&out->roc);
+  cli_output_abort(&out->pr);
+}
+
+void cli_ranking_warn(const struct cli_ranking_out *out) {
+  if (!out->done)
+    return;
+  const clm_ranking_result *r = &out->result;
+  for (uint32_t c = 0; c < r->k; ++c) {
+    const clm_ranking_class *cl = &r->classes[c];
+    char who[48] = "";
+    if (r->k > 1)
+      snprintf(who, sizeof who, " of class %u", (unsigned)c);
+    if (isnan(cl->roc_auc))
+      cli_warning("ROC-AUC%s is undefined: only one class is present in the "
+                  "labels; reported as null",
+                  who);
+    if (isnan(cl->average_precision))
+      cli_warning("average precision%s is undefined: no positive samples; "
+                  "reported as null",
+                  who);
+  }
+}
+
+void cli_ranking_json_timing(struct json *j, const struct cli_ranking_out *out) {
+  if (!out || !out->done)
+    return;
+  json_number(j, "ranking_s", out->seconds);
+  json_u64(j, "ranking_passes", out->result.passes);
+  json_u64(j, "ranking_memory_bytes", out->result.memory_bytes);
+}

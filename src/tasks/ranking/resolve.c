@@ -1,0 +1,388 @@
+/* Resolving counted key ranges into exact ROC-AUC and AP terms: pure C,
+ * no OpenCL. Cells are visited in descending key order, so for each cell
+ * the samples above it (tp, fp) and the negatives below it are known. */
+#include "tasks/ranking/ranking.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t clm_rk_key(const clm_rk_setup *s, const void *scores, uint64_t i) {
+  if (s->f64) {
+    uint64_t b;
+    memcpy(&b, (const double *)scores + i, 8);
+    if (b == 0x8000000000000000ull)
+      b = 0;
+    return (b & 0x8000000000000000ull) ? ~b : (b | 0x8000000000000000ull);
+  }
+  uint32_t b;
+  memcpy(&b, (const float *)scores + i, 4);
+  if (b == 0x80000000u)
+    b = 0;
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+double clm_rk_value(const clm_rk_setup *s, uint64_t key) {
+  if (s->f64) {
+    const uint64_t b = (key & 0x8000000000000000ull)
+                           ? (key ^ 0x8000000000000000ull)
+                           : ~key;
+    double v;
+    memcpy(&v, &b, 8);
+    return v;
+  }
+  const uint32_t k32 = (uint32_t)key;
+  const uint32_t b = (k32 & 0x80000000u) ? (k32 ^ 0x80000000u) : ~k32;
+  float v;
+  memcpy(&v, &b, 4);
+  return v;
+}
+
+clm_status clm_rk_nodes_push(clm_rk_nodes *n, const clm_rk_node *node) {
+  if (n->len == n->cap) {
+    const size_t cap = n->cap ? 2 * n->cap : 256;
+    clm_rk_node *v = clm_realloc(n->v, cap * sizeof *v);
+    if (!v)
+      return CLM_ERR_OUT_OF_MEMORY;
+    n->v = v;
+    n->cap = cap;
+  }
+  n->v[n->len++] = *node;
+  return CLM_OK;
+}
+
+static clm_status point_push(clm_rk_point **v, uint64_t *len, uint64_t cap,
+                             const clm_rk_point *p) {
+  /* Grows by powers of two up to cap, so memory follows what is kept. */
+  const uint64_t n = *len;
+  if ((n & (n - 1)) == 0 || n == 0) {
+    uint64_t want = n ? 2 * n : 16;
+    if (want > cap)
+      want = cap;
+    if (want > n) {
+      clm_rk_point *nv = clm_realloc(*v, want * sizeof *nv);
+      if (!nv)
+        return CLM_ERR_OUT_OF_MEMORY;
+      *v = nv;
+    }
+  }
+  (*v)[(*len)++] = *p;
+  return CLM_OK;
+}
+
+/* Keeps a curve point: all of them while at most M, and those at the
+ * M ranks 1 + floor(j (T - 1) / (M - 1)), j = 0..M-1, of the T samples,
+ * so the two end points are always kept. */
+static clm_status curve_point(const clm_rk_resolver *r, clm_rk_column *c,
+                              uint64_t key, uint64_t before, uint64_t tp,
+                              uint64_t fp) {
+  const uint64_t m = r->curve_points;
+  if (m == 0)
+    return CLM_OK;
+  const clm_rk_point p = {key, tp, fp};
+  clm_status st = CLM_OK;
+  if (!c->all_overflow) {
+    if (c->all_len < m)
+      st = point_push(&c->all, &c->all_len, m, &p);
+    else
+      c->all_overflow = 1;
+  }
+  const uint64_t total = c->pos + c->neg, after = tp + fp;
+  int keep = total <= 1;
+  if (!keep) {
+    const unsigned __int128 num = (unsigned __int128)before * (m - 1);
+    const unsigned __int128 j = (num + (total - 2)) / (total - 1);
+    if (j <= m - 1) {
+      const uint64_t t =
+          1 + (uint64_t)((j * (unsigned __int128)(total - 1)) / (m - 1));
+      keep = t <= after;
+    }
+  }
+  if (st == CLM_OK && keep && c->even_len < m)
+    st = point_push(&c->even, &c->even_len, m, &p);
+  return st;
+}
+
+/* sum_{i=1..p} (a + i) / (b + i) for b >= a >= 0: the AP of p positives
+ * that follow b - a negatives, one threshold each (the least precision
+ * they can have). */
+static long double precision_floor(uint64_t a, uint64_t b, uint64_t p) {
+  const uint64_t head = p < 1024 ? p : 1024;
+  long double s = 0;
+  for (uint64_t i = 1; i <= head; ++i)
+    s += (long double)(a + i) / (long double)(b + i);
+  if (head == p)
+    return s;
+  /* The rest: (p - head) - (b - a) (H(b + p) - H(b + head)), harmonic
+   * numbers by their expansion (error below 1e-14 from 1024 on). */
+  const long double x = (long double)(b + head) + 0.5L;
+  const long double y = (long double)(b + p) + 0.5L;
+  const long double h = logl(y / x) + 1.0L / (24 * y * y) - 1.0L / (24 * x * x);
+  return s + (long double)(p - head) - (long double)(b - a) * h;
+}
+
+/* A descending walk over one node's cells. */
+struct walk {
+  clm_rk_resolver *r;
+  const clm_rk_node *node;
+  clm_rk_column *c;
+  uint64_t tp, fp;    /* samples of the column above the current cell */
+  uint64_t neg_left;  /* negatives of the node not yet passed */
+  uint64_t pos_seen, neg_seen;
+};
+
+static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
+                       uint64_t neg, uint64_t pos) {
+  if (neg == 0 && pos == 0)
+    return CLM_OK;
+  clm_rk_column *c = w->c;
+  w->pos_seen += pos;
+  w->neg_seen += neg;
+  if (neg > w->neg_left)
+    return CLM_ERR_FORMAT; /* counts inconsistent with the node's */
+  w->neg_left -= neg;
+  /* Pairs with the negatives below this cell: the positive ranks higher. */
+  c->u2 += (unsigned __int128)pos * 2 * w->neg_left;
+  clm_status st = CLM_OK;
+  if (cell_bits == 0) {
+    /* One key: its pairs tie (1/2 each), one threshold. */
+    const uint64_t tp = w->tp + pos, fp = w->fp + neg;
+    c->u2 += (unsigned __int128)pos * neg;
+    if (pos)
+      c->ap += (double)pos * ((double)tp / (double)(tp + fp));
+    c->distinct++;
+    st = curve_point(w->r, c, lo, w->tp + w->fp, tp, fp);
+  } else {
+    const int need_auc = pos && neg;
+    const int need_ap = pos && (neg || (pos >= 2 && w->fp > 0));
+    const int need_curve = w->r->curve_points > 0;
+    if (need_auc || need_ap || need_curve) {
+      if (w->r->out) {
+        const uint64_t span = cell_bits >= 64 ? ~0ull : (1ull << cell_bits) - 1;
+        const clm_rk_node child = {w->node->col,
+                                   w->r->setup->key_bits - cell_bits,
+                                   lo,
+                                   lo + span,
+                                   pos,
+                                   neg,
+                                   w->tp,
+                                   w->fp};
+        st = clm_rk_nodes_push(w->r->out, &child);
+      } else {
+        c->open = 1;
+        c->u2_open += (unsigned __int128)pos * neg * 2;
+        if (pos) {
+          c->ap_open_lo += precision_floor(w->tp, w->tp + w->fp + neg, pos);
+          c->ap_open_hi += (long double)pos * (long double)(w->tp + pos) /
+                           (long double)(w->tp + w->fp + pos);
+        }
+      }
+    } else if (pos) {
+      /* Positives only, and either one of them or nothing negative above:
+       * their precision does not depend on their order. */
+      c->ap += pos == 1 ? (long double)(w->tp + 1) /
+                              (long double)(w->tp + w->fp + 1)
+                        : (long double)pos;
+    }
+  }
+  w->tp += pos;
+  w->fp += neg;
+  return st;
+}
+
+static clm_status walk_end(const struct walk *w) {
+  return w->pos_seen == w->node->pos && w->neg_seen == w->node->neg
+             ? CLM_OK
+             : CLM_ERR_FORMAT;
+}
+
+clm_status clm_rk_scan_cells(clm_rk_resolver *r, const clm_rk_node *node,
+                             const void *cells, int format, uint64_t count,
+                             unsigned cell_bits) {
+  struct walk w = {r,
+                   node,
+                   r->into ? r->into : &r->cols[node->col],
+                   node->tp_above,
+                   node->fp_above,
+                   node->neg,
+                   0,
+                   0};
+  const uint64_t *c64 = cells;
+  const uint32_t *c32 = cells;
+  for (uint64_t i = count; i-- > 0;) {
+    uint64_t neg, pos;
+    if (format == CLM_RK_CELLS_U64) {
+      neg = c64[2 * i];
+      pos = c64[2 * i + 1];
+    } else if (format == CLM_RK_CELLS_U32) {
+      neg = c32[2 * i];
+      pos = c32[2 * i + 1];
+    } else {
+      neg = (uint64_t)c32[4 * i + 1] << 32 | c32[4 * i];
+      pos = (uint64_t)c32[4 * i + 3] << 32 | c32[4 * i + 2];
+    }
+    const uint64_t lo = node->lo + (cell_bits >= 64 ? 0 : (i << cell_bits));
+    clm_status st = cell(&w, lo, cell_bits, neg, pos);
+    if (st != CLM_OK)
+      return st;
+  }
+  return walk_end(&w);
+}
+
+/* Ascending LSD radix sort of the low `bits` bits, 11 at a time; digits
+ * that every value shares are skipped. */
+static void radix_sort(uint64_t *v, uint64_t *tmp, uint64_t n, unsigned bits) {
+  uint64_t count[2048];
+  uint64_t *src = v, *dst = tmp;
+  for (unsigned shift = 0; shift < bits; shift += 11) {
+    memset(count, 0, sizeof count);
+    for (uint64_t i = 0; i < n; ++i)
+      count[(src[i] >> shift) & 2047]++;
+    if (count[(src[0] >> shift) & 2047] == n)
+      continue;
+    uint64_t sum = 0;
+    for (int d = 0; d < 2048; ++d) {
+      const uint64_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (uint64_t i = 0; i < n; ++i)
+      dst[count[(src[i] >> shift) & 2047]++] = src[i];
+    uint64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != v)
+    memcpy(v, src, n * sizeof *v);
+}
+
+clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
+                                uint64_t *packed, uint64_t *tmp,
+                                uint64_t count) {
+  const unsigned rem = r->setup->key_bits - node->prefix; /* < 64 */
+  const uint64_t mask = (1ull << rem) - 1;
+  /* Only the low rem + 1 bits differ inside the range. */
+  if (count > 0)
+    radix_sort(packed, tmp, count, rem + 1);
+  struct walk w = {r,
+                   node,
+                   r->into ? r->into : &r->cols[node->col],
+                   node->tp_above,
+                   node->fp_above,
+                   node->neg,
+                   0,
+                   0};
+  for (uint64_t i = count; i > 0;) {
+    const uint64_t low = (packed[i - 1] >> 1) & mask;
+    uint64_t pos = 0, neg = 0;
+    while (i > 0 && ((packed[i - 1] >> 1) & mask) == low) {
+      if (packed[i - 1] & 1)
+        ++pos;
+      else
+        ++neg;
+      --i;
+    }
+    clm_status st = cell(&w, node->lo | low, 0, neg, pos);
+    if (st != CLM_OK)
+      return st;
+  }
+  return walk_end(&w);
+}
+
+static int point_desc(const void *a, const void *b) {
+  const clm_rk_point *x = a, *y = b;
+  return x->key < y->key ? 1 : x->key > y->key ? -1 : 0;
+}
+
+void clm_rk_columns_free(clm_rk_column *cols, uint32_t k) {
+  if (!cols)
+    return;
+  for (uint32_t i = 0; i < k; ++i) {
+    free(cols[i].all);
+    free(cols[i].even);
+  }
+  free(cols);
+}
+
+clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols,
+                         uint64_t n, uint64_t curve_points,
+                         clm_ranking_result *out) {
+  memset(out, 0, sizeof *out);
+  out->n = n;
+  out->k = s->k;
+  out->exact = 1;
+  out->classes = clm_calloc(s->k, sizeof *out->classes);
+  if (!out->classes)
+    return CLM_ERR_OUT_OF_MEMORY;
+  double auc_sum = 0, auc_w = 0, ap_sum = 0, ap_w = 0;
+  uint64_t auc_n = 0, ap_n = 0, auc_pos = 0, ap_pos = 0;
+  for (uint32_t k = 0; k < s->k; ++k) {
+    clm_rk_column *c = &cols[k];
+    clm_ranking_class *o = &out->classes[k];
+    o->positives = c->pos;
+    o->negatives = c->neg;
+    o->roc_auc = o->roc_auc_lo = o->roc_auc_hi = NAN;
+    o->average_precision = o->average_precision_lo =
+        o->average_precision_hi = NAN;
+    if (c->open)
+      out->exact = 0;
+    if (c->pos && c->neg) {
+      const long double pairs2 = 2.0L * (long double)c->pos * c->neg;
+      o->roc_auc_lo = (double)((long double)c->u2 / pairs2);
+      o->roc_auc_hi = (double)((long double)(c->u2 + c->u2_open) / pairs2);
+      o->roc_auc = c->open ? 0.5 * (o->roc_auc_lo + o->roc_auc_hi)
+                           : o->roc_auc_lo;
+      auc_sum += o->roc_auc;
+      auc_w += o->roc_auc * (double)c->pos;
+      auc_n++;
+      auc_pos += c->pos;
+    }
+    if (c->pos) {
+      const long double p = (long double)c->pos;
+      o->average_precision_lo = (double)((c->ap + c->ap_open_lo) / p);
+      o->average_precision_hi = (double)((c->ap + c->ap_open_hi) / p);
+      if (c->open) {
+        /* Rounding must not make the interval miss the value. */
+        o->average_precision_lo *= 1.0 - 1e-13;
+        o->average_precision_hi *= 1.0 + 1e-13;
+        if (o->average_precision_hi > 1.0)
+          o->average_precision_hi = 1.0;
+      }
+      o->average_precision =
+          c->open ? 0.5 * (o->average_precision_lo + o->average_precision_hi)
+                  : o->average_precision_lo;
+      ap_sum += o->average_precision;
+      ap_w += o->average_precision * (double)c->pos;
+      ap_n++;
+      ap_pos += c->pos;
+    }
+    o->distinct = curve_points && !c->open ? c->distinct : 0;
+    if (curve_points && !c->open) {
+      clm_rk_point *pts = c->all_overflow ? c->even : c->all;
+      const uint64_t len = c->all_overflow ? c->even_len : c->all_len;
+      qsort(pts, len, sizeof *pts, point_desc);
+      o->curve = clm_malloc((len ? len : 1) * sizeof *o->curve);
+      if (!o->curve)
+        return CLM_ERR_OUT_OF_MEMORY;
+      for (uint64_t i = 0; i < len; ++i)
+        o->curve[i] =
+            (clm_curve_point){clm_rk_value(s, pts[i].key), pts[i].tp, pts[i].fp};
+      o->curve_len = len;
+    }
+  }
+  out->roc_auc_macro = auc_n ? auc_sum / (double)auc_n : NAN;
+  out->roc_auc_weighted = auc_pos ? auc_w / (double)auc_pos : NAN;
+  out->average_precision_macro = ap_n ? ap_sum / (double)ap_n : NAN;
+  out->average_precision_weighted = ap_pos ? ap_w / (double)ap_pos : NAN;
+  return CLM_OK;
+}
+
+void clm_ranking_result_release(clm_ranking_result *r) {
+  if (!r)
+    return;
+  if (r->classes)
+    for (uint32_t k = 0; k < r->k; ++k)
+      free(r->classes[k].curve);
+  free(r->classes);
+  memset(r, 0, sizeof *r);
+}
