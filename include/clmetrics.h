@@ -468,7 +468,8 @@ CLM_API void clm_multiclass_result_release(clm_multiclass_result *result);
 
 /** One self-test check: a kernel in one configuration over its inputs. */
 typedef struct clm_selftest_row {
-  char kernel[32];  /* "binary", "weight_grad", "confusion", "argmax_ce" */
+  char kernel[32];  /* "binary", "weight_grad", "confusion", "argmax_ce",
+                       "rank_hist/refine" */
   char config[96];  /* work-group size, strategy, sizes */
   unsigned cases;   /* input sets compared */
   int passed;       /* 1 when every case matched the reference */

@@ -690,9 +690,10 @@ Test(binary, kernel_dir_override_and_build_failure) {
   cr_assert(strstr(err.message, "clm_shared.h"), "%s", err.message);
   /* A broken kernel: CLM_ERR_BUILD with the options and the log. */
   char path[256];
-  const char *names[] = {"clm_shared.h", "common.cl", "binary.cl",
-                         "weight_grad.cl", "multiclass.cl"};
-  for (int i = 0; i < 5; ++i) {
+  const char *names[] = {"clm_shared.h",  "common.cl",     "binary.cl",
+                         "weight_grad.cl", "multiclass.cl", "ranking.cl"};
+  enum { NAMES = sizeof names / sizeof names[0] };
+  for (int i = 0; i < NAMES; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
@@ -703,7 +704,7 @@ Test(binary, kernel_dir_override_and_build_failure) {
   cr_assert_eq(clm_context_create(&o, &c, &err), CLM_ERR_BUILD);
   cr_assert_null(c);
   cr_assert(strstr(err.message, "-DCLM_VW="), "%s", err.message);
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < NAMES; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     remove(path);
   }

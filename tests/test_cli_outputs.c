@@ -353,7 +353,8 @@ static int run_with_data_limit(const char *const *args, rlim_t bytes,
 
 /* 6e7 samples with int64 labels, float64 scores and --grad-out: whole-array
  * copies would need 60 + 240 + 240 MB of private memory; streamed batches
- * need a few tens of MB beyond what the runtime itself takes. */
+ * need a few tens of MB beyond what the runtime itself takes, and the exact
+ * ranking stays within its --ranking-memory budget. */
 Test(cli, gradients_stream_in_bounded_memory, .timeout = 300) {
 #ifdef __SANITIZE_ADDRESS__
   cr_skip_test("AddressSanitizer reserves large shadow mappings");
@@ -385,7 +386,8 @@ Test(cli, gradients_stream_in_bounded_memory, .timeout = 300) {
   }
   const int rc =
       run_with_data_limit(EXTRA("binary", "--labels", yp, "--scores", zp,
-                                "--grad-out", opath("g.npy"), "--json"),
+                                "--grad-out", opath("g.npy"),
+                                "--ranking-memory", "64M", "--json"),
                           base + ((rlim_t)256 << 20), errp);
   char *err = slurp(errp, NULL);
   cr_expect_eq(rc, 0, "exit %d under a %llu MB data limit: %s", rc,

@@ -139,7 +139,8 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   out->done = 0;
   const double t0 = cli_now();
   const uint64_t n = clm_array_rows(labels);
-  const uint64_t batch = (uint64_t)1 << 22;
+  /* About 2^22 scores a batch: the conversions' buffers stay small. */
+  const uint64_t batch = ((uint64_t)1 << 22) / k ? ((uint64_t)1 << 22) / k : 1;
   const uint64_t rows = n < batch ? n : batch;
   const clm_dtype ld = clm_array_dtype(labels), sd = clm_array_dtype(scores);
   struct source src = {labels, scores, k, NULL, NULL};

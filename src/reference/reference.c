@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- RNG ---- */
@@ -194,4 +195,121 @@ void clm_ref_multiclass_eval(const int32_t *yt, const float *z, uint64_t n,
     if (cm)
       cm[(uint64_t)t * k + clm_ref_argmax(row, k)]++;
   }
+}
+
+/* ---- ranking ---- */
+
+/* Exact Mann-Whitney sums: n^2 overflows uint64 past n = 2^32. */
+__extension__ typedef unsigned __int128 ref_u128;
+
+struct ref_rank_item {
+  double s;
+  uint8_t y;
+};
+
+/* Descending score; equal scores (-0.0 == +0.0) compare equal. */
+static int ref_rank_cmp(const void *a, const void *b) {
+  const double x = ((const struct ref_rank_item *)a)->s;
+  const double y = ((const struct ref_rank_item *)b)->s;
+  return x > y ? -1 : x < y ? 1 : 0;
+}
+
+void clm_ref_ranking_eval(const uint8_t *y, const double *s, uint64_t n,
+                          clm_ref_ranking *out) {
+  memset(out, 0, sizeof *out);
+  for (uint64_t i = 0; i < n; ++i) {
+    out->pos += y[i] != 0;
+    out->neg += y[i] == 0;
+  }
+  out->roc_auc = NAN;
+  out->average_precision = NAN;
+  if (n == 0)
+    return;
+  struct ref_rank_item *it = malloc((size_t)n * sizeof *it);
+  clm_ref_rank_point *curve = malloc((size_t)n * sizeof *curve);
+  if (!it || !curve) {
+    free(it);
+    free(curve);
+    return;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    it[i].s = s[i];
+    it[i].y = y[i] != 0;
+  }
+  qsort(it, (size_t)n, sizeof *it, ref_rank_cmp);
+  const uint64_t P = out->pos, N = out->neg;
+  ref_u128 u2 = 0;
+  long double ap = 0;
+  uint64_t tp = 0, fp = 0, len = 0;
+  for (uint64_t i = 0; i < n;) {
+    uint64_t j = i, gp = 0, gn = 0;
+    while (j < n && it[j].s == it[i].s) {
+      gp += it[j].y;
+      gn += !it[j].y;
+      ++j;
+    }
+    /* Negatives strictly below this group: N - fp - gn. */
+    u2 += (ref_u128)gp * (2 * (ref_u128)(N - fp - gn) + gn);
+    tp += gp;
+    fp += gn;
+    if (gp && P)
+      ap += (long double)gp / (long double)P * (long double)tp /
+            (long double)(tp + fp);
+    curve[len].threshold = it[i].s == 0 ? 0.0 : it[i].s;
+    curve[len].tp = tp;
+    curve[len].fp = fp;
+    ++len;
+    i = j;
+  }
+  free(it);
+  clm_ref_rank_point *shrunk = realloc(curve, (size_t)len * sizeof *curve);
+  out->curve = shrunk ? shrunk : curve;
+  out->curve_len = len;
+  if (P && N)
+    out->roc_auc =
+        (double)((long double)u2 / (long double)((ref_u128)2 * P * N));
+  if (P)
+    out->average_precision = (double)ap;
+}
+
+void clm_ref_ranking_ovr(const int32_t *y, const double *s, uint64_t n,
+                         uint32_t k, clm_ref_ranking *per_class) {
+  uint8_t *yc = malloc(n ? (size_t)n : 1);
+  double *sc = malloc((n ? (size_t)n : 1) * sizeof *sc);
+  for (uint32_t c = 0; c < k; ++c) {
+    if (!yc || !sc) {
+      memset(&per_class[c], 0, sizeof per_class[c]);
+      per_class[c].roc_auc = NAN;
+      per_class[c].average_precision = NAN;
+      continue;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      yc[i] = y[i] == (int32_t)c;
+      sc[i] = s[i * k + c];
+    }
+    clm_ref_ranking_eval(yc, sc, n, &per_class[c]);
+  }
+  free(yc);
+  free(sc);
+}
+
+void clm_ref_ranking_free(clm_ref_ranking *r) {
+  if (!r)
+    return;
+  free(r->curve);
+  memset(r, 0, sizeof *r);
+}
+
+void clm_ref_softmax_f32(const float *z, uint32_t k, float *p) {
+  float m = z[0];
+  for (uint32_t j = 1; j < k; ++j)
+    if (z[j] > m)
+      m = z[j];
+  float sum = 0.0f;
+  for (uint32_t j = 0; j < k; ++j) {
+    p[j] = expf(z[j] - m);
+    sum += p[j];
+  }
+  for (uint32_t j = 0; j < k; ++j)
+    p[j] = p[j] / sum;
 }

@@ -125,6 +125,49 @@ void clm_ref_multiclass_eval(const int32_t *yt, const float *z, uint64_t n,
                              uint32_t k, int probs, uint32_t top_k,
                              uint64_t *cm, clm_ref_multiclass *r);
 
+/* ---- ranking: exact ROC-AUC and average precision ---- */
+
+/* One point of the ROC/PR curves: the samples scoring >= threshold. */
+typedef struct clm_ref_rank_point {
+  double threshold;
+  uint64_t tp, fp;
+} clm_ref_rank_point;
+
+typedef struct clm_ref_ranking {
+  uint64_t pos, neg;
+  /* NaN when undefined: AUC needs both classes, AP needs >= 1 positive. */
+  double roc_auc, average_precision;
+  /* One point per distinct score, descending threshold, cumulative tp/fp of
+   * the samples with score >= threshold; a threshold of zero is +0.0 (a
+   * tie group of -0.0 and +0.0 is one point). malloc'ed, caller frees
+   * (clm_ref_ranking_free); NULL when n == 0. */
+  clm_ref_rank_point *curve;
+  uint64_t curve_len;
+} clm_ref_ranking;
+
+/* Exact ranking metrics of n samples, as scikit-learn's roc_auc_score and
+ * average_precision_score: labels y (nonzero = positive), scores s (no NaN;
+ * a float32 input is widened exactly by the caller). The samples are sorted
+ * by descending score; ties are exact equality (-0.0 == +0.0, +-inf are
+ * ordinary values). AUC is Mann-Whitney with 1/2 credit for ties, computed
+ * exactly in integers: U2 = sum over positives of (2 * #negatives strictly
+ * below + #negatives equal) as unsigned __int128, AUC = U2 / (2 P N) in long
+ * double. AP = sum over distinct thresholds (descending) of
+ * (tp_i - tp_{i-1}) / P * tp_i / (tp_i + fp_i), accumulated in long double.
+ * On allocation failure both values are NaN and there is no curve. */
+void clm_ref_ranking_eval(const uint8_t *y, const double *s, uint64_t n,
+                          clm_ref_ranking *out);
+/* One-vs-rest over an n x k row-major score matrix: per_class[c] is column
+ * c ranked against (y == c). Each entry is freed with clm_ref_ranking_free. */
+void clm_ref_ranking_ovr(const int32_t *y, const double *s, uint64_t n,
+                         uint32_t k, clm_ref_ranking *per_class);
+/* Frees the curve and zeroes the struct. Accepts NULL. */
+void clm_ref_ranking_free(clm_ref_ranking *r);
+/* Softmax of one row of k float32 logits, in float32 as the device computes
+ * it: m = max_j z_j; e_j = expf(z_j - m); s = the float sum of e_j for j
+ * ascending; p_j = e_j / s. */
+void clm_ref_softmax_f32(const float *z, uint32_t k, float *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -346,6 +346,94 @@ static clm_status run_argmax(struct st_ctx *t, const clm_context_options *base,
   return CLM_OK;
 }
 
+/* ---- ranking ---- */
+
+/* Exact AUC and AP of n samples (float32 or float64 scores, with ties,
+ * +-inf and -0.0) under a memory budget, and the full curve, against the
+ * sort-based reference. */
+static void ranking_case(struct st_ctx *t, clm_selftest_row *row,
+                         clm_context *ctx, const uint8_t *y, const void *s,
+                         const double *sd, clm_dtype dtype, uint64_t n,
+                         uint64_t budget) {
+  clm_ref_ranking ref;
+  clm_ref_ranking_eval(y, sd, n, &ref);
+  clm_ranking_options o;
+  clm_ranking_options_init(&o);
+  o.memory_budget = budget;
+  o.curve_points = n + 1;
+  clm_ranking_result res;
+  clm_error err;
+  char what[160];
+  ++row->cases;
+  if (clm_ranking_compute_arrays(ctx, y, s, dtype, n, 1, 0, &o, &res, &err) !=
+      CLM_OK) {
+    record(t, row, INFINITY, err.message);
+    clm_ref_ranking_free(&ref);
+    return;
+  }
+  const clm_ranking_class *c = &res.classes[0];
+  snprintf(what, sizeof what, "ROC-AUC %.17g, expected %.17g (%s)",
+           c->roc_auc, ref.roc_auc, clm_dtype_name(dtype));
+  record(t, row, fabs(c->roc_auc - ref.roc_auc) / 1e-12, what);
+  snprintf(what, sizeof what, "AP %.17g, expected %.17g (%s)",
+           c->average_precision, ref.average_precision, clm_dtype_name(dtype));
+  record(t, row, fabs(c->average_precision - ref.average_precision) / 1e-12,
+         what);
+  uint64_t wrong = c->curve_len != ref.curve_len;
+  for (uint64_t i = 0; !wrong && i < ref.curve_len; ++i)
+    wrong += c->curve[i].threshold != ref.curve[i].threshold ||
+             c->curve[i].tp != ref.curve[i].tp ||
+             c->curve[i].fp != ref.curve[i].fp;
+  snprintf(what, sizeof what, "curve of %llu points differs (%llu expected)",
+           (unsigned long long)c->curve_len, (unsigned long long)ref.curve_len);
+  record(t, row, wrong ? INFINITY : 0.0, what);
+  clm_ranking_result_release(&res);
+  clm_ref_ranking_free(&ref);
+}
+
+static clm_status run_ranking(struct st_ctx *t, const clm_context_options *base,
+                              uint64_t budget, clm_error *err) {
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(base, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row =
+      new_row(t, "rank_hist/refine", "budget %llu KiB, f32 and f64",
+              (unsigned long long)(budget >> 10));
+  const uint64_t n = 20011;
+  uint8_t *y = clm_malloc(n);
+  float *z = clm_malloc(n * sizeof *z);
+  double *d = clm_malloc(n * sizeof *d), *zd = clm_malloc(n * sizeof *zd);
+  if (!y || !z || !d || !zd) {
+    free(y), free(z), free(d), free(zd);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  clm_rng rng;
+  clm_rng_seed(&rng, 4242);
+  for (uint64_t i = 0; i < n; ++i) {
+    y[i] = clm_rng_uniform(&rng) < 0.3;
+    const double u = clm_rng_uniform(&rng);
+    /* A third of the scores on a coarse grid (ties), the rest spread. */
+    z[i] = i % 3 == 0 ? (float)floor(u * 8) / 8
+                      : (float)((u - 0.5) * 12 + y[i]);
+    zd[i] = (double)z[i] + (i % 3 == 0 ? 0.0 : 1e-12 * (double)(i % 7));
+  }
+  z[0] = INFINITY, z[1] = -INFINITY, z[2] = -0.0f, z[3] = 0.0f;
+  for (int i = 0; i < 4; ++i)
+    zd[i] = z[i];
+  for (uint64_t i = 0; i < n; ++i)
+    d[i] = z[i];
+  ranking_case(t, row, ctx, y, z, d, CLM_DTYPE_F32, n, budget);
+  ranking_case(t, row, ctx, y, zd, zd, CLM_DTYPE_F64, n, budget);
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail,
+             "exact AUC, AP and curve (ties, +-inf, -0) vs sort");
+  free(y), free(z), free(d), free(zd);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
 clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
                         size_t capacity, size_t *count, clm_error *err) {
   clm_error_clear(err);
@@ -393,6 +481,11 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
     }
   for (size_t q = 0; q < 2 && rc == CLM_OK; ++q)
     rc = run_argmax(&t, &base, q ? 1000 : 10, err);
+  /* The default budget (one refine pass) and the smallest (many passes,
+   * split and dense ranges). */
+  for (size_t q = 0; q < 2 && rc == CLM_OK; ++q)
+    rc = run_ranking(&t, &base, q ? CLM_RANKING_MIN_BUDGET
+                                  : CLM_RANKING_DEFAULT_BUDGET, err);
   *count = t.count;
   if (rc != CLM_OK)
     return rc;
