@@ -1,6 +1,6 @@
 /* `clmetrics demo`: the origin notes' Q1 gradient table, a finite-difference
  * check of dL/dW, and a synthetic set of 10 million predictions. */
-#include "cli.h"
+#include "cli_ranking.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -175,8 +175,17 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
   clm_binary_result r;
   if (st == CLM_OK)
     st = clm_binary_finalize(&s, CLM_ZERO_DIVISION_ZERO, &r, NULL);
-  const double dt = cli_now() - t0;
   clm_binary_state_release(&s);
+  /* Exact ROC-AUC and average precision of the same predictions. */
+  struct cli_ranking_out rank;
+  memset(&rank, 0, sizeof rank);
+  const double t1 = cli_now();
+  if (st == CLM_OK)
+    st = clm_ranking_compute_arrays(ctx, y, z, CLM_DTYPE_F32, n, 1, 0, NULL,
+                                    &rank.result, &err);
+  rank.done = st == CLM_OK;
+  rank.seconds = cli_now() - t1;
+  const double dt = cli_now() - t0;
   if (st != CLM_OK) {
     cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
     goto done;
@@ -186,7 +195,8 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
                                   .kind = CLM_SCORES_LOGITS,
                                   .startup_s = clm_context_startup_seconds(ctx),
                                   .compute_s = dt,
-                                  .total_s = cli_now() - cli_start_time};
+                                  .total_s = cli_now() - cli_start_time,
+                                  .ranking = &rank};
   if (json) {
     cli_print_binary_json(stdout, &rep);
   } else {
@@ -195,6 +205,7 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
            (unsigned long long)n);
     cli_print_binary_text(stdout, &rep);
   }
+  cli_ranking_free(&rank);
   rc = CLI_EXIT_OK;
 done:
   free(g);

@@ -129,6 +129,10 @@ struct walk {
   uint64_t tp, fp;    /* samples of the column above the current cell */
   uint64_t neg_left;  /* negatives of the node not yet passed */
   uint64_t pos_seen, neg_seen;
+  /* One-key cells, summed here and added to the column at the end: a
+   * node of fewer than 2^32 samples has fewer than 2^63 pairs. */
+  uint64_t u2_keys, distinct;
+  double ap_keys;
 };
 
 static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
@@ -141,11 +145,24 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
   if (neg > w->neg_left)
     return CLM_ERR_FORMAT; /* counts inconsistent with the node's */
   w->neg_left -= neg;
+  clm_status st = CLM_OK;
+  if (cell_bits == 0 && w->node->pos + w->node->neg < (1ull << 32)) {
+    /* One key: pairs with the negatives below rank the positive higher,
+     * pairs within the key tie (1/2 each); one threshold. */
+    const uint64_t tp = w->tp + pos, fp = w->fp + neg;
+    w->u2_keys += pos * (2 * w->neg_left + neg);
+    if (pos)
+      w->ap_keys += (double)pos * ((double)tp / (double)(tp + fp));
+    w->distinct++;
+    if (w->r->curve_points)
+      st = curve_point(w->r, c, lo, w->tp + w->fp, tp, fp);
+    w->tp = tp;
+    w->fp = fp;
+    return st;
+  }
   /* Pairs with the negatives below this cell: the positive ranks higher. */
   c->u2 += (unsigned __int128)pos * 2 * w->neg_left;
-  clm_status st = CLM_OK;
   if (cell_bits == 0) {
-    /* One key: its pairs tie (1/2 each), one threshold. */
     const uint64_t tp = w->tp + pos, fp = w->fp + neg;
     c->u2 += (unsigned __int128)pos * neg;
     if (pos)
@@ -190,7 +207,10 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
   return st;
 }
 
-static clm_status walk_end(const struct walk *w) {
+static clm_status walk_end(struct walk *w) {
+  w->c->u2 += w->u2_keys;
+  w->c->ap += w->ap_keys;
+  w->c->distinct += w->distinct;
   return w->pos_seen == w->node->pos && w->neg_seen == w->node->neg
              ? CLM_OK
              : CLM_ERR_FORMAT;
@@ -199,14 +219,12 @@ static clm_status walk_end(const struct walk *w) {
 clm_status clm_rk_scan_cells(clm_rk_resolver *r, const clm_rk_node *node,
                              const void *cells, int format, uint64_t count,
                              unsigned cell_bits) {
-  struct walk w = {r,
-                   node,
-                   r->into ? r->into : &r->cols[node->col],
-                   node->tp_above,
-                   node->fp_above,
-                   node->neg,
-                   0,
-                   0};
+  struct walk w = {.r = r,
+                   .node = node,
+                   .c = r->into ? r->into : &r->cols[node->col],
+                   .tp = node->tp_above,
+                   .fp = node->fp_above,
+                   .neg_left = node->neg};
   const uint64_t *c64 = cells;
   const uint32_t *c32 = cells;
   for (uint64_t i = count; i-- > 0;) {
@@ -264,14 +282,12 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
   /* Only the low rem + 1 bits differ inside the range. */
   if (count > 0)
     radix_sort(packed, tmp, count, rem + 1);
-  struct walk w = {r,
-                   node,
-                   r->into ? r->into : &r->cols[node->col],
-                   node->tp_above,
-                   node->fp_above,
-                   node->neg,
-                   0,
-                   0};
+  struct walk w = {.r = r,
+                   .node = node,
+                   .c = r->into ? r->into : &r->cols[node->col],
+                   .tp = node->tp_above,
+                   .fp = node->fp_above,
+                   .neg_left = node->neg};
   for (uint64_t i = count; i > 0;) {
     const uint64_t low = (packed[i - 1] >> 1) & mask;
     uint64_t pos = 0, neg = 0;
