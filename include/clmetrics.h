@@ -679,8 +679,7 @@ typedef struct clm_ranking_source {
   clm_dtype dtype; /* CLM_DTYPE_F32 or CLM_DTYPE_F64 */
   int softmax;
   clm_status (*read)(void *user, uint64_t first, uint64_t count,
-                     const void **labels, const void **scores,
-                     clm_error *err);
+                     const void **labels, const void **scores, clm_error *err);
 } clm_ranking_source;
 
 typedef struct clm_ranking_options {
@@ -709,7 +708,7 @@ typedef struct clm_ranking_class {
   uint64_t positives, negatives;
   double roc_auc, roc_auc_lo, roc_auc_hi;
   double average_precision, average_precision_lo, average_precision_hi;
-  uint64_t distinct; /* distinct scores (0 when not resolved) */
+  uint64_t distinct;      /* distinct scores (0 when not resolved) */
   clm_curve_point *curve; /* descending thresholds; owned; NULL if none */
   uint64_t curve_len;
 } clm_ranking_class;
@@ -717,7 +716,7 @@ typedef struct clm_ranking_class {
 typedef struct clm_ranking_result {
   uint64_t n;
   uint32_t k;
-  int exact;                 /* 1 when every interval has width 0 */
+  int exact;                  /* 1 when every interval has width 0 */
   clm_ranking_class *classes; /* k entries (1 for binary), owned */
   /* k >= 2: one-vs-rest averages over the classes where the value is
    * defined, unweighted (macro) and by positives (weighted). */
@@ -741,8 +740,7 @@ typedef struct clm_ranking_result {
 CLM_API clm_status clm_ranking_compute(clm_context *ctx,
                                        const clm_ranking_source *source,
                                        const clm_ranking_options *opts,
-                                       clm_ranking_result *out,
-                                       clm_error *err);
+                                       clm_ranking_result *out, clm_error *err);
 
 /** The same over arrays in memory (labels uint8 for k == 1, int32 else;
  * scores n x k of `dtype`). */
@@ -771,9 +769,9 @@ typedef struct clm_ranking_state {
 
 /** Prepares an empty state; bits 0 picks 16 for k == 1 and fewer for large
  * k (at most 64 MiB of counts). */
-CLM_API clm_status clm_ranking_state_init(clm_ranking_state *state,
-                                          uint32_t k, clm_dtype dtype,
-                                          int softmax, uint32_t bits);
+CLM_API clm_status clm_ranking_state_init(clm_ranking_state *state, uint32_t k,
+                                          clm_dtype dtype, int softmax,
+                                          uint32_t bits);
 /** Frees the counts and zeroes the state. Accepts NULL. */
 CLM_API void clm_ranking_state_release(clm_ranking_state *state);
 /** Adds n rows (labels and scores as in clm_ranking_compute_arrays); on

@@ -690,7 +690,7 @@ Test(binary, kernel_dir_override_and_build_failure) {
   cr_assert(strstr(err.message, "clm_shared.h"), "%s", err.message);
   /* A broken kernel: CLM_ERR_BUILD with the options and the log. */
   char path[256];
-  const char *names[] = {"clm_shared.h",  "common.cl",     "binary.cl",
+  const char *names[] = {"clm_shared.h",   "common.cl",     "binary.cl",
                          "weight_grad.cl", "multiclass.cl", "ranking.cl"};
   enum { NAMES = sizeof names / sizeof names[0] };
   for (int i = 0; i < NAMES; ++i) {

@@ -384,11 +384,10 @@ Test(cli, gradients_stream_in_bounded_memory, .timeout = 300) {
     free(y);
     free(z);
   }
-  const int rc =
-      run_with_data_limit(EXTRA("binary", "--labels", yp, "--scores", zp,
-                                "--grad-out", opath("g.npy"),
-                                "--ranking-memory", "64M", "--json"),
-                          base + ((rlim_t)256 << 20), errp);
+  const int rc = run_with_data_limit(EXTRA("binary", "--labels", yp, "--scores",
+                                           zp, "--grad-out", opath("g.npy"),
+                                           "--ranking-memory", "64M", "--json"),
+                                     base + ((rlim_t)256 << 20), errp);
   char *err = slurp(errp, NULL);
   cr_expect_eq(rc, 0, "exit %d under a %llu MB data limit: %s", rc,
                (unsigned long long)((base >> 20) + 256), err);

@@ -325,9 +325,8 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
     return CLI_EXIT_ERROR;
   }
   if (!a->rank.off) {
-    const int rrc =
-        cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1, a->kind,
-                        &r->rank);
+    const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1,
+                                    a->kind, &r->rank);
     if (rrc >= 0)
       return rrc;
   }

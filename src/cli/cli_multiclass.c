@@ -103,7 +103,8 @@ int cli_multiclass_parse_args(int argc, char **argv,
   if (a->top_k && !a->scores)
     return cli_usage_error("multiclass", "--top-k needs --scores");
   if (!a->scores && (a->rank.roc_out || a->rank.pr_out))
-    return cli_usage_error("multiclass", "--roc-out and --pr-out need --scores");
+    return cli_usage_error("multiclass",
+                           "--roc-out and --pr-out need --scores");
   return cli_ranking_check("multiclass", &a->rank);
 }
 
@@ -484,9 +485,10 @@ int cli_multiclass(int argc, char **argv) {
   int rc = cli_multiclass_parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
-  const struct cli_file ins[] = {
-      {"--labels", a.labels}, {"--pred", a.pred}, {"--scores", a.scores},
-      {"--names", a.names}};
+  const struct cli_file ins[] = {{"--labels", a.labels},
+                                 {"--pred", a.pred},
+                                 {"--scores", a.scores},
+                                 {"--names", a.names}};
   const struct cli_file outs[] = {{"--roc-out", a.rank.roc_out},
                                   {"--pr-out", a.rank.pr_out}};
   rc = cli_check_outputs(ins, 4, outs, 2);

@@ -240,9 +240,8 @@ void cli_watch_input(const clm_array *a) {
 
 /* ---- writers that clean up after themselves --------------------------- */
 
-static int output_open(struct cli_output *o, const char *flag,
-                       const char *path, int text, uint64_t rows,
-                       uint64_t cols) {
+static int output_open(struct cli_output *o, const char *flag, const char *path,
+                       int text, uint64_t rows, uint64_t cols) {
   o->flag = flag;
   o->path = path;
   o->w = NULL;

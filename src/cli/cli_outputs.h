@@ -34,7 +34,8 @@ struct cli_output {
 };
 int cli_output_open(struct cli_output *o, const char *flag, const char *path,
                     uint64_t rows, uint64_t cols);
-/* The same for a text (CSV) output, written with clm_npy_writer_append_bytes. */
+/* The same for a text (CSV) output, written with clm_npy_writer_append_bytes.
+ */
 int cli_output_open_text(struct cli_output *o, const char *flag,
                          const char *path);
 int cli_output_commit(struct cli_output *o);

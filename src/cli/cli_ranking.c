@@ -109,13 +109,12 @@ static clm_status source_read(void *user, uint64_t first, uint64_t count,
   const clm_dtype ld = clm_array_dtype(s->labels);
   clm_status st = CLM_OK;
   if (!s->ybuf) {
-    *labels = (const char *)clm_array_data(s->labels) +
-              first * (s->k == 1 ? 1 : 4);
+    *labels =
+        (const char *)clm_array_data(s->labels) + first * (s->k == 1 ? 1 : 4);
   } else {
-    st = s->k == 1 ? clm_array_read_labels_u8(s->labels, first, count,
-                                              s->ybuf, err)
-                   : clm_array_read_labels_i32(s->labels, first, count,
-                                               s->ybuf, err);
+    st = s->k == 1
+             ? clm_array_read_labels_u8(s->labels, first, count, s->ybuf, err)
+             : clm_array_read_labels_i32(s->labels, first, count, s->ybuf, err);
     *labels = s->ybuf;
   }
   (void)ld;
@@ -144,9 +143,9 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   const uint64_t rows = n < batch ? n : batch;
   const clm_dtype ld = clm_array_dtype(labels), sd = clm_array_dtype(scores);
   struct source src = {labels, scores, k, NULL, NULL};
-  const int labels_in_place =
-      k == 1 ? (ld == CLM_DTYPE_U8 || ld == CLM_DTYPE_BOOL)
-             : ld == CLM_DTYPE_I32;
+  const int labels_in_place = k == 1
+                                  ? (ld == CLM_DTYPE_U8 || ld == CLM_DTYPE_BOOL)
+                                  : ld == CLM_DTYPE_I32;
   const int scores_in_place = sd == CLM_DTYPE_F32 || sd == CLM_DTYPE_F64;
   if ((!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
       (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))))) {
@@ -162,9 +161,12 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
-  const clm_ranking_source source = {
-      &src, n, k, scores_in_place ? sd : CLM_DTYPE_F32,
-      k > 1 && kind == CLM_SCORES_LOGITS, source_read};
+  const clm_ranking_source source = {&src,
+                                     n,
+                                     k,
+                                     scores_in_place ? sd : CLM_DTYPE_F32,
+                                     k > 1 && kind == CLM_SCORES_LOGITS,
+                                     source_read};
   clm_error err;
   clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
   free(src.ybuf);
@@ -296,7 +298,8 @@ void cli_ranking_warn(const struct cli_ranking_out *out) {
   }
 }
 
-void cli_ranking_json_timing(struct json *j, const struct cli_ranking_out *out) {
+void cli_ranking_json_timing(struct json *j,
+                             const struct cli_ranking_out *out) {
   if (!out || !out->done)
     return;
   json_number(j, "ranking_s", out->seconds);

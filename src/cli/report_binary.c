@@ -87,8 +87,9 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
           rep->compute_s > 0 ? bytes / rep->compute_s / 1e9 : 0.0,
           rep->total_s);
   if (rep->ranking)
-    fprintf(f, "ranking: %.3f s of the compute, %u passes over the data, "
-               "%.1f MiB\n",
+    fprintf(f,
+            "ranking: %.3f s of the compute, %u passes over the data, "
+            "%.1f MiB\n",
             rep->ranking->seconds, (unsigned)rep->ranking->result.passes,
             (double)rep->ranking->result.memory_bytes / (1 << 20));
 }

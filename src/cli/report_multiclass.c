@@ -178,8 +178,9 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
           "total %.3f s\n",
           startup_s, compute_s, rate, total_s);
   if (ranking)
-    fprintf(f, "ranking: %.3f s of the compute, %u passes over the data, "
-               "%.1f MiB\n",
+    fprintf(f,
+            "ranking: %.3f s of the compute, %u passes over the data, "
+            "%.1f MiB\n",
             ranking->seconds, (unsigned)ranking->result.passes,
             (double)ranking->result.memory_bytes / (1 << 20));
 }

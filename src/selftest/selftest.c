@@ -372,8 +372,8 @@ static void ranking_case(struct st_ctx *t, clm_selftest_row *row,
     return;
   }
   const clm_ranking_class *c = &res.classes[0];
-  snprintf(what, sizeof what, "ROC-AUC %.17g, expected %.17g (%s)",
-           c->roc_auc, ref.roc_auc, clm_dtype_name(dtype));
+  snprintf(what, sizeof what, "ROC-AUC %.17g, expected %.17g (%s)", c->roc_auc,
+           ref.roc_auc, clm_dtype_name(dtype));
   record(t, row, fabs(c->roc_auc - ref.roc_auc) / 1e-12, what);
   snprintf(what, sizeof what, "AP %.17g, expected %.17g (%s)",
            c->average_precision, ref.average_precision, clm_dtype_name(dtype));
@@ -415,8 +415,8 @@ static clm_status run_ranking(struct st_ctx *t, const clm_context_options *base,
     y[i] = clm_rng_uniform(&rng) < 0.3;
     const double u = clm_rng_uniform(&rng);
     /* A third of the scores on a coarse grid (ties), the rest spread. */
-    z[i] = i % 3 == 0 ? (float)floor(u * 8) / 8
-                      : (float)((u - 0.5) * 12 + y[i]);
+    z[i] =
+        i % 3 == 0 ? (float)floor(u * 8) / 8 : (float)((u - 0.5) * 12 + y[i]);
     zd[i] = (double)z[i] + (i % 3 == 0 ? 0.0 : 1e-12 * (double)(i % 7));
   }
   z[0] = INFINITY, z[1] = -INFINITY, z[2] = -0.0f, z[3] = 0.0f;
@@ -484,8 +484,9 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
   /* The default budget (one refine pass) and the smallest (many passes,
    * split and dense ranges). */
   for (size_t q = 0; q < 2 && rc == CLM_OK; ++q)
-    rc = run_ranking(&t, &base, q ? CLM_RANKING_MIN_BUDGET
-                                  : CLM_RANKING_DEFAULT_BUDGET, err);
+    rc = run_ranking(&t, &base,
+                     q ? CLM_RANKING_MIN_BUDGET : CLM_RANKING_DEFAULT_BUDGET,
+                     err);
   *count = t.count;
   if (rc != CLM_OK)
     return rc;

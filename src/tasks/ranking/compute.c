@@ -175,9 +175,8 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
    * per sample, so it is kept for ranges too large to gather. */
   const uint64_t gather =
       count * gather_width(s, gathers_whole(s, pg, nd)) * mf;
-  const uint64_t scratch = counts_gathered(rem, count)
-                               ? ((uint64_t)1 << rem) * 8
-                               : count * 16;
+  const uint64_t scratch =
+      counts_gathered(rem, count) ? ((uint64_t)1 << rem) * 8 : count * 16;
   struct refine_choice c;
   if (count <= 0xffffffffull && gather + scratch <= avail) {
     c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count};
@@ -276,8 +275,8 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
     if (c.shift == CLM_RK_GATHER && gathers_whole(s, pg, nd)) {
       /* Group by group, negatives then positives, as pass 1 counted. */
       pl->whole[i] = 1;
-      uint64_t *slots = gather_width(s, 1) == 2 ? &pl->g16_slots
-                                                 : &pl->gather_slots;
+      uint64_t *slots =
+          gather_width(s, 1) == 2 ? &pl->g16_slots : &pl->gather_slots;
       pl->base[i] = *slots;
       pl->cap[i] = (uint32_t)c.units;
       const size_t stride = (size_t)s->k * s->bins1 * 2;
@@ -374,8 +373,7 @@ static int cursors_full(const clm_rk_plan *pl, const clm_rk_out *o,
 
 /* Resolves a finished pass's nodes; new nodes go to r->out. */
 static clm_status resolve_task(clm_rk_resolver *r, const struct pass *p,
-                               const clm_rk_out *o, uint32_t i,
-                               void *scratch) {
+                               const clm_rk_out *o, uint32_t i, void *scratch) {
   const clm_rk_plan *pl = &p->plan;
   const clm_rk_node *nd = &p->nodes[i];
   const unsigned rem = r->setup->key_bits - nd->prefix;
@@ -458,8 +456,8 @@ static clm_status resolve_pass(clm_rk_resolver *r, const struct pass *p,
       st = resolve_task(r, p, o, i, scratch);
     free(scratch);
   } else {
-    struct resolver_pool pool = {r, p, o, NULL, PTHREAD_MUTEX_INITIALIZER, 0,
-                                 CLM_OK};
+    struct resolver_pool pool = {r, p,     o, NULL, PTHREAD_MUTEX_INITIALIZER,
+                                 0, CLM_OK};
     pool.per_task = clm_calloc(pl->ntasks, sizeof *pool.per_task);
     if (!pool.per_task)
       return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
@@ -524,8 +522,7 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
   uint64_t *counts = clm_malloc(cells * sizeof *counts);
   pg->groups = clm_rk_hist_copies(ctx, s);
   uint64_t *pgc = NULL;
-  if (pg->groups > 1 &&
-      !(pgc = clm_malloc(pg->groups * cells * sizeof *pgc))) {
+  if (pg->groups > 1 && !(pgc = clm_malloc(pg->groups * cells * sizeof *pgc))) {
     free(counts);
     counts = NULL;
   }
@@ -546,8 +543,8 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
       col->neg += c[2 * b];
       col->pos += c[2 * b + 1];
     }
-    const clm_rk_node root = {k,          0,        0, ~0ull >> (64 - s->key_bits),
-                              col->pos,   col->neg, 0, 0};
+    const clm_rk_node root = {
+        k, 0, 0, ~0ull >> (64 - s->key_bits), col->pos, col->neg, 0, 0};
     st = clm_rk_scan_cells(r, &root, c, CLM_RK_CELLS_U64, s->bins1,
                            s->key_bits - s->bits1);
     if (st == CLM_ERR_FORMAT)
@@ -601,8 +598,8 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
     avail = ((uint64_t)4 << 30) - 1;
   const int wide = src->n > 0xffffffffull;
   const int mapcopy = clm_rk_maps_copy(ctx);
-  uint64_t peak = clm_rk_hist_bytes(ctx, &s) + fixed +
-                  (uint64_t)s.k * s.bins1 * 2 * 8;
+  uint64_t peak =
+      clm_rk_hist_bytes(ctx, &s) + fixed + (uint64_t)s.k * s.bins1 * 2 * 8;
   while (st == CLM_OK && (pending.len > 0 || next.len > 0)) {
     /* Children first (depth first keeps the pending list short). */
     if (next.len > 0) {
@@ -647,7 +644,11 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
 #endif
       st = resolve_pass(&r, &p, &res, o->memory_budget, err);
 #ifdef CLM_RK_DEBUG
-      fprintf(stderr, "pass %u: %u tasks dense %llu gather %llu device %.3f resolve %.3f\n", passes, p.plan.ntasks, (unsigned long long)p.plan.dense_cells, (unsigned long long)p.plan.gather_slots, t1 - t0, clm_now() - t1);
+      fprintf(
+          stderr,
+          "pass %u: %u tasks dense %llu gather %llu device %.3f resolve %.3f\n",
+          passes, p.plan.ntasks, (unsigned long long)p.plan.dense_cells,
+          (unsigned long long)p.plan.gather_slots, t1 - t0, clm_now() - t1);
 #endif
     }
     clm_rk_refine_release(ctx);
@@ -723,8 +724,7 @@ clm_status clm_ranking_compute_arrays(clm_context *ctx, const void *labels,
                                       const void *scores, clm_dtype dtype,
                                       uint64_t n, uint32_t k, int softmax,
                                       const clm_ranking_options *opts,
-                                      clm_ranking_result *out,
-                                      clm_error *err) {
+                                      clm_ranking_result *out, clm_error *err) {
   if (n > 0 && (!labels || !scores)) {
     clm_error_clear(err);
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,

@@ -42,10 +42,10 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
 
 static void ws_release(void *p) {
   struct clm_rk_ws *ws = p;
-  cl_mem *mems[] = {&ws->g16, &ws->gkeys,  &ws->cursor, &ws->dense,
-                    &ws->tcap,    &ws->tbase,  &ws->tshift, &ws->thi,
-                    &ws->tlo,     &ws->table,  &ws->status, &ws->scratch,
-                    &ws->hist,    &ws->labels, &ws->scores};
+  cl_mem *mems[] = {&ws->g16,  &ws->gkeys,  &ws->cursor, &ws->dense,
+                    &ws->tcap, &ws->tbase,  &ws->tshift, &ws->thi,
+                    &ws->tlo,  &ws->table,  &ws->status, &ws->scratch,
+                    &ws->hist, &ws->labels, &ws->scores};
   for (size_t i = 0; i < sizeof mems / sizeof *mems; ++i)
     clm_release_mem(mems[i]);
   for (int i = 1; i >= 0; --i) {
@@ -95,7 +95,8 @@ static clm_status fill_zero(clm_context *ctx, cl_mem m, size_t bytes,
     return CLM_OK;
   cl_int rc = clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, bytes,
                                   0, NULL, NULL);
-  return rc == CL_SUCCESS ? CLM_OK : clm_fail_cl(err, rc, "clEnqueueFillBuffer");
+  return rc == CL_SUCCESS ? CLM_OK
+                          : clm_fail_cl(err, rc, "clEnqueueFillBuffer");
 }
 
 clm_status clm_rk_hist_begin(clm_context *ctx, const clm_rk_setup *s,
@@ -103,14 +104,13 @@ clm_status clm_rk_hist_begin(clm_context *ctx, const clm_rk_setup *s,
   struct clm_rk_ws *ws = workspace(ctx, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
-  const size_t cells =
-      (size_t)s->k * s->bins1 * 2 * clm_rk_hist_copies(ctx, s);
+  const size_t cells = (size_t)s->k * s->bins1 * 2 * clm_rk_hist_copies(ctx, s);
   clm_status st = clm_ensure_buffer(ctx, &ws->hist, &ws->hist_cap, cells * 8,
                                     CL_MEM_READ_WRITE, err);
   if (st == CLM_OK && hist_private(ctx, s))
-    st = clm_ensure_buffer(ctx, &ws->scratch, &ws->scratch_cap,
-                           cells * 4 * hist_groups(ctx), CL_MEM_READ_WRITE,
-                           err);
+    st =
+        clm_ensure_buffer(ctx, &ws->scratch, &ws->scratch_cap,
+                          cells * 4 * hist_groups(ctx), CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->status, &ws->status_cap, sizeof(cl_uint),
                            CL_MEM_READ_WRITE, err);
@@ -277,15 +277,13 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
       st = clm_kargs_status(&ka, "clm_rank_hist", err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;
-      if (st == CLM_OK && (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1,
-                                                       NULL, &global, &ls, 0,
-                                                       NULL, NULL)) !=
-                              CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_hist)");
       if (st == CLM_OK &&
-          (rc = clEnqueueReadBuffer(ctx->queue, ws->status, CL_TRUE, 0,
-                                    sizeof bad, &bad, 0, NULL, NULL)) !=
-              CL_SUCCESS)
+          (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1, NULL, &global, &ls,
+                                       0, NULL, NULL)) != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_hist)");
+      if (st == CLM_OK && (rc = clEnqueueReadBuffer(
+                               ctx->queue, ws->status, CL_TRUE, 0, sizeof bad,
+                               &bad, 0, NULL, NULL)) != CL_SUCCESS)
         st = clm_fail_cl(err, rc, "clEnqueueReadBuffer(status)");
     }
     if (st != CLM_OK)
@@ -449,10 +447,9 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       st = clm_kargs_status(&ka, "clm_rank_refine", err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;
-      if (st == CLM_OK && (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1,
-                                                       NULL, &global, &ls, 0,
-                                                       NULL, NULL)) !=
-                              CL_SUCCESS)
+      if (st == CLM_OK &&
+          (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1, NULL, &global, &ls,
+                                       0, NULL, NULL)) != CL_SUCCESS)
         st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_refine)");
       if (st == CLM_OK && (rc = clFinish(ctx->queue)) != CL_SUCCESS)
         st = clm_fail_cl(err, rc, "clFinish(clm_rank_refine)");
@@ -480,7 +477,8 @@ clm_status clm_rk_refine_end(clm_context *ctx, const clm_rk_plan *p,
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
   memset(out, 0, sizeof *out);
   cl_int rc = CL_SUCCESS;
-  ws->map_dense = map(ctx, ws->dense, p->dense_cells * 2 * (p->wide ? 8 : 4), &rc);
+  ws->map_dense =
+      map(ctx, ws->dense, p->dense_cells * 2 * (p->wide ? 8 : 4), &rc);
   if (rc == CL_SUCCESS)
     ws->map_cursor =
         map(ctx, ws->cursor, (size_t)p->ntasks * p->groups * 16, &rc);

@@ -17,12 +17,12 @@
 
 /* What one computation ranks. */
 typedef struct clm_rk_setup {
-  uint32_t k;         /* columns */
-  int f64;            /* 64-bit keys */
-  unsigned key_bits;  /* 32 or 64 */
-  unsigned bits1;     /* level-1 prefix bits */
-  uint32_t bins1;     /* 2^bits1 */
-  int probs;          /* reject scores outside [0, 1] */
+  uint32_t k;        /* columns */
+  int f64;           /* 64-bit keys */
+  unsigned key_bits; /* 32 or 64 */
+  unsigned bits1;    /* level-1 prefix bits */
+  uint32_t bins1;    /* 2^bits1 */
+  int probs;         /* reject scores outside [0, 1] */
 } clm_rk_setup;
 
 /* Key <-> value. */
@@ -57,7 +57,7 @@ typedef struct clm_rk_column {
   unsigned __int128 u2_open; /* 2 x the pairs inside unresolved cells */
   long double ap;            /* sum of pos * precision resolved */
   long double ap_open_lo, ap_open_hi;
-  int open;                  /* some cell stayed unresolved */
+  int open; /* some cell stayed unresolved */
   uint64_t distinct;
   /* Curves: every point while they fit, and the points evenly in rank. */
   clm_rk_point *all, *even;
@@ -92,9 +92,8 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
                                 uint64_t count);
 clm_status clm_rk_nodes_push(clm_rk_nodes *n, const clm_rk_node *node);
 /* Fills a public result from the columns (averages, intervals, curves). */
-clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols,
-                         uint64_t n, uint64_t curve_points,
-                         clm_ranking_result *out);
+clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols, uint64_t n,
+                         uint64_t curve_points, clm_ranking_result *out);
 void clm_rk_columns_free(clm_rk_column *cols, uint32_t k);
 
 /* ---- device passes (device.c) ------------------------------------------ */
@@ -111,21 +110,21 @@ typedef struct clm_rk_plan {
    * positives of a whole level-1 range; else (next = 0, cap) of the task's
    * shared cursor in the first group's entry. */
   uint32_t *cursor_init;
-  uint8_t *whole;     /* per task: gathered per group and label */
+  uint8_t *whole; /* per task: gathered per group and label */
   uint32_t groups;
   int low16;          /* whole ranges store the low 16 key bits */
   uint64_t g16_slots; /* slots of 16-bit keys */
-  uint32_t *table; /* k * bins1 pairs */
+  uint32_t *table;    /* k * bins1 pairs */
   uint64_t dense_cells, gather_slots;
   int wide; /* dense counts as 64-bit pairs */
 } clm_rk_plan;
 
 /* Results of a refine pass, mapped for reading until clm_rk_pass_end. */
 typedef struct clm_rk_out {
-  const uint32_t *dense;   /* dense_cells (neg, pos) pairs, 1 or 2 words */
-  const uint32_t *cursor;  /* ntasks x groups x 4, as cursor_init */
-  const void *gkeys;       /* gather_slots keys (key width) */
-  const uint16_t *g16;     /* g16_slots low key bits */
+  const uint32_t *dense;  /* dense_cells (neg, pos) pairs, 1 or 2 words */
+  const uint32_t *cursor; /* ntasks x groups x 4, as cursor_init */
+  const void *gkeys;      /* gather_slots keys (key width) */
+  const uint16_t *g16;    /* g16_slots low key bits */
 } clm_rk_out;
 
 /* Level-1 pass: clears the device histogram; each batch adds to it; end

@@ -24,9 +24,8 @@ uint64_t clm_rk_key(const clm_rk_setup *s, const void *scores, uint64_t i) {
 
 double clm_rk_value(const clm_rk_setup *s, uint64_t key) {
   if (s->f64) {
-    const uint64_t b = (key & 0x8000000000000000ull)
-                           ? (key ^ 0x8000000000000000ull)
-                           : ~key;
+    const uint64_t b =
+        (key & 0x8000000000000000ull) ? (key ^ 0x8000000000000000ull) : ~key;
     double v;
     memcpy(&v, &b, 8);
     return v;
@@ -126,8 +125,8 @@ struct walk {
   clm_rk_resolver *r;
   const clm_rk_node *node;
   clm_rk_column *c;
-  uint64_t tp, fp;    /* samples of the column above the current cell */
-  uint64_t neg_left;  /* negatives of the node not yet passed */
+  uint64_t tp, fp;   /* samples of the column above the current cell */
+  uint64_t neg_left; /* negatives of the node not yet passed */
   uint64_t pos_seen, neg_seen;
   /* One-key cells, summed here and added to the column at the end: a
    * node of fewer than 2^32 samples has fewer than 2^63 pairs. */
@@ -176,14 +175,11 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
     if (need_auc || need_ap || need_curve) {
       if (w->r->out) {
         const uint64_t span = cell_bits >= 64 ? ~0ull : (1ull << cell_bits) - 1;
-        const clm_rk_node child = {w->node->col,
-                                   w->r->setup->key_bits - cell_bits,
-                                   lo,
-                                   lo + span,
-                                   pos,
-                                   neg,
-                                   w->tp,
-                                   w->fp};
+        const clm_rk_node child = {
+            w->node->col, w->r->setup->key_bits - cell_bits,
+            lo,           lo + span,
+            pos,          neg,
+            w->tp,        w->fp};
         st = clm_rk_nodes_push(w->r->out, &child);
       } else {
         c->open = 1;
@@ -197,9 +193,9 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
     } else if (pos) {
       /* Positives only, and either one of them or nothing negative above:
        * their precision does not depend on their order. */
-      c->ap += pos == 1 ? (long double)(w->tp + 1) /
-                              (long double)(w->tp + w->fp + 1)
-                        : (long double)pos;
+      c->ap += pos == 1
+                   ? (long double)(w->tp + 1) / (long double)(w->tp + w->fp + 1)
+                   : (long double)pos;
     }
   }
   w->tp += pos;
@@ -320,9 +316,8 @@ void clm_rk_columns_free(clm_rk_column *cols, uint32_t k) {
   free(cols);
 }
 
-clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols,
-                         uint64_t n, uint64_t curve_points,
-                         clm_ranking_result *out) {
+clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols, uint64_t n,
+                         uint64_t curve_points, clm_ranking_result *out) {
   memset(out, 0, sizeof *out);
   out->n = n;
   out->k = s->k;
@@ -338,16 +333,16 @@ clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols,
     o->positives = c->pos;
     o->negatives = c->neg;
     o->roc_auc = o->roc_auc_lo = o->roc_auc_hi = NAN;
-    o->average_precision = o->average_precision_lo =
-        o->average_precision_hi = NAN;
+    o->average_precision = o->average_precision_lo = o->average_precision_hi =
+        NAN;
     if (c->open)
       out->exact = 0;
     if (c->pos && c->neg) {
       const long double pairs2 = 2.0L * (long double)c->pos * c->neg;
       o->roc_auc_lo = (double)((long double)c->u2 / pairs2);
       o->roc_auc_hi = (double)((long double)(c->u2 + c->u2_open) / pairs2);
-      o->roc_auc = c->open ? 0.5 * (o->roc_auc_lo + o->roc_auc_hi)
-                           : o->roc_auc_lo;
+      o->roc_auc =
+          c->open ? 0.5 * (o->roc_auc_lo + o->roc_auc_hi) : o->roc_auc_lo;
       auc_sum += o->roc_auc;
       auc_w += o->roc_auc * (double)c->pos;
       auc_n++;
@@ -381,8 +376,8 @@ clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols,
       if (!o->curve)
         return CLM_ERR_OUT_OF_MEMORY;
       for (uint64_t i = 0; i < len; ++i)
-        o->curve[i] =
-            (clm_curve_point){clm_rk_value(s, pts[i].key), pts[i].tp, pts[i].fp};
+        o->curve[i] = (clm_curve_point){clm_rk_value(s, pts[i].key), pts[i].tp,
+                                        pts[i].fp};
       o->curve_len = len;
     }
   }

@@ -15,8 +15,7 @@ static void state_setup(const clm_ranking_state *st, clm_rk_setup *s) {
 }
 
 clm_status clm_ranking_state_init(clm_ranking_state *state, uint32_t k,
-                                  clm_dtype dtype, int softmax,
-                                  uint32_t bits) {
+                                  clm_dtype dtype, int softmax, uint32_t bits) {
   if (!state || k == 0 || (softmax && k < 2) ||
       (dtype != CLM_DTYPE_F32 && dtype != CLM_DTYPE_F64) ||
       (bits != 0 && (bits < 8 || bits > 16)))
@@ -104,8 +103,8 @@ clm_status clm_ranking_merge(clm_ranking_state *dst,
                              const clm_ranking_state *src) {
   if (!dst || !src || !dst->counts || !src->counts)
     return CLM_ERR_INVALID_ARGUMENT;
-  if (dst->k != src->k || dst->bits != src->bits ||
-      dst->dtype != src->dtype || dst->softmax != src->softmax)
+  if (dst->k != src->k || dst->bits != src->bits || dst->dtype != src->dtype ||
+      dst->softmax != src->softmax)
     return CLM_ERR_STATE_MISMATCH;
   const size_t cells = ((size_t)dst->k << dst->bits) * 2;
   for (size_t i = 0; i < cells; ++i)
