@@ -43,6 +43,29 @@ Multi-class (`clmetrics multiclass --json`, from --pred or from --scores):
   scikit-learn >= 1.3 does). MCC and kappa, when 0/0, take the
   --zero-division value.
 
+Ranking (`roc_auc`, `average_precision`, per class and averaged for
+multi-class, and the --roc-out / --pr-out curves):
+
+* The CLI ranks the stored scores (float32 as float32, float64 as float64,
+  binary logits as logits; multi-class logits through a float32 softmax).
+  The reference is scikit-learn's roc_auc_score / average_precision_score
+  of the stored values in float64 (+-inf, which scikit-learn rejects,
+  replaced by finite values beyond the others: the same order and ties),
+  relative tolerance 1e-9; for multi-class logits, of NumPy's float32
+  softmax, relative tolerance 1e-6 (the device's exp may round a last bit
+  differently, which can reorder near-ties).
+* Undefined values (one class present; no positives for average precision)
+  are null, listed in `undefined`, warned about on stderr, exit status 0.
+  Multi-class averages run over the classes where the value is defined:
+  macro unweighted, weighted by positives.
+* Curves with --curve-points above the number of distinct scores equal
+  scikit-learn's roc_curve(drop_intermediate=False) and
+  precision_recall_curve (reversed) point for point: rates exactly, and
+  thresholds exactly as values (-0.0 == +0.0), after the leading row
+  (inf,0,0) / (inf,1,0). With a small --curve-points M every row is a point
+  of scikit-learn's curve, at most M + 1 rows, and both end points are
+  there.
+
 Prints each mismatch (case, key, got, expected) and a final line
 "N passed, M failed"; exits 1 on any mismatch. Exits 0 with a note when
 NumPy or scikit-learn is not importable; the PyTorch part is skipped with a
@@ -62,15 +85,19 @@ try:
     import numpy as np
     from sklearn.metrics import (
         accuracy_score,
+        average_precision_score,
         balanced_accuracy_score,
         cohen_kappa_score,
         confusion_matrix,
         f1_score,
         log_loss,
         matthews_corrcoef,
+        precision_recall_curve,
         precision_recall_fscore_support,
         precision_score,
         recall_score,
+        roc_auc_score,
+        roc_curve,
         top_k_accuracy_score,
     )
 except ImportError as exc:  # pragma: no cover - depends on the machine
@@ -294,6 +321,8 @@ def check_case(chk, cli, tmp, case):
         "f1": tp + fp + fn == 0,
         "specificity": tn + fp == 0,
         "mcc": min(tp + fp, tp + fn, tn + fp, tn + fn) == 0,
+        "roc_auc": tp + fn == 0 or tn + fp == 0,
+        "average_precision": tp + fn == 0,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -315,6 +344,9 @@ def check_case(chk, cli, tmp, case):
         chk.close(name, key, js.get(key), want, METRIC_TOL)
     chk.exact(name, "undefined", sorted(js.get("undefined", [])),
               sorted(k for k, v in undefined.items() if v))
+
+    # Ranking: scikit-learn on the stored scores.
+    check_binary_ranking(chk, name, js, yi, s)
 
     # Loss: NumPy float64 reference (and scikit-learn for probabilities
     # where its clipping agrees).
@@ -695,6 +727,10 @@ def check_mc_case(chk, cli, tmp, case):
         want = None if want is None else float(want)
         chk.close(name, key, js.get(key), nan_to_none(want), METRIC_TOL)
 
+    # Ranking: per class one-vs-rest and the averages.
+    if s is not None:
+        check_mc_ranking(chk, name, js, yi, s, kind, K)
+
     # Loss and top-k accuracy.
     loss = js.get("loss")
     if s is None:
@@ -859,6 +895,381 @@ def make_mc_cases(rng):
                      y), kind="probs", top_k=1, zd="1")
     return cases
 
+# ---------------------------------------------------------------------------
+# Ranking: ROC-AUC, average precision, curves
+# ---------------------------------------------------------------------------
+
+
+RANK_REL_TOL = 1e-9  # exact values against scikit-learn's float64 sums
+RANK_SOFTMAX_REL_TOL = 1e-6  # multi-class logits: a float32 softmax each
+
+
+def finite_scores(s):
+    """float64 copy of stored scores with +inf / -inf replaced by finite
+    values above / below all others (the same order and ties: scikit-learn
+    rejects infinities); returns (scores, value for +inf, value for -inf)."""
+    r = np.array(s, dtype=np.float64)
+    fin = r[np.isfinite(r)]
+    hi = float(fin.max()) if fin.size else 0.0
+    lo = float(fin.min()) if fin.size else 0.0
+    step = max(hi - lo, abs(hi), abs(lo), 1.0)
+    big, small = hi + step, lo - step
+    r[np.isposinf(r)] = big
+    r[np.isneginf(r)] = small
+    return r, big, small
+
+
+def sk_ranking(y01, s):
+    """scikit-learn's (roc_auc, average_precision) of 0/1 labels and stored
+    scores; None where undefined."""
+    y01 = np.asarray(y01).astype(np.int64)
+    r = finite_scores(s)[0]
+    pos = int(y01.sum())
+    neg = len(y01) - pos
+    auc = float(roc_auc_score(y01, r)) if pos and neg else None
+    ap = float(average_precision_score(y01, r)) if pos else None
+    return auc, ap
+
+
+def close_rel(chk, case, key, got, want, rel):
+    tol = 0.0 if want is None else rel * abs(want)
+    return chk.close(case, key, got, want, tol, f"rel {rel:g}")
+
+
+def check_binary_ranking(chk, name, js, yi, s):
+    auc, ap = sk_ranking(yi, s)
+    close_rel(chk, name, "roc_auc", js.get("roc_auc", "missing"), auc,
+              RANK_REL_TOL)
+    close_rel(chk, name, "average_precision",
+              js.get("average_precision", "missing"), ap, RANK_REL_TOL)
+
+
+def softmax32(z):
+    """Row softmax in float32 as the library computes it: z - max in
+    float32, exp rounded to float32, the sum accumulated column by column."""
+    z = np.asarray(z).astype(np.float32)
+    m = z.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = z - m
+        e = np.exp(d.astype(np.float64)).astype(np.float32)
+    e[z == m] = 1.0
+    total = np.zeros(len(z), np.float32)
+    for j in range(z.shape[1]):
+        total += e[:, j]
+    return e / total[:, None]
+
+
+def mc_rank_reference(yi, s, kind, K):
+    """Per-class (auc, ap) lists (None where undefined), the macro and
+    weighted averages over the defined classes, and the ranked matrix."""
+    p = softmax32(s) if kind == "logits" else np.asarray(s)
+    aucs, aps = [], []
+    for c in range(K):
+        a, b = sk_ranking(yi == c, p[:, c])
+        aucs.append(a)
+        aps.append(b)
+    pos = np.bincount(yi, minlength=K).astype(np.float64)
+
+    def averages(vals):
+        keep = [i for i, v in enumerate(vals) if v is not None]
+        if not keep:
+            return None, None
+        v = np.array([vals[i] for i in keep])
+        return float(np.mean(v)), float(np.average(v, weights=pos[keep]))
+
+    return aucs, aps, averages(aucs), averages(aps), p
+
+
+def check_mc_ranking(chk, name, js, yi, s, kind, K):
+    rel = RANK_SOFTMAX_REL_TOL if kind == "logits" else RANK_REL_TOL
+    aucs, aps, auc_avg, ap_avg, p = mc_rank_reference(yi, s, kind, K)
+    per = js.get("per_class") or [{}] * K
+    for key, want in (("roc_auc", aucs), ("average_precision", aps)):
+        got = [c.get(key, "missing") for c in per]
+        chk.exact(name, f"per_class.{key} nulls",
+                  [i for i, v in enumerate(got) if v is None],
+                  [i for i, v in enumerate(want) if v is None])
+        want = np.array(none_to_nan(want), dtype=np.float64)
+        tol = rel * np.nan_to_num(np.abs(want))
+        chk.array(name, f"per_class.{key}",
+                  [v if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   else math.nan for v in got],
+                  want, tol)
+    for key, avg in (("roc_auc", auc_avg), ("average_precision", ap_avg)):
+        obj = js.get(key) or {}
+        close_rel(chk, name, f"{key}.macro", obj.get("macro", "missing"),
+                  avg[0], rel)
+        close_rel(chk, name, f"{key}.weighted",
+                  obj.get("weighted", "missing"), avg[1], rel)
+    # scikit-learn's own one-vs-rest averages where it defines them: K > 2,
+    # every class present, rows summing to 1.
+    if K > 2 and all(a is not None for a in aucs) and \
+            np.allclose(1, p.sum(axis=1)):
+        obj = js.get("roc_auc") or {}
+        for avg in ("macro", "weighted"):
+            want = float(roc_auc_score(yi, p, multi_class="ovr",
+                                       average=avg))
+            close_rel(chk, name, f"roc_auc.{avg} vs roc_auc_score(ovr)",
+                      obj.get(avg), want, rel)
+
+
+def read_curve(path):
+    """A curve CSV as (header, {column: float64 array})."""
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+        rows = [line.strip().split(",") for line in f if line.strip()]
+    cols = {h: np.array([float(r[i]) for r in rows], dtype=np.float64)
+            for i, h in enumerate(header)}
+    return header, cols
+
+
+def sk_curves(y01, s):
+    """scikit-learn's full ROC and PR curves in the CLI's row order:
+    (thresholds, fpr, tpr) and (thresholds, precision, recall), each
+    starting with the threshold-less point as threshold inf."""
+    r, big, small = finite_scores(s)
+    fpr, tpr, thr = roc_curve(y01, r, drop_intermediate=False)
+    thr = np.array(thr, dtype=np.float64)
+    thr[thr == big] = np.inf
+    thr[thr == small] = -np.inf
+    thr[0] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prec, rec, pthr = precision_recall_curve(y01, r)
+    pthr = np.array(pthr, dtype=np.float64)[::-1]
+    pthr[pthr == big] = np.inf
+    pthr[pthr == small] = -np.inf
+    return ((thr, fpr, tpr),
+            (np.r_[np.inf, pthr], prec[::-1], rec[::-1]))
+
+
+def check_curve_file(chk, name, what, cols, names, want):
+    """The rows equal scikit-learn's points exactly (NaN equals NaN; the
+    thresholds as values, so -0.0 equals +0.0)."""
+    for col, w in zip(names, want):
+        chk.array(name, f"{what}.{col}", cols.get(col, []), w, 0.0)
+
+
+def check_curve_subset(chk, name, what, cols, names, want, max_rows):
+    """At most max_rows rows, the leading threshold-less row, the first and
+    last points of the full curve, and every row one of its points."""
+    got = [cols.get(c, np.zeros(0)) for c in names]
+    nrows = len(got[0])
+    chk.exact(name, f"{what} rows <= {max_rows}", nrows <= max_rows, True)
+    if nrows < 3:
+        chk.exact(name, f"{what} rows >= 3", nrows, ">= 3")
+        return
+    rows = list(zip(*[g.tolist() for g in got]))
+    full = list(zip(*[w.tolist() for w in want]))
+    chk.exact(name, f"{what} first row", rows[0], full[0])
+    chk.exact(name, f"{what} first point", rows[1], full[1])
+    chk.exact(name, f"{what} last point", rows[-1], full[-1])
+    index = {p[0]: p for p in full}
+    stray = [r for r in rows if index.get(r[0]) != r]
+    chk.exact(name, f"{what} rows are curve points", stray[:3], [])
+    thr = [r[0] for r in rows[1:]]
+    chk.exact(name, f"{what} thresholds descending",
+              all(a > b for a, b in zip(thr, thr[1:])), True)
+
+
+def run_ranking_cli(cli, d, y, s, extra=(), multi=False, kind=None):
+    os.makedirs(d, exist_ok=True)
+    lp, sp = os.path.join(d, "labels.npy"), os.path.join(d, "scores.npy")
+    np.save(lp, y)
+    np.save(sp, s)
+    args = ["multiclass" if multi else "binary", "--labels", lp, "--scores",
+            sp, "--json"] + list(extra)
+    if kind == "probs":
+        args += ["--scores-kind", "probs"]
+    rc, out, err = run_cli(cli, args)
+    js = None
+    if rc == 0:
+        try:
+            js = json.loads(out)
+        except ValueError:
+            js = None
+    return rc, js, err, args
+
+
+def check_ranking_case(chk, cli, tmp, case):
+    """A binary ranking case: values against scikit-learn, the curves in
+    full (--curve-points above n) and, with small_m, thinned."""
+    name, y, s = case["name"], case["y"], case["s"]
+    d = os.path.join(tmp, name)
+    roc_p, pr_p = os.path.join(d, "roc.csv"), os.path.join(d, "pr.csv")
+    n = len(y)
+    extra = ["--roc-out", roc_p, "--pr-out", pr_p,
+             "--curve-points", str(case.get("curve_points", n + 7))]
+    rc, js, err, args = run_ranking_cli(cli, d, y, s, extra,
+                                        kind=case.get("kind"))
+    if not chk.exact(name, "exit status", rc, 0) or js is None:
+        print(f"  command: {' '.join([cli] + args)}\n  stderr: {err.strip()}")
+        return
+    yi = np.asarray(y).astype(np.int64)
+    check_binary_ranking(chk, name, js, yi, s)
+    pos, neg = int(yi.sum()), n - int(yi.sum())
+    undef = set(js.get("undefined", []))
+    chk.exact(name, "roc_auc in undefined", "roc_auc" in undef,
+              pos == 0 or neg == 0)
+    chk.exact(name, "average_precision in undefined",
+              "average_precision" in undef, pos == 0)
+    chk.exact(name, "ROC-AUC warning on stderr",
+              "ROC-AUC is undefined" in err, pos == 0 or neg == 0)
+    chk.exact(name, "average precision warning on stderr",
+              "average precision is undefined" in err, pos == 0)
+    if "passes_above" in case:
+        passes = (js.get("timing") or {}).get("ranking_passes", 0)
+        chk.exact(name, f"timing.ranking_passes > {case['passes_above']}",
+                  passes > case["passes_above"], True)
+    if pos == 0 or neg == 0:
+        return
+    roc_want, pr_want = sk_curves(yi, s)
+    roc_h, roc = read_curve(roc_p)
+    pr_h, pr = read_curve(pr_p)
+    chk.exact(name, "roc header", roc_h, ["threshold", "fpr", "tpr"])
+    chk.exact(name, "pr header", pr_h, ["threshold", "precision", "recall"])
+    roc_names = ("threshold", "fpr", "tpr")
+    pr_names = ("threshold", "precision", "recall")
+    m = case.get("curve_points", n + 7)
+    if m > len(roc_want[0]):
+        check_curve_file(chk, name, "roc", roc, roc_names, roc_want)
+        check_curve_file(chk, name, "pr", pr, pr_names, pr_want)
+    else:
+        check_curve_subset(chk, name, "roc", roc, roc_names, roc_want, m + 1)
+        check_curve_subset(chk, name, "pr", pr, pr_names, pr_want, m + 1)
+
+
+def make_ranking_cases(rng):
+    cases = []
+
+    def add(name, y, s, **kw):
+        cases.append(dict(name=name, y=y, s=s, **kw))
+
+    n = 50000
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    add("rank_heavy_ties_f32", y,
+        np.round(rng.normal(size=n) * 2 + y).astype(np.float32))
+    y = rng.random(20000) < 0.5
+    add("rank_three_values_probs_f64", y,
+        rng.choice(np.array([0.0, 0.5, 1.0]), size=20000), kind="probs")
+    add("rank_all_equal_f32", (rng.random(1001) < 0.4).astype(np.int64),
+        np.full(1001, 0.25, np.float32))
+    for dt in (np.float32, np.float64):
+        n = 20000
+        y = (rng.random(n) < 0.2).astype(np.uint8)
+        z = (rng.normal(size=n) + 1.5 * y).astype(dt)
+        z[rng.random(n) < 0.03] = np.inf
+        z[rng.random(n) < 0.03] = -np.inf
+        z[rng.random(n) < 0.01] = 0.0
+        add(f"rank_inf_logits_{np.dtype(dt).name}", y, z)
+    y = (rng.random(10000) < 0.5).astype(np.uint8)
+    zs = rng.choice(np.array([-0.0, 0.0, 1e-30, -1e-30, 1.0], np.float32),
+                    size=10000)
+    add("rank_signed_zeros_f32", y, zs)
+    add("rank_signed_zeros_f64", y, zs.astype(np.float64))
+    n = 30000
+    y = (rng.random(n) < 0.4).astype(np.uint8)
+    z = 0.5 + rng.integers(0, 3000, n) * 1e-12 + y * 5e-13
+    add("rank_f64_1e-12_apart", y, z, kind="probs")
+    add("rank_single_class_negative", np.zeros(777, np.uint8),
+        rng.normal(size=777).astype(np.float32))
+    add("rank_single_class_positive", np.ones(777, np.int64),
+        rng.normal(size=777).astype(np.float32))
+    n = 10007
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    z = rng.normal(size=n).astype(np.float32) + y
+    add("rank_curve_points_5", y, z, curve_points=5)
+    add("rank_curve_points_2", y, z, curve_points=2)
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    add("rank_curve_points_100_ties", y,
+        np.round(rng.normal(size=n) * 30 + 20 * y).astype(np.float32),
+        curve_points=100)
+    return cases
+
+
+def check_ranking_budget(chk, cli, tmp, rng):
+    """A 64 KiB budget over 200000 distinct float64 scores: several passes,
+    the same values as the default budget and as scikit-learn."""
+    name = "rank_budget_64K_n200000"
+    n = 200000
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    z = rng.normal(size=n) + 0.7 * y
+    d = os.path.join(tmp, name)
+    rc0, js0, err0, _ = run_ranking_cli(cli, d, y, z)
+    rc1, js1, err1, args = run_ranking_cli(cli, d, y, z,
+                                           ["--ranking-memory", "64K"])
+    if not (chk.exact(name, "exit status (default)", rc0, 0)
+            and chk.exact(name, "exit status (64K)", rc1, 0)):
+        print(f"  command: {' '.join([cli] + args)}\n  stderr: "
+              f"{(err0 + err1).strip()}")
+        return
+    check_binary_ranking(chk, name, js1, y, z)
+    for key in ("roc_auc", "average_precision"):
+        chk.exact(name, f"{key} with 64K == default budget", js1.get(key),
+                  js0.get(key))
+    passes = (js1.get("timing") or {}).get("ranking_passes", 0)
+    chk.exact(name, "timing.ranking_passes > 2 with 64K", passes > 2, True)
+
+
+def check_mc_ranking_curves(chk, cli, tmp, rng):
+    """Multi-class curves: each class's rows against scikit-learn's curves
+    of that class against the rest (probabilities, and logits through the
+    float32 softmax)."""
+    for kind in ("probs", "logits"):
+        name = f"rank_mc_k4_curves_{kind}"
+        n, K = 5000, 4
+        y = rng.integers(0, K, n).astype(np.int32)
+        z = rng.normal(size=(n, K)).astype(np.float32)
+        z[np.arange(n), y] += 1.0
+        z = np.round(z, 1)  # ties
+        s = softmax32(z) if kind == "probs" else z
+        d = os.path.join(tmp, name)
+        roc_p, pr_p = os.path.join(d, "roc.csv"), os.path.join(d, "pr.csv")
+        rc, js, err, args = run_ranking_cli(
+            cli, d, y, s, ["--roc-out", roc_p, "--pr-out", pr_p,
+                           "--curve-points", str(n + 1)],
+            multi=True, kind=kind)
+        if not chk.exact(name, "exit status", rc, 0) or js is None:
+            print(f"  command: {' '.join([cli] + args)}\n  stderr: "
+                  f"{err.strip()}")
+            continue
+        check_mc_ranking(chk, name, js, y.astype(np.int64), s, kind, K)
+        p = softmax32(s) if kind == "logits" else s
+        roc_h, roc = read_curve(roc_p)
+        pr_h, pr = read_curve(pr_p)
+        chk.exact(name, "roc header", roc_h,
+                  ["class", "threshold", "fpr", "tpr"])
+        chk.exact(name, "pr header", pr_h,
+                  ["class", "threshold", "precision", "recall"])
+        for c in range(K):
+            roc_want, pr_want = sk_curves((y == c).astype(np.int64), p[:, c])
+            rsel = {k: v[roc.get("class", np.zeros(0)) == c]
+                    for k, v in roc.items()}
+            psel = {k: v[pr.get("class", np.zeros(0)) == c]
+                    for k, v in pr.items()}
+            if kind == "probs":
+                check_curve_file(chk, name, f"class {c} roc", rsel,
+                                 ("threshold", "fpr", "tpr"), roc_want)
+                check_curve_file(chk, name, f"class {c} pr", psel,
+                                 ("threshold", "precision", "recall"),
+                                 pr_want)
+            else:
+                # The device's softmax may round a value one float32 step
+                # away: compare the number of points and the rates loosely.
+                for what, sel, names, want in (
+                        ("roc", rsel, ("threshold", "fpr", "tpr"), roc_want),
+                        ("pr", psel, ("threshold", "precision", "recall"),
+                         pr_want)):
+                    got_t = sel.get("threshold", np.zeros(0))
+                    if not chk.exact(name, f"class {c} {what} points",
+                                     len(got_t), len(want[0])):
+                        continue
+                    for col, w in zip(names, want):
+                        tol = RANK_SOFTMAX_REL_TOL * np.where(
+                            np.isfinite(w), np.abs(w), 0)
+                        chk.array(name, f"class {c} {what}.{col}", sel[col],
+                                  w, tol)
+
 
 def strip_timing(text):
     obj = json.loads(text)
@@ -927,12 +1338,20 @@ def main():
     try:
         work = [(c, check_case) for c in make_cases(rng)]
         work += [(c, check_mc_case) for c in make_mc_cases(rng)]
+        work += [(c, check_ranking_case) for c in make_ranking_cases(rng)]
         for case, check in work:
             failed, total = chk.failed, chk.passed + chk.failed
             check(chk, opts.cli, tmp, case)
             status = "ok" if chk.failed == failed else "FAILED"
             count = chk.passed + chk.failed - total
             print(f"  {case['name']}: {status} ({count} comparisons)")
+        for label, check in (("rank_budget_64K_n200000", check_ranking_budget),
+                             ("rank_mc_k4_curves", check_mc_ranking_curves)):
+            failed, total = chk.failed, chk.passed + chk.failed
+            check(chk, opts.cli, tmp, rng)
+            status = "ok" if chk.failed == failed else "FAILED"
+            count = chk.passed + chk.failed - total
+            print(f"  {label}: {status} ({count} comparisons)")
         failed = chk.failed
         check_determinism(chk, opts.cli, tmp, rng)
         print("  determinism: " + ("ok" if chk.failed == failed else "FAILED"))

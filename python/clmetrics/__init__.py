@@ -28,6 +28,12 @@ from ._classification import (
     recall_score,
 )
 from ._evaluators import BinaryEvaluator, MulticlassEvaluator
+from ._ranking import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 from ._scores import BCEResult, bce_with_logits, log_loss, top_k_accuracy_score
 from ._validation import _init_lock
 
@@ -76,6 +82,7 @@ __all__ = [
     "MulticlassEvaluator",
     "UndefinedMetricWarning",
     "accuracy_score",
+    "average_precision_score",
     "balanced_accuracy_score",
     "bce_with_logits",
     "classification_report",
@@ -88,8 +95,11 @@ __all__ = [
     "init",
     "log_loss",
     "matthews_corrcoef",
+    "precision_recall_curve",
     "precision_recall_fscore_support",
     "precision_score",
     "recall_score",
+    "roc_auc_score",
+    "roc_curve",
     "top_k_accuracy_score",
 ]

@@ -1123,6 +1123,150 @@ static PyObject *mod_context_info(PyObject *Py_UNUSED(m),
   return d;
 }
 
+/* ------------------------------------------------------------------ */
+/* Ranking                                                             */
+/* ------------------------------------------------------------------ */
+
+_Static_assert(sizeof(clm_curve_point) == 24,
+               "clm_curve_point is read in Python as (f8, u8, u8)");
+
+/* One class of a ranking result as a dict; the curve as bytes of
+ * (threshold f8, tp u8, fp u8) records, or None. */
+static PyObject *ranking_class_dict(const clm_ranking_class *c) {
+  PyObject *curve;
+  if (c->curve) {
+    curve = PyBytes_FromStringAndSize(
+        (const char *)c->curve,
+        (Py_ssize_t)(c->curve_len * sizeof(clm_curve_point)));
+    if (!curve)
+      return NULL;
+  } else {
+    curve = Py_NewRef(Py_None);
+  }
+  return Py_BuildValue("{s:K,s:K,s:N,s:N,s:K,s:N}", "positives",
+                       (unsigned long long)c->positives, "negatives",
+                       (unsigned long long)c->negatives, "roc_auc",
+                       PyFloat_FromDouble(c->roc_auc), "average_precision",
+                       PyFloat_FromDouble(c->average_precision), "distinct",
+                       (unsigned long long)c->distinct, "curve", curve);
+}
+
+/* ranking(labels, scores, k=1, softmax=False, curve_points=0,
+ *         memory_budget=0, scores_are_probs=False): exact ROC-AUC and
+ * average precision through clm_ranking_compute_arrays. k == 1: labels
+ * bool/uint8 0/1 and n float32/float64 scores; k >= 2: int32 class indices
+ * in [0, k) and an n x k score matrix. Buffers are read in place. */
+static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
+                             PyObject *kw) {
+  static char *kwlist[] = {"labels",        "scores",
+                           "k",             "softmax",
+                           "curve_points",  "memory_budget",
+                           "scores_are_probs", NULL};
+  PyObject *lo, *so;
+  unsigned int k = 1;
+  int softmax = 0, probs = 0;
+  unsigned long long curve_points = 0, budget = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKp", kwlist, &lo, &so, &k,
+                                   &softmax, &curve_points, &budget, &probs))
+    return NULL;
+  if (k < 1 || k > 0x7fffffffu) {
+    PyErr_SetString(PyExc_ValueError, "k must be 1 (binary) or the number "
+                                      "of classes (>= 2)");
+    return NULL;
+  }
+  if (softmax && k < 2) {
+    PyErr_SetString(PyExc_ValueError, "softmax needs k >= 2");
+    return NULL;
+  }
+  if (curve_points == 1) {
+    PyErr_SetString(PyExc_ValueError,
+                    "curve_points must be 0 (no curves) or at least 2");
+    return NULL;
+  }
+  if (budget && budget < CLM_RANKING_MIN_BUDGET) {
+    PyErr_Format(PyExc_ValueError,
+                 "memory_budget must be 0 (the default) or at least %llu "
+                 "bytes",
+                 (unsigned long long)CLM_RANKING_MIN_BUDGET);
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  Py_buffer lv, sv;
+  if (k == 1) {
+    if (get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8") != 0)
+      return NULL;
+  } else if (get_buffer(lo, &lv, 0, "labels", "i", "int32") != 0) {
+    return NULL;
+  }
+  if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
+    PyBuffer_Release(&lv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = lv.len / lv.itemsize;
+  const Py_ssize_t ns = sv.len / sv.itemsize;
+  if (ns != n * (Py_ssize_t)k) {
+    if (k == 1)
+      length_error("labels", n, "scores", ns);
+    else
+      PyErr_Format(PyExc_ValueError,
+                   "scores must hold n x k = %zd x %u values, got %zd", n, k,
+                   ns);
+    goto done;
+  }
+  if (n == 0) {
+    PyErr_SetString(PyExc_ValueError, "no samples: ranking needs at least "
+                                      "one row");
+    goto done;
+  }
+  g_last_labels = (uintptr_t)lv.buf;
+  g_last_scores = (uintptr_t)sv.buf;
+  clm_ranking_options o;
+  clm_ranking_options_init(&o);
+  if (budget)
+    o.memory_budget = budget;
+  o.curve_points = curve_points;
+  o.scores_are_probs = probs;
+  const clm_dtype dt = buffer_type(&sv) == 'd' ? CLM_DTYPE_F64 : CLM_DTYPE_F32;
+  clm_ranking_result r;
+  memset(&r, 0, sizeof r);
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  clm_status st;
+  Py_BEGIN_ALLOW_THREADS st = clm_ranking_compute_arrays(
+      ctx, lv.buf, sv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
+  Py_END_ALLOW_THREADS if (st != CLM_OK) {
+    raise_status(st, &err);
+    goto done;
+  }
+  PyObject *classes = PyList_New((Py_ssize_t)r.k);
+  for (uint32_t c = 0; classes && c < r.k; ++c) {
+    PyObject *d = ranking_class_dict(&r.classes[c]);
+    if (!d) {
+      Py_CLEAR(classes);
+      break;
+    }
+    PyList_SET_ITEM(classes, (Py_ssize_t)c, d);
+  }
+  if (classes)
+    result = Py_BuildValue(
+        "{s:K,s:I,s:O,s:N,s:N,s:N,s:N,s:N,s:I,s:K}", "n",
+        (unsigned long long)r.n, "k", r.k, "exact",
+        r.exact ? Py_True : Py_False, "classes", classes, "roc_auc_macro",
+        PyFloat_FromDouble(r.roc_auc_macro), "roc_auc_weighted",
+        PyFloat_FromDouble(r.roc_auc_weighted), "average_precision_macro",
+        PyFloat_FromDouble(r.average_precision_macro), "average_precision_weighted",
+        PyFloat_FromDouble(r.average_precision_weighted), "passes", r.passes,
+        "memory_bytes", (unsigned long long)r.memory_bytes);
+  clm_ranking_result_release(&r);
+done:
+  PyBuffer_Release(&lv);
+  PyBuffer_Release(&sv);
+  return result;
+}
+
 static PyObject *mod_last_buffers(PyObject *Py_UNUSED(m),
                                   PyObject *Py_UNUSED(ignored)) {
   return Py_BuildValue("(KK)", (unsigned long long)g_last_labels,
@@ -1140,6 +1284,14 @@ static PyMethodDef module_methods[] = {
     {"context_info", mod_context_info, METH_NOARGS,
      "The context's device, start-up time and build options; None before "
      "the first evaluation."},
+    {"ranking", (PyCFunction)(void (*)(void))mod_ranking,
+     METH_VARARGS | METH_KEYWORDS,
+     "ranking(labels, scores, k=1, softmax=False, curve_points=0, "
+     "memory_budget=0, scores_are_probs=False): exact ROC-AUC and average "
+     "precision (clm_ranking_compute_arrays) as a dict; k == 1: bool/uint8 "
+     "0/1 labels and n scores, k >= 2: int32 classes and an n x k matrix "
+     "(float32/float64, read in place). Curves as bytes of (threshold f8, "
+     "tp u8, fp u8) records, descending thresholds."},
     {"_last_buffers", mod_last_buffers, METH_NOARGS,
      "Debug: addresses of the (labels, scores) buffers the last update on "
      "this thread handed to the library."},
@@ -1148,7 +1300,7 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_core",
     "clmetrics' C extension: the OpenCL engine over the buffer protocol.", -1,
-    module_methods};
+    module_methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__core(void) {
   if (!g_lock) {
