@@ -756,7 +756,8 @@ CLM_API void clm_ranking_result_release(clm_ranking_result *result);
  * Streaming ranking state (data seen once): per column, positive and
  * negative counts per key prefix of `bits` bits (uint64). Merges by
  * addition; finalizing gives each metric with a certified [lo, hi]
- * interval, exact when no prefix holds both classes.
+ * interval. ROC-AUC is exact when no prefix holds both classes; AP also
+ * needs no prefix holding two or more positives below a negative.
  */
 typedef struct clm_ranking_state {
   uint32_t k;

@@ -108,10 +108,11 @@ static clm_status check_args(const clm_ranking_source *src,
 }
 
 /* Level-1 prefix bits: the most (at most 16) whose histogram, host counts
- * and refine table take at most half the budget. */
+ * and refine table take at most half the budget. Fewer bits only mean
+ * more refinement, so many columns fit any budget from the minimum. */
 static clm_status choose_bits1(const clm_context *ctx, clm_rk_setup *s,
                                uint64_t budget, clm_error *err) {
-  for (unsigned b = 16; b >= 4; --b) {
+  for (unsigned b = 16; b >= 1; --b) {
     s->bits1 = b;
     s->bins1 = 1u << b;
     const uint64_t cells = (uint64_t)s->k << b;
