@@ -224,3 +224,351 @@ int BL(bl_mc_scores_omp)(const int32_t *y_true, const float *scores, size_t n,
                          uint32_t k, uint64_t *out, double *ce_sum) {
   return BL(mc_drive)(y_true, NULL, scores, n, k, out, ce_sum, 1);
 }
+
+/* ------------------------------------------------------------------ */
+/* Ranking (plain copy only)                                           */
+/* ------------------------------------------------------------------ */
+
+#if !BL_FAST
+
+#define BL_RDX_BITS 11
+#define BL_RDX_BUCKETS (1u << BL_RDX_BITS)
+#define BL_RDX_MASK ((uint64_t)BL_RDX_BUCKETS - 1)
+
+__extension__ typedef unsigned __int128 bl_u128;
+
+size_t bl_rank_workspace_bytes(size_t n, int f64) {
+  /* Two uint64 buffers (the packed or plain keys, sorted ping-pong); for
+   * float64 also two label buffers, rounded up to 8 bytes each. */
+  size_t bytes = 2 * n * sizeof(uint64_t);
+  if (f64)
+    bytes += 2 * ((n + 7) & ~(size_t)7);
+  return bytes;
+}
+
+/* Order-preserving keys: -0.0 -> +0.0, then negative -> ~bits, else
+ * bits | sign. */
+static inline uint32_t bl_key_f32(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if (u == 0x80000000u)
+    u = 0;
+  const uint32_t m = (uint32_t)((int32_t)u >> 31);
+  return u ^ (m | 0x80000000u);
+}
+
+static inline uint64_t bl_key_f64(double f) {
+  uint64_t u;
+  memcpy(&u, &f, sizeof u);
+  if (u == 0x8000000000000000ull)
+    u = 0;
+  const uint64_t m = (uint64_t)((int64_t)u >> 63);
+  return u ^ (m | 0x8000000000000000ull);
+}
+
+/* LSD radix sort of a[0..n) on bits [0, key_bits), carrying la (may be
+ * NULL) along; b, lb are buffers of the same sizes. Returns which buffer
+ * holds the result (0: a/la, 1: b/lb). hist: nt * BL_RDX_BUCKETS. */
+static int bl_radix_sort(uint64_t *a, uint64_t *b, uint8_t *la, uint8_t *lb,
+                         size_t n, int key_bits, size_t *hist, int nt) {
+  int in_b = 0;
+  for (int shift = 0; shift < key_bits; shift += BL_RDX_BITS) {
+    uint64_t *src = in_b ? b : a, *dst = in_b ? a : b;
+    uint8_t *lsrc = in_b ? lb : la, *ldst = in_b ? la : lb;
+    int skip = 0;
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+      const size_t lo = n * t / nth, hi = n * (t + 1) / nth;
+      size_t *h = hist + (size_t)t * BL_RDX_BUCKETS;
+      memset(h, 0, BL_RDX_BUCKETS * sizeof *h);
+      for (size_t i = lo; i < hi; ++i)
+        ++h[(src[i] >> shift) & BL_RDX_MASK];
+#pragma omp barrier
+#pragma omp single
+      {
+        /* Offsets: bucket-major, thread-minor, so the sort is stable. */
+        size_t sum = 0;
+        for (size_t d = 0; d < BL_RDX_BUCKETS; ++d) {
+          size_t in_bucket = 0;
+          for (int p = 0; p < nth; ++p) {
+            const size_t c = hist[(size_t)p * BL_RDX_BUCKETS + d];
+            hist[(size_t)p * BL_RDX_BUCKETS + d] = sum;
+            sum += c;
+            in_bucket += c;
+          }
+          if (in_bucket == n)
+            skip = 1; /* every key has this digit: nothing moves */
+        }
+      }
+      if (!skip) {
+        if (lsrc) {
+          for (size_t i = lo; i < hi; ++i) {
+            const size_t pos = h[(src[i] >> shift) & BL_RDX_MASK]++;
+            dst[pos] = src[i];
+            ldst[pos] = lsrc[i];
+          }
+        } else {
+          for (size_t i = lo; i < hi; ++i) {
+            const uint64_t v = src[i];
+            dst[h[(v >> shift) & BL_RDX_MASK]++] = v;
+          }
+        }
+      }
+    }
+    if (!skip)
+      in_b = !in_b;
+  }
+  return in_b;
+}
+
+/* The scan over sorted keys. key(i) and pos(i) read element i; chunks start
+ * at tie-group boundaries; per chunk, phase 1 counts, phase 2 sums with the
+ * counts below it. */
+#define BL_RANK_SCAN(KEY, POS)                                                 \
+  do {                                                                         \
+    size_t start[65];                                                          \
+    uint64_t cpos[64], cneg[64];                                               \
+    bl_u128 u2 = 0;                                                            \
+    long double ap = 0.0L;                                                     \
+    uint64_t distinct = 0;                                                     \
+    int nth_used = 1;                                                          \
+    _Pragma("omp parallel num_threads(nt) reduction(+ : u2, ap, distinct)") {  \
+      const int t = omp_get_thread_num(), nth = omp_get_num_threads();         \
+      _Pragma("omp single") nth_used = nth;                                    \
+      size_t c0 = n * t / nth;                                                 \
+      while (c0 > 0 && c0 < n && KEY(c0) == KEY(c0 - 1))                       \
+        ++c0;                                                                  \
+      start[t] = c0;                                                           \
+      if (t == nth - 1)                                                        \
+        start[nth] = n;                                                        \
+      _Pragma("omp barrier") const size_t lo = start[t];                       \
+      const size_t hi = start[t + 1] > lo ? start[t + 1] : lo;                 \
+      uint64_t p = 0;                                                          \
+      for (size_t i = lo; i < hi; ++i)                                         \
+        p += POS(i);                                                           \
+      cpos[t] = p;                                                             \
+      cneg[t] = (uint64_t)(hi - lo) - p;                                       \
+      _Pragma("omp barrier") uint64_t pb = 0, nb = 0, P = 0, N = 0;            \
+      for (int q = 0; q < nth; ++q) {                                          \
+        if (q < t) {                                                           \
+          pb += cpos[q];                                                       \
+          nb += cneg[q];                                                       \
+        }                                                                      \
+        P += cpos[q];                                                          \
+        N += cneg[q];                                                          \
+      }                                                                        \
+      size_t i = lo;                                                           \
+      while (i < hi) {                                                         \
+        const uint64_t k = KEY(i);                                             \
+        uint64_t pg = 0, tot = 0;                                              \
+        do {                                                                   \
+          pg += POS(i);                                                        \
+          ++tot;                                                               \
+          ++i;                                                                 \
+        } while (i < hi && KEY(i) == k);                                       \
+        const uint64_t ng = tot - pg;                                          \
+        ++distinct;                                                            \
+        if (pg) {                                                              \
+          u2 += (bl_u128)pg * (2 * (bl_u128)nb + ng);                          \
+          const uint64_t tp = P - pb, fp = N - nb;                             \
+          ap += (long double)pg * (long double)tp / (long double)(tp + fp);    \
+        }                                                                      \
+        pb += pg;                                                              \
+        nb += ng;                                                              \
+      }                                                                        \
+    }                                                                          \
+    uint64_t P = 0, N = 0;                                                     \
+    for (int q = 0; q < nth_used; ++q) {                                       \
+      P += cpos[q];                                                            \
+      N += cneg[q];                                                            \
+    }                                                                          \
+    bl_rank_finish(out, P, N, distinct, u2, ap);                               \
+  } while (0)
+
+static void bl_rank_finish(bl_rank_result *out, uint64_t P, uint64_t N,
+                           uint64_t distinct, bl_u128 u2, long double ap) {
+  out->positives = P;
+  out->negatives = N;
+  out->distinct = distinct;
+  out->roc_auc =
+      P && N
+          ? (double)((long double)u2 / (2.0L * (long double)P * (long double)N))
+          : NAN;
+  out->average_precision = P ? (double)(ap / (long double)P) : NAN;
+}
+
+static int bl_threads(void) {
+  const int nt = omp_get_max_threads();
+  return nt < 1 ? 1 : nt > 64 ? 64 : nt;
+}
+
+int bl_rank_sort_f32(const uint8_t *restrict labels,
+                     const float *restrict scores, size_t n, void *work,
+                     bl_rank_result *out) {
+  const int nt = bl_threads();
+  void *own = NULL;
+  if (!work) {
+    own = work = malloc(bl_rank_workspace_bytes(n, 0) + 8);
+    if (!own)
+      return BL_RANK_NO_MEMORY;
+  }
+  size_t *hist = malloc((size_t)nt * BL_RDX_BUCKETS * sizeof(size_t));
+  if (!hist) {
+    free(own);
+    return BL_RANK_NO_MEMORY;
+  }
+  uint64_t *a = work, *b = a + n;
+  int nan = 0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : nan)
+  for (size_t i = 0; i < n; ++i) {
+    const float f = scores[i];
+    nan |= f != f;
+    a[i] = (uint64_t)bl_key_f32(f) << 1 | (labels[i] != 0);
+  }
+  if (nan) {
+    free(hist);
+    free(own);
+    return BL_RANK_NAN;
+  }
+  const uint64_t *s = bl_radix_sort(a, b, NULL, NULL, n, 33, hist, nt) ? b : a;
+#define BL_K32(i) (s[i] >> 1)
+#define BL_P32(i) (s[i] & 1)
+  BL_RANK_SCAN(BL_K32, BL_P32);
+#undef BL_K32
+#undef BL_P32
+  free(hist);
+  free(own);
+  return BL_RANK_OK;
+}
+
+int bl_rank_sort_f64(const uint8_t *restrict labels,
+                     const double *restrict scores, size_t n, void *work,
+                     bl_rank_result *out) {
+  const int nt = bl_threads();
+  void *own = NULL;
+  if (!work) {
+    own = work = malloc(bl_rank_workspace_bytes(n, 1) + 8);
+    if (!own)
+      return BL_RANK_NO_MEMORY;
+  }
+  size_t *hist = malloc((size_t)nt * BL_RDX_BUCKETS * sizeof(size_t));
+  if (!hist) {
+    free(own);
+    return BL_RANK_NO_MEMORY;
+  }
+  uint64_t *a = work, *b = a + n;
+  uint8_t *la = (uint8_t *)(b + n), *lb = la + ((n + 7) & ~(size_t)7);
+  int nan = 0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : nan)
+  for (size_t i = 0; i < n; ++i) {
+    const double f = scores[i];
+    nan |= f != f;
+    a[i] = bl_key_f64(f);
+    la[i] = labels[i] != 0;
+  }
+  if (nan) {
+    free(hist);
+    free(own);
+    return BL_RANK_NAN;
+  }
+  const int in_b = bl_radix_sort(a, b, la, lb, n, 64, hist, nt);
+  const uint64_t *s = in_b ? b : a;
+  const uint8_t *ls = in_b ? lb : la;
+#define BL_K64(i) (s[i])
+#define BL_P64(i) ((uint64_t)ls[i])
+  BL_RANK_SCAN(BL_K64, BL_P64);
+#undef BL_K64
+#undef BL_P64
+  free(hist);
+  free(own);
+  return BL_RANK_OK;
+}
+
+/* ---- the trivial qsort reference ---- */
+
+typedef struct bl_pair {
+  double s; /* float32 scores widened exactly */
+  int y;
+} bl_pair;
+
+static int bl_pair_cmp(const void *pa, const void *pb) {
+  const double a = ((const bl_pair *)pa)->s, b = ((const bl_pair *)pb)->s;
+  return (a > b) - (a < b); /* -0.0 == +0.0 */
+}
+
+static int bl_rank_qsort(bl_pair *v, size_t n, bl_rank_result *out) {
+  for (size_t i = 0; i < n; ++i)
+    if (v[i].s != v[i].s)
+      return BL_RANK_NAN;
+  qsort(v, n, sizeof *v, bl_pair_cmp);
+  uint64_t P = 0;
+  for (size_t i = 0; i < n; ++i)
+    P += v[i].y != 0;
+  const uint64_t N = (uint64_t)n - P;
+  /* Ascending ranks 1..n, ties share the average rank (first + last) / 2:
+   * twice the positives' rank sum, minus P (P + 1), is 2U. */
+  bl_u128 rank2 = 0;
+  uint64_t distinct = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    uint64_t pg = 0;
+    while (j < n && v[j].s == v[i].s)
+      pg += v[j++].y != 0;
+    rank2 += (bl_u128)pg * ((bl_u128)(i + 1) + (bl_u128)j);
+    ++distinct;
+    i = j;
+  }
+  const bl_u128 u2 = rank2 - (bl_u128)P * (P + 1);
+  /* AP: thresholds from the highest score down. */
+  long double ap = 0.0L;
+  uint64_t tp = 0, fp = 0;
+  for (size_t j = n; j > 0;) {
+    size_t i = j;
+    uint64_t pg = 0, ng = 0;
+    while (i > 0 && v[i - 1].s == v[j - 1].s) {
+      if (v[i - 1].y)
+        ++pg;
+      else
+        ++ng;
+      --i;
+    }
+    tp += pg;
+    fp += ng;
+    if (pg)
+      ap += (long double)pg * (long double)tp / (long double)(tp + fp);
+    j = i;
+  }
+  bl_rank_finish(out, P, N, distinct, u2, ap);
+  return BL_RANK_OK;
+}
+
+int bl_rank_qsort_f32(const uint8_t *labels, const float *scores, size_t n,
+                      bl_rank_result *out) {
+  bl_pair *v = malloc((n ? n : 1) * sizeof *v);
+  if (!v)
+    return BL_RANK_NO_MEMORY;
+  for (size_t i = 0; i < n; ++i) {
+    v[i].s = (double)scores[i];
+    v[i].y = labels[i] != 0;
+  }
+  const int rc = bl_rank_qsort(v, n, out);
+  free(v);
+  return rc;
+}
+
+int bl_rank_qsort_f64(const uint8_t *labels, const double *scores, size_t n,
+                      bl_rank_result *out) {
+  bl_pair *v = malloc((n ? n : 1) * sizeof *v);
+  if (!v)
+    return BL_RANK_NO_MEMORY;
+  for (size_t i = 0; i < n; ++i) {
+    v[i].s = scores[i];
+    v[i].y = labels[i] != 0;
+  }
+  const int rc = bl_rank_qsort(v, n, out);
+  free(v);
+  return rc;
+}
+
+#endif /* !BL_FAST */

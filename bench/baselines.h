@@ -84,4 +84,59 @@ int bl_mc_scores_st_fast(const int32_t *y_true, const float *scores, size_t n,
 int bl_mc_scores_omp_fast(const int32_t *y_true, const float *scores, size_t n,
                           uint32_t k, uint64_t *out, double *ce_sum);
 
+/* ------------------------------------------------------------------ */
+/* Ranking: exact ROC-AUC and average precision by sorting             */
+/* ------------------------------------------------------------------ */
+
+/* Compiled in the plain copy only (no -ffast-math: the key mapping, the
+ * NaN check and the long double sums rely on IEEE semantics); the names
+ * carry no suffix.
+ *
+ * What a careful C programmer would write with OpenMP: map every score to
+ * an order-preserving unsigned key (-0.0 canonicalised to +0.0; negative:
+ * ~bits, else bits | sign bit), sort with a parallel LSD radix sort
+ * (11-bit digits, per-thread histograms, prefix offsets, scatter; a digit
+ * every key shares is skipped), then one parallel scan over the sorted
+ * keys (chunks start at tie-group boundaries):
+ *   U2 = sum over positives of (2 * #negatives strictly below + #negatives
+ *        tied), exact in unsigned __int128; ROC-AUC = U2 / (2 P N);
+ *   AP = sum over distinct thresholds of (tp_g / P) * tp / (tp + fp), where
+ *        tp, fp count the samples scoring >= the threshold and tp_g the
+ *        positives at it, summed in long double.
+ * float32: key (32 bits) and label packed as key << 1 | label in one
+ * uint64, three 11-bit passes. float64: uint64 keys and a uint8 label
+ * array moved alongside, six passes. Labels must be 0 or 1 (any nonzero
+ * byte counts as positive). */
+
+typedef struct bl_rank_result {
+  uint64_t positives, negatives, distinct;
+  double roc_auc;           /* NaN without both classes */
+  double average_precision; /* NaN without positives */
+} bl_rank_result;
+
+#define BL_RANK_OK 0
+#define BL_RANK_NAN (-1)       /* a NaN score (out is undefined) */
+#define BL_RANK_NO_MEMORY (-2) /* workspace could not be allocated */
+
+/* Bytes of workspace bl_rank_sort_f32/_f64 need for n samples (two key
+ * buffers; float64 also two label buffers). */
+size_t bl_rank_workspace_bytes(size_t n, int f64);
+
+/* Exact ROC-AUC and AP of n samples, threads = omp_get_max_threads().
+ * work: NULL (allocated and freed inside the call) or at least
+ * bl_rank_workspace_bytes(n, f64) bytes, 8-byte aligned. */
+int bl_rank_sort_f32(const uint8_t *labels, const float *scores, size_t n,
+                     void *work, bl_rank_result *out);
+int bl_rank_sort_f64(const uint8_t *labels, const double *scores, size_t n,
+                     void *work, bl_rank_result *out);
+
+/* The trivial reference: qsort of (score, label) pairs (one thread),
+ * ROC-AUC from the rank sum with tied ranks averaged (exact integer
+ * arithmetic), AP from a descending scan over tie groups in long double.
+ * For checking the sort baseline on small inputs. */
+int bl_rank_qsort_f32(const uint8_t *labels, const float *scores, size_t n,
+                      bl_rank_result *out);
+int bl_rank_qsort_f64(const uint8_t *labels, const double *scores, size_t n,
+                      bl_rank_result *out);
+
 #endif

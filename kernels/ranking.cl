@@ -95,7 +95,18 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       for (ulong c = 0; c < cells; ++c)                                        \
         h[c] = 0;                                                              \
     uint first_bad = CLM_NO_BAD;                                               \
-    const uint span = start < end ? end - (uint)start : 0;                     \
+    /* Binary on one work-item: the plain loop a C programmer would write. */ \
+    const int plain = priv && k == 1;                                          \
+    if (plain)                                                                 \
+      for (uint i = (uint)start; i < end; ++i) {                               \
+        const uint yl = y8[i];                                                 \
+        const KT b = scores[i];                                                \
+        if (yl > 1 || clm_rk_bad_##SFX(b, probs))                              \
+          first_bad = min(first_bad, i);                                       \
+        else                                                                   \
+          h[(uint)(clm_rk_key_##SFX(b) >> shift) * 2 + yl] += 1;               \
+      }                                                                        \
+    const uint span = start < end && !plain ? end - (uint)start : 0;           \
     const uint trips = (span + ls - 1) / ls; /* uniform (pocl#1390) */         \
     for (uint t = 0; t < trips; ++t) {                                         \
       const uint i = (uint)start + t * ls + lid;                               \
@@ -130,6 +141,55 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       atomic_min(status, first_bad);                                           \
   }                                                                            \
                                                                                \
+  /* One key of a refine pass: find its task (table, then the last task   */ \
+  /* starting at or below it) and count or gather it.                      */ \
+  inline void clm_rk_refine_one_##SFX(                                         \
+      KT key, uint y, uint2 tc, uint grp, uint groups,                         \
+      __global const KT *restrict tlo, __global const KT *restrict thi,        \
+      __global const uint *restrict tshift,                                    \
+      __global const ulong *restrict tbase,                                    \
+      __global const uint *restrict tcap, __global uint *restrict dense,       \
+      __global uint *restrict cursor, __global KT *restrict gkeys,             \
+      __global ushort *restrict g16, int wide) {                               \
+    if (tc.y & CLM_RK_WHOLE) {                                                 \
+      /* A gathered level-1 range: this group's own slots for the label   */ \
+      /* (counted in pass 1), in row order, without atomics.              */ \
+      __global uint *c = cursor + 4 * ((ulong)tc.x * groups + grp) + 2 * y;    \
+      const uint p = c[0]++;                                                   \
+      if (p < c[1]) {                                                          \
+        if (tc.y & CLM_RK_LOW16)                                               \
+          g16[p] = (ushort)key;                                                \
+        else                                                                   \
+          gkeys[p] = key;                                                      \
+      }                                                                        \
+      return;                                                                  \
+    }                                                                          \
+    uint lo = tc.x, hi = tc.x + tc.y;                                          \
+    while (hi - lo > 1) {                                                      \
+      const uint mid = lo + (hi - lo) / 2;                                     \
+      if (tlo[mid] <= key)                                                     \
+        lo = mid;                                                              \
+      else                                                                     \
+        hi = mid;                                                              \
+    }                                                                          \
+    const uint j = lo;                                                         \
+    if (key < tlo[j] || key > thi[j])                                          \
+      return;                                                                  \
+    const uint s = tshift[j];                                                  \
+    if (s != CLM_RK_GATHER) {                                                  \
+      const ulong cell = tbase[j] + (ulong)((key - tlo[j]) >> s) * 2 + y;      \
+      if (wide)                                                                \
+        clm_rk_add64(dense + 2 * cell, 1);                                     \
+      else                                                                     \
+        atomic_inc(dense + cell);                                              \
+    } else {                                                                   \
+      /* key << 1 | label: the top key bit is shared by the range. */         \
+      const uint p = atomic_inc(cursor + 4 * (ulong)j * groups);               \
+      if (p < tcap[j])                                                         \
+        gkeys[tbase[j] + p] = key << 1 | (KT)y;                                \
+    }                                                                          \
+  }                                                                            \
+                                                                               \
   __kernel void clm_rank_refine_##SFX(                                         \
       __global const KT *restrict scores, __global const uchar *restrict y8,   \
       __global const int *restrict y32, const uint n, const uint k,            \
@@ -145,7 +205,21 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const uint grp = get_group_id(0);                                          \
     const ulong start = (ulong)grp * per_group;                                \
     const uint end = (uint)min((ulong)n, start + per_group);                   \
-    const uint span = start < end ? end - (uint)start : 0;                     \
+    const int plain = ls == 1 && k == 1;                                       \
+    if (plain)                                                                 \
+      for (uint i = (uint)start; i < end; ++i) {                               \
+        const uint y = y8[i];                                                  \
+        const KT b = scores[i];                                                \
+        if (y > 1 || clm_rk_bad_##SFX(b, 0))                                   \
+          continue;                                                            \
+        const KT key = clm_rk_key_##SFX(b);                                    \
+        const uint2 tc = table[(uint)(key >> shift1)];                         \
+        if (tc.y)                                                              \
+          clm_rk_refine_one_##SFX(key, y, tc, grp, groups, tlo, thi, tshift,   \
+                                  tbase, tcap, dense, cursor, gkeys, g16,      \
+                                  wide);                                       \
+      }                                                                        \
+    const uint span = start < end && !plain ? end - (uint)start : 0;           \
     const uint trips = (span + ls - 1) / ls;                                   \
     for (uint t = 0; t < trips; ++t) {                                         \
       const uint i = (uint)start + t * ls + lid;                               \
@@ -157,47 +231,10 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           continue;                                                            \
         const KT key = clm_rk_key_##SFX(b);                                    \
         const uint2 tc = table[(ulong)col * bins1 + (uint)(key >> shift1)];    \
-        if (tc.y == 0)                                                         \
-          continue;                                                            \
-        const uint y = clm_rk_label(y8, y32, k, i, col);                       \
-        if (tc.y & CLM_RK_WHOLE) {                                             \
-          /* A gathered level-1 range: this group's own slots for the      */ \
-          /* label (counted in pass 1), in row order, without atomics.     */ \
-          __global uint *c = cursor + 4 * ((ulong)tc.x * groups + grp) + 2 * y; \
-          const uint p = c[0]++;                                               \
-          if (p < c[1]) {                                                      \
-            if (tc.y & CLM_RK_LOW16)                                           \
-              g16[p] = (ushort)key;                                            \
-            else                                                               \
-              gkeys[p] = key;                                                  \
-          }                                                                    \
-          continue;                                                            \
-        }                                                                      \
-        /* The last task whose range starts at or below the key. */           \
-        uint lo = tc.x, hi = tc.x + tc.y;                                      \
-        while (hi - lo > 1) {                                                  \
-          const uint mid = lo + (hi - lo) / 2;                                 \
-          if (tlo[mid] <= key)                                                 \
-            lo = mid;                                                          \
-          else                                                                 \
-            hi = mid;                                                          \
-        }                                                                      \
-        const uint j = lo;                                                     \
-        if (key < tlo[j] || key > thi[j])                                      \
-          continue;                                                            \
-        const uint s = tshift[j];                                              \
-        if (s != CLM_RK_GATHER) {                                              \
-          const ulong cell = tbase[j] + (ulong)((key - tlo[j]) >> s) * 2 + y;  \
-          if (wide)                                                            \
-            clm_rk_add64(dense + 2 * cell, 1);                                 \
-          else                                                                 \
-            atomic_inc(dense + cell);                                          \
-        } else {                                                               \
-          /* key << 1 | label: the top key bit is shared by the range.     */ \
-          const uint p = atomic_inc(cursor + 4 * (ulong)j * groups);           \
-          if (p < tcap[j])                                                     \
-            gkeys[tbase[j] + p] = key << 1 | (KT)y;                            \
-        }                                                                      \
+        if (tc.y)                                                              \
+          clm_rk_refine_one_##SFX(key, clm_rk_label(y8, y32, k, i, col), tc,   \
+                                  grp, groups, tlo, thi, tshift, tbase, tcap,  \
+                                  dense, cursor, gkeys, g16, wide);            \
       }                                                                        \
     }                                                                          \
   }

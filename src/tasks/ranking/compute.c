@@ -626,12 +626,25 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
     st = plan_pass(&s, &pending, avail, wide, mapcopy, &pg, table, &p, &taken,
                    err);
     clm_rk_out res;
+#ifdef CLM_RK_DEBUG
+    double ta = clm_now();
+#endif
     if (st == CLM_OK)
       st = clm_rk_refine_begin(ctx, &s, &p.plan, err);
+#ifdef CLM_RK_DEBUG
+    clFinish(ctx->queue);
+    double tb = clm_now();
+#endif
     if (st == CLM_OK)
       st = run_pass(ctx, &s, &in, &p.plan, err);
+#ifdef CLM_RK_DEBUG
+    double tc = clm_now();
+#endif
     if (st == CLM_OK)
       st = clm_rk_refine_end(ctx, &p.plan, &res, err);
+#ifdef CLM_RK_DEBUG
+    fprintf(stderr, "plan %.3f begin %.3f run %.3f end %.3f\n", ta - t0, tb - ta, tc - tb, clm_now() - tc);
+#endif
     if (st == CLM_OK) {
       const uint64_t used =
           (p.plan.dense_cells * 2 * (wide ? 8 : 4) +

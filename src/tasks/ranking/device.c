@@ -207,7 +207,7 @@ static void launch_shape(const clm_context *ctx, int priv, uint32_t n,
                          size_t *ls, size_t *groups, uint32_t *per_group) {
   const size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   *ls = priv ? 1 : (ctx->cm_local_size > 1 ? ctx->cm_local_size : 2);
-  size_t g = priv ? cu : 4 * cu;
+  size_t g = priv ? hist_groups(ctx) : 4 * cu;
   if (!priv) {
     /* At least 64 rows per work-item, so the groups are worth it. */
     const size_t by_rows = (n + *ls * 64 - 1) / (*ls * 64);
@@ -381,6 +381,7 @@ clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,
   free(lo);
   free(hi);
   const size_t dense_bytes = p->dense_cells * 2 * (p->wide ? 8 : 4);
+  const size_t g16_bytes = (p->g16_slots * 2 + 3) & ~(size_t)3;
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->dense, &ws->dense_cap, dense_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -391,7 +392,7 @@ clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,
     st = upload(ctx, &ws->cursor, &ws->cursor_cap, p->cursor_init,
                 t * p->groups * 16, err);
   if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &ws->g16, &ws->g16_cap, p->g16_slots * 2,
+    st = clm_ensure_buffer(ctx, &ws->g16, &ws->g16_cap, g16_bytes,
                            CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = fill_zero(ctx, ws->dense, dense_bytes, err);
