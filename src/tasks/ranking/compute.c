@@ -7,7 +7,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,14 +582,8 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   if (!cols || !table)
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate the ranking columns");
-#ifdef CLM_RK_DEBUG
-  double tf = clm_now();
-#endif
   if (st == CLM_OK)
     st = first_pass(ctx, &s, &in, &r, &pg, err);
-#ifdef CLM_RK_DEBUG
-  fprintf(stderr, "pass 1: %.3f s, %zu nodes\n", clm_now() - tf, next.len);
-#endif
   uint32_t passes = 1;
   const uint64_t fixed = (uint64_t)s.k * s.bins1 * 8 * (2 + 2 * pg.groups);
   /* Slots are uint32 on the device: at most 4 GiB of them per pass. */
@@ -620,31 +613,15 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
     }
     struct pass p = {0};
     size_t taken = 0;
-#ifdef CLM_RK_DEBUG
-    double t0 = clm_now();
-#endif
     st = plan_pass(&s, &pending, avail, wide, mapcopy, &pg, table, &p, &taken,
                    err);
     clm_rk_out res;
-#ifdef CLM_RK_DEBUG
-    double ta = clm_now();
-#endif
     if (st == CLM_OK)
       st = clm_rk_refine_begin(ctx, &s, &p.plan, err);
-#ifdef CLM_RK_DEBUG
-    clFinish(ctx->queue);
-    double tb = clm_now();
-#endif
     if (st == CLM_OK)
       st = run_pass(ctx, &s, &in, &p.plan, err);
-#ifdef CLM_RK_DEBUG
-    double tc = clm_now();
-#endif
     if (st == CLM_OK)
       st = clm_rk_refine_end(ctx, &p.plan, &res, err);
-#ifdef CLM_RK_DEBUG
-    fprintf(stderr, "plan %.3f begin %.3f run %.3f end %.3f\n", ta - t0, tb - ta, tc - tb, clm_now() - tc);
-#endif
     if (st == CLM_OK) {
       const uint64_t used =
           (p.plan.dense_cells * 2 * (wide ? 8 : 4) +
@@ -653,17 +630,7 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
           p.scratch + fixed;
       if (used > peak)
         peak = used;
-#ifdef CLM_RK_DEBUG
-      double t1 = clm_now();
-#endif
       st = resolve_pass(&r, &p, &res, o->memory_budget, err);
-#ifdef CLM_RK_DEBUG
-      fprintf(
-          stderr,
-          "pass %u: %u tasks dense %llu gather %llu device %.3f resolve %.3f\n",
-          passes, p.plan.ntasks, (unsigned long long)p.plan.dense_cells,
-          (unsigned long long)p.plan.gather_slots, t1 - t0, clm_now() - t1);
-#endif
     }
     clm_rk_refine_release(ctx);
     pass_free(&p);
