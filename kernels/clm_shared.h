@@ -132,7 +132,7 @@
 #define CLM_RKR_ARG_CURSOR 15
 #define CLM_RKR_ARG_GKEYS 16
 #define CLM_RKR_ARG_G16 17
-#define CLM_RKR_ARG_GROUPS 18
+#define CLM_RKR_ARG_SPLIT 18
 #define CLM_RKR_ARG_WIDE 19
 
 #endif

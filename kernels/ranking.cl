@@ -21,13 +21,14 @@
  *   (negative, positive) per sub-range (key - lo) >> shift (dense) or
  *   gathers key << 1 | label (shift == CLM_RK_GATHER) at a slot taken from
  *   the task's cursor; the host sorts gathered keys, so the order they
- *   arrive in does not matter. A whole level-1 range (table entry flagged
- *   CLM_RK_WHOLE, where pass 1 counted per group and label: one work-item
- *   per group, CPUs, rows split the same way) is gathered without atomics:
- *   each group and label has its own run of slots, cursor[4 (task * groups
- *   + group) + 2 label] = (next, end), and only the key is stored (its low
- *   16 bits in g16 under CLM_RK_LOW16). Other ranges (GPUs, ranges below a
- *   split) share one atomic cursor per task and store key << 1 | label. */
+ *   arrive in does not matter. On one-work-item groups (CPUs) each group
+ *   owns a run of tasks (split[]) and reads every row, so a whole level-1
+ *   range (table entry flagged CLM_RK_WHOLE) is gathered without atomics,
+ *   in row order: per label its own run of slots, cursor[4 task + 2 label]
+ *   = (next, end), only the key stored (its low 16 bits in g16 under
+ *   CLM_RK_LOW16). Few write streams per thread keep the scatter in cache.
+ *   Other ranges (GPUs, ranges below a split) take slots from one atomic
+ *   cursor per task and store key << 1 | label. */
 #ifndef CLM_VW
 #include "clm_shared.h"
 #endif
@@ -131,12 +132,10 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           clm_rk_add64(hist + 2 * idx, 1);                                     \
       }                                                                        \
     }                                                                          \
-    /* Each group keeps its own copy, so the refine passes know how many  */ \
-    /* samples of each range every group will gather.                     */ \
     if (priv)                                                                  \
       for (ulong c = 0; c < cells; ++c)                                        \
         if (h[c])                                                              \
-          clm_rk_add64(hist + 2 * (grp * cells + c), h[c]);                    \
+          clm_rk_add64(hist + 2 * c, h[c]);                                    \
     if (first_bad != CLM_NO_BAD)                                               \
       atomic_min(status, first_bad);                                           \
   }                                                                            \
@@ -144,7 +143,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
   /* One key of a refine pass: find its task (table, then the last task   */ \
   /* starting at or below it) and count or gather it.                      */ \
   inline void clm_rk_refine_one_##SFX(                                         \
-      KT key, uint y, uint2 tc, uint grp, uint groups,                         \
+      KT key, uint y, uint2 tc, uint own_lo, uint own_hi,                      \
       __global const KT *restrict tlo, __global const KT *restrict thi,        \
       __global const uint *restrict tshift,                                    \
       __global const ulong *restrict tbase,                                    \
@@ -152,9 +151,11 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       __global uint *restrict cursor, __global KT *restrict gkeys,             \
       __global ushort *restrict g16, int wide) {                               \
     if (tc.y & CLM_RK_WHOLE) {                                                 \
-      /* A gathered level-1 range: this group's own slots for the label   */ \
-      /* (counted in pass 1), in row order, without atomics.              */ \
-      __global uint *c = cursor + 4 * ((ulong)tc.x * groups + grp) + 2 * y;    \
+      /* A gathered level-1 range that this group owns: its slots for the */ \
+      /* label, in row order, without atomics.                            */ \
+      if (tc.x < own_lo || tc.x >= own_hi)                                     \
+        return;                                                                \
+      __global uint *c = cursor + 4 * (ulong)tc.x + 2 * y;                     \
       const uint p = c[0]++;                                                   \
       if (p < c[1]) {                                                          \
         if (tc.y & CLM_RK_LOW16)                                               \
@@ -173,7 +174,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         hi = mid;                                                              \
     }                                                                          \
     const uint j = lo;                                                         \
-    if (key < tlo[j] || key > thi[j])                                          \
+    if (j < own_lo || j >= own_hi || key < tlo[j] || key > thi[j])            \
       return;                                                                  \
     const uint s = tshift[j];                                                  \
     if (s != CLM_RK_GATHER) {                                                  \
@@ -184,7 +185,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         atomic_inc(dense + cell);                                              \
     } else {                                                                   \
       /* key << 1 | label: the top key bit is shared by the range. */         \
-      const uint p = atomic_inc(cursor + 4 * (ulong)j * groups);               \
+      const uint p = atomic_inc(cursor + 4 * (ulong)j);                        \
       if (p < tcap[j])                                                         \
         gkeys[tbase[j] + p] = key << 1 | (KT)y;                                \
     }                                                                          \
@@ -199,13 +200,19 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       __global const ulong *restrict tbase,                                    \
       __global const uint *restrict tcap, __global uint *restrict dense,       \
       __global uint *restrict cursor, __global KT *restrict gkeys,             \
-      __global ushort *restrict g16, const uint groups, const int wide) {      \
+      __global ushort *restrict g16, __global const uint *restrict split,      \
+      const int wide) {                                                        \
     const uint lid = get_local_id(0);                                          \
     const uint ls = get_local_size(0);                                         \
     const uint grp = get_group_id(0);                                          \
-    const ulong start = (ulong)grp * per_group;                                \
-    const uint end = (uint)min((ulong)n, start + per_group);                   \
-    const int plain = ls == 1 && k == 1;                                       \
+    /* One work-item per group (CPUs): the group owns tasks [split[grp],   */ \
+    /* split[grp + 1]) and reads every row; otherwise the rows are split.  */ \
+    const int owner = ls == 1;                                                 \
+    const ulong start = owner ? 0 : (ulong)grp * per_group;                    \
+    const uint end = owner ? n : (uint)min((ulong)n, start + per_group);       \
+    const uint own_lo = owner ? split[grp] : 0;                                \
+    const uint own_hi = owner ? split[grp + 1] : 0xffffffffu;                  \
+    const int plain = owner && k == 1;                                         \
     if (plain)                                                                 \
       for (uint i = (uint)start; i < end; ++i) {                               \
         const uint y = y8[i];                                                  \
@@ -214,10 +221,20 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           continue;                                                            \
         const KT key = clm_rk_key_##SFX(b);                                    \
         const uint2 tc = table[(uint)(key >> shift1)];                         \
-        if (tc.y)                                                              \
-          clm_rk_refine_one_##SFX(key, y, tc, grp, groups, tlo, thi, tshift,   \
-                                  tbase, tcap, dense, cursor, gkeys, g16,      \
-                                  wide);                                       \
+        const uint cnt = (tc.y & CLM_RK_WHOLE) ? 1 : tc.y;                     \
+        if (cnt == 0 || tc.x >= own_hi || tc.x + cnt <= own_lo)                \
+          continue; /* no task of this prefix is this group's */              \
+        if ((tc.y & (CLM_RK_WHOLE | CLM_RK_LOW16)) ==                          \
+            (CLM_RK_WHOLE | CLM_RK_LOW16)) {                                   \
+          /* The common case inline: a whole range, 16-bit keys. */           \
+          __global uint *c = cursor + 4 * tc.x + 2 * y;                        \
+          const uint p = c[0]++;                                               \
+          if (p < c[1])                                                        \
+            g16[p] = (ushort)key;                                              \
+          continue;                                                            \
+        }                                                                      \
+        clm_rk_refine_one_##SFX(key, y, tc, own_lo, own_hi, tlo, thi, tshift,  \
+                                tbase, tcap, dense, cursor, gkeys, g16, wide); \
       }                                                                        \
     const uint span = start < end && !plain ? end - (uint)start : 0;           \
     const uint trips = (span + ls - 1) / ls;                                   \
@@ -233,8 +250,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         const uint2 tc = table[(ulong)col * bins1 + (uint)(key >> shift1)];    \
         if (tc.y)                                                              \
           clm_rk_refine_one_##SFX(key, clm_rk_label(y8, y32, k, i, col), tc,   \
-                                  grp, groups, tlo, thi, tshift, tbase, tcap,  \
-                                  dense, cursor, gkeys, g16, wide);            \
+                                  own_lo, own_hi, tlo, thi, tshift, tbase,     \
+                                  tcap, dense, cursor, gkeys, g16, wide);      \
       }                                                                        \
     }                                                                          \
   }

@@ -116,9 +116,8 @@ static clm_status choose_bits1(const clm_context *ctx, clm_rk_setup *s,
     s->bins1 = 1u << b;
     const uint64_t cells = (uint64_t)s->k << b;
     /* Device histogram, host counts, per-group counts, refine table. */
-    const uint64_t bytes = clm_rk_hist_bytes(ctx, s) + cells * 2 * 8 +
-                           cells * 2 * 8 * clm_rk_hist_copies(ctx, s) +
-                           cells * 8 * 2;
+    const uint64_t bytes =
+        clm_rk_hist_bytes(ctx, s) + cells * 2 * 8 + cells * 8 * 2;
     if (bytes <= budget / 2)
       return CLM_OK;
   }
@@ -142,16 +141,15 @@ static int counts_gathered(unsigned rem, uint64_t count) {
   return rem <= 20 && ((uint64_t)1 << rem) <= 2 * count;
 }
 
-/* Pass-1 counts per (group, column, level-1 range, label): where each
- * group's gathered keys of a whole range go, without atomics. */
+/* Whether whole level-1 ranges are gathered by owner groups, per label
+ * and without atomics (CPUs). */
 struct per_group {
-  uint32_t groups;
-  const uint64_t *count; /* NULL: shared cursors only */
+  int owners;
 };
 
 static int gathers_whole(const clm_rk_setup *s, const struct per_group *pg,
                          const clm_rk_node *nd) {
-  return pg->count && nd->prefix == s->bits1;
+  return pg->owners && nd->prefix == s->bits1;
 }
 
 /* Bytes per gathered key. */
@@ -247,8 +245,7 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
   pl->shift = clm_malloc(t * 4);
   pl->cap = clm_malloc(t * 4);
   pl->col = clm_malloc(t * 4);
-  pl->groups = pg->groups;
-  pl->cursor_init = clm_calloc(t * pg->groups * 4, 4);
+  pl->cursor_init = clm_calloc(t * 4, 4);
   pl->whole = clm_calloc(t ? t : 1, 1);
   if (!p->nodes || !pl->lo || !pl->hi || !pl->base || !pl->count ||
       !pl->shift || !pl->cap || !pl->col || !pl->cursor_init || !pl->whole)
@@ -270,23 +267,19 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
     pl->shift[i] = c.shift;
     pl->col[i] = nd->col;
     pl->count[i] = nd->pos + nd->neg;
-    uint32_t *cur = pl->cursor_init + (size_t)i * pg->groups * 4;
+    uint32_t *cur = pl->cursor_init + (size_t)i * 4;
     const size_t cell = (size_t)nd->col * s->bins1 + (nd->lo >> shift1);
     if (c.shift == CLM_RK_GATHER && gathers_whole(s, pg, nd)) {
-      /* Group by group, negatives then positives, as pass 1 counted. */
+      /* Negatives, then positives, as pass 1 counted them. */
       pl->whole[i] = 1;
       uint64_t *slots =
           gather_width(s, 1) == 2 ? &pl->g16_slots : &pl->gather_slots;
       pl->base[i] = *slots;
       pl->cap[i] = (uint32_t)c.units;
-      const size_t stride = (size_t)s->k * s->bins1 * 2;
-      for (uint32_t g = 0; g < pg->groups; ++g)
-        for (int y = 0; y < 2; ++y) {
-          const uint64_t m = pg->count[g * stride + 2 * cell + y];
-          cur[4 * g + 2 * y] = (uint32_t)*slots;
-          cur[4 * g + 2 * y + 1] = (uint32_t)(*slots + m);
-          *slots += m;
-        }
+      cur[0] = (uint32_t)*slots;
+      cur[1] = cur[2] = (uint32_t)(*slots + nd->neg);
+      cur[3] = (uint32_t)(*slots + nd->neg + nd->pos);
+      *slots += nd->neg + nd->pos;
     } else if (c.shift == CLM_RK_GATHER) {
       pl->base[i] = pl->gather_slots;
       pl->cap[i] = (uint32_t)c.units;
@@ -332,8 +325,8 @@ static clm_status resolve_gathered(clm_rk_resolver *r, const clm_rk_plan *pl,
     memset(cells, 0, ((size_t)1 << rem) * 2 * sizeof *cells);
   uint64_t n = 0;
   /* Runs of (first slot, slots, label or -1 for packed keys). */
-  const uint32_t *init = pl->cursor_init + (size_t)i * pl->groups * 4;
-  const uint32_t runs = pl->whole[i] ? pl->groups * 2 : 1;
+  const uint32_t *init = pl->cursor_init + (size_t)i * 4;
+  const uint32_t runs = pl->whole[i] ? 2 : 1;
   const int low16 = pl->whole[i] && gather_width(s, 1) == 2;
   for (uint32_t run = 0; run < runs; ++run) {
     const uint64_t first = pl->whole[i] ? init[2 * run] : pl->base[i];
@@ -361,17 +354,13 @@ static clm_status resolve_gathered(clm_rk_resolver *r, const clm_rk_plan *pl,
 /* Whether every slot of gathered task i was written exactly once. */
 static int cursors_full(const clm_rk_plan *pl, const clm_rk_out *o,
                         uint32_t i) {
-  const size_t at = (size_t)i * pl->groups * 4;
-  const uint32_t *init = pl->cursor_init + at, *cur = o->cursor + at;
+  const uint32_t *init = pl->cursor_init + (size_t)i * 4;
+  const uint32_t *cur = o->cursor + (size_t)i * 4;
   if (!pl->whole[i])
     return cur[0] == pl->count[i];
-  for (uint32_t j = 0; j < pl->groups * 2; ++j)
-    if (cur[2 * j] != init[2 * j + 1])
-      return 0;
-  return 1;
+  return cur[0] == init[1] && cur[2] == init[3];
 }
 
-/* Resolves a finished pass's nodes; new nodes go to r->out. */
 static clm_status resolve_task(clm_rk_resolver *r, const struct pass *p,
                                const clm_rk_out *o, uint32_t i, void *scratch) {
   const clm_rk_plan *pl = &p->plan;
@@ -517,16 +506,9 @@ static clm_status run_pass(clm_context *ctx, const clm_rk_setup *s,
 /* Pass 1 and the root scan of every column; fills cols and pending. */
 static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
                              struct input *in, clm_rk_resolver *r,
-                             struct per_group *pg, clm_error *err) {
+                             clm_error *err) {
   const size_t cells = (size_t)s->k * s->bins1 * 2;
   uint64_t *counts = clm_malloc(cells * sizeof *counts);
-  pg->groups = clm_rk_hist_copies(ctx, s);
-  uint64_t *pgc = NULL;
-  if (pg->groups > 1 && !(pgc = clm_malloc(pg->groups * cells * sizeof *pgc))) {
-    free(counts);
-    counts = NULL;
-  }
-  pg->count = pgc;
   if (!counts)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate the ranking histogram");
@@ -534,7 +516,7 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
   if (st == CLM_OK)
     st = run_pass(ctx, s, in, NULL, err);
   if (st == CLM_OK)
-    st = clm_rk_hist_end(ctx, s, counts, pgc, err);
+    st = clm_rk_hist_end(ctx, s, counts, err);
   clm_rk_trim(ctx, 1);
   for (uint32_t k = 0; k < s->k && st == CLM_OK; ++k) {
     const uint64_t *c = counts + (size_t)k * s->bins1 * 2;
@@ -578,14 +560,14 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   uint32_t *table = clm_malloc((size_t)s.k * s.bins1 * 2 * sizeof *table);
   clm_rk_nodes pending = {0}, next = {0};
   clm_rk_resolver r = {&s, cols, &next, o->curve_points, NULL};
-  struct per_group pg = {1, NULL};
+  const struct per_group pg = {clm_rk_owner_mode(ctx)};
   if (!cols || !table)
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate the ranking columns");
   if (st == CLM_OK)
-    st = first_pass(ctx, &s, &in, &r, &pg, err);
+    st = first_pass(ctx, &s, &in, &r, err);
   uint32_t passes = 1;
-  const uint64_t fixed = (uint64_t)s.k * s.bins1 * 8 * (2 + 2 * pg.groups);
+  const uint64_t fixed = (uint64_t)s.k * s.bins1 * 8 * 2;
   /* Slots are uint32 on the device: at most 4 GiB of them per pass. */
   uint64_t avail = o->memory_budget > fixed ? o->memory_budget - fixed : 0;
   if (avail > ((uint64_t)4 << 30) - 1)
@@ -652,7 +634,6 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   }
   free(pending.v);
   free(next.v);
-  free((void *)pg.count);
   free(table);
   clm_rk_columns_free(cols, s.k);
   free(in.soft);

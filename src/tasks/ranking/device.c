@@ -19,9 +19,10 @@ struct clm_rk_ws {
   cl_mem hist, scratch, status;
   size_t hist_cap, scratch_cap, status_cap;
   /* Refine pass: the plan and its outputs. */
-  cl_mem table, tlo, thi, tshift, tbase, tcap, dense, cursor, gkeys, g16;
+  cl_mem table, tlo, thi, tshift, tbase, tcap, dense, cursor, gkeys, g16, split;
   size_t table_cap, tlo_cap, thi_cap, tshift_cap, tbase_cap, tcap_cap,
-      dense_cap, cursor_cap, gkeys_cap, g16_cap;
+      dense_cap, cursor_cap, gkeys_cap, g16_cap, split_cap;
+  uint32_t owners; /* refine groups owning runs of tasks (0: rows split) */
   /* Mapped outputs of the last refine pass. */
   void *map_dense, *map_cursor, *map_gkeys, *map_g16;
   size_t gkeys_elem; /* bytes per gathered key */
@@ -76,13 +77,13 @@ static int hist_private(const clm_context *ctx, const clm_rk_setup *s) {
   return ctx->cm_local_size == 1 && slice * hist_groups(ctx) <= (64u << 20);
 }
 
-uint32_t clm_rk_hist_copies(const clm_context *ctx, const clm_rk_setup *s) {
-  return hist_private(ctx, s) ? (uint32_t)hist_groups(ctx) : 1;
+int clm_rk_owner_mode(const clm_context *ctx) {
+  return ctx->cm_local_size == 1;
 }
 
 uint64_t clm_rk_hist_bytes(const clm_context *ctx, const clm_rk_setup *s) {
   const uint64_t cells = (uint64_t)s->k * s->bins1 * 2;
-  uint64_t b = cells * 8 * clm_rk_hist_copies(ctx, s);
+  uint64_t b = cells * 8;
   if (hist_private(ctx, s))
     b += cells * 4 * hist_groups(ctx);
   return b;
@@ -104,7 +105,7 @@ clm_status clm_rk_hist_begin(clm_context *ctx, const clm_rk_setup *s,
   struct clm_rk_ws *ws = workspace(ctx, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
-  const size_t cells = (size_t)s->k * s->bins1 * 2 * clm_rk_hist_copies(ctx, s);
+  const size_t cells = (size_t)s->k * s->bins1 * 2;
   clm_status st = clm_ensure_buffer(ctx, &ws->hist, &ws->hist_cap, cells * 8,
                                     CL_MEM_READ_WRITE, err);
   if (st == CLM_OK && hist_private(ctx, s))
@@ -296,31 +297,21 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
 }
 
 clm_status clm_rk_hist_end(clm_context *ctx, const clm_rk_setup *s,
-                           uint64_t *counts, uint64_t *per_group,
-                           clm_error *err) {
+                           uint64_t *counts, clm_error *err) {
   struct clm_rk_ws *ws = workspace(ctx, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
   const size_t cells = (size_t)s->k * s->bins1 * 2;
-  const uint32_t copies = clm_rk_hist_copies(ctx, s);
   /* (low, high) uint pairs, assembled explicitly so that the host's byte
    * order does not matter. */
   uint32_t *words = clm_malloc(cells * 8);
   if (!words)
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate the ranking histogram");
-  memset(counts, 0, cells * sizeof *counts);
-  cl_int rc = CL_SUCCESS;
-  for (uint32_t g = 0; g < copies && rc == CL_SUCCESS; ++g) {
-    rc = clEnqueueReadBuffer(ctx->queue, ws->hist, CL_TRUE, g * cells * 8,
-                             cells * 8, words, 0, NULL, NULL);
-    for (size_t i = 0; i < cells && rc == CL_SUCCESS; ++i) {
-      const uint64_t v = (uint64_t)words[2 * i + 1] << 32 | words[2 * i];
-      counts[i] += v;
-      if (per_group)
-        per_group[g * cells + i] = v;
-    }
-  }
+  cl_int rc = clEnqueueReadBuffer(ctx->queue, ws->hist, CL_TRUE, 0, cells * 8,
+                                  words, 0, NULL, NULL);
+  for (size_t i = 0; i < cells && rc == CL_SUCCESS; ++i)
+    counts[i] = (uint64_t)words[2 * i + 1] << 32 | words[2 * i];
   free(words);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(ranking histogram)");
@@ -389,8 +380,31 @@ clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,
     st = clm_ensure_buffer(ctx, &ws->gkeys, &ws->gkeys_cap,
                            p->gather_slots * kb, CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
-    st = upload(ctx, &ws->cursor, &ws->cursor_cap, p->cursor_init,
-                t * p->groups * 16, err);
+    st = upload(ctx, &ws->cursor, &ws->cursor_cap, p->cursor_init, t * 16, err);
+  /* CPUs: each group owns a run of tasks holding about the same number of
+   * samples and reads every row. */
+  uint32_t split[65];
+  uint32_t g = 1;
+  if (clm_rk_owner_mode(ctx)) {
+    g = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    g = g > 64 ? 64 : g;
+    g = g > t ? (uint32_t)t : g;
+  }
+  ws->owners = clm_rk_owner_mode(ctx) ? g : 0;
+  uint64_t total = 0, acc = 0;
+  for (size_t i = 0; i < t; ++i)
+    total += p->count[i];
+  split[0] = 0;
+  uint32_t at = 1;
+  for (size_t i = 0; i < t && at < g; ++i) {
+    acc += p->count[i];
+    while (at < g && acc * g >= total * at)
+      split[at++] = (uint32_t)(i + 1);
+  }
+  while (at <= g)
+    split[at++] = (uint32_t)t;
+  if (st == CLM_OK)
+    st = upload(ctx, &ws->split, &ws->split_cap, split, (g + 1) * 4, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->g16, &ws->g16_cap, g16_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -414,11 +428,14 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
     struct chunk_in c = {0};
     st = chunk_inputs(ctx, ws, s, (const char *)labels + first * lsz,
                       (const char *)scores + first * ssz, m, &c, err);
-    /* Rows split across groups as in pass 1, so that per-group slots
-     * match what each group counted there. */
     size_t ls, groups;
     uint32_t per_group;
-    launch_shape(ctx, hist_private(ctx, s), m, &ls, &groups, &per_group);
+    launch_shape(ctx, 0, m, &ls, &groups, &per_group);
+    if (ws->owners) { /* owners of tasks, each reading every row */
+      ls = 1;
+      groups = ws->owners;
+      per_group = m;
+    }
     const cl_uint k = s->k, shift1 = s->key_bits - s->bits1, bins1 = s->bins1;
     if (st == CLM_OK) {
       cl_kernel kern = ws->k_refine[s->f64];
@@ -440,9 +457,8 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKR_ARG_DENSE, sizeof(cl_mem), &ws->dense);
       clm_karg(&ka, CLM_RKR_ARG_CURSOR, sizeof(cl_mem), &ws->cursor);
       clm_karg(&ka, CLM_RKR_ARG_GKEYS, sizeof(cl_mem), &ws->gkeys);
-      const cl_uint ngroups = p->groups;
       clm_karg(&ka, CLM_RKR_ARG_G16, sizeof(cl_mem), &ws->g16);
-      clm_karg(&ka, CLM_RKR_ARG_GROUPS, sizeof ngroups, &ngroups);
+      clm_karg(&ka, CLM_RKR_ARG_SPLIT, sizeof(cl_mem), &ws->split);
       const cl_int wide = p->wide;
       clm_karg(&ka, CLM_RKR_ARG_WIDE, sizeof wide, &wide);
       st = clm_kargs_status(&ka, "clm_rank_refine", err);
@@ -481,8 +497,7 @@ clm_status clm_rk_refine_end(clm_context *ctx, const clm_rk_plan *p,
   ws->map_dense =
       map(ctx, ws->dense, p->dense_cells * 2 * (p->wide ? 8 : 4), &rc);
   if (rc == CL_SUCCESS)
-    ws->map_cursor =
-        map(ctx, ws->cursor, (size_t)p->ntasks * p->groups * 16, &rc);
+    ws->map_cursor = map(ctx, ws->cursor, (size_t)p->ntasks * 16, &rc);
   if (rc == CL_SUCCESS)
     ws->map_g16 = map(ctx, ws->g16, p->g16_slots * 2, &rc);
   if (rc == CL_SUCCESS)

@@ -135,11 +135,10 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
                              const void *labels, const void *scores,
                              uint64_t rows, uint64_t base, clm_error *err);
 clm_status clm_rk_hist_end(clm_context *ctx, const clm_rk_setup *s,
-                           uint64_t *counts, uint64_t *per_group,
-                           clm_error *err);
-/* How many per-group copies pass 1 keeps (1: one shared histogram);
- * per_group then holds copies x k x bins1 x 2 counts (as counts). */
-uint32_t clm_rk_hist_copies(const clm_context *ctx, const clm_rk_setup *s);
+                           uint64_t *counts, clm_error *err);
+/* Whether refine passes run on one-work-item groups that own tasks (CPUs):
+ * whole level-1 ranges are then gathered without atomics. */
+int clm_rk_owner_mode(const clm_context *ctx);
 /* Refine pass: uploads the plan and clears its outputs; batches add;
  * end maps the outputs into *out (release with clm_rk_refine_release). */
 clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,

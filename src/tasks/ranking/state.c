@@ -72,7 +72,7 @@ static clm_status update(clm_context *ctx, clm_ranking_state *state,
     st = clm_rk_hist_batch(ctx, &s, y, z, m, base + first, err);
   }
   if (st == CLM_OK)
-    st = clm_rk_hist_end(ctx, &s, counts, NULL, err);
+    st = clm_rk_hist_end(ctx, &s, counts, err);
   clm_rk_trim(ctx, 0);
   if (st == CLM_OK) {
     for (size_t i = 0; i < cells; ++i)
