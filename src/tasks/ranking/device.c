@@ -43,10 +43,10 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
 
 static void ws_release(void *p) {
   struct clm_rk_ws *ws = p;
-  cl_mem *mems[] = {&ws->g16,  &ws->gkeys,  &ws->cursor, &ws->dense,
-                    &ws->tcap, &ws->tbase,  &ws->tshift, &ws->thi,
-                    &ws->tlo,  &ws->table,  &ws->status, &ws->scratch,
-                    &ws->hist, &ws->labels, &ws->scores};
+  cl_mem *mems[] = {&ws->split,   &ws->g16,  &ws->gkeys,  &ws->cursor,
+                    &ws->dense,   &ws->tcap, &ws->tbase,  &ws->tshift,
+                    &ws->thi,     &ws->tlo,  &ws->table,  &ws->status,
+                    &ws->scratch, &ws->hist, &ws->labels, &ws->scores};
   for (size_t i = 0; i < sizeof mems / sizeof *mems; ++i)
     clm_release_mem(mems[i]);
   for (int i = 1; i >= 0; --i) {
