@@ -143,13 +143,13 @@ static int counts_gathered(unsigned rem, uint64_t count) {
 
 /* Whether whole level-1 ranges are gathered by owner groups, per label
  * and without atomics (CPUs). */
-struct per_group {
+struct gather_mode {
   int owners;
 };
 
-static int gathers_whole(const clm_rk_setup *s, const struct per_group *pg,
+static int gathers_whole(const clm_rk_setup *s, const struct gather_mode *gm,
                          const clm_rk_node *nd) {
-  return pg->owners && nd->prefix == s->bits1;
+  return gm->owners && nd->prefix == s->bits1;
 }
 
 /* Bytes per gathered key. */
@@ -160,7 +160,7 @@ static unsigned gather_width(const clm_rk_setup *s, int whole) {
 }
 
 static struct refine_choice choose_refine(const clm_rk_setup *s,
-                                          const struct per_group *pg,
+                                          const struct gather_mode *gm,
                                           const clm_rk_node *nd, int wide,
                                           int mapcopy, uint64_t avail) {
   const unsigned rem = s->key_bits - nd->prefix;
@@ -172,7 +172,7 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
    * range that fits. Dense counting on the device touches a random cell
    * per sample, so it is kept for ranges too large to gather. */
   const uint64_t gather =
-      count * gather_width(s, gathers_whole(s, pg, nd)) * mf;
+      count * gather_width(s, gathers_whole(s, gm, nd)) * mf;
   const uint64_t scratch =
       counts_gathered(rem, count) ? ((uint64_t)1 << rem) * 8 : count * 16;
   struct refine_choice c;
@@ -220,13 +220,13 @@ static int node_order(const void *a, const void *b) {
 
 static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
                             uint64_t avail, int wide, int mapcopy,
-                            const struct per_group *pg, uint32_t *table,
+                            const struct gather_mode *gm, uint32_t *table,
                             struct pass *p, size_t *taken, clm_error *err) {
   size_t t = 0;
   uint64_t used = 0, scratch = 0;
   while (t < pending->len && t < 0x7fffffff) {
     const struct refine_choice c =
-        choose_refine(s, pg, &pending->v[t], wide, mapcopy, avail);
+        choose_refine(s, gm, &pending->v[t], wide, mapcopy, avail);
     const uint64_t sc = c.scratch > scratch ? c.scratch : scratch;
     if (t > 0 && used + c.cost + sc > avail)
       break;
@@ -261,7 +261,7 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
   for (size_t i = 0; i < t; ++i) {
     const clm_rk_node *nd = &p->nodes[i];
     const struct refine_choice c =
-        choose_refine(s, pg, nd, wide, mapcopy, avail);
+        choose_refine(s, gm, nd, wide, mapcopy, avail);
     pl->lo[i] = nd->lo;
     pl->hi[i] = nd->hi;
     pl->shift[i] = c.shift;
@@ -269,7 +269,7 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
     pl->count[i] = nd->pos + nd->neg;
     uint32_t *cur = pl->cursor_init + (size_t)i * 4;
     const size_t cell = (size_t)nd->col * s->bins1 + (nd->lo >> shift1);
-    if (c.shift == CLM_RK_GATHER && gathers_whole(s, pg, nd)) {
+    if (c.shift == CLM_RK_GATHER && gathers_whole(s, gm, nd)) {
       /* Negatives, then positives, as pass 1 counted them. */
       pl->whole[i] = 1;
       uint64_t *slots =
@@ -560,7 +560,7 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   uint32_t *table = clm_malloc((size_t)s.k * s.bins1 * 2 * sizeof *table);
   clm_rk_nodes pending = {0}, next = {0};
   clm_rk_resolver r = {&s, cols, &next, o->curve_points, NULL};
-  const struct per_group pg = {clm_rk_owner_mode(ctx)};
+  const struct gather_mode gm = {clm_rk_owner_mode(ctx)};
   if (!cols || !table)
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate the ranking columns");
@@ -595,7 +595,7 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
     }
     struct pass p = {0};
     size_t taken = 0;
-    st = plan_pass(&s, &pending, avail, wide, mapcopy, &pg, table, &p, &taken,
+    st = plan_pass(&s, &pending, avail, wide, mapcopy, &gm, table, &p, &taken,
                    err);
     clm_rk_out res;
     if (st == CLM_OK)
