@@ -246,8 +246,14 @@ int cli_open_context(const char *device, clm_context **out) {
     }
     opts.chunk_samples = c;
   }
+  /* The runtime's worker threads start with our signals blocked, so a
+   * signal reaches the main thread, never in the middle of registering a
+   * temporary output. */
+  sigset_t old;
+  cli_block_signals(&old);
   clm_error err;
   clm_status st = clm_context_create(&opts, out, &err);
+  cli_restore_signals(&old);
   if (st != CLM_OK)
     return cli_report_device_error(st, &err);
   /* The OpenCL runtime's compiler installs crash handlers of its own:

@@ -185,7 +185,7 @@ void cli_install_signal_handlers(void) {
   sigaction(SIGBUS, &bus, NULL);
 }
 
-static void cli_block_signals(sigset_t *old) {
+void cli_block_signals(sigset_t *old) {
   sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; ++i)
@@ -193,7 +193,7 @@ static void cli_block_signals(sigset_t *old) {
   pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static void cli_restore_signals(const sigset_t *old) {
+void cli_restore_signals(const sigset_t *old) {
   pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
@@ -247,14 +247,23 @@ static int output_open(struct cli_output *o, const char *flag, const char *path,
   o->w = NULL;
   if (!path)
     return CLI_EXIT_OK;
+  /* Creating a temporary file and registering it for removal happen with
+   * the signals held back (only this thread takes them: see
+   * cli_open_context). A FIFO or device is written through, with no
+   * temporary file, and opening it may wait for a reader: signals stay
+   * deliverable then. */
+  struct stat sb;
+  const int through = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
   sigset_t old;
-  cli_block_signals(&old);
+  if (!through)
+    cli_block_signals(&old);
   clm_error err;
   clm_status st = text ? clm_npy_writer_open_text(path, &o->w, &err)
                        : clm_npy_writer_open(path, rows, cols, &o->w, &err);
   if (st == CLM_OK)
     cli_temp_add(clm_npy_writer_temp_path(o->w));
-  cli_restore_signals(&old);
+  if (!through)
+    cli_restore_signals(&old);
   if (st != CLM_OK) {
     cli_error("%s", err.message);
     return CLI_EXIT_ERROR;

@@ -23,6 +23,11 @@ int cli_check_outputs(const struct cli_file *inputs, size_t n_in,
  * shrank prints which file changed and exits 1. */
 void cli_install_signal_handlers(void);
 
+/* Blocks SIGINT, SIGTERM, SIGHUP and SIGPIPE in the calling thread (and
+ * in the threads it creates meanwhile); restores the old mask. */
+void cli_block_signals(sigset_t *old);
+void cli_restore_signals(const sigset_t *old);
+
 /* Registers an input's mapping, so a SIGBUS inside it names the file. */
 void cli_watch_input(const clm_array *array);
 

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,11 +457,17 @@ static clm_status resolve_pass(clm_rk_resolver *r, const struct pass *p,
       pool.per_task[i].pos = c->pos;
       pool.per_task[i].neg = c->neg;
     }
+    /* Helper threads take no signals: the application's threads keep
+     * them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     pthread_t tid[8];
     unsigned started = 0;
     for (unsigned t = 1; t < threads; ++t)
       if (pthread_create(&tid[started], NULL, resolve_worker, &pool) == 0)
         ++started;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     resolve_worker(&pool);
     for (unsigned t = 0; t < started; ++t)
       pthread_join(tid[t], NULL);
