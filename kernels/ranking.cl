@@ -96,7 +96,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       for (ulong c = 0; c < cells; ++c)                                        \
         h[c] = 0;                                                              \
     uint first_bad = CLM_NO_BAD;                                               \
-    /* Binary on one work-item: the plain loop a C programmer would write. */ \
+    /* Binary on one work-item: the plain loop a C programmer would write. */  \
     const int plain = priv && k == 1;                                          \
     if (plain)                                                                 \
       for (uint i = (uint)start; i < end; ++i) {                               \
@@ -124,8 +124,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           continue;                                                            \
         }                                                                      \
         const uint bin = (uint)(clm_rk_key_##SFX(b) >> shift);                 \
-        const ulong idx = ((ulong)col * bins + bin) * 2 +                      \
-                          clm_rk_label(y8, y32, k, i, col);                    \
+        const ulong idx =                                                      \
+            ((ulong)col * bins + bin) * 2 + clm_rk_label(y8, y32, k, i, col);  \
         if (priv)                                                              \
           h[idx] += 1;                                                         \
         else                                                                   \
@@ -140,8 +140,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       atomic_min(status, first_bad);                                           \
   }                                                                            \
                                                                                \
-  /* One key of a refine pass: find its task (table, then the last task   */ \
-  /* starting at or below it) and count or gather it.                      */ \
+  /* One key of a refine pass: find its task (table, then the last task   */   \
+  /* starting at or below it) and count or gather it.                      */  \
   inline void clm_rk_refine_one_##SFX(                                         \
       KT key, uint y, uint2 tc, uint own_lo, uint own_hi,                      \
       __global const KT *restrict tlo, __global const KT *restrict thi,        \
@@ -151,8 +151,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       __global uint *restrict cursor, __global KT *restrict gkeys,             \
       __global ushort *restrict g16, int wide) {                               \
     if (tc.y & CLM_RK_WHOLE) {                                                 \
-      /* A gathered level-1 range that this group owns: its slots for the */ \
-      /* label, in row order, without atomics.                            */ \
+      /* A gathered level-1 range that this group owns: its slots for the */   \
+      /* label, in row order, without atomics.                            */   \
       if (tc.x < own_lo || tc.x >= own_hi)                                     \
         return;                                                                \
       __global uint *c = cursor + 4 * (ulong)tc.x + 2 * y;                     \
@@ -174,7 +174,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         hi = mid;                                                              \
     }                                                                          \
     const uint j = lo;                                                         \
-    if (j < own_lo || j >= own_hi || key < tlo[j] || key > thi[j])            \
+    if (j < own_lo || j >= own_hi || key < tlo[j] || key > thi[j])             \
       return;                                                                  \
     const uint s = tshift[j];                                                  \
     if (s != CLM_RK_GATHER) {                                                  \
@@ -184,7 +184,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       else                                                                     \
         atomic_inc(dense + cell);                                              \
     } else {                                                                   \
-      /* key << 1 | label: the top key bit is shared by the range. */         \
+      /* key << 1 | label: the top key bit is shared by the range. */          \
       const uint p = atomic_inc(cursor + 4 * (ulong)j);                        \
       if (p < tcap[j])                                                         \
         gkeys[tbase[j] + p] = key << 1 | (KT)y;                                \
@@ -205,8 +205,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const uint lid = get_local_id(0);                                          \
     const uint ls = get_local_size(0);                                         \
     const uint grp = get_group_id(0);                                          \
-    /* One work-item per group (CPUs): the group owns tasks [split[grp],   */ \
-    /* split[grp + 1]) and reads every row; otherwise the rows are split.  */ \
+    /* One work-item per group (CPUs): the group owns tasks [split[grp],   */  \
+    /* split[grp + 1]) and reads every row; otherwise the rows are split.  */  \
     const int owner = ls == 1;                                                 \
     const ulong start = owner ? 0 : (ulong)grp * per_group;                    \
     const uint end = owner ? n : (uint)min((ulong)n, start + per_group);       \
@@ -223,10 +223,10 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         const uint2 tc = table[(uint)(key >> shift1)];                         \
         const uint cnt = (tc.y & CLM_RK_WHOLE) ? 1 : tc.y;                     \
         if (cnt == 0 || tc.x >= own_hi || tc.x + cnt <= own_lo)                \
-          continue; /* no task of this prefix is this group's */              \
+          continue; /* no task of this prefix is this group's */               \
         if ((tc.y & (CLM_RK_WHOLE | CLM_RK_LOW16)) ==                          \
             (CLM_RK_WHOLE | CLM_RK_LOW16)) {                                   \
-          /* The common case inline: a whole range, 16-bit keys. */           \
+          /* The common case inline: a whole range, 16-bit keys. */            \
           __global uint *c = cursor + 4 * tc.x + 2 * y;                        \
           const uint p = c[0]++;                                               \
           if (p < c[1])                                                        \

@@ -1158,10 +1158,9 @@ static PyObject *ranking_class_dict(const clm_ranking_class *c) {
  * in [0, k) and an n x k score matrix. Buffers are read in place. */
 static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                              PyObject *kw) {
-  static char *kwlist[] = {"labels",        "scores",
-                           "k",             "softmax",
-                           "curve_points",  "memory_budget",
-                           "scores_are_probs", NULL};
+  static char *kwlist[] = {
+      "labels",        "scores",           "k", "softmax", "curve_points",
+      "memory_budget", "scores_are_probs", NULL};
   PyObject *lo, *so;
   unsigned int k = 1;
   int softmax = 0, probs = 0;
@@ -1257,7 +1256,8 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
         r.exact ? Py_True : Py_False, "classes", classes, "roc_auc_macro",
         PyFloat_FromDouble(r.roc_auc_macro), "roc_auc_weighted",
         PyFloat_FromDouble(r.roc_auc_weighted), "average_precision_macro",
-        PyFloat_FromDouble(r.average_precision_macro), "average_precision_weighted",
+        PyFloat_FromDouble(r.average_precision_macro),
+        "average_precision_weighted",
         PyFloat_FromDouble(r.average_precision_weighted), "passes", r.passes,
         "memory_bytes", (unsigned long long)r.memory_bytes);
   clm_ranking_result_release(&r);
@@ -1298,9 +1298,15 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_core",
-    "clmetrics' C extension: the OpenCL engine over the buffer protocol.", -1,
-    module_methods, NULL, NULL, NULL, NULL};
+    PyModuleDef_HEAD_INIT,
+    "_core",
+    "clmetrics' C extension: the OpenCL engine over the buffer protocol.",
+    -1,
+    module_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL};
 
 PyMODINIT_FUNC PyInit__core(void) {
   if (!g_lock) {
