@@ -61,7 +61,9 @@ typedef enum clm_status {
   CLM_ERR_LENGTH_MISMATCH = -13, /* arrays of different lengths */
   CLM_ERR_EMPTY = -14,           /* no samples */
   CLM_ERR_STATE_MISMATCH = -15,  /* merging incompatible states */
-  CLM_ERR_SELFTEST = -16         /* the device computed a wrong answer */
+  CLM_ERR_SELFTEST = -16,        /* the device computed a wrong answer */
+  CLM_ERR_BAD_WEIGHT = -17 /* a sample or class weight that is NaN, +-inf
+                              or negative */
 } clm_status;
 
 /** A short, static, human-readable name for a status code. */
@@ -74,6 +76,7 @@ typedef enum clm_input {
   CLM_INPUT_SCORES = 2,   /* scores (logits or probabilities) */
   CLM_INPUT_PRED = 3,     /* predicted class labels */
   CLM_INPUT_FEATURES = 4, /* the feature matrix */
+  CLM_INPUT_WEIGHTS = 5,  /* per-sample weights */
 } clm_input;
 
 /** Details of a failure: which input, element and value, and a message. */
@@ -241,7 +244,35 @@ typedef struct clm_binary_state {
   double grad_sum; /* sum of sigma(z_i) - y_i */
   uint64_t n_features;
   double *weight_grad_sum; /* n_features sums of (sigma(z_i)-y_i)*x_ij */
+  /* Loss options and sample weights (clm_binary_state_init_ex). With
+   * per-sample weights w_i and pos_weight P, every loss and gradient term
+   * is multiplied by w_i * (y_i ? P : 1); bce_sum, grad_sum and
+   * weight_grad_sum hold those products. */
+  double pos_weight; /* P of BCEWithLogitsLoss(pos_weight=P); 1: plain BCE */
+  int weighted;      /* 1: every update passes per-sample weights */
+  double w_sum;      /* sum of the weights (weighted states only) */
+  double w_tp, w_fp, w_tn, w_fn; /* sums of the weights per cell */
 } clm_binary_state;
+
+/** Options of a binary state beyond clm_binary_state_init's. */
+typedef struct clm_binary_options {
+  clm_scores_kind kind;
+  double threshold;    /* in [0, 1] */
+  uint64_t n_features; /* 0: no feature matrix */
+  double pos_weight;   /* > 0 and finite; 1 (the default) is plain BCE */
+  int weighted;        /* 1: updates pass per-sample weights */
+} clm_binary_options;
+
+/** Defaults: logits, threshold 0.5, no features, pos_weight 1, unweighted. */
+CLM_API void clm_binary_options_init(clm_binary_options *opts);
+
+/**
+ * Prepares an empty state from options (clm_binary_state_init is this with
+ * pos_weight 1 and no weights). CLM_ERR_INVALID_ARGUMENT for a threshold
+ * outside [0, 1] or a pos_weight that is not positive and finite.
+ */
+CLM_API clm_status clm_binary_state_init_ex(clm_binary_state *state,
+                                            const clm_binary_options *opts);
 
 /**
  * Prepares an empty state. `threshold` must lie in [0, 1]; a sample is
@@ -281,6 +312,20 @@ CLM_API clm_status clm_binary_update_at(clm_context *ctx,
                                         clm_error *err);
 
 /**
+ * clm_binary_update_at with per-sample weights (required when the state is
+ * weighted, must be NULL otherwise): n float32 values, each finite and
+ * >= 0 (else CLM_ERR_BAD_WEIGHT naming the index, input
+ * CLM_INPUT_WEIGHTS). The state adds the integer counts as always and the
+ * sums of weights per confusion cell; losses and gradients are weighted.
+ * grad_out receives w_i * (y_i ? P : 1) * (sigma(z_i) - y_i), the
+ * per-sample derivative of the weighted loss (P = pos_weight).
+ */
+CLM_API clm_status clm_binary_update_weighted(
+    clm_context *ctx, clm_binary_state *state, uint64_t base,
+    const uint8_t *labels, const float *scores, const float *weights,
+    uint64_t n, const float *features, float *grad_out, clm_error *err);
+
+/**
  * Converts float64 scores to the float32 the kernels read, without moving
  * any value across the decision threshold: to nearest, except that a value
  * strictly above the threshold in the score's domain (t for probabilities,
@@ -301,7 +346,8 @@ CLM_API clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
                                                  double threshold, float *out,
                                                  clm_error *err);
 
-/** dst += src. Both must have the same kind, threshold and n_features. */
+/** dst += src. Both must have the same kind, threshold, n_features,
+ * pos_weight and weighting. */
 CLM_API clm_status clm_binary_merge(clm_binary_state *dst,
                                     const clm_binary_state *src);
 
@@ -320,12 +366,22 @@ typedef struct clm_binary_result {
   double bce_mean, bce_sum;
   double grad_bias;   /* dL/db = mean of sigma(z_i) - y_i */
   unsigned undefined; /* CLM_UNDEF_* bits, set when the ratio was 0/0 */
+  /* Weighted states: every ratio above comes from the sums of weights per
+   * cell (scikit-learn's sample_weight), and bce_mean, grad_bias and the
+   * weight gradient divide by weight_sum instead of n (log_loss's
+   * sample_weight mean). Unweighted: weight_sum = n and w_* = the counts. */
+  int weighted;
+  double pos_weight;
+  double weight_sum;
+  double w_tp, w_fp, w_tn, w_fn;
 } clm_binary_result;
 
 /**
  * Derives every metric from the state's counts and sums (pure C, double
  * precision). weight_grad: NULL, or room for state->n_features values of
- * dL/dW = (1/n) sum_i (sigma(z_i) - y_i) x_i. CLM_ERR_EMPTY when n == 0.
+ * dL/dW = (1/n) sum_i (sigma(z_i) - y_i) x_i (weighted: the weighted sum
+ * over weight_sum). CLM_ERR_EMPTY when n == 0, or when a weighted state's
+ * weights sum to 0 (every metric would be 0/0).
  */
 CLM_API clm_status clm_binary_finalize(const clm_binary_state *state,
                                        clm_zero_division zero_division,
@@ -352,7 +408,50 @@ typedef struct clm_multiclass_state {
   double ce_sum;     /* sum of per-sample cross-entropy (scores only) */
   uint32_t top_k;    /* 0: not computed */
   uint64_t top_k_hits;
+  /* Loss options and sample weights (clm_multiclass_state_init_ex).
+   * Per row n with sample weight s_n (1 when unweighted), class weights w_c
+   * (1 when none) and smoothing e, the loss is PyTorch's CrossEntropyLoss:
+   *   l_n = (1 - e) w_{y_n} (-log p_{n,y_n}) + (e / K) sum_c w_c (-log p_{n,c})
+   * ce_sum holds sum_n s_n l_n and ce_norm sum_n s_n w_{y_n}, over scored
+   * rows that are not ignored; the mean is ce_sum / ce_norm. Without any
+   * option ce_norm = n_scored and ce_sum is the plain cross-entropy sum. */
+  int weighted;
+  double *w_confusion;  /* K x K sums of sample weights (weighted), owned */
+  double w_sum;         /* sum of the sample weights of counted rows */
+  double w_top_k_hits;  /* sum of the sample weights of top-k hits */
+  double *class_weight; /* K loss weights, owned; NULL: all 1 */
+  int has_ignore_index;
+  int32_t ignore_index; /* rows with this true label are skipped */
+  double label_smoothing;
+  uint64_t n_ignored; /* rows skipped (not in n, the matrix or the loss) */
+  double w_ignored;   /* their sample weights' sum (weighted) */
+  double ce_norm;     /* the loss mean's denominator (see above) */
 } clm_multiclass_state;
+
+/** Options of a multi-class state beyond clm_multiclass_state_init's. */
+typedef struct clm_multiclass_options {
+  uint32_t n_classes; /* K >= 2 */
+  uint32_t top_k;     /* 0, or the k of top-k accuracy */
+  int weighted;       /* 1: updates pass per-sample weights */
+  /* NULL, or K finite values >= 0 (copied): PyTorch's `weight`, which
+   * changes the loss only, never the confusion-matrix metrics. */
+  const double *class_weight;
+  int has_ignore_index; /* 1: rows whose true label is ignore_index are */
+  int32_t ignore_index; /* skipped by every metric and the loss (-100 in
+                           PyTorch; any int32 value, in [0, K) or not) */
+  double label_smoothing; /* in [0, 1]; PyTorch's label_smoothing */
+} clm_multiclass_options;
+
+/** Defaults: K = 0 (must be set), no top-k, unweighted, no class weights,
+ * no ignored label, no smoothing. */
+CLM_API void clm_multiclass_options_init(clm_multiclass_options *opts);
+
+/** Prepares an empty state from options; CLM_ERR_INVALID_ARGUMENT for a
+ * bad K or top_k, a smoothing outside [0, 1]; CLM_ERR_BAD_WEIGHT for a
+ * class weight that is NaN, infinite or negative. */
+CLM_API clm_status
+clm_multiclass_state_init_ex(clm_multiclass_state *state,
+                             const clm_multiclass_options *opts);
 
 /** Prepares an empty state for K = n_classes >= 2 classes. top_k: 0, or
  * the k of top-k accuracy (computed from scores only). */
@@ -402,6 +501,28 @@ CLM_API clm_status clm_multiclass_update_scores_at(
     clm_scores_kind kind, int32_t *pred_out, clm_error *err);
 
 /**
+ * clm_multiclass_update_labels_at with per-sample weights: required when
+ * the state is weighted, NULL otherwise; n float32 values, finite and >= 0
+ * (else CLM_ERR_BAD_WEIGHT naming the index). Rows whose true label is the
+ * state's ignore_index are skipped and counted in n_ignored (their
+ * predicted label is still checked). The weighted matrix is summed on the
+ * host in float64, in row order (deterministic).
+ */
+CLM_API clm_status clm_multiclass_update_labels_weighted(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const int32_t *y_pred, const float *weights,
+    uint64_t n, clm_error *err);
+
+/**
+ * clm_multiclass_update_scores_at with per-sample weights (as above) and
+ * the state's loss options (class weights, ignore_index, smoothing).
+ */
+CLM_API clm_status clm_multiclass_update_scores_weighted(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const float *scores, const float *weights,
+    uint64_t n, clm_scores_kind kind, int32_t *pred_out, clm_error *err);
+
+/**
  * Converts an n x K float64 score matrix to float32 without changing any
  * row's argmax: values are rounded to nearest, then the columns that
  * rounding tied with the row's first float64 maximum are moved one float32
@@ -418,7 +539,8 @@ CLM_API clm_status clm_multiclass_scores_from_f64_at(
     const double *in, uint64_t n, uint64_t base, uint32_t k,
     clm_scores_kind kind, float *out, clm_error *err);
 
-/** dst += src; both must have the same K, top_k and score kind. */
+/** dst += src; both must have the same K, top_k, score kind, weighting
+ * and loss options. */
 CLM_API clm_status clm_multiclass_merge(clm_multiclass_state *dst,
                                         const clm_multiclass_state *src);
 
@@ -429,6 +551,9 @@ typedef struct clm_class_metrics {
   uint64_t support;   /* true samples of the class */
   uint64_t predicted; /* samples predicted as the class */
   unsigned undefined; /* CLM_UNDEF_PRECISION / _RECALL / _F1 bits */
+  double support_weight;   /* sum of weights of the class's true samples */
+  double predicted_weight; /* likewise of its predictions (= the counts when
+                              unweighted) */
 } clm_class_metrics;
 
 typedef struct clm_average_metrics {
@@ -447,6 +572,13 @@ typedef struct clm_multiclass_result {
   double top_k_accuracy; /* likewise */
   unsigned undefined;    /* CLM_UNDEF_MCC, CLM_UNDEF_KAPPA, and the OR of the
                             per-class bits */
+  /* Weighted states: every ratio comes from the matrix of weight sums
+   * (scikit-learn's sample_weight; weighted averages by support_weight) and
+   * top-k accuracy from the weights of the hits. */
+  int weighted;
+  double weight_sum; /* sum of the weights of counted rows (n unweighted) */
+  uint64_t n_ignored;
+  double cross_entropy_sum, cross_entropy_norm; /* ce_sum, ce_norm */
 } clm_multiclass_result;
 
 /**
@@ -461,6 +593,146 @@ CLM_API clm_status clm_multiclass_finalize(const clm_multiclass_state *state,
 
 /** Frees the per-class array. Accepts NULL. */
 CLM_API void clm_multiclass_result_release(clm_multiclass_result *result);
+
+/* ------------------------------------------------------------------ */
+/* Calibration                                                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Calibration of probabilities: the Brier score and a reliability table
+ * over bins of the confidence, from which ECE (L1), RMS calibration error
+ * (L2) and maximum calibration error follow (torchmetrics' CalibrationError
+ * norms). Binary (n_classes = 1): the confidence is the positive-class
+ * probability (sigma(z) for logits) and a hit is label 1, torchmetrics'
+ * binary convention. Multi-class (K >= 2): top-label, the row's largest
+ * probability (softmax of logits) against argmax == label (ties to the
+ * lowest class), plus class-wise bins of every p_c against label == c.
+ * Bins: edges e_0 = 0 < e_1 < ... < e_B = 1; bin b holds (e_b, e_{b+1}],
+ * the first one [0, e_1], so 0 and 1 land in real bins; edges compare in
+ * float64 with the float32 confidence. Counts are integers; the sums of
+ * weights, confidences and hits are per-work-item partials (compensated
+ * float32 sums) added on the host in float64 in a fixed order.
+ */
+typedef struct clm_calibration_state {
+  uint32_t n_classes; /* 1: binary; K >= 2: multi-class */
+  uint32_t n_bins;    /* B >= 1 */
+  int classwise;      /* multi-class: 1 when the class-wise bins are kept */
+  int weighted;       /* 1: updates pass per-sample weights */
+  int has_ignore_index;
+  int32_t ignore_index; /* multi-class rows with this label are skipped */
+  double *edges;        /* B + 1 edges, owned */
+  uint64_t n;           /* rows counted */
+  uint64_t n_ignored;
+  double weight_sum; /* sum of weights (n when unweighted) */
+  double brier_sum;  /* sum of w (p - y)^2, or w sum_c (p_c - [y = c])^2 */
+  uint64_t *count;   /* B: rows per bin (binary or top-label) */
+  double *weight;    /* B: sum of weights per bin (= count unweighted) */
+  double *confidence; /* B: sum of w * confidence */
+  double *hits;       /* B: sum of w * [hit] */
+  /* class-wise bins, K x B, class-major (NULL unless classwise) */
+  uint64_t *cw_count;
+  double *cw_weight, *cw_confidence, *cw_hits;
+} clm_calibration_state;
+
+typedef struct clm_calibration_options {
+  uint32_t n_classes;   /* 1 (binary) or K >= 2 */
+  uint32_t n_bins;      /* 15 by default (torchmetrics) */
+  const double *edges;  /* NULL: B equal-width bins; else B + 1 ascending
+                           edges from 0 to 1 (copied) */
+  int classwise;        /* multi-class: keep class-wise bins (default 1) */
+  int weighted;         /* 1: updates pass per-sample weights */
+  int has_ignore_index; /* multi-class: skip rows with this label */
+  int32_t ignore_index;
+} clm_calibration_options;
+
+#define CLM_CALIBRATION_DEFAULT_BINS 15
+
+/** Defaults: binary, 15 equal-width bins, class-wise on, unweighted. */
+CLM_API void clm_calibration_options_init(clm_calibration_options *opts);
+
+/** Prepares an empty state. CLM_ERR_INVALID_ARGUMENT for 0 bins, K = 0,
+ * or edges that are not strictly ascending from 0 to 1. */
+CLM_API clm_status
+clm_calibration_state_init(clm_calibration_state *state,
+                           const clm_calibration_options *opts);
+
+/** Frees what the state owns and zeroes it. Accepts NULL. */
+CLM_API void clm_calibration_state_release(clm_calibration_state *state);
+
+/**
+ * Adds n binary samples (state->n_classes == 1), counted on the device:
+ * labels 0/1, float32 logits or probabilities, weights NULL or n finite
+ * values >= 0 (required when the state is weighted). Bad input is the
+ * same error as clm_binary_update's (CLM_ERR_BAD_WEIGHT for weights);
+ * indices are base + i. On error the state is unchanged.
+ */
+CLM_API clm_status clm_calibration_update_binary(
+    clm_context *ctx, clm_calibration_state *state, uint64_t base,
+    const uint8_t *labels, const float *scores, const float *weights,
+    uint64_t n, clm_scores_kind kind, clm_error *err);
+
+/**
+ * Adds n rows of an n x K score matrix (row-major float32 logits or
+ * probabilities; probabilities are used as given, not renormalised) with
+ * true labels in [0, K) (or the ignore_index). As above otherwise.
+ */
+CLM_API clm_status clm_calibration_update_multiclass(
+    clm_context *ctx, clm_calibration_state *state, uint64_t base,
+    const int32_t *y_true, const float *scores, const float *weights,
+    uint64_t n, clm_scores_kind kind, clm_error *err);
+
+/** dst += src; both must have the same K, bins, edges and options. */
+CLM_API clm_status clm_calibration_merge(clm_calibration_state *dst,
+                                         const clm_calibration_state *src);
+
+/** One row of the reliability table. */
+typedef struct clm_calibration_bin {
+  double lo, hi;     /* (lo, hi]; the first bin [lo, hi] */
+  uint64_t count;    /* rows in the bin */
+  double weight;     /* their weights' sum (= count unweighted) */
+  double confidence; /* mean confidence (weighted); NaN when empty */
+  double frequency;  /* observed frequency of hits; NaN when empty */
+  double gap;        /* frequency - confidence; NaN when empty */
+} clm_calibration_bin;
+
+typedef struct clm_calibration_result {
+  uint32_t n_classes, n_bins;
+  uint64_t n, n_ignored;
+  int weighted;
+  double weight_sum;
+  /* Brier: mean of (p - y)^2 (binary), of sum_c (p_c - [y = c])^2
+   * (multi-class, scikit-learn's unhalved form), weighted by w. */
+  double brier;
+  /* Over non-empty bins, each weighted by its share of the total weight:
+   * ece = sum share |gap|, rmsce = sqrt(sum share gap^2), mce = max |gap|. */
+  double ece, rmsce, mce;
+  clm_calibration_bin *bins; /* n_bins rows, owned */
+  /* Multi-class with class-wise bins: the mean over the K classes of each
+   * class's ECE (its p_c against label == c); NaN otherwise. */
+  double classwise_ece;
+  double *classwise_ece_per_class; /* K values, owned; NULL otherwise */
+} clm_calibration_result;
+
+/** Derives the table and the errors (pure C). CLM_ERR_EMPTY when no row
+ * was counted or the weights sum to 0. */
+CLM_API clm_status clm_calibration_finalize(const clm_calibration_state *state,
+                                            clm_calibration_result *out);
+
+/** Frees the result's arrays. Accepts NULL. */
+CLM_API void clm_calibration_result_release(clm_calibration_result *result);
+
+/**
+ * Equal-mass edges from a finer state's (binary or top-label) bins: edge j
+ * (0 < j < n_bins) is the upper edge of the first fine bin where the
+ * cumulative weight reaches j / n_bins of the total, so each bin's mass is
+ * exact to within one fine bin (a documented approximation of
+ * np.percentile's edges; resolution = the fine bins' width). Edges that
+ * would repeat are dropped, so *out_bins may be less than n_bins. `edges`
+ * has room for n_bins + 1 values.
+ */
+CLM_API clm_status clm_calibration_quantile_edges(
+    const clm_calibration_state *fine, uint32_t n_bins, double *edges,
+    uint32_t *out_bins);
 
 /* ------------------------------------------------------------------ */
 /* Device self-test                                                    */

@@ -48,6 +48,8 @@ const char *clm_status_str(clm_status status) {
     return "incompatible states";
   case CLM_ERR_SELFTEST:
     return "device self-test failed";
+  case CLM_ERR_BAD_WEIGHT:
+    return "invalid weight";
   }
   return "unknown status";
 }
