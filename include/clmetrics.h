@@ -575,7 +575,7 @@ typedef struct clm_multiclass_result {
   /* Weighted states: every ratio comes from the matrix of weight sums
    * (scikit-learn's sample_weight; weighted averages by support_weight) and
    * top-k accuracy from the weights of the hits. */
-  int weighted;
+  int sample_weighted;
   double weight_sum; /* sum of the weights of counted rows (n unweighted) */
   uint64_t n_ignored;
   double cross_entropy_sum, cross_entropy_norm; /* ce_sum, ce_norm */
