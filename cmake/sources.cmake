@@ -48,6 +48,8 @@ set(CLM_CLI_SOURCES
   src/cli/cli_binary.c
   src/cli/report_binary.c
   src/cli/cli_ranking.c
+  src/cli/cli_calibration.c
+  src/cli/cli_weights.c
   src/cli/cli_multiclass.c
   src/cli/report_multiclass.c
   src/cli/class_names.c

@@ -48,7 +48,8 @@ int cli_report_error(const clm_error *err, clm_status st);
 void cli_name_file(clm_error *err, const char *path);
 /* The file behind an update error's err->input (NULL: none of these). */
 const char *cli_input_path(clm_input input, const char *labels,
-                           const char *pred, const char *scores);
+                           const char *pred, const char *scores,
+                           const char *weights);
 /* Loads the input at path (NULL: not given, nothing to do); CLI_EXIT_OK,
  * else CLI_EXIT_ERROR after the reader's error. */
 int cli_load_input(const char *path, clm_array **out);
@@ -85,18 +86,28 @@ void cli_class_name(char **names, uint32_t c, char *buf, size_t cap);
 
 /* Multi-class report writers shared by `multiclass` and `demo`
  * (report_multiclass.c). */
+struct cli_calibration_out;
+/* What a `multiclass` run adds to the report (NULL in the demo). */
+struct cli_multiclass_extra {
+  const double *w_confusion; /* K x K sums of weights, or NULL */
+  const struct cli_calibration_out *calibration; /* NULL: not computed */
+  const char *ranking_skipped; /* why the ranking was skipped, or NULL */
+  const clm_multiclass_state *state; /* the loss options */
+};
 /* ranking: NULL when not computed. */
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                const clm_context *ctx, double startup_s,
                                double compute_s, double total_s,
-                               const struct cli_ranking_out *ranking);
+                               const struct cli_ranking_out *ranking,
+                               const struct cli_multiclass_extra *extra);
 void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                clm_zero_division zd, const clm_context *ctx,
                                double startup_s, double compute_s,
                                double total_s,
-                               const struct cli_ranking_out *ranking);
+                               const struct cli_ranking_out *ranking,
+                               const struct cli_multiclass_extra *extra);
 /* Warns on stderr about each metric that was 0/0, listing the classes. */
 void cli_warn_multiclass_undefined(const clm_multiclass_result *r, char **names,
                                    clm_zero_division zd);
@@ -110,30 +121,49 @@ struct cli_ranking_args {
   unsigned long long curve_points; /* --curve-points, default 1000 */
   unsigned long long budget;       /* --ranking-memory bytes; 0: default */
 };
+/* The calibration options shared by `binary` and `multiclass`
+ * (cli_calibration.h). */
+struct cli_calibration_args {
+  int off;                     /* --no-calibration */
+  unsigned long long bins;     /* --calibration-bins, default 15 */
+  int quantile;                /* --calibration-strategy quantile */
+  const char *reliability_out; /* --reliability-out FILE.csv */
+};
 struct cli_binary_args {
   const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
+  const char *weights; /* --weights FILE */
   clm_scores_kind kind;
   double threshold;
+  double pos_weight; /* --pos-weight P, default 1 */
   clm_zero_division zd;
   int json;
   struct cli_ranking_args rank;
+  struct cli_calibration_args calib;
 };
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
 
 struct cli_multiclass_args {
   const char *labels, *pred, *scores, *names, *device;
+  const char *weights, *class_weights; /* --weights, --class-weights */
   clm_scores_kind kind;
   unsigned long long classes, top_k;
+  int has_ignore_index;   /* --ignore-index I */
+  int32_t ignore_index;
+  double label_smoothing; /* --label-smoothing E */
   clm_zero_division zd;
   int json;
   struct cli_ranking_args rank;
+  struct cli_calibration_args calib;
 };
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a);
 
 /* Binary report writers shared by `binary` and `demo` (report_binary.c). */
+struct cli_calibration_out;
 struct cli_binary_report {
   const clm_binary_result *result;
+  const struct cli_calibration_out *calibration; /* NULL: not computed */
+  const char *ranking_skipped; /* why the ranking was skipped, or NULL */
   const clm_context *ctx;
   clm_scores_kind kind;
   clm_zero_division zero_division;

@@ -1,7 +1,9 @@
 /* `clmetrics binary`: labels + scores files to a report, optional gradient
  * files. */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +24,19 @@ static void usage(FILE *f) {
       "  --weight-grad-out FILE.npy\n"
       "                         write dL/dW = (1/N) sum_i (sigma(z_i) - y_i) "
       "x_i\n"
+      "  --weights FILE         per-sample weights (N finite values >= 0):\n"
+      "                         weighted counts, metrics, loss and calibration\n"
+      "  --pos-weight P         weight of the positive term of the loss, as\n"
+      "                         PyTorch's BCEWithLogitsLoss(pos_weight=P)\n"
       "  --zero-division V      value of 0/0 ratios: 0 (default), 1 or nan\n"
+      "  --no-calibration       skip the Brier score and reliability table\n"
+      "  --calibration-bins B   reliability bins (default 15)\n"
+      "  --calibration-strategy uniform (equal width, default) or quantile\n"
+      "                         (equal mass, one more pass)\n"
+      "  --reliability-out FILE.csv\n"
+      "                         the reliability table: "
+      "bin,lo,hi,count,weight,\n"
+      "                         confidence,frequency,gap\n"
       "  --no-ranking           skip ROC-AUC and average precision (extra "
       "passes)\n"
       "  --roc-out FILE.csv     ROC curve: threshold,fpr,tpr\n"
@@ -40,8 +54,10 @@ static void usage(FILE *f) {
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
   a->kind = CLM_SCORES_LOGITS;
   a->threshold = 0.5;
+  a->pos_weight = 1.0;
   a->zd = CLM_ZERO_DIVISION_ZERO;
   cli_ranking_defaults(&a->rank);
+  cli_calibration_defaults(&a->calib);
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -53,6 +69,8 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
       continue;
     }
     int rrc = cli_ranking_flag(argc, argv, &i, "binary", &a->rank);
+    if (rrc == 0)
+      rrc = cli_calibration_flag(argc, argv, &i, "binary", &a->calib);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
@@ -61,7 +79,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     static const char *const with_value[] = {
         "--labels",        "--scores",   "--scores-kind",     "--threshold",
         "--grad-out",      "--features", "--weight-grad-out", "--device",
-        "--zero-division", NULL};
+        "--zero-division", "--weights",  "--pos-weight",      NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "binary", &v);
     if (rc >= 0)
@@ -78,7 +96,14 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
       a->weight_grad_out = v;
     else if (strcmp(arg, "--device") == 0)
       a->device = v;
-    else if (strcmp(arg, "--scores-kind") == 0) {
+    else if (strcmp(arg, "--weights") == 0)
+      a->weights = v;
+    else if (strcmp(arg, "--pos-weight") == 0) {
+      if (cli_parse_double(v, &a->pos_weight) != 0 ||
+          !(a->pos_weight > 0.0 && isfinite(a->pos_weight)))
+        return cli_usage_error(
+            "binary", "--pos-weight must be a finite number > 0, not '%s'", v);
+    } else if (strcmp(arg, "--scores-kind") == 0) {
       if (cli_parse_scores_kind(v, &a->kind) != 0)
         return cli_usage_error(
             "binary", "--scores-kind must be logits or probs, not '%s'", v);
@@ -97,6 +122,9 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     return cli_usage_error("binary", "--labels and --scores are required");
   if (a->weight_grad_out && !a->features)
     return cli_usage_error("binary", "--weight-grad-out needs --features");
+  const int crc = cli_calibration_check("binary", &a->calib, 1);
+  if (crc >= 0)
+    return crc;
   return cli_ranking_check("binary", &a->rank);
 }
 
@@ -137,7 +165,7 @@ static int check_shapes(const struct cli_binary_args *a,
 struct batch {
   uint64_t rows; /* batch size */
   uint8_t *y;
-  float *z, *x, *grad;
+  float *z, *x, *grad, *w;
 };
 
 /* Samples per batch: every input in place and no per-sample output means
@@ -155,7 +183,7 @@ static uint64_t batch_rows(uint64_t n, uint64_t d, int convert) {
 
 static int batch_alloc(struct batch *b, uint64_t rows, uint64_t d,
                        const clm_array *labels, const clm_array *scores,
-                       int features, int grad) {
+                       const clm_array *weights, int features, int grad) {
   const clm_dtype ld = clm_array_dtype(labels);
   b->rows = rows;
   if (ld != CLM_DTYPE_U8 && ld != CLM_DTYPE_BOOL && !(b->y = malloc(rows)))
@@ -167,10 +195,14 @@ static int batch_alloc(struct batch *b, uint64_t rows, uint64_t d,
     return -1;
   if (grad && !(b->grad = malloc(rows * sizeof(float))))
     return -1;
+  if (cli_weights_need_buffer(weights) &&
+      !(b->w = malloc(rows * sizeof(float))))
+    return -1;
   return 0;
 }
 
 static void batch_free(struct batch *b) {
+  free(b->w);
   free(b->grad);
   free(b->x);
   free(b->z);
@@ -181,9 +213,11 @@ static void batch_free(struct batch *b) {
  * mapped inputs); a bad value is reported with its file-wide index. */
 static clm_status batch_load(struct batch *b, const struct cli_binary_args *a,
                              const clm_array *labels, const clm_array *scores,
-                             const clm_array *features, uint64_t first,
+                             const clm_array *features,
+                             const clm_array *weights, uint64_t first,
                              uint64_t m, const uint8_t **y, const float **z,
-                             const float **x, clm_error *err) {
+                             const float **x, const float **w,
+                             clm_error *err) {
   clm_status st = CLM_OK;
   if (b->y)
     st = clm_array_read_labels_u8(labels, first, m, b->y, err);
@@ -203,56 +237,82 @@ static clm_status batch_load(struct batch *b, const struct cli_binary_args *a,
   if (st == CLM_OK && features)
     st = clm_array_read_values_f32(features, first, m, b->x, 1, err);
   *x = b->x;
+  *w = NULL;
+  if (st == CLM_OK)
+    st = cli_weights_batch(weights, first, m, b->w, w, err);
   return st;
 }
 
+/* Reports an update error, naming the input it came from. */
+static int update_error(const struct cli_binary_args *a, const clm_error *err,
+                        clm_status st) {
+  const char *file =
+      cli_input_path(err->input, a->labels, NULL, a->scores, a->weights);
+  if (file)
+    cli_error("%s: %s", file, err->message);
+  else
+    cli_report_error(err, st);
+  return CLI_EXIT_ERROR;
+}
+
 /* Runs the evaluation batch by batch, streaming per-sample gradients to
- * `gout`; -1 on success, else the exit code after one message. */
+ * `gout`; with equal-mass calibration bins a first pass places the edges.
+ * -1 on success, else the exit code after one message. */
 static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
                     clm_binary_state *state, const clm_array *labels,
                     const clm_array *scores, const clm_array *features,
-                    struct cli_output *gout) {
+                    const clm_array *weights, struct cli_output *gout,
+                    struct cli_calibration_out *cal) {
   const uint64_t n = clm_array_rows(labels);
   const uint64_t d = features ? clm_array_cols(features) : 0;
   const clm_dtype ld = clm_array_dtype(labels);
   const int convert = gout->w || features ||
                       clm_array_dtype(scores) != CLM_DTYPE_F32 ||
-                      (ld != CLM_DTYPE_U8 && ld != CLM_DTYPE_BOOL);
+                      (ld != CLM_DTYPE_U8 && ld != CLM_DTYPE_BOOL) ||
+                      cli_weights_need_buffer(weights);
   struct batch b = {0};
   const uint64_t rows = batch_rows(n, d, convert);
-  if (batch_alloc(&b, rows, d, labels, scores, features != NULL,
+  if (batch_alloc(&b, rows, d, labels, scores, weights, features != NULL,
                   gout->w != NULL) != 0) {
     batch_free(&b);
     cli_error("cannot allocate buffers for %llu samples",
               (unsigned long long)rows);
     return CLI_EXIT_ERROR;
   }
+  const int weighted = state->weighted;
   int rc = -1;
   clm_error err;
-  for (uint64_t first = 0; first < n && rc < 0; first += rows) {
-    const uint64_t m = n - first < rows ? n - first : rows;
-    const uint8_t *y;
-    const float *z, *x;
-    clm_status st =
-        batch_load(&b, a, labels, scores, features, first, m, &y, &z, &x, &err);
-    if (st != CLM_OK) {
-      rc = cli_report_error(&err, st);
-      break;
+  for (int pass = cli_calibration_prepass(cal) ? 0 : 1; pass < 2 && rc < 0;
+       ++pass) {
+    for (uint64_t first = 0; first < n && rc < 0; first += rows) {
+      const uint64_t m = n - first < rows ? n - first : rows;
+      const uint8_t *y;
+      const float *z, *x, *w;
+      clm_status st = batch_load(&b, a, labels, scores, pass ? features : NULL,
+                                 weights, first, m, &y, &z, &x, &w, &err);
+      if (st != CLM_OK) {
+        rc = cli_report_error(&err, st);
+        break;
+      }
+      cli_progress_batch(first, n);
+      if (pass == 1)
+        st = weighted ? clm_binary_update_weighted(ctx, state, first, y, z, w,
+                                                   m, x, b.grad, &err)
+                      : clm_binary_update_at(ctx, state, first, y, z, m, x,
+                                             b.grad, &err);
+      if (st == CLM_OK && cal->active)
+        st = cli_calibration_add_binary(ctx, cal, first, y, z, w, m, a->kind,
+                                        &err);
+      if (st != CLM_OK) {
+        rc = update_error(a, &err, st);
+        break;
+      }
+      if (pass == 1 && gout->w &&
+          (st = clm_npy_writer_append_f32(gout->w, b.grad, m, &err)) != CLM_OK)
+        rc = cli_report_error(&err, st);
     }
-    cli_progress_batch(first, n);
-    st = clm_binary_update_at(ctx, state, first, y, z, m, x, b.grad, &err);
-    if (st != CLM_OK) {
-      const char *file = cli_input_path(err.input, a->labels, NULL, a->scores);
-      if (file)
-        cli_error("%s: %s", file, err.message);
-      else
-        cli_report_error(&err, st);
-      rc = CLI_EXIT_ERROR;
-      break;
-    }
-    if (gout->w &&
-        (st = clm_npy_writer_append_f32(gout->w, b.grad, m, &err)) != CLM_OK)
-      rc = cli_report_error(&err, st);
+    if (pass == 0 && rc < 0)
+      rc = cli_calibration_end_prepass(cal);
   }
   batch_free(&b);
   return rc;
@@ -260,7 +320,7 @@ static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
 
 /* Everything one run holds, so that one clean-up frees it on every path. */
 struct run {
-  clm_array *labels, *scores, *features;
+  clm_array *labels, *scores, *features, *weights;
   uint64_t n, d; /* samples, features per sample */
   double *wgrad; /* d weight gradients */
   clm_context *ctx;
@@ -269,6 +329,8 @@ struct run {
   clm_binary_result res;
   double compute_s;
   struct cli_ranking_out rank;
+  struct cli_calibration_out cal;
+  const char *ranking_skipped;
 };
 
 /* Loads and checks the inputs and allocates the weight gradients; -1 to
@@ -282,10 +344,12 @@ static int load_inputs(const struct cli_binary_args *a, struct run *r) {
   cli_watch_input(r->labels);
   cli_watch_input(r->scores);
   cli_watch_input(r->features);
-  const int rc = check_shapes(a, r->labels, r->scores, r->features);
+  int rc = check_shapes(a, r->labels, r->scores, r->features);
   if (rc >= 0)
     return rc;
   r->n = clm_array_rows(r->labels);
+  if ((rc = cli_weights_load(a->weights, r->n, &r->weights)) >= 0)
+    return rc;
   r->d = r->features ? clm_array_cols(r->features) : 0;
   if (r->d && !(r->wgrad = malloc(r->d * sizeof(double)))) {
     cli_error("cannot allocate %llu weight gradients",
@@ -302,7 +366,14 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   if (rc != CLI_EXIT_OK)
     return rc;
   const double t0 = cli_now();
-  clm_status st = clm_binary_state_init(&r->state, a->kind, a->threshold, r->d);
+  clm_binary_options o;
+  clm_binary_options_init(&o);
+  o.kind = a->kind;
+  o.threshold = a->threshold;
+  o.n_features = r->d;
+  o.pos_weight = a->pos_weight;
+  o.weighted = a->weights != NULL;
+  clm_status st = clm_binary_state_init_ex(&r->state, &o);
   if (st != CLM_OK) {
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
@@ -313,18 +384,35 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   if (cli_output_open(&r->wout, "--weight-grad-out", a->weight_grad_out, r->d,
                       0) ||
       cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n, 0) ||
-      cli_ranking_open_outputs(&a->rank, &r->rank) >= 0)
+      cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
+      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0)
     return CLI_EXIT_ERROR;
-  const int erc = evaluate(a, r->ctx, &r->state, r->labels, r->scores,
-                           r->features, &r->gout);
+  int erc;
+  if (!a->calib.off &&
+      (erc = cli_calibration_begin(&a->calib, &r->cal, 1, a->weights != NULL,
+                                   0, 0)) >= 0)
+    return erc;
+  erc = evaluate(a, r->ctx, &r->state, r->labels, r->scores, r->features,
+                 r->weights, &r->gout, &r->cal);
   if (erc >= 0)
     return erc;
   st = clm_binary_finalize(&r->state, a->zd, &r->res, r->wgrad);
+  if (st == CLM_ERR_EMPTY && r->state.weighted) {
+    cli_error("%s: the sample weights sum to 0: every weighted metric is "
+              "undefined",
+              a->weights);
+    return CLI_EXIT_ERROR;
+  }
   if (st != CLM_OK) {
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
   }
-  if (!a->rank.off) {
+  if ((erc = cli_calibration_finish(&r->cal)) >= 0)
+    return erc;
+  if (!a->rank.off && a->weights) {
+    r->ranking_skipped = "weighted ROC-AUC and average precision are not "
+                         "implemented yet";
+  } else if (!a->rank.off) {
     const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1,
                                     a->kind, &r->rank);
     if (rrc >= 0)
@@ -343,6 +431,9 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
 
 static void report(const struct cli_binary_args *a, const struct run *r) {
   cli_warn_undefined(&r->res, a->zd);
+  if (r->ranking_skipped)
+    cli_warning("--weights: %s; skipped them (--no-ranking silences this)",
+                r->ranking_skipped);
   cli_ranking_warn(&r->rank);
   struct cli_binary_report rep = {
       .result = &r->res,
@@ -357,6 +448,8 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
       .labels_path = a->labels,
       .scores_path = a->scores,
       .ranking = r->rank.done ? &r->rank : NULL,
+      .calibration = r->cal.done ? &r->cal : NULL,
+      .ranking_skipped = r->ranking_skipped,
   };
   if (a->json)
     cli_print_binary_json(stdout, &rep);
@@ -370,9 +463,12 @@ static void run_free(struct run *r) {
   cli_output_abort(&r->wout);
   cli_ranking_abort(&r->rank);
   cli_ranking_free(&r->rank);
+  cli_calibration_abort(&r->cal);
+  cli_calibration_free(&r->cal);
   clm_binary_state_release(&r->state);
   clm_context_free(r->ctx);
   free(r->wgrad);
+  clm_array_free(r->weights);
   clm_array_free(r->features);
   clm_array_free(r->scores);
   clm_array_free(r->labels);
@@ -385,12 +481,15 @@ int cli_binary(int argc, char **argv) {
     return rc;
   const struct cli_file ins[] = {{"--labels", a.labels},
                                  {"--scores", a.scores},
-                                 {"--features", a.features}};
-  const struct cli_file outs[] = {{"--grad-out", a.grad_out},
-                                  {"--weight-grad-out", a.weight_grad_out},
-                                  {"--roc-out", a.rank.roc_out},
-                                  {"--pr-out", a.rank.pr_out}};
-  rc = cli_check_outputs(ins, 3, outs, 4);
+                                 {"--features", a.features},
+                                 {"--weights", a.weights}};
+  const struct cli_file outs[] = {
+      {"--grad-out", a.grad_out},
+      {"--weight-grad-out", a.weight_grad_out},
+      {"--roc-out", a.rank.roc_out},
+      {"--pr-out", a.rank.pr_out},
+      {"--reliability-out", a.calib.reliability_out}};
+  rc = cli_check_outputs(ins, 4, outs, 5);
   if (rc >= 0)
     return rc;
   struct run r = {0};

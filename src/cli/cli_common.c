@@ -64,8 +64,11 @@ void cli_name_file(clm_error *err, const char *path) {
 }
 
 const char *cli_input_path(clm_input input, const char *labels,
-                           const char *pred, const char *scores) {
+                           const char *pred, const char *scores,
+                           const char *weights) {
   switch (input) {
+  case CLM_INPUT_WEIGHTS:
+    return weights;
   case CLM_INPUT_LABELS:
     return labels;
   case CLM_INPUT_PRED:

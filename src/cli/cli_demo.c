@@ -128,7 +128,7 @@ static int origin_q2(clm_context *ctx) {
   printf("origin Q2: 3 classes, rows = true class, columns = predicted\n");
   cli_print_multiclass_text(stdout, &r, s.confusion, names, ctx,
                             clm_context_startup_seconds(ctx), cli_now() - t0,
-                            cli_now() - cli_start_time, NULL);
+                            cli_now() - cli_start_time, NULL, NULL);
   printf("note: the notes' table prints F1_A = 0.74, a typo: their own "
          "formula gives %.4f (above).\n\n",
          r.per_class[0].f1);

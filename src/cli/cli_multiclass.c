@@ -1,11 +1,14 @@
 /* `clmetrics multiclass`: K x K confusion matrix on the device and a
  * classification report. */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
 #include "cli_outputs.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -27,6 +30,21 @@ static void usage(FILE *f) {
       "  --top-k k            also report top-k accuracy (needs --scores)\n"
       "  --names FILE         class names, one per line (K lines)\n"
       "  --zero-division V    value of 0/0 ratios: 0 (default), 1 or nan\n"
+      "  --weights FILE       per-sample weights (N finite values >= 0):\n"
+      "                       weighted matrix, metrics, loss and calibration\n"
+      "  --class-weights FILE K loss weights per class, as PyTorch's\n"
+      "                       CrossEntropyLoss(weight=) (needs --scores)\n"
+      "  --ignore-index I     rows whose true label is I are skipped by every\n"
+      "                       metric and the loss (PyTorch's ignore_index)\n"
+      "  --label-smoothing E  PyTorch's label_smoothing in [0, 1] (needs "
+      "--scores)\n"
+      "  --no-calibration     with --scores: skip the Brier score and the\n"
+      "                       top-label and class-wise reliability tables\n"
+      "  --calibration-bins B reliability bins (default 15)\n"
+      "  --calibration-strategy uniform|quantile\n"
+      "                       equal-width (default) or equal-mass bins\n"
+      "  --reliability-out FILE.csv\n"
+      "                       the top-label reliability table\n"
       "  --no-ranking         with --scores: skip the one-vs-rest ROC-AUC and\n"
       "                       average precision (extra passes)\n"
       "  --roc-out FILE.csv   one-vs-rest ROC curves: class,threshold,fpr,tpr\n"
@@ -44,6 +62,7 @@ int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a) {
   a->kind = CLM_SCORES_LOGITS;
   cli_ranking_defaults(&a->rank);
+  cli_calibration_defaults(&a->calib);
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -54,7 +73,9 @@ int cli_multiclass_parse_args(int argc, char **argv,
       a->json = 1;
       continue;
     }
-    const int rrc = cli_ranking_flag(argc, argv, &i, "multiclass", &a->rank);
+    int rrc = cli_ranking_flag(argc, argv, &i, "multiclass", &a->rank);
+    if (rrc == 0)
+      rrc = cli_calibration_flag(argc, argv, &i, "multiclass", &a->calib);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
@@ -62,7 +83,8 @@ int cli_multiclass_parse_args(int argc, char **argv,
     }
     static const char *const with_value[] = {
         "--labels", "--pred",  "--scores",        "--scores-kind", "--classes",
-        "--top-k",  "--names", "--zero-division", "--device",      NULL};
+        "--top-k",  "--names", "--zero-division", "--device",      "--weights",
+        "--class-weights", "--ignore-index", "--label-smoothing", NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multiclass", &v);
     if (rc >= 0)
@@ -77,7 +99,28 @@ int cli_multiclass_parse_args(int argc, char **argv,
       a->names = v;
     else if (strcmp(arg, "--device") == 0)
       a->device = v;
-    else if (strcmp(arg, "--scores-kind") == 0) {
+    else if (strcmp(arg, "--weights") == 0)
+      a->weights = v;
+    else if (strcmp(arg, "--class-weights") == 0)
+      a->class_weights = v;
+    else if (strcmp(arg, "--ignore-index") == 0) {
+      char *end;
+      errno = 0;
+      const long long ii = strtoll(v, &end, 10);
+      if (end == v || *end || errno || ii < INT32_MIN || ii > INT32_MAX)
+        return cli_usage_error(
+            "multiclass", "--ignore-index must be a 32-bit integer, not '%s'",
+            v);
+      a->has_ignore_index = 1;
+      a->ignore_index = (int32_t)ii;
+    } else if (strcmp(arg, "--label-smoothing") == 0) {
+      if (cli_parse_double(v, &a->label_smoothing) != 0 ||
+          !(a->label_smoothing >= 0.0 && a->label_smoothing <= 1.0))
+        return cli_usage_error(
+            "multiclass", "--label-smoothing must be a number in [0, 1], not "
+                          "'%s'",
+            v);
+    } else if (strcmp(arg, "--scores-kind") == 0) {
       if (cli_parse_scores_kind(v, &a->kind) != 0)
         return cli_usage_error(
             "multiclass", "--scores-kind must be logits or probs, not '%s'", v);
@@ -105,6 +148,14 @@ int cli_multiclass_parse_args(int argc, char **argv,
   if (!a->scores && (a->rank.roc_out || a->rank.pr_out))
     return cli_usage_error("multiclass",
                            "--roc-out and --pr-out need --scores");
+  if (!a->scores && (a->class_weights || a->label_smoothing > 0))
+    return cli_usage_error("multiclass", "--class-weights and "
+                                         "--label-smoothing shape the loss: "
+                                         "they need --scores");
+  const int crc =
+      cli_calibration_check("multiclass", &a->calib, a->scores != NULL);
+  if (crc >= 0)
+    return crc;
   return cli_ranking_check("multiclass", &a->rank);
 }
 
@@ -152,6 +203,18 @@ static clm_status labels_at(const clm_array *a, int32_t *buf, uint64_t first,
   return clm_array_read_labels_i32(a, first, m, buf, err);
 }
 
+/* The true labels: as labels_at, and with --ignore-index its value (which
+ * may be negative) passes through converted files. */
+static clm_status true_labels_at(const struct cli_multiclass_args *a,
+                                 const clm_array *labels, int32_t *buf,
+                                 uint64_t first, uint64_t m,
+                                 const int32_t **out, clm_error *err) {
+  if (!buf || !a->has_ignore_index)
+    return labels_at(labels, buf, first, m, out, err);
+  *out = buf;
+  return cli_labels_i32_ignore(labels, first, m, a->ignore_index, buf, err);
+}
+
 /* K = the largest label + 1 over both label files, batch by batch; -1 when
  * found (with where it came from in k_from), else the exit code after one
  * message. */
@@ -178,14 +241,17 @@ static int infer_classes(const struct cli_multiclass_args *a,
     const uint64_t m = n - first < rows ? n - first : rows;
     for (int q = 0; q < 2 && rc < 0; ++q) {
       const int32_t *y;
-      const clm_status st = labels_at(arrays[q], bufs[q], first, m, &y, &err);
+      const clm_status st =
+          q == 0 ? true_labels_at(a, arrays[q], bufs[q], first, m, &y, &err)
+                 : labels_at(arrays[q], bufs[q], first, m, &y, &err);
       if (st != CLM_OK) {
         rc = cli_report_error(&err, st);
         break;
       }
       /* Negative int32 labels used in place are reported by the update. */
       for (uint64_t i = 0; i < m; ++i)
-        if (y[i] > mx)
+        if (y[i] > mx &&
+            !(q == 0 && a->has_ignore_index && y[i] == a->ignore_index))
           mx = y[i], at = first + i, where = paths[q];
     }
   }
@@ -237,75 +303,99 @@ static int check_host_memory(uint32_t k, const char *hint) {
   return -1;
 }
 
-/* Runs the evaluation in batches of bounded size; -1 on success, else the
- * exit code after one message. */
+/* Runs the evaluation in batches of bounded size (with equal-mass
+ * calibration bins, after a first pass that places the edges); -1 on
+ * success, else the exit code after one message. */
 static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
                     clm_multiclass_state *state, const clm_array *labels,
-                    const clm_array *other, uint32_t k, const char *k_from) {
+                    const clm_array *other, const clm_array *weights,
+                    uint32_t k, const char *k_from,
+                    struct cli_calibration_out *cal) {
   const uint64_t n = clm_array_rows(labels);
   const int yt_copy = !in_place(labels, CLM_DTYPE_I32);
   const int other_copy =
       !in_place(other, a->scores ? CLM_DTYPE_F32 : CLM_DTYPE_I32);
+  const int w_copy = cli_weights_need_buffer(weights);
   const uint64_t rows =
-      batch_rows(n, k, a->scores != NULL, yt_copy || other_copy);
+      batch_rows(n, k, a->scores != NULL, yt_copy || other_copy || w_copy);
   int32_t *yt_buf = NULL, *yp_buf = NULL;
-  float *s_buf = NULL;
+  float *s_buf = NULL, *w_buf = NULL;
   int rc = -1;
   if ((yt_copy && !(yt_buf = malloc(rows * sizeof(int32_t)))) ||
       (other_copy && !a->scores &&
        !(yp_buf = malloc(rows * sizeof(int32_t)))) ||
       (other_copy && a->scores &&
-       !(s_buf = malloc(rows * k * sizeof(float))))) {
+       !(s_buf = malloc(rows * k * sizeof(float)))) ||
+      (w_copy && !(w_buf = malloc(rows * sizeof(float))))) {
     cli_error("cannot allocate buffers for %llu samples",
               (unsigned long long)rows);
     rc = CLI_EXIT_ERROR;
   }
+  /* The option-less, unweighted state takes the original calls. */
+  const int ex = state->weighted || state->has_ignore_index ||
+                 state->class_weight || state->label_smoothing > 0;
   clm_error err;
-  for (uint64_t first = 0; first < n && rc < 0; first += rows) {
-    const uint64_t m = n - first < rows ? n - first : rows;
-    const int32_t *yt = NULL, *yp = NULL;
-    const float *s = NULL;
-    clm_status st = labels_at(labels, yt_buf, first, m, &yt, &err);
-    if (st == CLM_OK && !a->scores) {
-      st = labels_at(other, yp_buf, first, m, &yp, &err);
-    } else if (st == CLM_OK && !s_buf) {
-      s = (const float *)clm_array_data(other) + first * k;
-    } else if (st == CLM_OK && clm_array_dtype(other) == CLM_DTYPE_F64) {
-      /* float64 scores (NumPy's default, CSV): rounded to float32 without
-       * changing any row's argmax. */
-      st = clm_multiclass_scores_from_f64_at(
-          (const double *)clm_array_data(other) + first * k, m, first, k,
-          a->kind, s_buf, &err);
-      if (st != CLM_OK)
-        cli_name_file(&err, a->scores);
-      s = s_buf;
-    } else if (st == CLM_OK) {
-      st = clm_array_read_values_f32(other, first, m, s_buf, 0, &err);
-      s = s_buf;
+  for (int pass = cli_calibration_prepass(cal) ? 0 : 1; pass < 2 && rc < 0;
+       ++pass) {
+    for (uint64_t first = 0; first < n && rc < 0; first += rows) {
+      const uint64_t m = n - first < rows ? n - first : rows;
+      const int32_t *yt = NULL, *yp = NULL;
+      const float *s = NULL, *w = NULL;
+      clm_status st = true_labels_at(a, labels, yt_buf, first, m, &yt, &err);
+      if (st == CLM_OK && !a->scores) {
+        st = labels_at(other, yp_buf, first, m, &yp, &err);
+      } else if (st == CLM_OK && !s_buf) {
+        s = (const float *)clm_array_data(other) + first * k;
+      } else if (st == CLM_OK && clm_array_dtype(other) == CLM_DTYPE_F64) {
+        /* float64 scores (NumPy's default, CSV): rounded to float32 without
+         * changing any row's argmax. */
+        st = clm_multiclass_scores_from_f64_at(
+            (const double *)clm_array_data(other) + first * k, m, first, k,
+            a->kind, s_buf, &err);
+        if (st != CLM_OK)
+          cli_name_file(&err, a->scores);
+        s = s_buf;
+      } else if (st == CLM_OK) {
+        st = clm_array_read_values_f32(other, first, m, s_buf, 0, &err);
+        s = s_buf;
+      }
+      if (st == CLM_OK)
+        st = cli_weights_batch(weights, first, m, w_buf, &w, &err);
+      if (st != CLM_OK) {
+        rc = cli_report_error(&err, st);
+        break;
+      }
+      cli_progress_batch(first, n);
+      if (pass == 1 && a->scores)
+        st = ex ? clm_multiclass_update_scores_weighted(
+                      ctx, state, first, yt, s, w, m, a->kind, NULL, &err)
+                : clm_multiclass_update_scores_at(ctx, state, first, yt, s, m,
+                                                  a->kind, NULL, &err);
+      else if (pass == 1)
+        st = ex ? clm_multiclass_update_labels_weighted(ctx, state, first, yt,
+                                                        yp, w, m, &err)
+                : clm_multiclass_update_labels_at(ctx, state, first, yt, yp, m,
+                                                  &err);
+      if (st == CLM_OK && cal->active)
+        st = cli_calibration_add_multiclass(ctx, cal, first, yt, s, w, m,
+                                            a->kind, &err);
+      if (st != CLM_OK) {
+        const char *file = cli_input_path(err.input, a->labels, a->pred,
+                                          a->scores, a->weights);
+        const char *hint =
+            st == CLM_ERR_BAD_LABEL && a->classes ? " (--classes)" : "";
+        if (file)
+          cli_error("%s: %s%s", file, err.message, hint);
+        else
+          cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
+                    k_from);
+        rc = CLI_EXIT_ERROR;
+      }
     }
-    if (st != CLM_OK) {
-      rc = cli_report_error(&err, st);
-      break;
-    }
-    cli_progress_batch(first, n);
-    if (a->scores)
-      st = clm_multiclass_update_scores_at(ctx, state, first, yt, s, m, a->kind,
-                                           NULL, &err);
-    else
-      st = clm_multiclass_update_labels_at(ctx, state, first, yt, yp, m, &err);
-    if (st != CLM_OK) {
-      const char *file =
-          cli_input_path(err.input, a->labels, a->pred, a->scores);
-      const char *hint =
-          st == CLM_ERR_BAD_LABEL && a->classes ? " (--classes)" : "";
-      if (file)
-        cli_error("%s: %s%s", file, err.message, hint);
-      else
-        cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
-                  k_from);
-      rc = CLI_EXIT_ERROR;
-    }
+    if (pass == 0 && rc < 0)
+      rc = cli_calibration_end_prepass(cal);
   }
+  free(w_buf);
   free(s_buf);
   free(yp_buf);
   free(yt_buf);
@@ -315,6 +405,8 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
 /* Everything one run holds, so that one clean-up frees it on every path. */
 struct run {
   clm_array *labels, *other; /* other: the --pred or --scores input */
+  clm_array *weights;        /* --weights, or NULL */
+  double *class_weights;     /* --class-weights, or NULL */
   uint32_t k;                /* classes */
   char k_from[512];          /* where an inferred K came from, for errors */
   char **names;              /* NULL without --names */
@@ -323,6 +415,8 @@ struct run {
   clm_multiclass_result res;
   double compute_s;
   struct cli_ranking_out rank;
+  struct cli_calibration_out cal;
+  const char *ranking_skipped;
 };
 
 /* An N x K score matrix gives K (which --classes must match); -1 to go
@@ -383,7 +477,7 @@ static int load_inputs(const struct cli_multiclass_args *a, struct run *r) {
     cli_error("%s: empty input (0 samples)", a->labels);
     return CLI_EXIT_ERROR;
   }
-  return -1;
+  return cli_weights_load(a->weights, n, &r->weights);
 }
 
 /* Settles K (--classes, the score matrix's width, or the largest label
@@ -415,35 +509,70 @@ static int settle_classes(const struct cli_multiclass_args *a, struct run *r) {
   }
   if (a->names && !(r->names = cli_read_class_names(a->names, r->k)))
     return CLI_EXIT_ERROR;
+  if (a->class_weights &&
+      !(r->class_weights = cli_class_weights_load(a->class_weights, r->k)))
+    return CLI_EXIT_ERROR;
   return -1;
 }
 
 /* Opens the device and counts; -1 on success, else the exit code after
  * one message. */
 static int compute(const struct cli_multiclass_args *a, struct run *r) {
-  if (cli_ranking_open_outputs(&a->rank, &r->rank) >= 0)
+  if (cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
+      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0)
     return CLI_EXIT_ERROR;
-  const int rc = cli_open_context(a->device, &r->ctx);
+  int rc = cli_open_context(a->device, &r->ctx);
   if (rc != CLI_EXIT_OK)
     return rc;
   const double t0 = cli_now();
-  clm_status st =
-      clm_multiclass_state_init(&r->state, r->k, (uint32_t)a->top_k);
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = r->k;
+  o.top_k = (uint32_t)a->top_k;
+  o.weighted = a->weights != NULL;
+  o.class_weight = r->class_weights;
+  o.has_ignore_index = a->has_ignore_index;
+  o.ignore_index = a->ignore_index;
+  o.label_smoothing = a->label_smoothing;
+  clm_status st = clm_multiclass_state_init_ex(&r->state, &o);
   if (st != CLM_OK) {
     cli_error("cannot prepare a %u-class state: %s%s", r->k, clm_status_str(st),
               r->k_from);
     return CLI_EXIT_ERROR;
   }
-  const int erc =
-      evaluate(a, r->ctx, &r->state, r->labels, r->other, r->k, r->k_from);
-  if (erc >= 0)
-    return erc;
+  if (a->scores && !a->calib.off &&
+      (rc = cli_calibration_begin(&a->calib, &r->cal, r->k, a->weights != NULL,
+                                  a->has_ignore_index, a->ignore_index)) >= 0)
+    return rc;
+  rc = evaluate(a, r->ctx, &r->state, r->labels, r->other, r->weights, r->k,
+                r->k_from, &r->cal);
+  if (rc >= 0)
+    return rc;
   st = clm_multiclass_finalize(&r->state, a->zd, &r->res);
+  if (st == CLM_ERR_EMPTY) {
+    if (r->state.n == 0)
+      cli_error("%s: every row has the --ignore-index label %d: nothing to "
+                "evaluate",
+                a->labels, (int)a->ignore_index);
+    else
+      cli_error("%s: the sample weights sum to 0: every weighted metric is "
+                "undefined",
+                a->weights);
+    return CLI_EXIT_ERROR;
+  }
   if (st != CLM_OK) {
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
   }
-  if (a->scores && !a->rank.off) {
+  if ((rc = cli_calibration_finish(&r->cal)) >= 0)
+    return rc;
+  if (a->scores && !a->rank.off && (a->weights || a->has_ignore_index)) {
+    r->ranking_skipped =
+        a->weights ? "weighted ROC-AUC and average precision are not "
+                     "implemented yet"
+                   : "ROC-AUC and average precision with --ignore-index are "
+                     "not implemented yet";
+  } else if (a->scores && !a->rank.off) {
     const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k,
                                     a->kind, &r->rank);
     if (rrc >= 0)
@@ -456,21 +585,32 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
 static void report(const struct cli_multiclass_args *a, const struct run *r) {
   cli_warn_multiclass_undefined(&r->res, r->names, a->zd);
   cli_ranking_warn(&r->rank);
+  if (r->ranking_skipped)
+    cli_warning("%s; skipped them (--no-ranking silences this)",
+                r->ranking_skipped);
   const struct cli_ranking_out *q = r->rank.done ? &r->rank : NULL;
+  const struct cli_multiclass_extra extra = {
+      r->state.w_confusion, r->cal.done ? &r->cal : NULL, r->ranking_skipped,
+      &r->state};
   if (a->json)
     cli_print_multiclass_json(stdout, &r->res, r->state.confusion, r->names,
                               a->zd, r->ctx,
                               clm_context_startup_seconds(r->ctx), r->compute_s,
-                              cli_now() - cli_start_time, q);
+                              cli_now() - cli_start_time, q, &extra);
   else
     cli_print_multiclass_text(stdout, &r->res, r->state.confusion, r->names,
                               r->ctx, clm_context_startup_seconds(r->ctx),
-                              r->compute_s, cli_now() - cli_start_time, q);
+                              r->compute_s, cli_now() - cli_start_time, q,
+                              &extra);
 }
 
 static void run_free(struct run *r) {
   cli_ranking_abort(&r->rank);
   cli_ranking_free(&r->rank);
+  cli_calibration_abort(&r->cal);
+  cli_calibration_free(&r->cal);
+  free(r->class_weights);
+  clm_array_free(r->weights);
   clm_multiclass_result_release(&r->res);
   clm_multiclass_state_release(&r->state);
   clm_context_free(r->ctx);
@@ -488,10 +628,14 @@ int cli_multiclass(int argc, char **argv) {
   const struct cli_file ins[] = {{"--labels", a.labels},
                                  {"--pred", a.pred},
                                  {"--scores", a.scores},
-                                 {"--names", a.names}};
-  const struct cli_file outs[] = {{"--roc-out", a.rank.roc_out},
-                                  {"--pr-out", a.rank.pr_out}};
-  rc = cli_check_outputs(ins, 4, outs, 2);
+                                 {"--names", a.names},
+                                 {"--weights", a.weights},
+                                 {"--class-weights", a.class_weights}};
+  const struct cli_file outs[] = {
+      {"--roc-out", a.rank.roc_out},
+      {"--pr-out", a.rank.pr_out},
+      {"--reliability-out", a.calib.reliability_out}};
+  rc = cli_check_outputs(ins, 6, outs, 3);
   if (rc >= 0)
     return rc;
   struct run r;

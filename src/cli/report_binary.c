@@ -1,5 +1,6 @@
 /* The binary report: a text table or one JSON object, and the warnings
  * about metrics that were 0/0 (shared by `binary` and `demo`). */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
 
 #include <math.h>
@@ -45,11 +46,20 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
   if (rep->labels_path)
     fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path, rep->scores_path);
   cli_print_device(f, rep->ctx);
-  fprintf(f, "  confusion matrix       predicted 1   predicted 0\n");
-  fprintf(f, "  actual 1            %14llu %13llu\n", (unsigned long long)r->tp,
-          (unsigned long long)r->fn);
-  fprintf(f, "  actual 0            %14llu %13llu\n\n",
-          (unsigned long long)r->fp, (unsigned long long)r->tn);
+  if (r->weighted) {
+    fprintf(f, "  sample weights: sum %.6g over %llu samples; metrics below "
+               "are weighted\n",
+            r->weight_sum, (unsigned long long)r->n);
+    fprintf(f, "  weighted confusion     predicted 1   predicted 0\n");
+    fprintf(f, "  actual 1            %14.6g %13.6g\n", r->w_tp, r->w_fn);
+    fprintf(f, "  actual 0            %14.6g %13.6g\n\n", r->w_fp, r->w_tn);
+  } else {
+    fprintf(f, "  confusion matrix       predicted 1   predicted 0\n");
+    fprintf(f, "  actual 1            %14llu %13llu\n",
+            (unsigned long long)r->tp, (unsigned long long)r->fn);
+    fprintf(f, "  actual 0            %14llu %13llu\n\n",
+            (unsigned long long)r->fp, (unsigned long long)r->tn);
+  }
   fprintf(f, "  %-22s %12s\n", "metric", "value");
   print_value(f, "accuracy", r->accuracy);
   print_value(f, "precision", r->precision);
@@ -64,6 +74,8 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
     print_value(f, "average precision", c->average_precision);
   }
   fprintf(f, "\n");
+  if (r->pos_weight != 1.0)
+    fprintf(f, "  %-22s %12.6g\n", "pos_weight", r->pos_weight);
   fprintf(f, "  %-22s %12.6g nats/sample\n", "BCE mean", r->bce_mean);
   fprintf(f, "  %-22s %12.6g nats\n", "BCE sum", r->bce_sum);
   fprintf(f, "  %-22s %12.6g\n", "dL/db (mean grad)", r->grad_bias);
@@ -76,6 +88,8 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
       fprintf(f, " ... (%llu values)", (unsigned long long)rep->n_features);
     fprintf(f, "\n");
   }
+  if (rep->calibration)
+    cli_calibration_text(f, rep->calibration);
   char rate[32];
   const double bytes = (double)r->n * (sizeof(float) + 1);
   cli_format_rate(rep->compute_s > 0 ? (double)r->n / rep->compute_s : NAN,
@@ -125,12 +139,31 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
   json_number(&j, "threshold", r->threshold);
   json_string(&j, "scores_kind",
               rep->kind == CLM_SCORES_PROBS ? "probs" : "logits");
+  json_bool(&j, "weighted", r->weighted);
+  /* Weighted runs report the cells as sums of weights (scikit-learn's
+   * confusion_matrix(sample_weight=)) and the integer counts beside. */
   json_object_open(&j, "confusion");
-  json_u64(&j, "tp", r->tp);
-  json_u64(&j, "fp", r->fp);
-  json_u64(&j, "tn", r->tn);
-  json_u64(&j, "fn", r->fn);
+  if (r->weighted) {
+    json_number(&j, "tp", r->w_tp);
+    json_number(&j, "fp", r->w_fp);
+    json_number(&j, "tn", r->w_tn);
+    json_number(&j, "fn", r->w_fn);
+  } else {
+    json_u64(&j, "tp", r->tp);
+    json_u64(&j, "fp", r->fp);
+    json_u64(&j, "tn", r->tn);
+    json_u64(&j, "fn", r->fn);
+  }
   json_object_close(&j);
+  if (r->weighted) {
+    json_object_open(&j, "counts");
+    json_u64(&j, "tp", r->tp);
+    json_u64(&j, "fp", r->fp);
+    json_u64(&j, "tn", r->tn);
+    json_u64(&j, "fn", r->fn);
+    json_object_close(&j);
+    json_number(&j, "weight_sum", r->weight_sum);
+  }
   json_number(&j, "accuracy", r->accuracy);
   json_number(&j, "precision", r->precision);
   json_number(&j, "recall", r->recall);
@@ -143,9 +176,12 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
     json_number(&j, "roc_auc", c->roc_auc);
     json_number(&j, "average_precision", c->average_precision);
   }
+  if (rep->ranking_skipped)
+    json_string(&j, "ranking_skipped", rep->ranking_skipped);
   json_object_open(&j, "loss");
   json_number(&j, "bce_mean", r->bce_mean);
   json_number(&j, "bce_sum", r->bce_sum);
+  json_number(&j, "pos_weight", r->pos_weight);
   json_object_close(&j);
   json_object_open(&j, "gradient");
   json_number(&j, "bias", r->grad_bias);
@@ -156,6 +192,8 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
     json_array_close(&j);
   }
   json_object_close(&j);
+  if (rep->calibration)
+    cli_calibration_json(&j, rep->calibration);
   json_undefined(&j, r->undefined, rep->ranking);
   json_string(&j, "zero_division", cli_zero_division_name(rep->zero_division));
   cli_json_device(&j, rep->ctx);

@@ -1,6 +1,7 @@
 /* The multi-class report: a classification report (with the confusion
  * matrix up to 20 classes) or one JSON object, and the warnings about
  * metrics that were 0/0 (shared by `multiclass` and `demo`). */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
 
 #include <math.h>
@@ -63,15 +64,15 @@ static int name_width(char **names, uint32_t k) {
   return w;
 }
 
-/* One row of the table: name, precision, recall, F1 and a count. */
+/* One row of the table: name, precision, recall, F1 and the support (a
+ * count, or a sum of weights in weighted runs). */
 static void print_row(FILE *f, int w, const char *name, double precision,
-                      double recall, double f1, uint64_t count) {
+                      double recall, double f1, double support) {
   char a[32], b[32], d[32];
   fmt(a, sizeof a, precision);
   fmt(b, sizeof b, recall);
   fmt(d, sizeof d, f1);
-  fprintf(f, "%*s %10s %10s %10s %12llu\n", w, name, a, b, d,
-          (unsigned long long)count);
+  fprintf(f, "%*s %10s %10s %10s %12.10g\n", w, name, a, b, d, support);
 }
 
 /* The per-class rows, then accuracy and the three averages. */
@@ -83,13 +84,14 @@ static void print_table(FILE *f, const clm_multiclass_result *r, char **names,
     const clm_class_metrics *m = &r->per_class[c];
     char name[64];
     cli_class_name(names, c, name, (size_t)w + 1);
-    print_row(f, w, name, m->precision, m->recall, m->f1, m->support);
+    print_row(f, w, name, m->precision, m->recall, m->f1,
+              r->sample_weighted ? m->support_weight : (double)m->support);
   }
   fprintf(f, "\n");
   char a[32];
   fmt(a, sizeof a, r->accuracy);
-  fprintf(f, "%*s %10s %10s %10s %12llu\n", w, "accuracy", "", "", a,
-          (unsigned long long)r->n);
+  const double total = r->sample_weighted ? r->weight_sum : (double)r->n;
+  fprintf(f, "%*s %10s %10s %10s %12.10g\n", w, "accuracy", "", "", a, total);
   const struct {
     const char *name;
     const clm_average_metrics *m;
@@ -98,7 +100,7 @@ static void print_table(FILE *f, const clm_multiclass_result *r, char **names,
               {"micro avg", &r->micro}};
   for (size_t q = 0; q < 3; ++q)
     print_row(f, w, avgs[q].name, avgs[q].m->precision, avgs[q].m->recall,
-              avgs[q].m->f1, r->n);
+              avgs[q].m->f1, total);
   fprintf(f, "\n");
 }
 
@@ -114,6 +116,9 @@ static void print_summary(FILE *f, const clm_multiclass_result *r) {
   if (r->has_loss)
     fprintf(f, "  cross-entropy      %.6g nats/sample\n",
             r->cross_entropy_mean);
+  if (r->n_ignored)
+    fprintf(f, "  ignored rows       %llu (--ignore-index)\n",
+            (unsigned long long)r->n_ignored);
   if (r->top_k)
     fprintf(f, "  top-%u accuracy     %.4f\n", r->top_k, r->top_k_accuracy);
 }
@@ -150,12 +155,17 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
                                const uint64_t *cm, char **names,
                                const clm_context *ctx, double startup_s,
                                double compute_s, double total_s,
-                               const struct cli_ranking_out *ranking) {
+                               const struct cli_ranking_out *ranking,
+                               const struct cli_multiclass_extra *extra) {
   const uint32_t k = r->n_classes;
   const int w = name_width(names, k);
   fprintf(f, "multi-class evaluation: %llu samples, %u classes\n",
           (unsigned long long)r->n, k);
   cli_print_device(f, ctx);
+  if (r->sample_weighted)
+    fprintf(f, "sample weights: sum %.6g; metrics and supports below are "
+               "weighted\n\n",
+            r->weight_sum);
   print_table(f, r, names, w);
   print_summary(f, r);
   if (ranking) {
@@ -168,6 +178,8 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
     fmt(b, sizeof b, q->average_precision_weighted);
     fprintf(f, "  average precision  macro %s, weighted %s\n", a, b);
   }
+  if (extra && extra->calibration)
+    cli_calibration_text(f, extra->calibration);
   if (k <= 20 && cm) /* larger matrices are for the JSON report */
     print_confusion(f, cm, names, k, w);
   char rate[32];
@@ -194,12 +206,17 @@ static void json_averages(struct json *j, const char *key,
   json_object_close(j);
 }
 
-static void json_confusion(struct json *j, const uint64_t *cm, uint32_t k) {
-  json_array_open(j, "confusion_matrix");
+/* The K x K matrix: counts, or sums of weights when wcm is given. */
+static void json_confusion(struct json *j, const char *key, const uint64_t *cm,
+                           const double *wcm, uint32_t k) {
+  json_array_open(j, key);
   for (uint32_t i = 0; i < k; ++i) {
     json_array_open(j, NULL);
     for (uint32_t c = 0; c < k; ++c)
-      json_u64(j, NULL, cm[(uint64_t)i * k + c]);
+      if (wcm)
+        json_number(j, NULL, wcm[(uint64_t)i * k + c]);
+      else
+        json_u64(j, NULL, cm[(uint64_t)i * k + c]);
     json_array_close(j);
   }
   json_array_close(j);
@@ -217,8 +234,15 @@ static void json_per_class(struct json *j, const clm_multiclass_result *r,
     json_number(j, "precision", m->precision);
     json_number(j, "recall", m->recall);
     json_number(j, "f1", m->f1);
-    json_u64(j, "support", m->support);
-    json_u64(j, "predicted", m->predicted);
+    if (r->sample_weighted) {
+      json_number(j, "support", m->support_weight);
+      json_number(j, "predicted", m->predicted_weight);
+      json_u64(j, "support_count", m->support);
+      json_u64(j, "predicted_count", m->predicted);
+    } else {
+      json_u64(j, "support", m->support);
+      json_u64(j, "predicted", m->predicted);
+    }
     if (q) {
       json_number(j, "roc_auc", q->classes[c].roc_auc);
       json_number(j, "average_precision", q->classes[c].average_precision);
@@ -233,14 +257,25 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                clm_zero_division zd, const clm_context *ctx,
                                double startup_s, double compute_s,
                                double total_s,
-                               const struct cli_ranking_out *ranking) {
+                               const struct cli_ranking_out *ranking,
+                               const struct cli_multiclass_extra *extra) {
   const clm_ranking_result *q = ranking ? &ranking->result : NULL;
+  const double *wcm =
+      r->sample_weighted && extra ? extra->w_confusion : NULL;
   struct json j;
   json_begin(&j, f);
   json_string(&j, "task", "multiclass");
   json_u64(&j, "n", r->n);
   json_u64(&j, "classes", r->n_classes);
-  json_confusion(&j, cm, r->n_classes);
+  json_bool(&j, "weighted", r->sample_weighted);
+  if (r->sample_weighted)
+    json_number(&j, "weight_sum", r->weight_sum);
+  json_u64(&j, "ignored", r->n_ignored);
+  /* Weighted runs: the matrix of sums of weights (scikit-learn's
+   * confusion_matrix(sample_weight=)) and the counts beside it. */
+  json_confusion(&j, "confusion_matrix", cm, wcm, r->n_classes);
+  if (wcm)
+    json_confusion(&j, "confusion_matrix_counts", cm, NULL, r->n_classes);
   json_per_class(&j, r, names, q);
   json_number(&j, "accuracy", r->accuracy);
   json_number(&j, "balanced_accuracy", r->balanced_accuracy);
@@ -250,8 +285,17 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
   json_averages(&j, "micro", &r->micro);
   json_averages(&j, "weighted", &r->weighted);
   if (r->has_loss) {
+    const clm_multiclass_state *s = extra ? extra->state : NULL;
     json_object_open(&j, "loss");
     json_number(&j, "cross_entropy_mean", r->cross_entropy_mean);
+    json_number(&j, "cross_entropy_sum", r->cross_entropy_sum);
+    json_number(&j, "normalizer", r->cross_entropy_norm);
+    if (s) {
+      json_number(&j, "label_smoothing", s->label_smoothing);
+      json_bool(&j, "class_weights", s->class_weight != NULL);
+      if (s->has_ignore_index)
+        json_number(&j, "ignore_index", s->ignore_index);
+    }
     json_object_close(&j);
   }
   if (r->top_k) {
@@ -268,6 +312,10 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
     json_number(&j, "weighted", q->average_precision_weighted);
     json_object_close(&j);
   }
+  if (extra && extra->ranking_skipped)
+    json_string(&j, "ranking_skipped", extra->ranking_skipped);
+  if (extra && extra->calibration)
+    cli_calibration_json(&j, extra->calibration);
   json_string(&j, "zero_division", cli_zero_division_name(zd));
   cli_json_device(&j, ctx);
   cli_json_timing(&j, startup_s, compute_s, total_s, ranking);
