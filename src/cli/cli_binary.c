@@ -414,7 +414,7 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
                          "implemented yet";
   } else if (!a->rank.off) {
     const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1,
-                                    a->kind, &r->rank);
+                                    a->kind, NULL, &r->rank);
     if (rrc >= 0)
       return rrc;
   }

@@ -566,15 +566,14 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
   }
   if ((rc = cli_calibration_finish(&r->cal)) >= 0)
     return rc;
-  if (a->scores && !a->rank.off && (a->weights || a->has_ignore_index)) {
-    r->ranking_skipped =
-        a->weights ? "weighted ROC-AUC and average precision are not "
-                     "implemented yet"
-                   : "ROC-AUC and average precision with --ignore-index are "
-                     "not implemented yet";
+  if (a->scores && !a->rank.off && a->weights) {
+    r->ranking_skipped = "weighted ROC-AUC and average precision are not "
+                         "implemented yet";
   } else if (a->scores && !a->rank.off) {
-    const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k,
-                                    a->kind, &r->rank);
+    const struct cli_ranking_ignore ig = {a->ignore_index, r->state.n};
+    const int rrc =
+        cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k, a->kind,
+                        a->has_ignore_index ? &ig : NULL, &r->rank);
     if (rrc >= 0)
       return rrc;
   }

@@ -1,5 +1,6 @@
 /* Ranking in the CLI: the options shared by `binary` and `multiclass`, the
  * source over the loaded arrays, and the ROC / PR curve files. */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
 
 #include <math.h>
@@ -100,12 +101,89 @@ struct source {
   uint32_t k;
   void *ybuf;
   float *zbuf;
+  /* --ignore-index: the source holds only the other rows, copied in
+   * order. The ranking reads each pass from row 0 in order, so a cursor
+   * maps a kept row to its row in the files; any other read rescans. */
+  int has_ignore;
+  int32_t ignore;
+  uint64_t next_kept, next_row; /* the cursor */
+  int32_t *yscan;               /* labels of rows being scanned */
+  char *zkept;                  /* kept rows' scores, in their dtype */
 };
+
+/* Reads rows [row, row + m) of the labels as int32, the ignored value
+ * allowed. */
+static clm_status scan_labels(const struct source *s, uint64_t row,
+                              uint64_t m, clm_error *err) {
+  if (clm_array_dtype(s->labels) == CLM_DTYPE_I32) {
+    memcpy(s->yscan, (const int32_t *)clm_array_data(s->labels) + row,
+           m * sizeof(int32_t));
+    return CLM_OK;
+  }
+  return cli_labels_i32_ignore(s->labels, row, m, s->ignore, s->yscan, err);
+}
+
+/* The kept rows [first, first + count): labels into ybuf, scores (as
+ * stored) into zkept. */
+static clm_status read_kept(struct source *s, uint64_t first, uint64_t count,
+                            uint64_t batch, clm_error *err) {
+  const uint64_t n = clm_array_rows(s->labels);
+  const clm_dtype sd = clm_array_dtype(s->scores);
+  const int raw = sd == CLM_DTYPE_F32 || sd == CLM_DTYPE_F64;
+  const size_t row_bytes = (size_t)s->k * (sd == CLM_DTYPE_F64 ? 8 : 4);
+  if (first != s->next_kept)
+    s->next_kept = s->next_row = 0;
+  uint64_t got = 0;
+  int32_t *y = s->ybuf;
+  const char *z = clm_array_data(s->scores);
+  while (got < count && s->next_row < n) {
+    const uint64_t m = n - s->next_row < batch ? n - s->next_row : batch;
+    const clm_status st = scan_labels(s, s->next_row, m, err);
+    if (st != CLM_OK)
+      return st;
+    uint64_t i = 0;
+    for (; i < m && got < count; ++i) {
+      if (s->yscan[i] == s->ignore)
+        continue;
+      if (s->next_kept++ >= first) {
+        y[got] = s->yscan[i];
+        if (raw) {
+          memcpy(s->zkept + got * row_bytes,
+                 z + (s->next_row + i) * row_bytes, row_bytes);
+        } else {
+          const clm_status rs = clm_array_read_values_f32(
+              s->scores, (s->next_row + i) * s->k, s->k,
+              (float *)(s->zkept + got * row_bytes), 0, err);
+          if (rs != CLM_OK)
+            return rs;
+        }
+        ++got;
+      }
+    }
+    s->next_row += i;
+  }
+  if (got < count) { /* the labels changed under us */
+    err->status = CLM_ERR_FORMAT;
+    err->index = -1;
+    snprintf(err->message, sizeof err->message,
+             "%s: fewer rows without the --ignore-index label than in the "
+             "first pass (the file changed?)",
+             clm_array_path(s->labels));
+    return CLM_ERR_FORMAT;
+  }
+  return CLM_OK;
+}
 
 static clm_status source_read(void *user, uint64_t first, uint64_t count,
                               const void **labels, const void **scores,
                               clm_error *err) {
   struct source *s = user;
+  if (s->has_ignore) {
+    const clm_status st = read_kept(s, first, count, count, err);
+    *labels = s->ybuf;
+    *scores = s->zkept;
+    return st;
+  }
   const clm_dtype ld = clm_array_dtype(s->labels);
   clm_status st = CLM_OK;
   if (!s->ybuf) {
@@ -133,22 +211,36 @@ static clm_status source_read(void *user, uint64_t first, uint64_t count,
 int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                     const clm_array *labels, const clm_array *scores,
                     uint32_t k, clm_scores_kind kind,
+                    const struct cli_ranking_ignore *ignore,
                     struct cli_ranking_out *out) {
   memset(&out->result, 0, sizeof out->result); /* the outputs stay open */
   out->done = 0;
   const double t0 = cli_now();
-  const uint64_t n = clm_array_rows(labels);
+  const uint64_t n = ignore ? ignore->kept : clm_array_rows(labels);
   /* About 2^22 scores a batch: the conversions' buffers stay small. */
   const uint64_t batch = ((uint64_t)1 << 22) / k ? ((uint64_t)1 << 22) / k : 1;
   const uint64_t rows = n < batch ? n : batch;
   const clm_dtype ld = clm_array_dtype(labels), sd = clm_array_dtype(scores);
-  struct source src = {labels, scores, k, NULL, NULL};
+  struct source src = {.labels = labels, .scores = scores, .k = k};
   const int labels_in_place = k == 1
                                   ? (ld == CLM_DTYPE_U8 || ld == CLM_DTYPE_BOOL)
                                   : ld == CLM_DTYPE_I32;
   const int scores_in_place = sd == CLM_DTYPE_F32 || sd == CLM_DTYPE_F64;
-  if ((!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
-      (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))))) {
+  int alloc_failed = 0;
+  if (ignore) { /* multi-class only: int32 labels, scores as stored */
+    src.has_ignore = 1;
+    src.ignore = ignore->value;
+    alloc_failed = !(src.ybuf = malloc(rows * sizeof(int32_t))) ||
+                   !(src.yscan = malloc(rows * sizeof(int32_t))) ||
+                   !(src.zkept = malloc(rows * k * (sd == CLM_DTYPE_F64 ? 8 : 4)));
+  } else {
+    alloc_failed =
+        (!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
+        (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))));
+  }
+  if (alloc_failed) {
+    free(src.zkept);
+    free(src.yscan);
     free(src.ybuf);
     cli_error("cannot allocate ranking buffers for %llu rows",
               (unsigned long long)rows);
@@ -169,6 +261,8 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                                      source_read};
   clm_error err;
   clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
+  free(src.zkept);
+  free(src.yscan);
   free(src.ybuf);
   free(src.zbuf);
   if (st != CLM_OK) {

@@ -34,9 +34,16 @@ int cli_ranking_open_outputs(const struct cli_ranking_args *a,
 /* Exact ROC-AUC and AP over the arrays (k == 1: binary; else one-vs-rest,
  * softmax of logits); -1 on success, else the exit code after one
  * message. */
+/* Multi-class rows whose true label is `value` are left out; `kept` rows
+ * remain (the evaluation counted them). */
+struct cli_ranking_ignore {
+  int32_t value;
+  uint64_t kept;
+};
 int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                     const clm_array *labels, const clm_array *scores,
                     uint32_t k, clm_scores_kind kind,
+                    const struct cli_ranking_ignore *ignore,
                     struct cli_ranking_out *out);
 /* Writes and commits the curve files; -1 on success. */
 int cli_ranking_write_curves(struct cli_ranking_out *out);
