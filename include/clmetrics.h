@@ -952,6 +952,11 @@ typedef struct clm_ranking_source {
   int softmax;
   clm_status (*read)(void *user, uint64_t first, uint64_t count,
                      const void **labels, const void **scores, clm_error *err);
+  /* NULL: unweighted. Else called after read() for the same rows: makes n
+   * float32 sample weights (finite, >= 0) available at *weights until the
+   * next read(). Weighted ranking follows scikit-learn's sample_weight. */
+  clm_status (*read_weights)(void *user, uint64_t first, uint64_t count,
+                             const float **weights, clm_error *err);
 } clm_ranking_source;
 
 typedef struct clm_ranking_options {
@@ -970,6 +975,7 @@ CLM_API void clm_ranking_options_init(clm_ranking_options *opts);
 typedef struct clm_curve_point {
   double threshold;
   uint64_t tp, fp;
+  double tp_weight, fp_weight; /* sums of weights (= tp, fp unweighted) */
 } clm_curve_point;
 
 /** Ranking metrics of one column (binary, or one class against the rest).
@@ -983,6 +989,8 @@ typedef struct clm_ranking_class {
   uint64_t distinct;      /* distinct scores (0 when not resolved) */
   clm_curve_point *curve; /* descending thresholds; owned; NULL if none */
   uint64_t curve_len;
+  double positive_weight, negative_weight; /* sums of weights (= the counts
+                                              unweighted) */
 } clm_ranking_class;
 
 typedef struct clm_ranking_result {
@@ -1020,6 +1028,13 @@ CLM_API clm_status clm_ranking_compute_arrays(
     clm_context *ctx, const void *labels, const void *scores, clm_dtype dtype,
     uint64_t n, uint32_t k, int softmax, const clm_ranking_options *opts,
     clm_ranking_result *out, clm_error *err);
+
+/** clm_ranking_compute_arrays with n float32 sample weights (finite,
+ * >= 0; else CLM_ERR_BAD_WEIGHT naming the row). */
+CLM_API clm_status clm_ranking_compute_arrays_weighted(
+    clm_context *ctx, const void *labels, const void *scores,
+    const float *weights, clm_dtype dtype, uint64_t n, uint32_t k, int softmax,
+    const clm_ranking_options *opts, clm_ranking_result *out, clm_error *err);
 
 /** Frees the per-class arrays and curves. Accepts NULL. */
 CLM_API void clm_ranking_result_release(clm_ranking_result *result);
