@@ -269,7 +269,9 @@ CLM_API void clm_binary_options_init(clm_binary_options *opts);
 /**
  * Prepares an empty state from options (clm_binary_state_init is this with
  * pos_weight 1 and no weights). CLM_ERR_INVALID_ARGUMENT for a threshold
- * outside [0, 1] or a pos_weight that is not positive and finite.
+ * outside [0, 1] or a pos_weight that is not positive and finite, also
+ * once rounded to the float32 the kernels use (1e300 and 1e-300 are
+ * refused).
  */
 CLM_API clm_status clm_binary_state_init_ex(clm_binary_state *state,
                                             const clm_binary_options *opts);
@@ -313,12 +315,40 @@ CLM_API clm_status clm_binary_update_at(clm_context *ctx,
 
 /**
  * clm_binary_update_at with per-sample weights (required when the state is
- * weighted, must be NULL otherwise): n float32 values, each finite and
- * >= 0 (else CLM_ERR_BAD_WEIGHT naming the index, input
- * CLM_INPUT_WEIGHTS). The state adds the integer counts as always and the
- * sums of weights per confusion cell; losses and gradients are weighted.
- * grad_out receives w_i * (y_i ? P : 1) * (sigma(z_i) - y_i), the
- * per-sample derivative of the weighted loss (P = pos_weight).
+ * weighted and n > 0, must be NULL for an unweighted state, else
+ * CLM_ERR_INVALID_ARGUMENT): n float32 values, each finite and >= 0 (else
+ * CLM_ERR_BAD_WEIGHT naming the first such index and its value, input
+ * CLM_INPUT_WEIGHTS; a bad label or score at a lower index, or at the same
+ * index, is reported instead). The state adds the integer counts as always
+ * and the sums of weights per confusion cell; losses and gradients are
+ * weighted. grad_out receives w_i * (y_i ? P : 1) * (sigma(z_i) - y_i), the
+ * per-sample derivative of the weighted loss (P = pos_weight). A zero weight
+ * drops its sample from the loss and gradients (its term is 0 even where
+ * the loss is +inf); it still counts in n and the integer cells.
+ *
+ * Precision, against a float64 evaluation of the same float32 inputs (the
+ * same bounds hold for unweighted states, w_i = 1). With u = 2^-24,
+ * s_i = w_i * (y_i ? P : 1) and t_i the sample's weighted loss: every
+ * float32 partial of a work-group adds T = local_size * items *
+ * vector_width terms (clm_context_launch_shape), each through at most
+ * D = (items - 1) + log2(vector_width) + log2(local_size) float32
+ * additions (a running sum per vector lane, then two halving trees), and
+ * partials are added in double on the host. So
+ *   w_sum, w_tp, w_fp, w_tn, w_fn: |error| <= D u (the exact sum)
+ *   bce_sum:  |error| <= (D + 12) u sum_i |t_i|
+ *   grad_sum: |error| <= (D + 16) u sum_i s_i
+ *   grad_out[i]: |error| <= 16 u s_i
+ *   weight_grad_sum[j]: |error| <= (256 + 17) u sum_i s_i |x_ij| (256 rows
+ *   per float32 partial of the weight-gradient kernel)
+ * where 12 u bounds one loss term's own error (exp <= 1 ulp, log/log1p
+ * <= 3 ulp, the add, the products by P, by w and P's rounding to float32)
+ * and 16 u s_i one gradient's (|sigma - y| <= 1; division <= 2.5 ulp);
+ * plus n * 2^-52 relative for the double sums and 2^-148 (1 + s_i) per
+ * term whose value is subnormal. D <= T - 1: the CPU shape (local size 8,
+ * 32 items, float8) has D = 37 (about 2.2e-6 relative), the GPU shape
+ * (256 x 8 x 4) D = 17. tests/test_binary.c checks every output with
+ * these tolerances. A float32 partial can overflow to +inf when one
+ * group's terms sum past FLT_MAX (huge weights times large losses).
  */
 CLM_API clm_status clm_binary_update_weighted(
     clm_context *ctx, clm_binary_state *state, uint64_t base,
@@ -379,8 +409,13 @@ typedef struct clm_binary_result {
 /**
  * Derives every metric from the state's counts and sums (pure C, double
  * precision). weight_grad: NULL, or room for state->n_features values of
- * dL/dW = (1/n) sum_i (sigma(z_i) - y_i) x_i (weighted: the weighted sum
- * over weight_sum). CLM_ERR_EMPTY when n == 0, or when a weighted state's
+ * dL/dW = (1/n) sum_i f_i (sigma(z_i) - y_i) x_i, f_i = (y_i ? P : 1)
+ * (weighted: sum_i w_i f_i (sigma(z_i) - y_i) x_i over weight_sum).
+ * bce_mean and grad_bias divide by n (PyTorch's mean, pos_weight included)
+ * or, weighted, by weight_sum. Weighted ratios come from the cells' weight
+ * sums as scikit-learn's with sample_weight: F1 = 2tp / (2tp + fp + fn),
+ * balanced accuracy over the classes whose true weight is > 0, MCC from the
+ * weighted cells. CLM_ERR_EMPTY when n == 0, or when a weighted state's
  * weights sum to 0 (every metric would be 0/0).
  */
 CLM_API clm_status clm_binary_finalize(const clm_binary_state *state,

@@ -30,6 +30,19 @@
 #define CLM_BIN_TP 2
 #define CLM_BIN_FIRST_BAD 3
 #define CLM_BIN_COUNTERS 4
+/* pos_weight (float): multiplies the loss and gradient of positives. */
+#define CLM_BIN_ARG_POS_WEIGHT 11
+
+/* ---- clm_binary_weighted ------------------------------------------------
+ * The arguments of clm_binary, then the per-sample weights. The counters
+ * word is clm_binary's (its first bad index may name a bad weight). */
+#define CLM_BINW_ARG_WEIGHTS 12
+/* Per-group partials: loss, gradient, then the weight sums of the cells. */
+#define CLM_BINW_TP 2
+#define CLM_BINW_FP 3
+#define CLM_BINW_FN 4
+#define CLM_BINW_TN 5
+#define CLM_BINW_PARTIALS_PER_GROUP 6
 
 /* ---- clm_weight_grad ----------------------------------------------------- */
 #define CLM_WG_ARG_GRAD 0

@@ -1,5 +1,8 @@
 /* Binary evaluation on the device: one fused kernel pass per chunk (plus
- * the weight-gradient kernel with features), driven by the engine. */
+ * the weight-gradient kernel with features), driven by the engine.
+ * Unweighted states run clm_binary, weighted ones clm_binary_weighted (the
+ * same pass reading per-sample weights, with the cells' weight sums as
+ * extra per-group partials). */
 #include "tasks/binary/binary.h"
 
 #include "clm_shared.h"
@@ -12,19 +15,22 @@
 /* Device buffers of one chunk in flight; two of them let the copy path
  * upload chunk i + 1 while chunk i computes. Grown on demand. */
 struct slot {
-  cl_mem scores, labels, grad, partials, counters, features, wpartials;
-  size_t scores_cap, labels_cap, grad_cap, partials_cap, counters_cap,
-      features_cap, wpartials_cap; /* bytes */
+  cl_mem scores, labels, weights, grad, partials, counters, features, wpartials;
+  size_t scores_cap, labels_cap, weights_cap, grad_cap, partials_cap,
+      counters_cap, features_cap, wpartials_cap; /* bytes */
 };
 
 struct binary_ws {
-  cl_kernel k_binary, k_weight_grad;
+  cl_kernel k_binary, k_binary_weighted, k_weight_grad;
   struct slot slot[2];
 };
 
 static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   struct binary_ws *ws = p;
   clm_status st = clm_kernel_create(ctx, "clm_binary", &ws->k_binary, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_binary_weighted", &ws->k_binary_weighted,
+                           err);
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_weight_grad", &ws->k_weight_grad, err);
   return st;
@@ -39,33 +45,52 @@ static void ws_release(void *p) {
     clm_release_mem(&b->counters);
     clm_release_mem(&b->partials);
     clm_release_mem(&b->grad);
+    clm_release_mem(&b->weights);
     clm_release_mem(&b->labels);
     clm_release_mem(&b->scores);
   }
   clm_release_kernel(&ws->k_weight_grad);
+  clm_release_kernel(&ws->k_binary_weighted);
   clm_release_kernel(&ws->k_binary);
 }
 
 const clm_family clm_family_binary = {"binary", sizeof(struct binary_ws),
                                       ws_init, ws_release};
 
+/* The device names the first index with any bad input; the host tells
+ * which input it was, testing labels, scores and weights in that order as
+ * the kernel does. */
 static clm_status report_bad_input(const uint8_t *labels, const float *scores,
-                                   clm_scores_kind kind, uint64_t i,
-                                   uint64_t offset, clm_error *err) {
+                                   const float *weights, clm_scores_kind kind,
+                                   uint64_t i, uint64_t offset,
+                                   clm_error *err) {
   const unsigned long long at = (unsigned long long)(offset + i);
-  if (labels[i] > 1)
-    return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, labels[i],
-                    "index %llu: label %u is not 0 or 1", at,
-                    (unsigned)labels[i]);
-  double v = scores[i];
-  if (isnan(v))
-    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
-                    "index %llu: score is NaN", at);
-  if (kind == CLM_SCORES_PROBS)
-    return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
-                    "index %llu: probability %.9g is outside [0, 1]", at, v);
-  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+  const double v = scores[i];
+  clm_status st;
+  clm_input input = CLM_INPUT_SCORES;
+  if (labels[i] > 1) {
+    st =
+        clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, labels[i],
+                 "index %llu: label %u is not 0 or 1", at, (unsigned)labels[i]);
+    input = CLM_INPUT_LABELS;
+  } else if (isnan(v)) {
+    st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+                  "index %llu: score is NaN", at);
+  } else if (kind == CLM_SCORES_PROBS && (v < 0.0 || v > 1.0)) {
+    st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
+                  "index %llu: probability %.9g is outside [0, 1]", at, v);
+  } else if (weights) {
+    const double w = weights[i];
+    st = clm_fail(err, CLM_ERR_BAD_WEIGHT, (int64_t)at, w,
+                  "index %llu: weight %.9g is not finite and >= 0", at, w);
+    input = CLM_INPUT_WEIGHTS;
+  } else {
+    st = clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, v,
                   "index %llu: invalid score %.9g", at, v);
+  }
+  if (err)
+    err->input = input;
+  return st;
 }
 
 /* One chunk in flight: where it reads and writes, its device buffers (a
@@ -74,12 +99,12 @@ static clm_status report_bad_input(const uint8_t *labels, const float *scores,
 struct chunk_job {
   struct slot *slot;
   const uint8_t *labels;
-  const float *scores, *features;
+  const float *scores, *weights, *features; /* weights: NULL unweighted */
   float *grad_out;
   uint32_t n;
   uint64_t offset; /* position in the caller's arrays, for messages */
   size_t groups, wgroups;
-  cl_mem w_scores, w_labels, w_grad, w_feat;
+  cl_mem w_scores, w_labels, w_weights, w_grad, w_feat;
   cl_event done; /* the chunk's last command on ctx->queue */
   float *partials, *wpartials;
   cl_uint counters[CLM_BIN_COUNTERS];
@@ -92,16 +117,22 @@ static void chunk_release(struct chunk_job *c) {
   c->done = NULL;
   clm_release_mem(&c->w_feat);
   clm_release_mem(&c->w_grad);
+  clm_release_mem(&c->w_weights);
   clm_release_mem(&c->w_labels);
   clm_release_mem(&c->w_scores);
   c->live = 0;
+}
+
+/* Float partials per work-group of the chunk's kernel. */
+static size_t partials_per_group(const struct chunk_job *c) {
+  return c->weights ? CLM_BINW_PARTIALS_PER_GROUP : CLM_BIN_PARTIALS_PER_GROUP;
 }
 
 /* Where one chunk's kernels read and write: the caller's memory wrapped
  * zero-copy, or the slot's device buffers. */
 struct chunk_mem {
   int zc_in, zc_grad, zc_feat, need_grad;
-  cl_mem scores, labels, grad, features;
+  cl_mem scores, labels, weights, grad, features;
 };
 
 /* Wraps the caller's arrays (host-unified devices) or sizes the slot's
@@ -115,8 +146,9 @@ static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
   cl_int rc = CL_SUCCESS;
   clm_status st = CLM_OK;
   m->need_grad = c->grad_out != NULL || d > 0;
-  m->zc_in =
-      n > 0 && clm_can_wrap(ctx, c->scores) && clm_can_wrap(ctx, c->labels);
+  m->zc_in = n > 0 && clm_can_wrap(ctx, c->scores) &&
+             clm_can_wrap(ctx, c->labels) &&
+             (!c->weights || clm_can_wrap(ctx, c->weights));
   m->zc_grad = n > 0 && c->grad_out && clm_can_wrap(ctx, c->grad_out);
   m->zc_feat = c->wgroups > 0 && clm_can_wrap(ctx, c->features);
   if (m->zc_in) {
@@ -124,6 +156,9 @@ static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
                                 (size_t)n * sizeof(float), &rc);
     if (rc == CL_SUCCESS)
       c->w_labels = clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->labels, n, &rc);
+    if (rc == CL_SUCCESS && c->weights)
+      c->w_weights = clm_wrap_host(ctx, CL_MEM_READ_ONLY, c->weights,
+                                   (size_t)n * sizeof(float), &rc);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR inputs)");
   } else {
@@ -132,6 +167,9 @@ static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
     if (st == CLM_OK)
       st = clm_ensure_buffer(ctx, &b->labels, &b->labels_cap, n,
                              CL_MEM_READ_ONLY, err);
+    if (st == CLM_OK && c->weights)
+      st = clm_ensure_buffer(ctx, &b->weights, &b->weights_cap,
+                             (size_t)n * sizeof(float), CL_MEM_READ_ONLY, err);
   }
   if (st == CLM_OK && m->zc_grad) {
     c->w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, c->grad_out,
@@ -153,8 +191,7 @@ static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
   }
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
-                           c->groups * CLM_BIN_PARTIALS_PER_GROUP *
-                               sizeof(float),
+                           c->groups * partials_per_group(c) * sizeof(float),
                            CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counters, &b->counters_cap,
@@ -166,6 +203,7 @@ static clm_status chunk_buffers(clm_context *ctx, struct chunk_job *c,
                            err);
   m->scores = m->zc_in ? c->w_scores : b->scores;
   m->labels = m->zc_in ? c->w_labels : b->labels;
+  m->weights = m->zc_in ? c->w_weights : b->weights;
   m->grad = m->zc_grad     ? c->w_grad
             : m->need_grad ? b->grad
                            : b->partials; /* unused by the kernel */
@@ -180,11 +218,13 @@ static clm_status chunk_upload(clm_context *ctx, const struct chunk_job *c,
                                cl_event *uploaded, clm_error *err) {
   const struct slot *b = c->slot;
   const uint32_t n = c->n;
-  clm_upload copies[3];
+  clm_upload copies[4];
   int count = 0;
   if (n > 0 && !m->zc_in) {
     copies[count++] = (clm_upload){c->scores, b->scores, n * sizeof(float)};
     copies[count++] = (clm_upload){c->labels, b->labels, n};
+    if (c->weights)
+      copies[count++] = (clm_upload){c->weights, b->weights, n * sizeof(float)};
   }
   if (n > 0 && c->wgroups > 0 && !m->zc_feat)
     copies[count++] =
@@ -204,6 +244,10 @@ static clm_status chunk_launch(clm_context *ctx, struct binary_ws *ws,
   const cl_uint n_arg = c->n;
   const cl_int probs = acc->kind == CLM_SCORES_PROBS;
   const cl_int write_grad = m->need_grad;
+  const cl_float pos_weight = (cl_float)acc->pos_weight;
+  const int weighted = c->weights != NULL;
+  const cl_kernel k = weighted ? ws->k_binary_weighted : ws->k_binary;
+  const char *k_name = weighted ? "clm_binary_weighted" : "clm_binary";
   const cl_uint waits = uploaded ? 1 : 0;
   const cl_event *wait = uploaded ? &uploaded : NULL;
   /* Outlives the queue; only the first-bad slot starts at CLM_NO_BAD. */
@@ -213,7 +257,7 @@ static clm_status chunk_launch(clm_context *ctx, struct binary_ws *ws,
                                    sizeof init, init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(counters)");
-  clm_kargs ka = {ws->k_binary, CL_SUCCESS, 0};
+  clm_kargs ka = {k, CL_SUCCESS, 0};
   clm_karg(&ka, CLM_BIN_ARG_SCORES, sizeof(cl_mem), &m->scores);
   clm_karg(&ka, CLM_BIN_ARG_LABELS, sizeof(cl_mem), &m->labels);
   clm_karg(&ka, CLM_BIN_ARG_N, sizeof n_arg, &n_arg);
@@ -224,18 +268,24 @@ static clm_status chunk_launch(clm_context *ctx, struct binary_ws *ws,
   clm_karg(&ka, CLM_BIN_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
   clm_karg(&ka, CLM_BIN_ARG_COUNTERS, sizeof(cl_mem), &b->counters);
   clm_karg(&ka, CLM_BIN_ARG_LOCAL_SUMS,
-           CLM_BIN_PARTIALS_PER_GROUP * ls * sizeof(cl_float), NULL);
+           partials_per_group(c) * ls * sizeof(cl_float), NULL);
   clm_karg(&ka, CLM_BIN_ARG_LOCAL_COUNTS,
            CLM_BIN_COUNTERS * ls * sizeof(cl_uint), NULL);
-  clm_status st = clm_kargs_status(&ka, "clm_binary", err);
+  clm_karg(&ka, CLM_BIN_ARG_POS_WEIGHT, sizeof pos_weight, &pos_weight);
+  if (weighted)
+    clm_karg(&ka, CLM_BINW_ARG_WEIGHTS, sizeof(cl_mem), &m->weights);
+  clm_status st = clm_kargs_status(&ka, k_name, err);
   if (st != CLM_OK)
     return st;
   if (c->groups > 0) {
     const size_t global = c->groups * ls;
-    rc = clEnqueueNDRangeKernel(ctx->queue, ws->k_binary, 1, NULL, &global, &ls,
-                                waits, wait, NULL);
+    rc = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ls, waits,
+                                wait, NULL);
     if (rc != CL_SUCCESS)
-      return clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_binary)");
+      return clm_fail_cl(err, rc,
+                         weighted ? "clEnqueueNDRangeKernel(clm_binary_"
+                                    "weighted)"
+                                  : "clEnqueueNDRangeKernel(clm_binary)");
   }
   if (c->wgroups == 0)
     return CLM_OK;
@@ -294,8 +344,7 @@ static clm_status chunk_read(clm_context *ctx, struct chunk_job *c, uint64_t d,
   cl_int rc = CL_SUCCESS;
   if (c->groups > 0)
     rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
-                             c->groups * CLM_BIN_PARTIALS_PER_GROUP *
-                                 sizeof(float),
+                             c->groups * partials_per_group(c) * sizeof(float),
                              c->partials, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
@@ -362,15 +411,27 @@ static clm_status chunk_collect(clm_binary_state *acc, struct chunk_job *c,
   }
   clm_status st = CLM_OK;
   if (c->counters[CLM_BIN_FIRST_BAD] != CLM_NO_BAD) {
-    st = report_bad_input(c->labels, c->scores, acc->kind,
+    st = report_bad_input(c->labels, c->scores, c->weights, acc->kind,
                           c->counters[CLM_BIN_FIRST_BAD], c->offset, err);
   } else {
     /* Host sums in double, in group order: deterministic. */
     const uint64_t d = acc->n_features, n = c->n;
+    const size_t per = partials_per_group(c);
     double loss = 0.0, gsum = 0.0;
+    double cell[CLM_BINW_PARTIALS_PER_GROUP] = {0};
     for (size_t g = 0; g < c->groups; ++g) {
-      loss += c->partials[CLM_BIN_PARTIALS_PER_GROUP * g];
-      gsum += c->partials[CLM_BIN_PARTIALS_PER_GROUP * g + 1];
+      loss += c->partials[per * g];
+      gsum += c->partials[per * g + 1];
+      for (size_t q = CLM_BINW_TP; q < per; ++q)
+        cell[q] += c->partials[per * g + q];
+    }
+    if (c->weights) {
+      acc->w_tp += cell[CLM_BINW_TP];
+      acc->w_fp += cell[CLM_BINW_FP];
+      acc->w_fn += cell[CLM_BINW_FN];
+      acc->w_tn += cell[CLM_BINW_TN];
+      acc->w_sum += cell[CLM_BINW_TP] + cell[CLM_BINW_FP] + cell[CLM_BINW_FN] +
+                    cell[CLM_BINW_TN];
     }
     for (size_t g = 0; g < c->wgroups; ++g)
       for (uint64_t j = 0; j < d; ++j)
@@ -397,7 +458,7 @@ struct binary_run {
   struct binary_ws *ws;
   clm_binary_state acc;
   const uint8_t *labels;
-  const float *scores, *features;
+  const float *scores, *weights, *features;
   float *grad_out;
   uint64_t base;
   float thr;
@@ -412,6 +473,7 @@ static clm_status run_submit(void *self, int slot, uint64_t first,
   c->slot = &r->ws->slot[slot];
   c->labels = r->labels + first;
   c->scores = r->scores + first;
+  c->weights = r->weights ? r->weights + first : NULL;
   c->features = r->features ? r->features + first * d : NULL;
   c->grad_out = r->grad_out ? r->grad_out + first : NULL;
   c->n = count;
@@ -453,18 +515,30 @@ static clm_status chunk_rows(const clm_context *ctx, uint64_t d, int copies,
 
 static clm_status update(clm_context *ctx, clm_binary_state *state,
                          uint64_t base, const uint8_t *labels,
-                         const float *scores, uint64_t n, const float *features,
-                         float *grad_out, clm_error *err) {
+                         const float *scores, const float *weights, uint64_t n,
+                         const float *features, float *grad_out,
+                         clm_error *err) {
   if (!state || (n > 0 && (!labels || !scores)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: NULL argument");
+  if (!state->weighted && weights)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_update: weights given, but the state is "
+                    "unweighted (clm_binary_options.weighted)");
+  if (state->weighted && n > 0 && !weights)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_binary_update: the state is weighted, but no weights "
+                    "were given (clm_binary_update_weighted)");
+  if (n == 0)
+    weights = NULL;
   if (state->n_features > 0 && n > 0 && !features)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: the state expects %llu features per "
                     "sample, but no feature matrix was given",
                     (unsigned long long)state->n_features);
   const uint64_t d = state->n_features;
-  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels));
+  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels) &&
+                       (!weights || clm_can_wrap(ctx, weights)));
   uint64_t chunk = 0;
   clm_status st = chunk_rows(ctx, d, copies, &chunk, err);
   if (st != CLM_OK)
@@ -477,13 +551,23 @@ static clm_status update(clm_context *ctx, clm_binary_state *state,
       .ws = ws,
       .labels = labels,
       .scores = scores,
+      .weights = weights,
       .features = features,
       .grad_out = grad_out,
       .base = base,
       .thr = clm_binary_device_threshold(state->kind, state->threshold)};
-  st = clm_binary_state_init(&r.acc, state->kind, state->threshold, d);
+  clm_binary_options acc_opts;
+  clm_binary_options_init(&acc_opts);
+  acc_opts.kind = state->kind;
+  acc_opts.threshold = state->threshold;
+  acc_opts.n_features = d;
+  acc_opts.pos_weight = state->pos_weight;
+  acc_opts.weighted = state->weighted;
+  st = clm_binary_state_init_ex(&r.acc, &acc_opts);
   if (st != CLM_OK)
-    return clm_fail(err, st, -1, 0, "cannot initialise a binary state");
+    return clm_fail(err, st, -1, 0,
+                    "cannot initialise a binary state like the caller's "
+                    "(was it prepared by clm_binary_state_init or _init_ex?)");
   /* Host copies of each chunk's partials, sized for the largest chunk. */
   const uint64_t this_chunk = n < chunk ? n : chunk;
   const size_t tile = ctx->local_size * ctx->items * ctx->vec_width;
@@ -491,7 +575,8 @@ static clm_status update(clm_context *ctx, clm_binary_state *state,
   const size_t max_wgroups =
       d > 0 ? (this_chunk + ctx->wg_rows - 1) / ctx->wg_rows + 1 : 0;
   for (int i = 0; i < 2 && st == CLM_OK; ++i) {
-    r.job[i].partials = clm_malloc(max_groups * 2 * sizeof(float));
+    r.job[i].partials =
+        clm_malloc(max_groups * CLM_BINW_PARTIALS_PER_GROUP * sizeof(float));
     r.job[i].wpartials =
         max_wgroups ? clm_malloc(max_wgroups * d * sizeof(float)) : NULL;
     if (!r.job[i].partials || (max_wgroups && !r.job[i].wpartials))
@@ -518,20 +603,29 @@ static clm_status update(clm_context *ctx, clm_binary_state *state,
   return st;
 }
 
-clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
-                                uint64_t base, const uint8_t *labels,
-                                const float *scores, uint64_t n,
-                                const float *features, float *grad_out,
-                                clm_error *err) {
+clm_status clm_binary_update_weighted(clm_context *ctx, clm_binary_state *state,
+                                      uint64_t base, const uint8_t *labels,
+                                      const float *scores, const float *weights,
+                                      uint64_t n, const float *features,
+                                      float *grad_out, clm_error *err) {
   clm_error_clear(err);
   if (!ctx)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_update: NULL context");
   pthread_mutex_lock(&ctx->lock);
-  clm_status st =
-      update(ctx, state, base, labels, scores, n, features, grad_out, err);
+  clm_status st = update(ctx, state, base, labels, scores, weights, n, features,
+                         grad_out, err);
   pthread_mutex_unlock(&ctx->lock);
   return st;
+}
+
+clm_status clm_binary_update_at(clm_context *ctx, clm_binary_state *state,
+                                uint64_t base, const uint8_t *labels,
+                                const float *scores, uint64_t n,
+                                const float *features, float *grad_out,
+                                clm_error *err) {
+  return clm_binary_update_weighted(ctx, state, base, labels, scores, NULL, n,
+                                    features, grad_out, err);
 }
 
 clm_status clm_binary_update(clm_context *ctx, clm_binary_state *state,
