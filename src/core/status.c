@@ -73,9 +73,10 @@ clm_status clm_fail(clm_error *err, clm_status status, int64_t index,
   err->value = value;
   /* The usual owner of each kind of bad value; a caller whose value came
    * from another input (predicted labels, features) says so after. */
-  err->input = status == CLM_ERR_BAD_LABEL   ? CLM_INPUT_LABELS
-               : status == CLM_ERR_BAD_SCORE ? CLM_INPUT_SCORES
-                                             : CLM_INPUT_NONE;
+  err->input = status == CLM_ERR_BAD_LABEL    ? CLM_INPUT_LABELS
+               : status == CLM_ERR_BAD_SCORE  ? CLM_INPUT_SCORES
+               : status == CLM_ERR_BAD_WEIGHT ? CLM_INPUT_WEIGHTS
+                                              : CLM_INPUT_NONE;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err->message, sizeof err->message, fmt, ap);
