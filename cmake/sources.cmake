@@ -31,6 +31,7 @@ set(CLM_LIB_SOURCES
   src/tasks/ranking/resolve.c
   src/tasks/ranking/compute.c
   src/tasks/ranking/state.c
+  src/tasks/ranking/weighted.c
   # the device self-test and its double-precision reference
   src/selftest/selftest.c
   src/reference/reference.c

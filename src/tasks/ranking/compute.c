@@ -666,6 +666,8 @@ clm_status clm_ranking_compute(clm_context *ctx,
   clm_status st = check_args(source, o, err);
   if (st != CLM_OK)
     return st;
+  if (source->read_weights) /* on the host: no device, no lock */
+    return clm_rk_weighted_compute(source, o, out, err);
   pthread_mutex_lock(&ctx->lock);
   st = compute(ctx, source, o, out, err);
   pthread_mutex_unlock(&ctx->lock);
@@ -707,6 +709,50 @@ clm_status clm_ranking_compute_arrays(clm_context *ctx, const void *labels,
     o = *opts;
   if (o.batch_rows == 0) /* in memory: one batch, softmax in bounded ones */
     o.batch_rows = softmax ? (uint64_t)1 << 20 : (n ? n : 1);
-  const clm_ranking_source src = {&a, n, k, dtype, softmax, arrays_read};
+  const clm_ranking_source src = {&a, n, k, dtype, softmax, arrays_read, NULL};
+  return clm_ranking_compute(ctx, &src, &o, out, err);
+}
+
+/* The in-memory weights. */
+struct weighted_arrays {
+  struct arrays a;
+  const float *weights;
+};
+
+static clm_status weighted_read(void *user, uint64_t first, uint64_t count,
+                                const void **labels, const void **scores,
+                                clm_error *err) {
+  return arrays_read(&((struct weighted_arrays *)user)->a, first, count, labels,
+                     scores, err);
+}
+
+static clm_status weights_read(void *user, uint64_t first, uint64_t count,
+                               const float **weights, clm_error *err) {
+  (void)count;
+  (void)err;
+  *weights = ((const struct weighted_arrays *)user)->weights + first;
+  return CLM_OK;
+}
+
+clm_status clm_ranking_compute_arrays_weighted(
+    clm_context *ctx, const void *labels, const void *scores,
+    const float *weights, clm_dtype dtype, uint64_t n, uint32_t k, int softmax,
+    const clm_ranking_options *opts, clm_ranking_result *out, clm_error *err) {
+  if (n > 0 && (!labels || !scores || !weights)) {
+    clm_error_clear(err);
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_ranking_compute_arrays_weighted: NULL array");
+  }
+  struct weighted_arrays wa = {{labels, scores, k == 1 ? 1 : 4,
+                                (size_t)k * (dtype == CLM_DTYPE_F64 ? 8 : 4)},
+                               weights};
+  clm_ranking_options o;
+  clm_ranking_options_init(&o);
+  if (opts)
+    o = *opts;
+  if (o.batch_rows == 0) /* in memory: one batch, softmax in bounded ones */
+    o.batch_rows = softmax ? (uint64_t)1 << 20 : (n ? n : 1);
+  const clm_ranking_source src = {&wa,           n,           k, dtype, softmax,
+                                  weighted_read, weights_read};
   return clm_ranking_compute(ctx, &src, &o, out, err);
 }

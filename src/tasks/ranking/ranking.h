@@ -96,6 +96,12 @@ clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols, uint64_t n,
                          uint64_t curve_points, clm_ranking_result *out);
 void clm_rk_columns_free(clm_rk_column *cols, uint32_t k);
 
+/* Weighted ranking on the host (weighted.c): the source has read_weights;
+ * arguments already checked. */
+clm_status clm_rk_weighted_compute(const clm_ranking_source *src,
+                                   const clm_ranking_options *o,
+                                   clm_ranking_result *out, clm_error *err);
+
 /* ---- device passes (device.c) ------------------------------------------ */
 typedef struct clm_rk_ws clm_rk_ws;
 

@@ -332,6 +332,8 @@ clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols, uint64_t n,
     clm_ranking_class *o = &out->classes[k];
     o->positives = c->pos;
     o->negatives = c->neg;
+    o->positive_weight = (double)c->pos;
+    o->negative_weight = (double)c->neg;
     o->roc_auc = o->roc_auc_lo = o->roc_auc_hi = NAN;
     o->average_precision = o->average_precision_lo = o->average_precision_hi =
         NAN;
@@ -376,8 +378,9 @@ clm_status clm_rk_result(const clm_rk_setup *s, clm_rk_column *cols, uint64_t n,
       if (!o->curve)
         return CLM_ERR_OUT_OF_MEMORY;
       for (uint64_t i = 0; i < len; ++i)
-        o->curve[i] = (clm_curve_point){clm_rk_value(s, pts[i].key), pts[i].tp,
-                                        pts[i].fp};
+        o->curve[i] =
+            (clm_curve_point){clm_rk_value(s, pts[i].key), pts[i].tp, pts[i].fp,
+                              (double)pts[i].tp, (double)pts[i].fp};
       o->curve_len = len;
     }
   }
