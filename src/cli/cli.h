@@ -91,7 +91,6 @@ struct cli_calibration_out;
 struct cli_multiclass_extra {
   const double *w_confusion; /* K x K sums of weights, or NULL */
   const struct cli_calibration_out *calibration; /* NULL: not computed */
-  const char *ranking_skipped; /* why the ranking was skipped, or NULL */
   const clm_multiclass_state *state; /* the loss options */
 };
 /* ranking: NULL when not computed. */
@@ -163,7 +162,6 @@ struct cli_calibration_out;
 struct cli_binary_report {
   const clm_binary_result *result;
   const struct cli_calibration_out *calibration; /* NULL: not computed */
-  const char *ranking_skipped; /* why the ranking was skipped, or NULL */
   const clm_context *ctx;
   clm_scores_kind kind;
   clm_zero_division zero_division;

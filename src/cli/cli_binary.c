@@ -330,7 +330,6 @@ struct run {
   double compute_s;
   struct cli_ranking_out rank;
   struct cli_calibration_out cal;
-  const char *ranking_skipped;
 };
 
 /* Loads and checks the inputs and allocates the weight gradients; -1 to
@@ -409,12 +408,9 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   }
   if ((erc = cli_calibration_finish(&r->cal)) >= 0)
     return erc;
-  if (!a->rank.off && a->weights) {
-    r->ranking_skipped = "weighted ROC-AUC and average precision are not "
-                         "implemented yet";
-  } else if (!a->rank.off) {
+  if (!a->rank.off) {
     const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->scores, 1,
-                                    a->kind, NULL, &r->rank);
+                                    a->kind, NULL, r->weights, &r->rank);
     if (rrc >= 0)
       return rrc;
   }
@@ -431,9 +427,6 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
 
 static void report(const struct cli_binary_args *a, const struct run *r) {
   cli_warn_undefined(&r->res, a->zd);
-  if (r->ranking_skipped)
-    cli_warning("--weights: %s; skipped them (--no-ranking silences this)",
-                r->ranking_skipped);
   cli_ranking_warn(&r->rank);
   struct cli_binary_report rep = {
       .result = &r->res,
@@ -449,7 +442,6 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
       .scores_path = a->scores,
       .ranking = r->rank.done ? &r->rank : NULL,
       .calibration = r->cal.done ? &r->cal : NULL,
-      .ranking_skipped = r->ranking_skipped,
   };
   if (a->json)
     cli_print_binary_json(stdout, &rep);

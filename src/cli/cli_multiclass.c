@@ -416,7 +416,6 @@ struct run {
   double compute_s;
   struct cli_ranking_out rank;
   struct cli_calibration_out cal;
-  const char *ranking_skipped;
 };
 
 /* An N x K score matrix gives K (which --classes must match); -1 to go
@@ -566,14 +565,12 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
   }
   if ((rc = cli_calibration_finish(&r->cal)) >= 0)
     return rc;
-  if (a->scores && !a->rank.off && a->weights) {
-    r->ranking_skipped = "weighted ROC-AUC and average precision are not "
-                         "implemented yet";
-  } else if (a->scores && !a->rank.off) {
+  if (a->scores && !a->rank.off) {
     const struct cli_ranking_ignore ig = {a->ignore_index, r->state.n};
-    const int rrc =
-        cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k, a->kind,
-                        a->has_ignore_index ? &ig : NULL, &r->rank);
+    const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->other,
+                                    r->k, a->kind,
+                                    a->has_ignore_index ? &ig : NULL,
+                                    r->weights, &r->rank);
     if (rrc >= 0)
       return rrc;
   }
@@ -584,13 +581,9 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
 static void report(const struct cli_multiclass_args *a, const struct run *r) {
   cli_warn_multiclass_undefined(&r->res, r->names, a->zd);
   cli_ranking_warn(&r->rank);
-  if (r->ranking_skipped)
-    cli_warning("%s; skipped them (--no-ranking silences this)",
-                r->ranking_skipped);
   const struct cli_ranking_out *q = r->rank.done ? &r->rank : NULL;
   const struct cli_multiclass_extra extra = {
-      r->state.w_confusion, r->cal.done ? &r->cal : NULL, r->ranking_skipped,
-      &r->state};
+      r->state.w_confusion, r->cal.done ? &r->cal : NULL, &r->state};
   if (a->json)
     cli_print_multiclass_json(stdout, &r->res, r->state.confusion, r->names,
                               a->zd, r->ctx,

@@ -109,6 +109,8 @@ struct source {
   uint64_t next_kept, next_row; /* the cursor */
   int32_t *yscan;               /* labels of rows being scanned */
   char *zkept;                  /* kept rows' scores, in their dtype */
+  const clm_array *weights;     /* --weights, or NULL */
+  float *wbuf;                  /* converted (or kept) rows' weights */
 };
 
 /* Reads rows [row, row + m) of the labels as int32, the ignored value
@@ -156,6 +158,14 @@ static clm_status read_kept(struct source *s, uint64_t first, uint64_t count,
               (float *)(s->zkept + got * row_bytes), 0, err);
           if (rs != CLM_OK)
             return rs;
+        }
+        if (s->weights) {
+          const float *wv;
+          const clm_status ws = cli_weights_batch(
+              s->weights, s->next_row + i, 1, s->wbuf + got, &wv, err);
+          if (ws != CLM_OK)
+            return ws;
+          s->wbuf[got] = *wv;
         }
         ++got;
       }
@@ -208,11 +218,23 @@ static clm_status source_read(void *user, uint64_t first, uint64_t count,
   return st;
 }
 
+/* Weights of the rows the last read() made available. */
+static clm_status source_read_weights(void *user, uint64_t first,
+                                      uint64_t count, const float **weights,
+                                      clm_error *err) {
+  struct source *s = user;
+  if (s->has_ignore) {
+    *weights = s->wbuf;
+    return CLM_OK;
+  }
+  return cli_weights_batch(s->weights, first, count, s->wbuf, weights, err);
+}
+
 int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                     const clm_array *labels, const clm_array *scores,
                     uint32_t k, clm_scores_kind kind,
                     const struct cli_ranking_ignore *ignore,
-                    struct cli_ranking_out *out) {
+                    const clm_array *weights, struct cli_ranking_out *out) {
   memset(&out->result, 0, sizeof out->result); /* the outputs stay open */
   out->done = 0;
   const double t0 = cli_now();
@@ -238,7 +260,12 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
         (!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
         (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))));
   }
+  src.weights = weights;
+  if (!alloc_failed && weights &&
+      (ignore || cli_weights_need_buffer(weights)))
+    alloc_failed = !(src.wbuf = malloc(rows * sizeof(float)));
   if (alloc_failed) {
+    free(src.wbuf);
     free(src.zkept);
     free(src.yscan);
     free(src.ybuf);
@@ -253,14 +280,17 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
-  const clm_ranking_source source = {&src,
-                                     n,
-                                     k,
-                                     scores_in_place ? sd : CLM_DTYPE_F32,
-                                     k > 1 && kind == CLM_SCORES_LOGITS,
-                                     source_read};
+  const clm_ranking_source source = {
+      &src,
+      n,
+      k,
+      scores_in_place ? sd : CLM_DTYPE_F32,
+      k > 1 && kind == CLM_SCORES_LOGITS,
+      source_read,
+      weights ? source_read_weights : NULL};
   clm_error err;
   clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
+  free(src.wbuf);
   free(src.zkept);
   free(src.yscan);
   free(src.ybuf);
@@ -299,12 +329,13 @@ static void put(struct text *t, const char *fmt, ...) {
     t->st = clm_npy_writer_append_bytes(t->w, buf, (size_t)len, &t->err);
 }
 
-/* A ratio for the CSV: num/den, "nan" when den is 0. */
-static void put_ratio(struct text *t, uint64_t num, uint64_t den, char sep) {
+/* A ratio for the CSV: num/den, "nan" when den is 0. Counts, or sums of
+ * weights in weighted runs (the counts as doubles otherwise, exact). */
+static void put_ratio(struct text *t, double num, double den, char sep) {
   if (den == 0)
     put(t, "nan%c", sep);
   else
-    put(t, "%.17g%c", (double)num / (double)den, sep);
+    put(t, "%.17g%c", num / den, sep);
 }
 
 static void put_threshold(struct text *t, double v) {
@@ -332,11 +363,11 @@ static void write_curve(struct text *t, const clm_ranking_result *r, int roc) {
         put(t, "%u,", (unsigned)c);
       put_threshold(t, p->threshold);
       if (roc) {
-        put_ratio(t, p->fp, cl->negatives, ',');
-        put_ratio(t, p->tp, cl->positives, '\n');
+        put_ratio(t, p->fp_weight, cl->negative_weight, ',');
+        put_ratio(t, p->tp_weight, cl->positive_weight, '\n');
       } else {
-        put_ratio(t, p->tp, p->tp + p->fp, ',');
-        put_ratio(t, p->tp, cl->positives, '\n');
+        put_ratio(t, p->tp_weight, p->tp_weight + p->fp_weight, ',');
+        put_ratio(t, p->tp_weight, cl->positive_weight, '\n');
       }
     }
   }

@@ -44,7 +44,7 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                     const clm_array *labels, const clm_array *scores,
                     uint32_t k, clm_scores_kind kind,
                     const struct cli_ranking_ignore *ignore,
-                    struct cli_ranking_out *out);
+                    const clm_array *weights, struct cli_ranking_out *out);
 /* Writes and commits the curve files; -1 on success. */
 int cli_ranking_write_curves(struct cli_ranking_out *out);
 /* Removes unfinished curve files. */

@@ -176,8 +176,6 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
     json_number(&j, "roc_auc", c->roc_auc);
     json_number(&j, "average_precision", c->average_precision);
   }
-  if (rep->ranking_skipped)
-    json_string(&j, "ranking_skipped", rep->ranking_skipped);
   json_object_open(&j, "loss");
   json_number(&j, "bce_mean", r->bce_mean);
   json_number(&j, "bce_sum", r->bce_sum);

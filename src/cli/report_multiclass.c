@@ -312,8 +312,6 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
     json_number(&j, "weighted", q->average_precision_weighted);
     json_object_close(&j);
   }
-  if (extra && extra->ranking_skipped)
-    json_string(&j, "ranking_skipped", extra->ranking_skipped);
   if (extra && extra->calibration)
     cli_calibration_json(&j, extra->calibration);
   json_string(&j, "zero_division", cli_zero_division_name(zd));
