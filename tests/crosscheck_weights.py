@@ -52,6 +52,8 @@ import numpy as np  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
     accuracy_score,
+    average_precision_score,
+    roc_auc_score,
     balanced_accuracy_score,
     brier_score_loss,
     cohen_kappa_score,
@@ -68,6 +70,8 @@ METRIC_W_TOL = 1e-5  # weighted metrics, absolute
 LOSS_REL_TOL = 1e-5  # weighted loss means, relative
 GRAD_TOL = 1e-5  # per-sample weighted gradients, relative to max(1, |w f|)
 CAL_TOL = 1e-6  # calibration errors and bin means (float32 sigma/softmax)
+RANK_REL_TOL = 1e-9  # weighted ROC-AUC / AP of the stored scores
+RANK_SOFTMAX_REL_TOL = 1e-6  # of a float32 softmax (device exp)
 EDGE_SLACK = 1e-6  # confidences this close to an edge may change bin
 
 
@@ -157,8 +161,21 @@ def check_calibration(chk, case, js, ref, brier, weighted):
 # ---------------------------------------------------------------------------
 
 
+def sk_weighted_ranking(y01, s, w):
+    """scikit-learn's weighted (roc_auc, average_precision); None where
+    undefined (no positive or no negative weight)."""
+    y01 = np.asarray(y01).astype(np.int64)
+    r = cc.finite_scores(s)[0]
+    wp = math.fsum(w[y01 == 1])
+    wn = math.fsum(w[y01 == 0])
+    auc = float(roc_auc_score(y01, r, sample_weight=w)) if wp and wn else None
+    ap = float(average_precision_score(y01, r, sample_weight=w)) \
+        if wp else None
+    return auc, ap
+
+
 def binary_case(chk, cli, d, name, y, z, kind, w=None, pos_weight=None,
-                bins=15, w_dtype=np.float32):
+                bins=15, w_dtype=np.float32, ranking=False):
     case = f"bin_{name}"
     os.makedirs(d, exist_ok=True)
     lp, sp, gp = (os.path.join(d, f) for f in ("y.npy", "s.npy", "g.npy"))
@@ -166,8 +183,9 @@ def binary_case(chk, cli, d, name, y, z, kind, w=None, pos_weight=None,
     np.save(lp, y)
     np.save(sp, z)
     args = ["binary", "--labels", lp, "--scores", sp, "--grad-out", gp,
-            "--no-ranking", "--calibration-bins", str(bins),
-            "--reliability-out", rp]
+            "--calibration-bins", str(bins), "--reliability-out", rp]
+    if not ranking:
+        args += ["--no-ranking"]
     if kind == "probs":
         args += ["--scores-kind", "probs"]
     wv = np.ones(len(y))
@@ -239,6 +257,13 @@ def binary_case(chk, cli, d, name, y, z, kind, w=None, pos_weight=None,
                   LOSS_REL_TOL * max(1.0, abs(float(loss) / W)))
         chk.array(case, "torch autograd dL/dz", grad, zt.grad.numpy(),
                   GRAD_TOL * np.maximum(1.0, np.abs(wv * f)))
+    if ranking:
+        auc, ap = sk_weighted_ranking(yi, z, wv)
+        chk.close(case, "roc_auc (sample_weight)", js.get("roc_auc"), auc,
+                  RANK_REL_TOL * abs(auc or 0.0))
+        chk.close(case, "average_precision (sample_weight)",
+                  js.get("average_precision"), ap,
+                  RANK_REL_TOL * abs(ap or 0.0))
     # Calibration: the positive-class probability against the label.
     edges = np.linspace(0.0, 1.0, bins + 1)
     ref = cal_reference(p, yi.astype(np.float64), wv, edges)
@@ -324,7 +349,8 @@ def np_cross_entropy(z, y, cw, ii, eps):
 
 
 def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
-                    ii=None, eps=0.0, top_k=None, pred=None, bins=15):
+                    ii=None, eps=0.0, top_k=None, pred=None, bins=15,
+                    ranking=False):
     case = f"mc_{name}"
     os.makedirs(d, exist_ok=True)
     lp, sp = os.path.join(d, "y.npy"), os.path.join(d, "s.npy")
@@ -336,8 +362,10 @@ def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
                 "--classes", str(K)]
     else:
         np.save(sp, z)
-        args = ["multiclass", "--labels", lp, "--scores", sp, "--no-ranking",
+        args = ["multiclass", "--labels", lp, "--scores", sp,
                 "--calibration-bins", str(bins)]
+        if not ranking:
+            args += ["--no-ranking"]
         if kind == "probs":
             args += ["--scores-kind", "probs"]
     wv = np.ones(len(y))
@@ -430,6 +458,34 @@ def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
                                     sample_weight=wk)
         chk.close(case, "top_k_accuracy", js["top_k_accuracy"], float(want),
                   METRIC_W_TOL)
+    if ranking:
+        # One-vs-rest of the float32 softmax (logits) or the stored
+        # probabilities, over the kept rows, with the sample weights.
+        R = cc.softmax32(np.asarray(z)[keep]) if kind == "logits" \
+            else np.asarray(z)[keep]
+        rel = RANK_SOFTMAX_REL_TOL if kind == "logits" else RANK_REL_TOL
+        aucs, aps, pw = [], [], []
+        for c in range(K):
+            a, b = sk_weighted_ranking(yk == c, R[:, c], wk)
+            aucs.append(a)
+            aps.append(b)
+            pw.append(math.fsum(wk[yk == c]))
+        per = js["per_class"]
+        for c in range(K):
+            chk.close(case, f"class {c} roc_auc", per[c].get("roc_auc"),
+                      aucs[c], rel * abs(aucs[c] or 0.0))
+            chk.close(case, f"class {c} average_precision",
+                      per[c].get("average_precision"), aps[c],
+                      rel * abs(aps[c] or 0.0))
+        for key, vals in (("roc_auc", aucs), ("average_precision", aps)):
+            keep_c = [c for c in range(K) if vals[c] is not None]
+            v = np.array([vals[c] for c in keep_c])
+            macro = float(np.mean(v))
+            weighted = float(np.average(v, weights=np.array(pw)[keep_c]))
+            chk.close(case, f"{key}.macro", js[key]["macro"], macro,
+                      rel * abs(macro))
+            chk.close(case, f"{key}.weighted", js[key]["weighted"], weighted,
+                      rel * abs(weighted))
     # Calibration: top-label, class-wise and the multi-class Brier score.
     P = softmax64(s32) if kind == "logits" else s32
     Pk = P[keep]
@@ -524,7 +580,11 @@ def main():
         lambda d: binary_case(chk, opts.cli, d, "weighted_f32", y, z,
                               "logits", w=w),
         lambda d: binary_case(chk, opts.cli, d, "weighted_f64", y, zx,
-                              "logits", w=w, w_dtype=np.float64),
+                              "logits", w=w, w_dtype=np.float64,
+                              ranking=True),
+        lambda d: binary_case(chk, opts.cli, d, "weighted_ties_ranked", y,
+                              np.round(z * 4).astype(np.float32) / 4,
+                              "logits", w=w, ranking=True),
         lambda d: binary_case(chk, opts.cli, d, "pos_weight3", y, zx,
                               "logits", pos_weight=3.0),
         lambda d: binary_case(chk, opts.cli, d, "pos_weight_weighted", y, z,
@@ -537,17 +597,17 @@ def main():
         lambda d: multiclass_case(chk, opts.cli, d, "plain", yk, zk,
                                   top_k=2),
         lambda d: multiclass_case(chk, opts.cli, d, "weighted", yk, zk,
-                                  w=wk, top_k=3),
+                                  w=wk, top_k=3, ranking=True),
         lambda d: multiclass_case(chk, opts.cli, d, "class_weights_smooth",
                                   yk, zk, cw=cw, eps=0.1),
         lambda d: multiclass_case(chk, opts.cli, d, "ignore_neg", yign, zk,
-                                  ii=-100, eps=0.2),
+                                  ii=-100, eps=0.2, ranking=True),
         lambda d: multiclass_case(chk, opts.cli, d, "ignore_in_range", yign3,
                                   zk, ii=3, cw=cw),
         lambda d: multiclass_case(chk, opts.cli, d, "all_options_weighted",
                                   yign, zk, w=wk, cw=cw, ii=-100, eps=0.3),
         lambda d: multiclass_case(chk, opts.cli, d, "probs_weighted", yk, pk,
-                                  kind="probs", w=wk),
+                                  kind="probs", w=wk, ranking=True),
         lambda d: multiclass_case(chk, opts.cli, d, "pred_weighted", yk, None,
                                   w=wk, pred=np.argmax(zk, axis=1)),
         lambda d: multiclass_case(chk, opts.cli, d, "pred_ignore", yign, None,
