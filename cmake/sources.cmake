@@ -5,7 +5,7 @@
 # host) and common.cl define what the others use. The embedded table keeps
 # this order and the program loader walks it.
 set(CLM_KERNELS clm_shared.h common.cl binary.cl weight_grad.cl multiclass.cl
-  ranking.cl)
+  ranking.cl calibration.cl)
 
 set(CLM_LIB_SOURCES
   # core: status codes, errors, fault injection
@@ -32,9 +32,13 @@ set(CLM_LIB_SOURCES
   src/tasks/ranking/compute.c
   src/tasks/ranking/state.c
   src/tasks/ranking/weighted.c
+  src/tasks/calibration/state.c
+  src/tasks/calibration/update.c
+  src/tasks/calibration/finalize.c
   # the device self-test and its double-precision reference
   src/selftest/selftest.c
   src/reference/reference.c
+  src/reference/ref_calibration.c
   # io: arrays, .npy, CSV
   src/io/array.c
   src/io/npy_read.c

@@ -148,4 +148,58 @@
 #define CLM_RKR_ARG_SPLIT 18
 #define CLM_RKR_ARG_WIDE 19
 
+/* ---- clm_cal_binary, clm_cal_rows, clm_cal_classwise (calibration) -------
+ * Each work-item owns a private slice of the reliability bins in global
+ * memory (no atomics): per bin CLM_CAL_COUNTS uint32 (rows, hit rows) and
+ * CLM_CAL_SUMS floats (compensated sums: weight, w * confidence, w * hit,
+ * each followed by its Kahan compensation), plus CLM_CAL_BRIER floats of
+ * the Brier sum. The host adds the slices in double, in slice order. */
+#define CLM_CAL_COUNTS 2
+#define CLM_CAL_N 0
+#define CLM_CAL_HITS 1
+#define CLM_CAL_SUMS 6
+#define CLM_CAL_W 0
+#define CLM_CAL_CONF 2
+#define CLM_CAL_HIT 4
+#define CLM_CAL_BRIER 2
+/* Arguments of clm_cal_binary. */
+#define CLM_CALB_ARG_SCORES 0
+#define CLM_CALB_ARG_LABELS 1
+#define CLM_CALB_ARG_WEIGHTS 2
+#define CLM_CALB_ARG_N 3
+#define CLM_CALB_ARG_PROBS 4
+#define CLM_CALB_ARG_WEIGHTED 5
+#define CLM_CALB_ARG_EDGES 6
+#define CLM_CALB_ARG_BINS 7
+#define CLM_CALB_ARG_SLICES 8
+#define CLM_CALB_ARG_COUNTS 9
+#define CLM_CALB_ARG_SUMS 10
+#define CLM_CALB_ARG_BRIER 11
+#define CLM_CALB_ARG_STATUS 12
+/* Arguments of clm_cal_rows (top-label bins, Brier, row statistics) and
+ * clm_cal_classwise (K x B bins); the first eleven are shared. */
+#define CLM_CALM_ARG_SCORES 0
+#define CLM_CALM_ARG_LABELS 1
+#define CLM_CALM_ARG_WEIGHTS 2
+#define CLM_CALM_ARG_N 3
+#define CLM_CALM_ARG_K 4
+#define CLM_CALM_ARG_PROBS 5
+#define CLM_CALM_ARG_WEIGHTED 6
+#define CLM_CALM_ARG_HAS_IGNORE 7
+#define CLM_CALM_ARG_IGNORE 8
+#define CLM_CALM_ARG_EDGES 9
+#define CLM_CALM_ARG_BINS 10
+#define CLM_CALR_ARG_SLICES 11
+#define CLM_CALR_ARG_COUNTS 12
+#define CLM_CALR_ARG_SUMS 13
+#define CLM_CALR_ARG_BRIER 14
+#define CLM_CALR_ARG_STATUS 15
+#define CLM_CALR_ARG_STATS 16
+#define CLM_CALR_ARG_WRITE_STATS 17
+#define CLM_CALC_ARG_SEGS 11
+#define CLM_CALC_ARG_BLOCK 12
+#define CLM_CALC_ARG_COUNTS 13
+#define CLM_CALC_ARG_SUMS 14
+#define CLM_CALC_ARG_STATS 15
+
 #endif

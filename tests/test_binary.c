@@ -691,7 +691,8 @@ Test(binary, kernel_dir_override_and_build_failure) {
   /* A broken kernel: CLM_ERR_BUILD with the options and the log. */
   char path[256];
   const char *names[] = {"clm_shared.h",   "common.cl",     "binary.cl",
-                         "weight_grad.cl", "multiclass.cl", "ranking.cl"};
+                         "weight_grad.cl", "multiclass.cl", "ranking.cl",
+                         "calibration.cl"};
   enum { NAMES = sizeof names / sizeof names[0] };
   for (int i = 0; i < NAMES; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);

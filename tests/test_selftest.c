@@ -29,14 +29,15 @@ Test(selftest, passes_on_this_device) {
   cr_assert_eq(st, CLM_OK, "%s", err.message);
   cr_assert_geq(count, 10u);
   int kinds = 0;
-  const char *names[] = {"binary", "weight_grad", "confusion", "argmax_ce"};
-  for (int q = 0; q < 4; ++q)
+  const char *names[] = {"binary", "weight_grad", "confusion", "argmax_ce",
+                         "calibration"};
+  for (int q = 0; q < 5; ++q)
     for (size_t i = 0; i < count; ++i)
       if (strcmp(rows[i].kernel, names[q]) == 0) {
         ++kinds;
         break;
       }
-  cr_assert_eq(kinds, 4, "every kernel is exercised");
+  cr_assert_eq(kinds, 5, "every kernel is exercised");
 }
 
 /* The kernel source files (every file of the kernels directory). */
@@ -113,6 +114,11 @@ static void expect_failure(const char *file, const char *from, const char *to,
 
 Test(selftest, catches_a_wrong_decision_rule) {
   expect_failure("binary.cl", "(z > thr)", "(z >= thr)", "binary");
+}
+
+Test(selftest, catches_a_wrong_calibration_bin) {
+  expect_failure("calibration.cl", "p > (floatv)edges[e]",
+                 "p >= (floatv)edges[e]", "calibration");
 }
 
 Test(selftest, catches_a_wrong_confusion_count) {

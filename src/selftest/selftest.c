@@ -3,6 +3,7 @@
  * tests use (src/reference). Evaluations go through the public API, so it
  * checks exactly what users run. */
 #include "internal.h" /* only for clm_malloc (fault injection) and clm_fail */
+#include "reference/ref_calibration.h"
 #include "reference/reference.h"
 
 #include <math.h>
@@ -434,6 +435,166 @@ static clm_status run_ranking(struct st_ctx *t, const clm_context_options *base,
   return CLM_OK;
 }
 
+/* ---- calibration ---- */
+
+/* Bins of one table against the reference: counts exact but for the rows
+ * the reference finds within `near` of an edge (a float32 p may bin either
+ * way), sums within `tol` per unit weight plus their moved weight. */
+static void calibration_table(struct st_ctx *t, clm_selftest_row *row,
+                              const char *what, uint32_t nb,
+                              const uint64_t *count, const double *conf,
+                              const double *hits, const uint64_t *rcount,
+                              const double *rweight, const double *rconf,
+                              const double *rhits, uint64_t near,
+                              double near_weight, double tol) {
+  char msg[160];
+  uint64_t moved = 0;
+  for (uint32_t b = 0; b < nb; ++b) {
+    moved += count[b] > rcount[b] ? count[b] - rcount[b] : rcount[b] - count[b];
+    const double lim = tol * rweight[b] + near_weight + 1e-300;
+    snprintf(msg, sizeof msg, "%s bin %u: confidence sum %.9g, expected %.9g",
+             what, b, conf[b], rconf[b]);
+    record(t, row, fabs(conf[b] - rconf[b]) / lim, msg);
+    snprintf(msg, sizeof msg, "%s bin %u: hit sum %.9g, expected %.9g", what, b,
+             hits[b], rhits[b]);
+    record(t, row, fabs(hits[b] - rhits[b]) / lim, msg);
+  }
+  snprintf(msg, sizeof msg, "%s: %llu rows binned elsewhere, %llu near edges",
+           what, (unsigned long long)moved, (unsigned long long)near);
+  record(t, row, moved <= 2 * near ? 0.0 : INFINITY, msg);
+}
+
+/* One update (binary when k == 1) against ref_calibration.c. Tolerances
+ * (tests/test_calibration.c derives them): p within 10u (binary sigma) or
+ * (3.4 K + 8)u absolute (softmax), u = 2^-24; sums add 3u. */
+static void calibration_case(struct st_ctx *t, clm_selftest_row *row,
+                             clm_context *ctx, uint32_t k, const void *y,
+                             const float *s, const float *w, uint64_t n,
+                             int probs) {
+  const double u = 0x1p-24;
+  const double tol = probs ? 3 * u : k == 1 ? 13 * u : (3.4 * k + 11) * u;
+  /* How close to an edge a p may be binned either way: its own error
+   * bound; probabilities are exact. */
+  const double near = probs ? 0.0 : k == 1 ? 12 * u : (3.4 * k + 8) * u;
+  clm_calibration_options o;
+  clm_calibration_options_init(&o);
+  o.n_classes = k;
+  o.weighted = w != NULL;
+  clm_calibration_state st;
+  clm_ref_calibration ref;
+  clm_error err;
+  ++row->cases;
+  if (clm_calibration_state_init(&st, &o) != CLM_OK) {
+    record(t, row, INFINITY, "state init failed");
+    return;
+  }
+  const clm_scores_kind kind = probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS;
+  const clm_status rc =
+      k == 1
+          ? clm_calibration_update_binary(ctx, &st, 0, y, s, w, n, kind, &err)
+          : clm_calibration_update_multiclass(ctx, &st, 0, y, s, w, n, kind,
+                                              &err);
+  const int bad =
+      k == 1 ? clm_ref_calibration_binary(y, s, w, n, probs, st.edges,
+                                          st.n_bins, near, &ref)
+             : clm_ref_calibration_multiclass(y, s, w, n, k, probs, 0, 0, 1,
+                                              st.edges, st.n_bins, near, &ref);
+  if (rc != CLM_OK || bad) {
+    record(t, row, INFINITY, rc != CLM_OK ? err.message : "reference failed");
+  } else {
+    char msg[160];
+    snprintf(msg, sizeof msg, "K=%u: %llu rows, expected %llu", k,
+             (unsigned long long)st.n, (unsigned long long)ref.n);
+    record(t, row, st.n == ref.n ? 0.0 : INFINITY, msg);
+    const double btol = (k == 1 ? 2.5 : 4.0) * tol * ref.weight_sum + 1e-300;
+    snprintf(msg, sizeof msg, "K=%u: Brier sum %.9g, expected %.9g", k,
+             st.brier_sum, ref.brier_sum);
+    record(t, row, fabs(st.brier_sum - ref.brier_sum) / btol, msg);
+    calibration_table(t, row, "top-label", st.n_bins, st.count, st.confidence,
+                      st.hits, ref.count, ref.weight, ref.conf, ref.hits,
+                      ref.near, ref.near_weight, tol);
+    for (uint32_t c = 0; st.classwise && c < k; ++c) {
+      const size_t off = (size_t)c * st.n_bins;
+      calibration_table(t, row, "class-wise", st.n_bins, st.cw_count + off,
+                        st.cw_confidence + off, st.cw_hits + off,
+                        ref.cw_count + off, ref.cw_weight + off,
+                        ref.cw_conf + off, ref.cw_hits + off, ref.cw_near,
+                        ref.cw_near_weight, tol);
+    }
+  }
+  clm_ref_calibration_free(&ref);
+  clm_calibration_state_release(&st);
+}
+
+static clm_status run_calibration(struct st_ctx *t,
+                                  const clm_context_options *base,
+                                  clm_error *err) {
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(base, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row =
+      new_row(t, "calibration", "binary and K=10 (class-wise), weighted");
+  const uint64_t n = 4099;
+  const uint32_t k = 10;
+  uint8_t *y = clm_malloc(n);
+  int32_t *yt = clm_malloc(n * sizeof(int32_t));
+  float *s = clm_malloc(n * sizeof(float)), *w = clm_malloc(n * sizeof(float));
+  float *z = clm_malloc(n * k * sizeof(float));
+  if (!y || !yt || !s || !w || !z) {
+    free(y), free(yt), free(s), free(w), free(z);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  clm_rng rng;
+  clm_rng_seed(&rng, 1515);
+  for (uint64_t i = 0; i < n; ++i) {
+    y[i] = clm_rng_uniform(&rng) < 0.4;
+    yt[i] = (int32_t)clm_rng_below(&rng, k);
+    w[i] = (float)(clm_rng_uniform(&rng) * 2);
+    s[i] = (float)((clm_rng_uniform(&rng) - 0.5) * 16);
+    for (uint32_t c = 0; c < k; ++c)
+      z[i * k + c] = (float)((clm_rng_uniform(&rng) - 0.5) * 10);
+  }
+  /* Extremes: +-inf, +-100, 0; a row with two +inf logits. */
+  const float ext[] = {INFINITY, -INFINITY, 100, -100, 0};
+  for (int i = 0; i < 5; ++i)
+    s[i] = ext[i], z[i * k + 1] = ext[i];
+  z[7 * k + 3] = z[7 * k + 5] = INFINITY;
+  calibration_case(t, row, ctx, 1, y, s, NULL, n, 0);
+  calibration_case(t, row, ctx, 1, y, s, w, n, 0);
+  calibration_case(t, row, ctx, k, yt, z, w, n, 0);
+  /* The same as probabilities: exact p, exact bins. */
+  for (uint64_t i = 0; i < n; ++i)
+    s[i] = (float)clm_rng_uniform(&rng);
+  /* 0, 1, and floats on edges j/15 (the largest float <= the edge, which
+   * belongs to the lower bin) and just above them */
+  s[0] = 0.0f, s[1] = 1.0f;
+  for (int j = 1; j < 15; ++j) {
+    const double e = j / 15.0;
+    float f = (float)e;
+    if ((double)f > e)
+      f = nextafterf(f, 0.0f);
+    s[2 * j] = f;
+    s[2 * j + 1] = nextafterf(f, 1.0f);
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (uint32_t c = 0; c < k; ++c)
+      sum += z[i * k + c] = (float)clm_rng_uniform(&rng);
+    for (uint32_t c = 0; c < k; ++c)
+      z[i * k + c] = (float)(z[i * k + c] / sum);
+  }
+  calibration_case(t, row, ctx, 1, y, s, w, n, 1);
+  calibration_case(t, row, ctx, k, yt, z, NULL, n, 1);
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail,
+             "bins, confidence, hits, Brier (logits, probs) vs double");
+  free(y), free(yt), free(s), free(w), free(z);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
 clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
                         size_t capacity, size_t *count, clm_error *err) {
   clm_error_clear(err);
@@ -487,6 +648,8 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
     rc = run_ranking(&t, &base,
                      q ? CLM_RANKING_MIN_BUDGET : CLM_RANKING_DEFAULT_BUDGET,
                      err);
+  if (rc == CLM_OK)
+    rc = run_calibration(&t, &base, err);
   *count = t.count;
   if (rc != CLM_OK)
     return rc;
