@@ -26,6 +26,7 @@ set(CLM_LIB_SOURCES
   src/tasks/multiclass/scores.c
   src/tasks/multiclass/confusion.c
   src/tasks/multiclass/update.c
+  src/tasks/multiclass/weighted.c
   src/tasks/multiclass/finalize.c
   src/tasks/ranking/device.c
   src/tasks/ranking/resolve.c

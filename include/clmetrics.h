@@ -449,7 +449,13 @@ typedef struct clm_multiclass_state {
    *   l_n = (1 - e) w_{y_n} (-log p_{n,y_n}) + (e / K) sum_c w_c (-log p_{n,c})
    * ce_sum holds sum_n s_n l_n and ce_norm sum_n s_n w_{y_n}, over scored
    * rows that are not ignored; the mean is ce_sum / ce_norm. Without any
-   * option ce_norm = n_scored and ce_sum is the plain cross-entropy sum. */
+   * option ce_norm = n_scored and ce_sum is the plain cross-entropy sum.
+   * A zero weight (w_c, w_{y_n} or s_n) times an infinite -log p adds 0
+   * (PyTorch gives NaN there): a row or class that weighs nothing costs
+   * nothing. A -inf logit with e > 0 and w_c > 0 makes the loss +inf, as
+   * in PyTorch. The device sums the loss in float per work-group (at most
+   * (R + 2K + 16) 2^-24 relative to the sum of the terms' magnitudes, R
+   * the rows of one group); the host adds the groups in double. */
   int weighted;
   double *w_confusion;  /* K x K sums of sample weights (weighted), owned */
   double w_sum;         /* sum of the sample weights of counted rows */
@@ -461,6 +467,8 @@ typedef struct clm_multiclass_state {
   uint64_t n_ignored; /* rows skipped (not in n, the matrix or the loss) */
   double w_ignored;   /* their sample weights' sum (weighted) */
   double ce_norm;     /* the loss mean's denominator (see above) */
+  double w_scored;    /* sample weights of the scored rows that are not
+                         ignored: top-k accuracy's denominator (weighted) */
 } clm_multiclass_state;
 
 /** Options of a multi-class state beyond clm_multiclass_state_init's. */
@@ -538,10 +546,13 @@ CLM_API clm_status clm_multiclass_update_scores_at(
 /**
  * clm_multiclass_update_labels_at with per-sample weights: required when
  * the state is weighted, NULL otherwise; n float32 values, finite and >= 0
- * (else CLM_ERR_BAD_WEIGHT naming the index). Rows whose true label is the
- * state's ignore_index are skipped and counted in n_ignored (their
- * predicted label is still checked). The weighted matrix is summed on the
- * host in float64, in row order (deterministic).
+ * (else CLM_ERR_BAD_WEIGHT naming the index, err->input =
+ * CLM_INPUT_WEIGHTS; weights are checked before the labels). Rows whose
+ * true label is the state's ignore_index are skipped and counted in
+ * n_ignored (their predicted label is still checked). The weighted matrix
+ * is summed on the host in float64, in row order (deterministic). Any
+ * state may use it: with weights NULL (unweighted states) it is
+ * clm_multiclass_update_labels_at plus ignore_index.
  */
 CLM_API clm_status clm_multiclass_update_labels_weighted(
     clm_context *ctx, clm_multiclass_state *state, uint64_t base,
@@ -551,6 +562,11 @@ CLM_API clm_status clm_multiclass_update_labels_weighted(
 /**
  * clm_multiclass_update_scores_at with per-sample weights (as above) and
  * the state's loss options (class weights, ignore_index, smoothing).
+ * Ignored rows add nothing to any metric, but their scores are still
+ * checked (NaN is an error) and their argmax still written to pred_out.
+ * The weighted matrix counts the device's predictions (summed on the host
+ * in row order). clm_multiclass_update_scores_at applies the state's
+ * options too (it passes no weights, so it fails on a weighted state).
  */
 CLM_API clm_status clm_multiclass_update_scores_weighted(
     clm_context *ctx, clm_multiclass_state *state, uint64_t base,
@@ -602,9 +618,13 @@ typedef struct clm_multiclass_result {
   double accuracy, balanced_accuracy, mcc, cohen_kappa;
   clm_average_metrics macro, micro, weighted;
   int has_loss;
-  double cross_entropy_mean; /* over the rows that came with scores */
+  /* over the rows that came with scores: cross_entropy_sum /
+   * cross_entropy_norm, NaN when the norm is 0 (every true class weighing
+   * 0, as PyTorch's 0/0) */
+  double cross_entropy_mean;
   uint32_t top_k;
-  double top_k_accuracy; /* likewise */
+  double top_k_accuracy; /* likewise (weighted: w_top_k_hits / w_scored,
+                            NaN when the scored rows weigh 0) */
   unsigned undefined;    /* CLM_UNDEF_MCC, CLM_UNDEF_KAPPA, and the OR of the
                             per-class bits */
   /* Weighted states: every ratio comes from the matrix of weight sums

@@ -58,10 +58,12 @@
 #define CLM_CM_DIAG 1    /* diagonal local, off-diagonal global atomics */
 #define CLM_CM_GLOBAL 2  /* every cell by global atomics */
 #define CLM_CM_PRIVATE 3 /* per-group slices in global scratch, no atomics */
-/* Status word: how many labels were outside [0, K), the first one's index. */
+/* Status word: how many labels were outside [0, K), the first one's index,
+ * and the rows skipped because their true label is the ignored one. */
 #define CLM_CM_BAD_COUNT 0
 #define CLM_CM_FIRST_BAD 1
-#define CLM_CM_STATUS 2
+#define CLM_CM_IGNORED 2
+#define CLM_CM_STATUS 3
 /* Arguments of clm_confusion. */
 #define CLM_CM_ARG_YT 0
 #define CLM_CM_ARG_YP 1
@@ -73,6 +75,8 @@
 #define CLM_CM_ARG_CM 7
 #define CLM_CM_ARG_STATUS 8
 #define CLM_CM_ARG_LOCAL_HIST 9
+/* clm_confusion_ignore: the same, then the ignored true label (int). */
+#define CLM_CM_ARG_IGNORE 10
 /* Arguments of clm_confusion_private. */
 #define CLM_CMP_ARG_YT 0
 #define CLM_CMP_ARG_YP 1
@@ -83,6 +87,8 @@
 #define CLM_CMP_ARG_CM 6
 #define CLM_CMP_ARG_STATUS 7
 #define CLM_CMP_ARG_SCRATCH 8
+/* clm_confusion_private_ignore: the same, then the ignored label. */
+#define CLM_CMP_ARG_IGNORE 9
 
 /* ---- clm_argmax_ce, clm_argmax_ce_rows ----------------------------------
  * Status word: bad scores (count, first flat index row * K + column) and
@@ -105,6 +111,23 @@
 #define CLM_AM_ARG_STATUS 9
 #define CLM_AM_ARG_LOCAL_SUMS 10
 #define CLM_AM_ARG_LOCAL_COUNTS 11
+
+/* ---- clm_argmax_ce_opt, clm_argmax_ce_rows_opt --------------------------
+ * The same kernels with the loss options (class weights, ignore_index,
+ * label smoothing, sample weights): the arguments above, then these. Their
+ * local sums hold 2 x local size floats. */
+#define CLM_AM_ARG_HAS_IGNORE 12    /* int */
+#define CLM_AM_ARG_IGNORE 13        /* int: the ignored true label */
+#define CLM_AM_ARG_CLASS_WEIGHT 14  /* K floats (all 1 without weights) */
+#define CLM_AM_ARG_SAMPLE_WEIGHT 15 /* n floats, read when HAS_SW */
+#define CLM_AM_ARG_HAS_SW 16        /* int */
+#define CLM_AM_ARG_ONE_MINUS_E 17   /* float: 1 - label_smoothing */
+#define CLM_AM_ARG_E_OVER_K 18      /* float: label_smoothing / K */
+/* Per-group partials of the option kernels: the weighted loss sum and the
+ * sample weights of the top-k hits. */
+#define CLM_AM_OPT_PARTIALS_PER_GROUP 2
+#define CLM_AM_OPT_LOSS 0
+#define CLM_AM_OPT_WHITS 1
 
 /* ---- clm_rank_hist_*, clm_rank_refine_* ---------------------------------
  * A refine task whose keys are gathered rather than counted. */

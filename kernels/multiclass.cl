@@ -14,25 +14,35 @@
  *   programmer would write with OpenMP).
  *   Labels outside [0, K) are never used as indices: they are counted and
  *   the first offending index kept (status[CLM_CM_BAD_COUNT],
- * status[CLM_CM_FIRST_BAD]).
+ * status[CLM_CM_FIRST_BAD]). With has_ignore, rows whose true label is
+ * `ignore` (any int, in [0, K) or not) are not counted but tallied in
+ * status[CLM_CM_IGNORED]; their predicted label is still checked.
  *
  * clm_argmax_ce: per row of an N x K score matrix: argmax (ties to the lowest
  *   index, as NumPy), the cross-entropy term and the rank of the true class;
  *   CLM_VW rows per work-item at once, vectorized across rows.
  *   Logit rows with every score -inf (no class has any probability) or every
  *   score +inf (inf - inf) have no cross-entropy: they are bad rows,
- *   reported at column 0 through the same status words as NaN. */
+ *   reported at column 0 through the same status words as NaN.
+ *
+ * clm_argmax_ce_opt, clm_argmax_ce_rows_opt: the same two kernels with
+ *   PyTorch's CrossEntropyLoss options and sample weights (one body each,
+ *   specialised by a constant, so the plain kernels are unchanged). */
 #ifndef CLM_VW
 #include "clm_shared.h"
 #include "common.cl"
 #endif
 
-__kernel void clm_confusion(__global const int *restrict yt,
-                            __global const int *restrict yp, const uint n,
-                            const uint k, const uint per_group, const int mode,
-                            const uint replicas, __global uint *restrict cm,
-                            __global uint *restrict status,
-                            __local uint *restrict hist) {
+/* The bodies of the confusion kernels; `has_ignore` is a compile-time
+ * constant of each entry point, so the plain kernels keep their loop. */
+inline void clm_confusion_body(__global const int *restrict yt,
+                               __global const int *restrict yp, const uint n,
+                               const uint k, const uint per_group,
+                               const int mode, const uint replicas,
+                               __global uint *restrict cm,
+                               __global uint *restrict status,
+                               __local uint *restrict hist,
+                               const int has_ignore, const int ignore) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);
@@ -55,14 +65,25 @@ __kernel void clm_confusion(__global const int *restrict yt,
   }
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  uint bad = 0, first_bad = CLM_NO_BAD;
+  uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
   const uint span = end > start ? end - start : 0;
   const uint trips = (span + ls - 1) / ls;
   for (uint t = 0; t < trips; ++t) {
     const uint i = start + t * ls + lid;
     if (i >= end)
       continue;
-    const uint a = (uint)yt[i], b = (uint)yp[i]; /* negatives wrap high */
+    const int ta = yt[i];
+    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+    if (has_ignore && ta == ignore) {
+      /* Skipped, but its predicted label must still be a class. */
+      if (b >= k) {
+        ++bad;
+        first_bad = min(first_bad, i);
+      } else {
+        ++ignored;
+      }
+      continue;
+    }
     if (a >= k || b >= k) {
       ++bad;
       first_bad = min(first_bad, i);
@@ -100,15 +121,36 @@ __kernel void clm_confusion(__global const int *restrict yt,
     atomic_add(&status[CLM_CM_BAD_COUNT], bad);
     atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
   }
+  if (ignored)
+    atomic_add(&status[CLM_CM_IGNORED], ignored);
 }
 
-__kernel void clm_confusion_private(__global const int *restrict yt,
-                                    __global const int *restrict yp,
-                                    const uint n, const uint k,
-                                    const uint per_group, const uint replicas,
-                                    __global uint *restrict cm,
-                                    __global uint *restrict status,
-                                    __global uint *restrict scratch) {
+__kernel void clm_confusion(__global const int *restrict yt,
+                            __global const int *restrict yp, const uint n,
+                            const uint k, const uint per_group, const int mode,
+                            const uint replicas, __global uint *restrict cm,
+                            __global uint *restrict status,
+                            __local uint *restrict hist) {
+  clm_confusion_body(yt, yp, n, k, per_group, mode, replicas, cm, status, hist,
+                     0, 0);
+}
+
+__kernel void
+clm_confusion_ignore(__global const int *restrict yt,
+                     __global const int *restrict yp, const uint n,
+                     const uint k, const uint per_group, const int mode,
+                     const uint replicas, __global uint *restrict cm,
+                     __global uint *restrict status,
+                     __local uint *restrict hist, const int ignore) {
+  clm_confusion_body(yt, yp, n, k, per_group, mode, replicas, cm, status, hist,
+                     1, ignore);
+}
+
+inline void clm_confusion_private_body(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint n, const uint k, const uint per_group, const uint replicas,
+    __global uint *restrict cm, __global uint *restrict status,
+    __global uint *restrict scratch, const int has_ignore, const int ignore) {
   /* `replicas` (a power of two) interleaved copies, so that runs of one
    * cell do not wait on each other's increments. */
   const uint grp = get_group_id(0);
@@ -118,9 +160,19 @@ __kernel void clm_confusion_private(__global const int *restrict yt,
     h[c] = 0;
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
-  uint bad = 0, first_bad = CLM_NO_BAD;
+  uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
   for (uint i = start; i < end; ++i) {
-    const uint a = (uint)yt[i], b = (uint)yp[i]; /* negatives wrap high */
+    const int ta = yt[i];
+    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+    if (has_ignore && ta == ignore) {
+      if (b >= k) {
+        ++bad;
+        first_bad = min(first_bad, i);
+      } else {
+        ++ignored;
+      }
+      continue;
+    }
     if (a >= k || b >= k) {
       ++bad;
       first_bad = min(first_bad, i);
@@ -139,30 +191,64 @@ __kernel void clm_confusion_private(__global const int *restrict yt,
     atomic_add(&status[CLM_CM_BAD_COUNT], bad);
     atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
   }
+  if (ignored)
+    atomic_add(&status[CLM_CM_IGNORED], ignored);
+}
+
+__kernel void clm_confusion_private(__global const int *restrict yt,
+                                    __global const int *restrict yp,
+                                    const uint n, const uint k,
+                                    const uint per_group, const uint replicas,
+                                    __global uint *restrict cm,
+                                    __global uint *restrict status,
+                                    __global uint *restrict scratch) {
+  clm_confusion_private_body(yt, yp, n, k, per_group, replicas, cm, status,
+                             scratch, 0, 0);
+}
+
+__kernel void clm_confusion_private_ignore(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint n, const uint k, const uint per_group, const uint replicas,
+    __global uint *restrict cm, __global uint *restrict status,
+    __global uint *restrict scratch, const int ignore) {
+  clm_confusion_private_body(yt, yp, n, k, per_group, replicas, cm, status,
+                             scratch, 1, ignore);
 }
 
 /* End of both argmax kernels: the group's loss and top-k hits through a
  * halving tree (every work-item calls this; lid is read once by the caller,
- * pocl#1390), then the input-check counters. */
+ * pocl#1390), then the input-check counters. With the loss options (`opts`)
+ * the group also sums the sample weights of its hits, in lsum[ls..2 ls),
+ * and writes CLM_AM_OPT_PARTIALS_PER_GROUP floats. */
 inline void clm_argmax_group_end(
     const uint lid, const uint ls, const uint grp, const float loss_acc,
     const uint n_hits, const uint bad_score, const uint first_bad_score,
     const uint bad_label, const uint first_bad_label,
     __global float *restrict partials, __global uint *restrict hits,
     __global uint *restrict status, __local float *restrict lsum,
-    __local uint *restrict lcnt) {
+    __local uint *restrict lcnt, const int opts, const float w_hits) {
   lsum[lid] = loss_acc;
   lcnt[lid] = n_hits;
+  if (opts)
+    lsum[ls + lid] = w_hits;
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint st = ls >> 1; st > 0; st >>= 1) {
     if (lid < st) {
       lsum[lid] += lsum[lid + st];
       lcnt[lid] += lcnt[lid + st];
+      if (opts)
+        lsum[ls + lid] += lsum[ls + lid + st];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (lid == 0) {
-    partials[grp] = lsum[0];
+    if (opts) {
+      partials[grp * CLM_AM_OPT_PARTIALS_PER_GROUP + CLM_AM_OPT_LOSS] = lsum[0];
+      partials[grp * CLM_AM_OPT_PARTIALS_PER_GROUP + CLM_AM_OPT_WHITS] =
+          lsum[ls];
+    } else {
+      partials[grp] = lsum[0];
+    }
     hits[grp] = lcnt[0];
   }
   if (bad_score) {
@@ -175,25 +261,47 @@ inline void clm_argmax_group_end(
   }
 }
 
+/* The loss options, for the _opt kernels (`opts` is a compile-time 1 there
+ * and 0 in the plain kernels, so those compile to exactly the code they
+ * had before the options existed):
+ *   l = (1 - e) w_y (-log p_y) + (e / K) sum_c w_c (-log p_c),
+ * added as s * l with the row's sample weight s; rows whose true label is
+ * `ignore` add nothing (their scores are still checked, their argmax still
+ * written). A zero weight (w_c, w_y or s) times an infinite -log p adds 0,
+ * not NaN: the term is left out. */
+inline float clm_ce_option_loss(const float ce_true, const float smooth_sum,
+                                const float w_true, const float s_w,
+                                const float one_minus_e, const float e_over_k) {
+  float l = 0.0f;
+  if (one_minus_e != 0.0f && w_true != 0.0f)
+    l = (one_minus_e * w_true) * ce_true;
+  if (e_over_k != 0.0f)
+    l += e_over_k * smooth_sum;
+  return s_w != 0.0f ? s_w * l : 0.0f;
+}
+
 /* For each row: pred[row] = argmax; partials[grp] = sum of cross-entropy
  * terms; hits[grp] = rows whose true class ranks < top_k (rank = classes
  * scoring higher, or equal with a lower index). status[0..1] count and
  * first index (row * k + col) of NaN scores, probabilities outside [0, 1]
  * and logit rows that are all -inf or all +inf (column 0); status[2..3]
  * count and first row of true labels outside [0, k). */
-__kernel void
-clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
-              const uint n, const uint k, const int probs, const uint top_k,
-              __global int *restrict pred, __global float *restrict partials,
-              __global uint *restrict hits, __global uint *restrict status,
-              __local float *restrict lsum, __local uint *restrict lcnt) {
+inline void clm_argmax_ce_body(
+    __global const float *restrict s, __global const int *restrict yt,
+    const uint n, const uint k, const int probs, const uint top_k,
+    __global int *restrict pred, __global float *restrict partials,
+    __global uint *restrict hits, __global uint *restrict status,
+    __local float *restrict lsum, __local uint *restrict lcnt, const int opts,
+    const int has_ignore, const int ignore, __global const float *restrict cw,
+    __global const float *restrict sw, const int has_sw,
+    const float one_minus_e, const float e_over_k) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);
   const uint rows_per_group = ls * CLM_ITEMS * CLM_VW;
   const uint base = grp * rows_per_group;
 
-  float loss_acc = 0.0f;
+  float loss_acc = 0.0f, w_hits = 0.0f;
   uint n_hits = 0, bad_score = 0, first_bad_score = CLM_NO_BAD;
   uint bad_label = 0, first_bad_label = CLM_NO_BAD;
 
@@ -206,12 +314,15 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
     if (r0 >= n)
       continue;
     /* Lanes past the end repeat the last row and are ignored. */
-    int rowi[CLM_VW], tcls[CLM_VW];
+    int rowi[CLM_VW], tcls[CLM_VW], skip[CLM_VW];
     for (uint j = 0; j < CLM_VW; ++j) {
       const uint r = min(r0 + j, n - 1);
       rowi[j] = (int)r;
       int t = yt[r];
-      if ((uint)t >= k) {
+      skip[j] = opts && has_ignore && t == ignore;
+      if (skip[j]) {
+        t = 0;
+      } else if ((uint)t >= k) {
         if (r0 + j < n) {
           ++bad_label;
           first_bad_label = min(first_bad_label, r0 + j);
@@ -298,21 +409,86 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
       loss = select(loss, (floatv)INFINITY,
                     isinf(zt) & (zt < 0.0f) & isfinite(best));
     }
-    float tl[CLM_VW];
+    /* Pass 3 (smoothing only): sum_c w_c (-log p_c) per row, as
+     * sum_c w_c (max - z_c) + log1p(sum) sum_c w_c for logits, with the
+     * limits of the loss above where the maximum is +inf. */
+    floatv smooth = 0.0f;
+    if (opts && e_over_k != 0.0f) {
+      const floatv ln_ninf = log(ninf);
+      float w_all = 0.0f;
+      for (uint c = 0; c < k; ++c) {
+        const float wc = cw[c];
+        if (wc == 0.0f)
+          continue; /* uniform: 0 * inf is left out */
+        w_all += wc;
+        float tmp[CLM_VW];
+        for (uint j = 0; j < CLM_VW; ++j)
+          tmp[j] = s[(ulong)rowi[j] * k + c];
+        const floatv v = VLOADF(tmp);
+        floatv d;
+        if (probs)
+          d = -log(clamp(v, FLT_EPSILON, 1.0f));
+        else
+          d = select(best - v,
+                     select((floatv)INFINITY, ln_ninf, isinf(v) & (v > 0.0f)),
+                     top);
+        smooth += wc * d;
+      }
+      if (!probs)
+        smooth += select(w_all * log1p(sum), (floatv)0.0f, top);
+    }
+    float tl[CLM_VW], tsm[CLM_VW];
     int ta[CLM_VW], tr[CLM_VW];
     VSTOREF(loss, tl);
     VSTOREI(arg, ta);
     VSTOREI(rank, tr);
+    if (opts)
+      VSTOREF(smooth, tsm);
     for (uint j = 0; j < CLM_VW && r0 + j < n; ++j) {
       pred[r0 + j] = ta[j];
-      loss_acc += tl[j];
-      n_hits += (uint)tr[j] < top_k;
+      if (opts) {
+        if (skip[j])
+          continue;
+        const float s_w = has_sw ? sw[r0 + j] : 1.0f;
+        loss_acc += clm_ce_option_loss(tl[j], tsm[j], cw[tcls[j]], s_w,
+                                       one_minus_e, e_over_k);
+        const uint hit = (uint)tr[j] < top_k;
+        n_hits += hit;
+        w_hits += hit ? s_w : 0.0f;
+      } else {
+        loss_acc += tl[j];
+        n_hits += (uint)tr[j] < top_k;
+      }
     }
   }
 
   clm_argmax_group_end(lid, ls, grp, loss_acc, n_hits, bad_score,
                        first_bad_score, bad_label, first_bad_label, partials,
-                       hits, status, lsum, lcnt);
+                       hits, status, lsum, lcnt, opts, w_hits);
+}
+
+__kernel void
+clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
+              const uint n, const uint k, const int probs, const uint top_k,
+              __global int *restrict pred, __global float *restrict partials,
+              __global uint *restrict hits, __global uint *restrict status,
+              __local float *restrict lsum, __local uint *restrict lcnt) {
+  clm_argmax_ce_body(s, yt, n, k, probs, top_k, pred, partials, hits, status,
+                     lsum, lcnt, 0, 0, 0, s, s, 0, 1.0f, 0.0f);
+}
+
+__kernel void clm_argmax_ce_opt(
+    __global const float *restrict s, __global const int *restrict yt,
+    const uint n, const uint k, const int probs, const uint top_k,
+    __global int *restrict pred, __global float *restrict partials,
+    __global uint *restrict hits, __global uint *restrict status,
+    __local float *restrict lsum, __local uint *restrict lcnt,
+    const int has_ignore, const int ignore, __global const float *restrict cw,
+    __global const float *restrict sw, const int has_sw,
+    const float one_minus_e, const float e_over_k) {
+  clm_argmax_ce_body(s, yt, n, k, probs, top_k, pred, partials, hits, status,
+                     lsum, lcnt, 1, has_ignore, ignore, cw, sw, has_sw,
+                     one_minus_e, e_over_k);
 }
 
 /* clm_argmax_ce_rows: the same outputs as clm_argmax_ce, for wide rows on
@@ -323,12 +499,15 @@ clm_argmax_ce(__global const float *restrict s, __global const int *restrict yt,
 #define CLM_ROWS 4
 #endif
 
-__kernel void clm_argmax_ce_rows(
+inline void clm_argmax_ce_rows_body(
     __global const float *restrict s, __global const int *restrict yt,
     const uint n, const uint k, const int probs, const uint top_k,
     __global int *restrict pred, __global float *restrict partials,
     __global uint *restrict hits, __global uint *restrict status,
-    __local float *restrict lsum, __local uint *restrict lcnt) {
+    __local float *restrict lsum, __local uint *restrict lcnt, const int opts,
+    const int has_ignore, const int ignore, __global const float *restrict cw,
+    __global const float *restrict sw, const int has_sw,
+    const float one_minus_e, const float e_over_k) {
   const uint lid = get_local_id(0);
   const uint ls = get_local_size(0);
   const uint grp = get_group_id(0);
@@ -338,7 +517,7 @@ __kernel void clm_argmax_ce_rows(
     io[j] = j;
   const intv iota = VLOADI(io);
 
-  float loss_acc = 0.0f;
+  float loss_acc = 0.0f, w_hits = 0.0f;
   uint n_hits = 0, bad_score = 0, first_bad_score = CLM_NO_BAD;
   uint bad_label = 0, first_bad_label = CLM_NO_BAD;
   for (uint it = 0; it < CLM_ROWS; ++it) {
@@ -347,7 +526,10 @@ __kernel void clm_argmax_ce_rows(
       continue;
     __global const float *row = s + (ulong)r * k;
     int t = yt[r];
-    if ((uint)t >= k) {
+    const int skip = opts && has_ignore && t == ignore;
+    if (skip) {
+      t = 0;
+    } else if ((uint)t >= k) {
       ++bad_label;
       first_bad_label = min(first_bad_label, r);
       t = 0;
@@ -451,11 +633,72 @@ __kernel void clm_argmax_ce_rows(
       loss = (best - zt) + log1p(sum); /* sum leaves out the argmax */
     }
     pred[r] = arg;
-    loss_acc += loss;
-    n_hits += rank < top_k;
+    if (!opts) {
+      loss_acc += loss;
+      n_hits += rank < top_k;
+      continue;
+    }
+    if (skip)
+      continue;
+    /* Pass 3 (smoothing only): sum_c w_c (-log p_c), as in clm_argmax_ce. */
+    float smooth = 0.0f;
+    if (e_over_k != 0.0f) {
+      const int top = isinf(best) && best > 0.0f;
+      const floatv ln_ninf = (floatv)log(ninf);
+      floatv smv = 0.0f, wv = 0.0f;
+      for (uint c = 0; c < k; c += CLM_VW) {
+        /* The tail as one vector ending at column k - 1, masked. */
+        const uint c0 = c + CLM_VW <= k ? c : k - CLM_VW;
+        const floatv v = VLOADF(row + c0);
+        const intv fresh = iota + (int)c0 >= (int)c;
+        const floatv w = select((floatv)0.0f, VLOADF(cw + c0), fresh);
+        floatv d;
+        if (probs)
+          d = -log(clamp(v, FLT_EPSILON, 1.0f));
+        else if (top)
+          d = select((floatv)INFINITY, ln_ninf, isinf(v) & (v > 0.0f));
+        else
+          d = best - v;
+        smv += select(w * d, (floatv)0.0f, w == 0.0f);
+        wv += w;
+      }
+      smooth = clm_hsum_f(smv);
+      if (!probs && !top)
+        smooth += clm_hsum_f(wv) * log1p(sum);
+    }
+    const float s_w = has_sw ? sw[r] : 1.0f;
+    loss_acc +=
+        clm_ce_option_loss(loss, smooth, cw[t], s_w, one_minus_e, e_over_k);
+    const uint hit = rank < top_k;
+    n_hits += hit;
+    w_hits += hit ? s_w : 0.0f;
   }
 
   clm_argmax_group_end(lid, ls, grp, loss_acc, n_hits, bad_score,
                        first_bad_score, bad_label, first_bad_label, partials,
-                       hits, status, lsum, lcnt);
+                       hits, status, lsum, lcnt, opts, w_hits);
+}
+
+__kernel void clm_argmax_ce_rows(
+    __global const float *restrict s, __global const int *restrict yt,
+    const uint n, const uint k, const int probs, const uint top_k,
+    __global int *restrict pred, __global float *restrict partials,
+    __global uint *restrict hits, __global uint *restrict status,
+    __local float *restrict lsum, __local uint *restrict lcnt) {
+  clm_argmax_ce_rows_body(s, yt, n, k, probs, top_k, pred, partials, hits,
+                          status, lsum, lcnt, 0, 0, 0, s, s, 0, 1.0f, 0.0f);
+}
+
+__kernel void clm_argmax_ce_rows_opt(
+    __global const float *restrict s, __global const int *restrict yt,
+    const uint n, const uint k, const int probs, const uint top_k,
+    __global int *restrict pred, __global float *restrict partials,
+    __global uint *restrict hits, __global uint *restrict status,
+    __local float *restrict lsum, __local uint *restrict lcnt,
+    const int has_ignore, const int ignore, __global const float *restrict cw,
+    __global const float *restrict sw, const int has_sw,
+    const float one_minus_e, const float e_over_k) {
+  clm_argmax_ce_rows_body(s, yt, n, k, probs, top_k, pred, partials, hits,
+                          status, lsum, lcnt, 1, has_ignore, ignore, cw, sw,
+                          has_sw, one_minus_e, e_over_k);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clmetrics.h"
+#include "ref_multiclass_options.h"
 #include "reference.h"
 
 static clm_context *ctx;
@@ -1005,4 +1006,919 @@ Test(multiclass, state_validation) {
   clm_multiclass_state_release(&t);
   clm_multiclass_state_release(NULL);
   clm_multiclass_result_release(NULL);
+}
+
+/* ==== loss options and sample weights ===================================
+ *
+ * Precision bound of the float partials (scores path). With u = 2^-24 and
+ * R the rows of one work-group (the kernel's tile), every row's loss is a
+ * float expression of at most ~2K + 10 roundings on non-negative terms
+ * (the smoothing sum over K classes, the K-term softmax denominator whose
+ * absolute error in log1p is at most (K + 2) u, the weights rounded to
+ * float), and the group partial a float sum of R non-negative row terms;
+ * the host adds the partials in double. So
+ *   |ce_sum - exact| <= (R + 2K + 16) u * M,
+ * M = sum_n s_n [(1-e) w_y (L_y + 1) + (e/K) sum_c w_c (L_c + 1)] (the "+1"
+ * covering the absolute error of log1p), which the reference returns as
+ * ce_mag. The weighted top-k hits are a float sum of R weights per group:
+ * |w_top_k_hits - exact| <= R u * exact. The weighted matrix, w_sum and
+ * ce_norm are host sums in row order, equal to the reference's bits. */
+
+static double tile_rows(void) {
+  clm_launch_shape sh;
+  clm_context_launch_shape(ctx, &sh);
+  const double narrow = (double)sh.local_size * sh.items * sh.vector_width;
+  const double wide = (double)sh.local_size * 4; /* CLM_ROWS_PER_ITEM */
+  return narrow > wide ? narrow : wide;
+}
+
+static double ce_bound(uint32_t k, double mag) {
+  return (tile_rows() + 2.0 * k + 16.0) * 0x1p-24 * mag;
+}
+
+static void opts_from(clm_multiclass_options *o, const clm_ref_mc_options *ro,
+                      uint32_t top_k) {
+  clm_multiclass_options_init(o);
+  o->n_classes = ro->k;
+  o->top_k = top_k;
+  o->weighted = ro->weights != NULL;
+  o->class_weight = ro->class_weight;
+  o->has_ignore_index = ro->has_ignore;
+  o->ignore_index = ro->ignore;
+  o->label_smoothing = ro->smoothing;
+}
+
+struct opt_case {
+  uint32_t k;
+  uint64_t n;
+  int probs, strategy, weighted, cw; /* cw: 0 none, 1 random, 2 zeros */
+  int ignore;                        /* 0 none, 1 in [0, K), 2 -100 */
+  double e;                          /* smoothing */
+  int extremes;                      /* +-inf, +-100 logits */
+  size_t local_size;
+};
+
+/* Random rows: logits (uniform, some +-100 and +-inf when `extremes`, never
+ * a row of all -inf or all +inf) or normalised probabilities; labels with
+ * ~10% ignored; weights with ~10% zeros. */
+static void opt_data(const struct opt_case *c, float *z, int32_t *yt, float *w,
+                     double *cw, int32_t ignore) {
+  const uint32_t k = c->k;
+  for (uint64_t i = 0; i < c->n; ++i) {
+    float *row = z + i * k;
+    double total = 0;
+    for (uint32_t j = 0; j < k; ++j) {
+      const double u = clm_rng_uniform(&rng);
+      row[j] = (float)(c->probs ? u : (u - 0.5) * 12);
+      total += row[j];
+    }
+    if (c->probs) {
+      for (uint32_t j = 0; j < k; ++j)
+        row[j] = (float)(row[j] / total);
+      if (c->extremes && i % 11 == 3)
+        row[clm_rng_below(&rng, k)] = 0.0f; /* clipped to epsilon */
+    } else if (c->extremes && i % 5 == 1) {
+      const float ext[4] = {100.0f, -100.0f, INFINITY, -INFINITY};
+      row[clm_rng_below(&rng, k)] = ext[clm_rng_below(&rng, 4)];
+      row[clm_rng_below(&rng, k)] = ext[clm_rng_below(&rng, 2)];
+    }
+    yt[i] = (int32_t)clm_rng_below(&rng, k);
+    if (c->ignore && clm_rng_uniform(&rng) < 0.1)
+      yt[i] = ignore;
+    if (w)
+      w[i] =
+          clm_rng_uniform(&rng) < 0.1 ? 0.0f : (float)clm_rng_uniform(&rng) * 4;
+  }
+  if (w && c->n > 100)
+    w[17] = 1e30f; /* one huge weight */
+  if (cw)
+    for (uint32_t j = 0; j < k; ++j)
+      cw[j] = c->cw == 2 ? 0.0 : clm_rng_uniform(&rng) * 3;
+}
+
+static void check_ce(const clm_multiclass_state *s,
+                     const clm_ref_mc_weighted *ref, uint32_t k,
+                     const char *what) {
+  if (isinf(ref->ce_sum) || isnan(ref->ce_sum)) {
+    cr_assert(s->ce_sum == ref->ce_sum ||
+                  (isnan(s->ce_sum) && isnan(ref->ce_sum)),
+              "%s: ce %g vs %g", what, s->ce_sum, ref->ce_sum);
+    return;
+  }
+  const double tol = ce_bound(k, ref->ce_mag);
+  cr_assert(fabs(s->ce_sum - ref->ce_sum) <= tol,
+            "%s: ce %.17g vs %.17g (bound %g)", what, s->ce_sum, ref->ce_sum,
+            tol);
+}
+
+/* The device's state against the reference, for scores or labels. */
+static void check_opt_state(const clm_multiclass_state *s,
+                            const clm_ref_mc_weighted *ref, const uint64_t *cm,
+                            const double *w_cm, uint32_t k, int scored,
+                            const char *what) {
+  const size_t cells = (size_t)k * k;
+  cr_assert_eq(s->n, ref->n, "%s: n", what);
+  cr_assert_eq(s->n_ignored, ref->n_ignored, "%s: n_ignored", what);
+  cr_assert(memcmp(s->confusion, cm, cells * 8) == 0, "%s: matrix", what);
+  if (s->weighted) {
+    cr_assert(memcmp(s->w_confusion, w_cm, cells * 8) == 0,
+              "%s: weighted matrix", what);
+    cr_assert(s->w_sum == ref->w_sum, "%s: w_sum %.17g vs %.17g", what,
+              s->w_sum, ref->w_sum);
+    cr_assert(s->w_ignored == ref->w_ignored, "%s: w_ignored", what);
+  }
+  if (!scored)
+    return;
+  cr_assert_eq(s->n_scored, ref->n, "%s: n_scored", what);
+  cr_assert_eq(s->top_k_hits, ref->top_k_hits, "%s: hits", what);
+  cr_assert(s->ce_norm == ref->ce_norm, "%s: ce_norm %.17g vs %.17g", what,
+            s->ce_norm, ref->ce_norm);
+  check_ce(s, ref, k, what);
+  if (s->weighted) {
+    cr_assert(s->w_scored == ref->w_scored, "%s: w_scored", what);
+    cr_assert(fabs(s->w_top_k_hits - ref->w_top_k_hits) <=
+                  tile_rows() * 0x1p-24 * ref->w_top_k_hits,
+              "%s: weighted hits %.17g vs %.17g", what, s->w_top_k_hits,
+              ref->w_top_k_hits);
+  }
+}
+
+static void run_opt_case(const struct opt_case *c) {
+  open_ctx(c->local_size, 0, c->strategy);
+  clm_rng_seed(&rng, c->k * 1000003ULL + c->n * 31 + c->ignore * 7 + c->cw * 3 +
+                         (uint64_t)(c->e * 10) + c->probs);
+  const uint32_t k = c->k;
+  const int32_t ignore = c->ignore == 1 ? (int32_t)(k / 2) : -100;
+  float *z = malloc(c->n * k * sizeof(float));
+  int32_t *yt = malloc(c->n * 4), *pred = malloc(c->n * 4);
+  float *w = c->weighted ? malloc(c->n * 4) : NULL;
+  double *cw = c->cw ? malloc(k * sizeof(double)) : NULL;
+  uint64_t *cm = malloc((size_t)k * k * 8);
+  double *w_cm = malloc((size_t)k * k * 8);
+  cr_assert(z && yt && pred && cm && w_cm);
+  opt_data(c, z, yt, w, cw, ignore);
+  const clm_ref_mc_options ro = {k, cw, c->ignore != 0, ignore, c->e, w};
+  const uint32_t top_k = k > 3 ? 3 : 1;
+  clm_ref_mc_weighted ref;
+  clm_ref_mc_weighted_eval(yt, NULL, z, c->n, c->probs, top_k, &ro, cm, w_cm,
+                           &ref);
+  clm_multiclass_options o;
+  opts_from(&o, &ro, top_k);
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  /* pred_out given on odd sizes only: the weighted matrix then needs the
+   * internal prediction buffer. */
+  int32_t *po = c->n % 2 ? pred : NULL;
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &s, 0, yt, z, w, c->n,
+                   c->probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS, po, &err),
+               CLM_OK, "%s", err.message);
+  char what[160];
+  snprintf(what, sizeof what,
+           "K=%u n=%llu probs=%d strategy=%d weighted=%d cw=%d ignore=%d "
+           "e=%g extremes=%d",
+           k, (unsigned long long)c->n, c->probs, c->strategy, c->weighted,
+           c->cw, c->ignore, c->e, c->extremes);
+  if (po)
+    for (uint64_t i = 0; i < c->n; ++i)
+      cr_assert_eq((uint32_t)pred[i], clm_ref_argmax(z + i * k, k),
+                   "%s: row %llu", what, (unsigned long long)i);
+  check_opt_state(&s, &ref, cm, w_cm, k, 1, what);
+  clm_multiclass_result r;
+  const clm_status fs = clm_multiclass_finalize(&s, 0, &r);
+  if (ref.n == 0 || (c->weighted && ref.w_sum == 0)) {
+    cr_assert_eq(fs, CLM_ERR_EMPTY, "%s", what);
+  } else {
+    cr_assert_eq(fs, CLM_OK, "%s", what);
+    cr_assert_eq(r.n_ignored, ref.n_ignored);
+    cr_assert_eq(r.sample_weighted, c->weighted);
+    cr_assert(r.cross_entropy_sum == s.ce_sum &&
+              r.cross_entropy_norm == s.ce_norm);
+    if (ref.ce_norm == 0)
+      cr_assert(isnan(r.cross_entropy_mean), "%s: 0/0 mean is NaN", what);
+    else
+      cr_assert(r.cross_entropy_mean == s.ce_sum / s.ce_norm, "%s", what);
+    if (c->weighted) {
+      double *p = malloc(k * 8), *rc = malloc(k * 8), *f = malloc(k * 8);
+      clm_ref_mc_metrics m;
+      clm_ref_mc_metrics_from(w_cm, k, p, rc, f, &m);
+      cr_assert(fabs(r.accuracy - m.accuracy) <= 1e-12, "%s", what);
+      cr_assert(fabs(r.top_k_accuracy - ref.w_top_k_hits / ref.w_scored) <=
+                    tile_rows() * 0x1p-24 + 1e-15,
+                "%s: top-k", what);
+      for (uint32_t j = 0; j < k; ++j)
+        cr_assert(fabs(r.per_class[j].f1 - f[j]) <= 1e-12, "%s: F1 %u", what,
+                  j);
+      free(p);
+      free(rc);
+      free(f);
+    }
+    clm_multiclass_result_release(&r);
+  }
+  clm_multiclass_state_release(&s);
+  free(z);
+  free(yt);
+  free(pred);
+  free(w);
+  free(cw);
+  free(cm);
+  free(w_cm);
+  teardown();
+}
+
+ParameterizedTestParameters(multiclass, options_scores_vs_reference) {
+  static struct opt_case cases[200];
+  size_t m = 0;
+  const uint32_t ks[] = {2, 3, 10, 1000};
+  const uint64_t ns[] = {1, 63, 64, 65, 100003};
+  const double es[] = {0.0, 0.1, 1.0};
+  unsigned v = 0;
+  for (size_t a = 0; a < 4; ++a)
+    for (size_t b = 0; b < 5; ++b) {
+      const uint64_t n = ks[a] == 1000 && ns[b] == 100003 ? 2049 : ns[b];
+      for (int rep = 0; rep < 3; ++rep, ++v) {
+        struct opt_case *c = &cases[m++];
+        c->k = ks[a];
+        c->n = n;
+        c->probs = v % 4 == 3;
+        c->strategy = (int)(v % 5); /* AUTO, LOCAL, DIAG, GLOBAL, PRIVATE */
+        if (c->strategy == CLM_CONFUSION_LOCAL && c->k > 250)
+          c->strategy = CLM_CONFUSION_DIAG;
+        c->weighted = v % 3 != 1;
+        c->cw = (int)(v % 3);
+        c->ignore = (int)((v / 3) % 3);
+        c->e = es[(v / 2) % 3];
+        c->extremes = v % 2;
+        c->local_size = n >= 63 && n <= 65 ? 64 : 0;
+      }
+    }
+  return cr_make_param_array(struct opt_case, cases, m);
+}
+
+ParameterizedTest(struct opt_case *c, multiclass, options_scores_vs_reference) {
+  run_opt_case(c);
+}
+
+/* Labels: every strategy, ignore_index in and outside [0, K), weighted or
+ * not; the matrix and the weighted matrix exactly as the reference. */
+struct lab_case {
+  uint32_t k;
+  uint64_t n;
+  int strategy, ignore, weighted;
+};
+
+ParameterizedTestParameters(multiclass, options_labels_vs_reference) {
+  static struct lab_case cases[200];
+  size_t m = 0;
+  const uint32_t ks[] = {2, 3, 10, 1000, 5000};
+  const uint64_t ns[] = {1, 255, 256, 257, 100003};
+  unsigned v = 0;
+  for (size_t a = 0; a < 5; ++a)
+    for (int strategy = CLM_CONFUSION_AUTO; strategy <= CLM_CONFUSION_PRIVATE;
+         ++strategy) {
+      if (strategy == CLM_CONFUSION_LOCAL && ks[a] > 250)
+        continue;
+      if (strategy == CLM_CONFUSION_PRIVATE && ks[a] > 1000)
+        continue;
+      for (size_t b = 0; b < 5; b += (ks[a] >= 1000 ? 2 : 1), ++v) {
+        cases[m].k = ks[a];
+        cases[m].n = ns[b];
+        cases[m].strategy = strategy;
+        cases[m].ignore = 1 + (int)(v % 2);
+        cases[m].weighted = v % 3 != 2;
+        ++m;
+      }
+    }
+  return cr_make_param_array(struct lab_case, cases, m);
+}
+
+ParameterizedTest(struct lab_case *c, multiclass, options_labels_vs_reference) {
+  open_ctx(0, 0, c->strategy);
+  clm_rng_seed(&rng, c->k * 7ULL + c->n + (uint64_t)c->strategy * 131);
+  const uint32_t k = c->k;
+  const int32_t ignore = c->ignore == 1 ? (int32_t)(k - 1) : -100;
+  int32_t *yt = malloc(c->n * 4), *yp = malloc(c->n * 4);
+  float *w = c->weighted ? malloc(c->n * 4) : NULL;
+  uint64_t *cm = malloc((size_t)k * k * 8);
+  double *w_cm = malloc((size_t)k * k * 8);
+  for (uint64_t i = 0; i < c->n; ++i) {
+    yt[i] = draw(k, 1.0);
+    yp[i] = clm_rng_uniform(&rng) < 0.7 ? yt[i] : draw(k, 0.0);
+    if (clm_rng_uniform(&rng) < 0.15)
+      yt[i] = ignore;
+    if (w)
+      w[i] =
+          clm_rng_uniform(&rng) < 0.1 ? 0.0f : (float)clm_rng_uniform(&rng) * 2;
+  }
+  if (w && c->n > 100)
+    w[17] = 1e30f; /* one huge weight */
+  const clm_ref_mc_options ro = {k, NULL, 1, ignore, 0.0, w};
+  clm_ref_mc_weighted ref;
+  clm_ref_mc_weighted_eval(yt, yp, NULL, c->n, 0, 0, &ro, cm, w_cm, &ref);
+  clm_multiclass_options o;
+  opts_from(&o, &ro, 0);
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  cr_assert_eq(
+      clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, w, c->n, &err),
+      CLM_OK, "%s", err.message);
+  char what[96];
+  snprintf(what, sizeof what, "K=%u n=%llu strategy=%d ignore=%d weighted=%d",
+           k, (unsigned long long)c->n, c->strategy, ignore, c->weighted);
+  check_opt_state(&s, &ref, cm, w_cm, k, 0, what);
+  clm_multiclass_state_release(&s);
+  free(yt);
+  free(yp);
+  free(w);
+  free(cm);
+  free(w_cm);
+  teardown();
+}
+
+/* Hand-computed: K = 3, class weights (1, 2, 0.5), smoothing 0.3, sample
+ * weights (1, 2, 0.5), rows p = (1/2, 1/4, 1/4) rotated so that the true
+ * class has 1/2. With L = ln 2, -log p is L for the true class, 2L for the
+ * others:
+ *   row 0 (y=0): 0.7*1*L   + 0.1*(1*L + 2*2L + 0.5*2L)   = 1.3L,  s = 1
+ *   row 1 (y=1): 0.7*2*L   + 0.1*(1*2L + 2*L + 0.5*2L)   = 1.9L,  s = 2
+ *   row 2 (y=2): 0.7*0.5*L + 0.1*(1*2L + 2*2L + 0.5*L)   = 1.0L,  s = 0.5
+ * ce_sum = (1.3 + 3.8 + 0.5) L = 5.6L, ce_norm = 1*1 + 2*2 + 0.5*0.5 = 5.25,
+ * mean = (16/15) L. A fourth row with label -100 is ignored. As logits,
+ * (ln 2, 0, 0) rotated gives the same probabilities. */
+static void known_smoothed(int probs) {
+  const double cw[3] = {1, 2, 0.5};
+  const float l2 = (float)M_LN2;
+  float z[12];
+  for (int i = 0; i < 4; ++i)
+    for (int c = 0; c < 3; ++c)
+      z[i * 3 + c] =
+          probs ? (c == i % 3 ? 0.5f : 0.25f) : (c == i % 3 ? l2 : 0.0f);
+  const int32_t yt[4] = {0, 1, 2, -100};
+  const float w[4] = {1, 2, 0.5f, 3};
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = 3;
+  o.top_k = 1;
+  o.weighted = 1;
+  o.class_weight = cw;
+  o.has_ignore_index = 1;
+  o.ignore_index = -100;
+  o.label_smoothing = 0.3;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &s, 0, yt, z, w, 4,
+                   probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK, "%s", err.message);
+  const double L = M_LN2;
+  /* Bound as above, with K = 3 and M = ce_mag of the reference (<= 20). */
+  const double tol = ce_bound(3, 20.0);
+  cr_assert(fabs(s.ce_sum - 5.6 * L) <= tol, "ce_sum %.17g vs %.17g", s.ce_sum,
+            5.6 * L);
+  cr_assert(s.ce_norm == 5.25);
+  cr_assert_eq(s.n, 3u);
+  cr_assert_eq(s.n_ignored, 1u);
+  cr_assert(s.w_ignored == 3.0 && s.w_sum == 3.5);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  cr_assert(fabs(r.cross_entropy_mean - 16.0 / 15.0 * L) <= tol / 5.25);
+  cr_assert(r.accuracy == 1.0 && r.top_k_accuracy == 1.0);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+Test(multiclass, options_known_smoothed_weighted_loss, .init = setup,
+     .fini = teardown) {
+  known_smoothed(1);
+  known_smoothed(0);
+}
+
+Test(multiclass, options_q2_with_unit_weights, .init = setup,
+     .fini = teardown) {
+  int32_t yt[230], yp[230];
+  float w[230];
+  int n = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (uint64_t c = 0; c < q2[i][j]; ++c, ++n) {
+        yt[n] = i;
+        yp[n] = j;
+        w[n] = 1.0f;
+      }
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = 3;
+  o.weighted = 1;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  cr_assert_eq(
+      clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, w, 230, &err),
+      CLM_OK, "%s", err.message);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  cr_assert(r.sample_weighted && r.weight_sum == 230.0);
+  check_q2(&r);
+  for (int c = 0; c < 3; ++c)
+    cr_assert(r.per_class[c].support_weight == (double)r.per_class[c].support);
+  /* The same numbers as the unweighted state, to the bit where the
+   * formulas coincide. */
+  clm_multiclass_state u;
+  cr_assert_eq(clm_multiclass_state_init(&u, 3, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &u, yt, yp, 230, &err),
+               CLM_OK);
+  clm_multiclass_result ru;
+  cr_assert_eq(clm_multiclass_finalize(&u, 0, &ru), CLM_OK);
+  cr_assert(fabs(r.mcc - ru.mcc) < 1e-15 &&
+            fabs(r.cohen_kappa - ru.cohen_kappa) < 1e-15);
+  cr_assert(r.balanced_accuracy == ru.balanced_accuracy);
+  clm_multiclass_result_release(&ru);
+  clm_multiclass_state_release(&u);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+/* scikit-learn's formulas on a weighted matrix set by hand. */
+Test(multiclass, options_weighted_metrics_formulas) {
+  const uint32_t k = 5;
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = k;
+  o.weighted = 1;
+  clm_multiclass_state s;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  clm_rng_seed(&rng, 5);
+  for (uint32_t i = 0; i < k * k; ++i) {
+    s.confusion[i] = 1 + clm_rng_below(&rng, 9);
+    s.w_confusion[i] = clm_rng_uniform(&rng) * (i % (k + 1) == 0 ? 10 : 1);
+    s.n += s.confusion[i];
+    s.w_sum += s.w_confusion[i];
+  }
+  s.w_confusion[1 * k + 1] = 0; /* one class never right */
+  double p[5], rc[5], f[5];
+  clm_ref_mc_metrics m;
+  clm_ref_mc_metrics_from(s.w_confusion, k, p, rc, f, &m);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  for (uint32_t c = 0; c < k; ++c) {
+    cr_assert(fabs(r.per_class[c].precision - p[c]) < 1e-14);
+    cr_assert(fabs(r.per_class[c].recall - rc[c]) < 1e-14);
+    cr_assert(fabs(r.per_class[c].f1 - f[c]) < 1e-14);
+  }
+  cr_assert(fabs(r.accuracy - m.accuracy) < 1e-14);
+  cr_assert(fabs(r.balanced_accuracy - m.balanced_accuracy) < 1e-14);
+  cr_assert(fabs(r.mcc - m.mcc) < 1e-13, "mcc %.17g vs %.17g", r.mcc, m.mcc);
+  cr_assert(fabs(r.cohen_kappa - m.kappa) < 1e-13);
+  cr_assert(fabs(r.macro.f1 - m.macro_f1) < 1e-14);
+  cr_assert(fabs(r.weighted.f1 - m.weighted_f1) < 1e-14);
+  cr_assert(r.micro.f1 == r.accuracy);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
+}
+
+/* A state with every option set, for the tests below. */
+static void full_options(clm_multiclass_options *o, uint32_t k,
+                         const double *cw) {
+  clm_multiclass_options_init(o);
+  o->n_classes = k;
+  o->top_k = 2;
+  o->weighted = 1;
+  o->class_weight = cw;
+  o->has_ignore_index = 1;
+  o->ignore_index = -100;
+  o->label_smoothing = 0.1;
+}
+
+/* Compares everything two states hold. */
+static void assert_same_state(const clm_multiclass_state *a,
+                              const clm_multiclass_state *b, int exact_ce,
+                              double ce_tol, const char *what) {
+  const size_t cells = (size_t)a->n_classes * a->n_classes;
+  cr_assert(a->n == b->n && a->n_ignored == b->n_ignored &&
+                a->n_scored == b->n_scored && a->top_k_hits == b->top_k_hits,
+            "%s: counts", what);
+  cr_assert(memcmp(a->confusion, b->confusion, cells * 8) == 0, "%s", what);
+  if (a->weighted) {
+    cr_assert(memcmp(a->w_confusion, b->w_confusion, cells * 8) == 0,
+              "%s: weighted matrix", what);
+    cr_assert(a->w_sum == b->w_sum && a->w_ignored == b->w_ignored &&
+                  a->w_scored == b->w_scored,
+              "%s: weight sums", what);
+  }
+  cr_assert(a->ce_norm == b->ce_norm, "%s: ce_norm", what);
+  if (exact_ce)
+    cr_assert(a->ce_sum == b->ce_sum && a->w_top_k_hits == b->w_top_k_hits,
+              "%s: ce %.17g vs %.17g", what, a->ce_sum, b->ce_sum);
+  else
+    cr_assert(fabs(a->ce_sum - b->ce_sum) <= ce_tol, "%s: ce %.17g vs %.17g",
+              what, a->ce_sum, b->ce_sum);
+}
+
+/* Data whose weights are multiples of 1/64 below 4, so that every double
+ * sum of them is exact whatever the order (merge and chunking compare
+ * exactly). */
+static void dyadic_data(uint64_t n, uint32_t k, float *z, int32_t *yt,
+                        float *w) {
+  for (uint64_t i = 0; i < n; ++i) {
+    for (uint32_t j = 0; j < k; ++j)
+      z[i * k + j] = (float)((clm_rng_uniform(&rng) - 0.5) * 10);
+    yt[i] =
+        clm_rng_uniform(&rng) < 0.1 ? -100 : (int32_t)clm_rng_below(&rng, k);
+    w[i] = (float)clm_rng_below(&rng, 256) / 64.0f;
+  }
+}
+
+Test(multiclass, options_merge_of_halves_equals_one_run, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 7;
+  const uint64_t n = 30011, half = 12345;
+  const double cw[7] = {1, 0.5, 2, 0, 1.5, 1, 3};
+  clm_rng_seed(&rng, 42);
+  float *z = malloc(n * k * 4), *w = malloc(n * 4);
+  int32_t *yt = malloc(n * 4);
+  dyadic_data(n, k, z, yt, w);
+  clm_multiclass_options o;
+  full_options(&o, k, cw);
+  clm_multiclass_state one, a, b;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&one, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init_ex(&a, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init_ex(&b, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &one, 0, yt, z, w, n, CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK, "%s", err.message);
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &a, 0, yt, z, w, half, CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &b, half, yt + half, z + half * k, w + half, n - half,
+                   CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  cr_assert_eq(clm_multiclass_merge(&a, &b), CLM_OK);
+  clm_ref_mc_weighted ref;
+  const clm_ref_mc_options ro = {k, cw, 1, -100, 0.1, w};
+  clm_ref_mc_weighted_eval(yt, NULL, z, n, 0, 2, &ro, NULL, NULL, &ref);
+  /* The halves' partials group rows differently: both within the bound. */
+  assert_same_state(&a, &one, 0, 2 * ce_bound(k, ref.ce_mag), "merged");
+  clm_multiclass_state_release(&one);
+  clm_multiclass_state_release(&a);
+  clm_multiclass_state_release(&b);
+  free(z);
+  free(w);
+  free(yt);
+}
+
+static void invariance_run(size_t local_size, uint64_t chunk,
+                           clm_multiclass_state *s, const float *z,
+                           const int32_t *yt, const float *w, uint64_t n,
+                           uint32_t k, const double *cw) {
+  open_ctx(local_size, chunk, CLM_CONFUSION_AUTO);
+  clm_multiclass_options o;
+  full_options(&o, k, cw);
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(s, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, s, 0, yt, z, w, n, CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK, "%s", err.message);
+  teardown();
+}
+
+Test(multiclass, options_invariant_to_chunks_and_local_size) {
+  const uint64_t n = 20011;
+  const double cw[40] = {[0] = 2, [3] = 0.5, [5] = 1, [7] = 4, [39] = 1};
+  for (uint32_t k = 5; k <= 40; k += 35) { /* narrow and wide rows */
+    clm_rng_seed(&rng, k);
+    float *z = malloc(n * k * 4), *w = malloc(n * 4);
+    int32_t *yt = malloc(n * 4);
+    dyadic_data(n, k, z, yt, w);
+    clm_ref_mc_weighted ref;
+    const clm_ref_mc_options ro = {k, cw, 1, -100, 0.1, w};
+    clm_ref_mc_weighted_eval(yt, NULL, z, n, 0, 2, &ro, NULL, NULL, &ref);
+    clm_multiclass_state base, s;
+    invariance_run(0, 0, &base, z, yt, w, n, k, cw);
+    const size_t ls[] = {1, 16, 64};
+    const uint64_t chunks[] = {1000, 4099, 0};
+    for (int i = 0; i < 3; ++i) {
+      invariance_run(ls[i], chunks[i], &s, z, yt, w, n, k, cw);
+      assert_same_state(&s, &base, 0, 2 * ce_bound(k, ref.ce_mag),
+                        "chunks/local size");
+      clm_multiclass_state_release(&s);
+    }
+    /* Same settings: the same bits. */
+    invariance_run(0, 0, &s, z, yt, w, n, k, cw);
+    assert_same_state(&s, &base, 1, 0, "repeat");
+    clm_multiclass_state_release(&s);
+    clm_multiclass_state_release(&base);
+    free(z);
+    free(w);
+    free(yt);
+  }
+}
+
+/* States without options give the old API's bits, through either call. */
+Test(multiclass, options_optionless_bit_identical, .init = setup,
+     .fini = teardown) {
+  const uint32_t ks[] = {3, 40};
+  for (int a = 0; a < 2; ++a) {
+    const uint32_t k = ks[a];
+    const uint64_t n = 10007;
+    clm_rng_seed(&rng, 77 + k);
+    float *z = malloc(n * k * 4), *w = malloc(n * 4);
+    int32_t *yt = malloc(n * 4), *p1 = malloc(n * 4), *p2 = malloc(n * 4);
+    dyadic_data(n, k, z, yt, w);
+    for (uint64_t i = 0; i < n; ++i)
+      yt[i] = yt[i] < 0 ? 0 : yt[i];
+    clm_multiclass_options o;
+    clm_multiclass_options_init(&o);
+    o.n_classes = k;
+    o.top_k = 2;
+    clm_multiclass_state old, ex;
+    clm_error err;
+    cr_assert_eq(clm_multiclass_state_init(&old, k, 2), CLM_OK);
+    cr_assert_eq(clm_multiclass_state_init_ex(&ex, &o), CLM_OK);
+    cr_assert_eq(clm_multiclass_update_scores(ctx, &old, yt, z, n,
+                                              CLM_SCORES_LOGITS, p1, &err),
+                 CLM_OK);
+    cr_assert_eq(clm_multiclass_update_scores_weighted(
+                     ctx, &ex, 0, yt, z, NULL, n, CLM_SCORES_LOGITS, p2, &err),
+                 CLM_OK);
+    cr_assert_eq(clm_multiclass_update_labels_weighted(ctx, &ex, n, yt, p1,
+                                                       NULL, n, &err),
+                 CLM_OK);
+    cr_assert_eq(clm_multiclass_update_labels(ctx, &old, yt, p1, n, &err),
+                 CLM_OK);
+    cr_assert(memcmp(p1, p2, n * 4) == 0);
+    assert_same_state(&old, &ex, 1, 0, "option-less");
+    cr_assert(old.ce_norm == (double)n);
+    clm_multiclass_result r1, r2;
+    cr_assert_eq(clm_multiclass_finalize(&old, 0, &r1), CLM_OK);
+    cr_assert_eq(clm_multiclass_finalize(&ex, 0, &r2), CLM_OK);
+    cr_assert(r1.cross_entropy_mean == old.ce_sum / (double)n);
+    cr_assert(
+        memcmp(r1.per_class, r2.per_class, k * sizeof(clm_class_metrics)) == 0);
+    clm_class_metrics *keep = r2.per_class;
+    r2.per_class = r1.per_class;
+    cr_assert(memcmp(&r1, &r2, sizeof r1) == 0);
+    r2.per_class = keep;
+    clm_multiclass_result_release(&r2);
+    cr_assert(r1.weight_sum == (double)(2 * n) && !r1.sample_weighted);
+    /* A state restored without ce_norm (older files) keeps its mean. */
+    old.ce_norm = 0;
+    cr_assert_eq(clm_multiclass_finalize(&old, 0, &r2), CLM_OK);
+    cr_assert(r2.cross_entropy_mean == r1.cross_entropy_mean);
+    clm_multiclass_result_release(&r2);
+    clm_multiclass_result_release(&r1);
+    clm_multiclass_state_release(&old);
+    clm_multiclass_state_release(&ex);
+    free(z);
+    free(w);
+    free(yt);
+    free(p1);
+    free(p2);
+  }
+}
+
+static void expect_bad_weight(clm_status st, const clm_error *err,
+                              int64_t index) {
+  cr_assert_eq(st, CLM_ERR_BAD_WEIGHT, "%s", err->message);
+  cr_assert_eq(err->index, index);
+  cr_assert_eq(err->input, CLM_INPUT_WEIGHTS);
+}
+
+Test(multiclass, options_bad_weights_name_the_index, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 4;
+  const uint64_t n = 300;
+  clm_rng_seed(&rng, 3);
+  float *z = malloc(n * k * 4), *w = malloc(n * 4);
+  int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
+  dyadic_data(n, k, z, yt, w);
+  for (uint64_t i = 0; i < n; ++i)
+    yp[i] = (int32_t)(i % k);
+  clm_multiclass_options o;
+  full_options(&o, k, NULL);
+  clm_multiclass_state s, before;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_state_init_ex(&before, &o), CLM_OK);
+  const float bad[3] = {NAN, -1.0f, INFINITY};
+  for (int b = 0; b < 3; ++b) {
+    const float keep = w[211], keep2 = w[250];
+    w[211] = bad[b];
+    w[250] = -2.0f; /* a later bad weight: the first is named */
+    expect_bad_weight(
+        clm_multiclass_update_scores_weighted(ctx, &s, 1000, yt, z, w, n,
+                                              CLM_SCORES_LOGITS, NULL, &err),
+        &err, 1211);
+    expect_bad_weight(clm_multiclass_update_labels_weighted(ctx, &s, 1000, yt,
+                                                            yp, w, n, &err),
+                      &err, 1211);
+    w[211] = keep;
+    w[250] = keep2;
+  }
+  assert_same_state(&s, &before, 1, 0, "unchanged after errors");
+  /* Weights iff the state is weighted. */
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                            CLM_SCORES_LOGITS, NULL, &err),
+               CLM_ERR_INVALID_ARGUMENT);
+  clm_multiclass_state u;
+  cr_assert_eq(clm_multiclass_state_init(&u, k, 0), CLM_OK);
+  cr_assert_eq(
+      clm_multiclass_update_labels_weighted(ctx, &u, 0, yp, yp, w, n, &err),
+      CLM_ERR_INVALID_ARGUMENT);
+  clm_multiclass_state_release(&u);
+  /* All weights zero: nothing to average. */
+  for (uint64_t i = 0; i < n; ++i)
+    w[i] = 0.0f;
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &s, 0, yt, z, w, n, CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_ERR_EMPTY);
+  clm_multiclass_state_release(&s);
+  clm_multiclass_state_release(&before);
+  free(z);
+  free(w);
+  free(yt);
+  free(yp);
+}
+
+Test(multiclass, options_bad_labels_still_reported_with_ignore, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 3;
+  const uint64_t n = 100;
+  const int32_t ignores[2] = {-100, 1};
+  for (int a = 0; a < 2; ++a) {
+    clm_multiclass_options o;
+    clm_multiclass_options_init(&o);
+    o.n_classes = k;
+    o.has_ignore_index = 1;
+    o.ignore_index = ignores[a];
+    int32_t yt[100], yp[100];
+    float z[300];
+    uint64_t ignored = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      yt[i] = i % 4 == 0 ? ignores[a] : (int32_t)(i % 3);
+      ignored += yt[i] == ignores[a];
+      yp[i] = (int32_t)((i + 1) % 3);
+      for (uint32_t c = 0; c < k; ++c)
+        z[i * k + c] = (float)c;
+    }
+    clm_multiclass_state s;
+    clm_error err;
+    cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+    /* Ignored rows are fine, even with a label outside [0, K). */
+    cr_assert_eq(clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, NULL,
+                                                       n, &err),
+                 CLM_OK, "%s", err.message);
+    cr_assert_eq(s.n_ignored, ignored);
+    cr_assert_eq(s.n, n - ignored);
+    cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                              CLM_SCORES_LOGITS, NULL, &err),
+                 CLM_OK, "%s", err.message);
+    cr_assert_eq(s.n_ignored, 2 * ignored);
+    cr_assert_eq(s.n_scored, n - ignored);
+    /* Another bad true label is still an error, in both paths. */
+    const int32_t bad_true[2] = {-5, 3};
+    for (int b = 0; b < 2; ++b) {
+      yt[42] = bad_true[b];
+      cr_assert_eq(clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp,
+                                                         NULL, n, &err),
+                   CLM_ERR_BAD_LABEL);
+      cr_assert_eq(err.index, 42);
+      cr_assert_eq(clm_multiclass_update_scores(ctx, &s, yt, z, n,
+                                                CLM_SCORES_LOGITS, NULL, &err),
+                   CLM_ERR_BAD_LABEL);
+      cr_assert_eq(err.index, 42);
+    }
+    yt[42] = 0;
+    /* The predicted label of an ignored row is still checked. */
+    yp[40] = 7;
+    cr_assert_eq(clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, NULL,
+                                                       n, &err),
+                 CLM_ERR_BAD_LABEL);
+    cr_assert_eq(err.index, 40);
+    cr_assert_eq(err.input, CLM_INPUT_PRED);
+    cr_assert_eq(s.n, 2 * (n - ignored)); /* unchanged by the errors */
+    clm_multiclass_state_release(&s);
+  }
+  /* Every row ignored: empty. */
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = k;
+  o.has_ignore_index = 1;
+  o.ignore_index = 2;
+  const int32_t all2[4] = {2, 2, 2, 2}, yp[4] = {0, 1, 2, 0};
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels_weighted(ctx, &s, 0, all2, yp, NULL,
+                                                     4, &err),
+               CLM_OK);
+  cr_assert_eq(s.n_ignored, 4u);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_ERR_EMPTY);
+  clm_multiclass_state_release(&s);
+}
+
+Test(multiclass, options_mismatch_and_validation) {
+  const double cw[3] = {1, 2, 3}, cw2[3] = {1, 2, 3.0000000001};
+  clm_multiclass_options o;
+  full_options(&o, 3, cw);
+  clm_multiclass_state a, b;
+  cr_assert_eq(clm_multiclass_state_init_ex(&a, &o), CLM_OK);
+  for (int v = 0; v < 7; ++v) {
+    clm_multiclass_options p = o;
+    switch (v) {
+    case 0:
+      p.weighted = 0;
+      break;
+    case 1:
+      p.class_weight = NULL;
+      break;
+    case 2:
+      p.class_weight = cw2;
+      break;
+    case 3:
+      p.has_ignore_index = 0;
+      break;
+    case 4:
+      p.ignore_index = 0;
+      break;
+    case 5:
+      p.label_smoothing = 0.2;
+      break;
+    default:
+      p.top_k = 1;
+      break;
+    }
+    cr_assert_eq(clm_multiclass_state_init_ex(&b, &p), CLM_OK);
+    cr_assert_eq(clm_multiclass_merge(&a, &b), CLM_ERR_STATE_MISMATCH,
+                 "variant %d", v);
+    clm_multiclass_state_release(&b);
+  }
+  cr_assert_eq(clm_multiclass_state_init_ex(&b, &o), CLM_OK);
+  cr_assert(b.class_weight != cw && b.class_weight[2] == 3.0); /* a copy */
+  cr_assert_eq(clm_multiclass_merge(&a, &b), CLM_OK);
+  clm_multiclass_state_release(&b);
+  clm_multiclass_state_release(&a);
+  /* Bad options. */
+  const double bad_w[3][3] = {{1, NAN, 1}, {1, -1, 1}, {INFINITY, 1, 1}};
+  for (int i = 0; i < 3; ++i) {
+    full_options(&o, 3, bad_w[i]);
+    cr_assert_eq(clm_multiclass_state_init_ex(&a, &o), CLM_ERR_BAD_WEIGHT);
+    cr_assert_null(a.class_weight);
+  }
+  const double bad_e[3] = {-0.1, 1.1, NAN};
+  for (int i = 0; i < 3; ++i) {
+    full_options(&o, 3, NULL);
+    o.label_smoothing = bad_e[i];
+    cr_assert_eq(clm_multiclass_state_init_ex(&a, &o),
+                 CLM_ERR_INVALID_ARGUMENT);
+  }
+  full_options(&o, 1, NULL);
+  o.top_k = 0;
+  cr_assert_eq(clm_multiclass_state_init_ex(&a, &o), CLM_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(clm_multiclass_state_init_ex(&a, NULL),
+               CLM_ERR_INVALID_ARGUMENT);
+}
+
+/* Label-only rows count in the matrix and w_sum but not in the loss or
+ * top-k: the weighted top-k accuracy divides by the scored rows' weight. */
+Test(multiclass, options_weighted_top_k_over_scored_rows, .init = setup,
+     .fini = teardown) {
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = 3;
+  o.top_k = 1;
+  o.weighted = 1;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  const int32_t yt[2] = {0, 1}, yp[2] = {0, 0};
+  const float wl[2] = {8, 8};
+  cr_assert_eq(
+      clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, wl, 2, &err),
+      CLM_OK);
+  /* Row 0 right (weight 1), row 1 wrong (weight 3). */
+  const float z[6] = {2, 1, 0, 2, 1, 0}, ws[2] = {1, 3};
+  cr_assert_eq(clm_multiclass_update_scores_weighted(
+                   ctx, &s, 2, yt, z, ws, 2, CLM_SCORES_LOGITS, NULL, &err),
+               CLM_OK);
+  cr_assert(s.w_sum == 20 && s.w_scored == 4 && s.w_top_k_hits == 1);
+  clm_multiclass_result r;
+  cr_assert_eq(clm_multiclass_finalize(&s, 0, &r), CLM_OK);
+  cr_assert(r.top_k_accuracy == 0.25, "%g", r.top_k_accuracy);
+  cr_assert(r.accuracy == (8.0 + 1.0) / 20.0);
+  cr_assert(r.weight_sum == 20 && r.n == 4);
+  cr_assert(r.per_class[0].support_weight == 9 &&
+            r.per_class[0].predicted_weight == 20);
+  cr_assert_eq(r.per_class[0].support, 2u);
+  clm_multiclass_result_release(&r);
+  clm_multiclass_state_release(&s);
 }

@@ -192,14 +192,17 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
   uint64_t per_group;
   const size_t groups = cm_groups(run, n, ls, slots, &per_group);
   /* Outlives the queue. */
-  static const cl_uint init[CLM_CM_STATUS] = {
-      [CLM_CM_BAD_COUNT] = 0, [CLM_CM_FIRST_BAD] = CLM_NO_BAD};
+  static const cl_uint init[CLM_CM_STATUS] = {[CLM_CM_BAD_COUNT] = 0,
+                                              [CLM_CM_FIRST_BAD] = CLM_NO_BAD,
+                                              [CLM_CM_IGNORED] = 0};
   cl_int rc = clEnqueueWriteBuffer(ctx->queue, status, CL_FALSE, 0, sizeof init,
                                    init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
   const cl_uint n_arg = n, k_arg = k, pg_arg = (cl_uint)per_group,
                 rep_arg = run->replicas;
+  const cl_int ignore = run->ignore;
+  const int ig = run->has_ignore; /* the _ignore kernels */
   clm_kargs ka;
   const char *name;
   if (private_) {
@@ -209,8 +212,10 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                                       CL_MEM_READ_WRITE, err);
     if (st != CLM_OK)
       return st;
-    ka = (clm_kargs){ws->k_confusion_private, CL_SUCCESS, 0};
-    name = "clm_confusion_private";
+    ka = (clm_kargs){ig ? ws->k_confusion_private_ignore
+                        : ws->k_confusion_private,
+                     CL_SUCCESS, 0};
+    name = ig ? "clm_confusion_private_ignore" : "clm_confusion_private";
     clm_karg(&ka, CLM_CMP_ARG_YT, sizeof(cl_mem), &yt);
     clm_karg(&ka, CLM_CMP_ARG_YP, sizeof(cl_mem), &yp);
     clm_karg(&ka, CLM_CMP_ARG_N, sizeof n_arg, &n_arg);
@@ -220,10 +225,13 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
     clm_karg(&ka, CLM_CMP_ARG_CM, sizeof(cl_mem), &ws->cm);
     clm_karg(&ka, CLM_CMP_ARG_STATUS, sizeof(cl_mem), &status);
     clm_karg(&ka, CLM_CMP_ARG_SCRATCH, sizeof(cl_mem), &ws->cm_scratch);
+    if (ig)
+      clm_karg(&ka, CLM_CMP_ARG_IGNORE, sizeof ignore, &ignore);
   } else {
     const cl_int mode_arg = run->mode;
-    ka = (clm_kargs){ws->k_confusion, CL_SUCCESS, 0};
-    name = "clm_confusion";
+    ka = (clm_kargs){ig ? ws->k_confusion_ignore : ws->k_confusion, CL_SUCCESS,
+                     0};
+    name = ig ? "clm_confusion_ignore" : "clm_confusion";
     clm_karg(&ka, CLM_CM_ARG_YT, sizeof(cl_mem), &yt);
     clm_karg(&ka, CLM_CM_ARG_YP, sizeof(cl_mem), &yp);
     clm_karg(&ka, CLM_CM_ARG_N, sizeof n_arg, &n_arg);
@@ -234,6 +242,8 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
     clm_karg(&ka, CLM_CM_ARG_CM, sizeof(cl_mem), &ws->cm);
     clm_karg(&ka, CLM_CM_ARG_STATUS, sizeof(cl_mem), &status);
     clm_karg(&ka, CLM_CM_ARG_LOCAL_HIST, (size_t)slots * sizeof(cl_uint), NULL);
+    if (ig)
+      clm_karg(&ka, CLM_CM_ARG_IGNORE, sizeof ignore, &ignore);
   }
   clm_status st = clm_kargs_status(&ka, name, err);
   if (st != CLM_OK || groups == 0)

@@ -7,17 +7,20 @@
 
 /* Device buffers of one chunk in flight (two on the copy path). */
 struct mc_slot {
-  cl_mem yt, yp, scores, partials, hits, am_status, cm_status;
+  cl_mem yt, yp, scores, partials, hits, am_status, cm_status, sw;
   size_t yt_cap, yp_cap, scores_cap, partials_cap, hits_cap, am_status_cap,
-      cm_status_cap; /* bytes */
+      cm_status_cap, sw_cap; /* bytes */
 };
 
 /* The family's workspace: its kernels, the device confusion matrix (and
  * the private strategy's per-group slices), and two chunk slots. */
 struct mc_ws {
   cl_kernel k_confusion, k_confusion_private, k_argmax_ce, k_argmax_ce_rows;
+  cl_kernel k_argmax_ce_opt, k_argmax_ce_rows_opt; /* with loss options */
+  cl_kernel k_confusion_ignore, k_confusion_private_ignore;
   cl_mem cm, cm_scratch;
-  size_t cm_cap, cm_scratch_cap;
+  cl_mem class_weight; /* K floats for the option kernels */
+  size_t cm_cap, cm_scratch_cap, class_weight_cap;
   struct mc_slot slot[2];
 };
 
@@ -35,6 +38,8 @@ struct cm_run {
   int mode; /* CLM_CM_* */
   uint32_t replicas;
   uint64_t *spill; /* NULL until needed */
+  int has_ignore;  /* rows whose true label is `ignore` are skipped */
+  int32_t ignore;
 };
 
 /* Chooses the strategy, checks memory, zeroes the device matrix. */
@@ -56,6 +61,35 @@ clm_status clm_cm_finish(struct cm_run *run, clm_multiclass_state *state,
                          clm_error *err);
 
 void clm_cm_end(struct cm_run *run);
+
+/* ---- loss options and sample weights (weighted.c) ---- */
+
+/* Whether the state has any option beyond K and top_k (the option kernels
+ * run then; option-less states keep the original kernels). */
+int clm_mc_has_options(const clm_multiclass_state *s);
+
+/* Whether true label `t` is the state's ignored one. */
+static inline int clm_mc_ignored(const clm_multiclass_state *s, int32_t t) {
+  return s->has_ignore_index && t == s->ignore_index;
+}
+
+/* Checks the weights argument against the state (non-NULL iff weighted)
+ * and every weight (finite, >= 0; CLM_ERR_BAD_WEIGHT naming the first bad
+ * index base + i, err->input = CLM_INPUT_WEIGHTS). */
+clm_status clm_mc_check_weights(const clm_multiclass_state *s,
+                                const float *weights, uint64_t n, uint64_t base,
+                                clm_error *err);
+
+/* Host sums of sample weights, in row order, in float64: the weighted
+ * confusion cells (into `w_cm`, K x K, when not NULL), the weights of
+ * counted and ignored rows and, for scored rows, the loss denominator
+ * sum s_i w_{y_i} and the scored weight. Labels must be valid. */
+struct mc_wsums {
+  double w_sum, w_ignored, ce_norm, w_scored;
+};
+void clm_mc_weight_rows(const clm_multiclass_state *s, const int32_t *yt,
+                        const int32_t *yp, const float *weights, uint64_t n,
+                        int scored, double *w_cm, struct mc_wsums *acc);
 
 /* The workspace's kernels and buffers (update.c). */
 extern const clm_family clm_family_multiclass;

@@ -30,6 +30,17 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_argmax_ce_rows", &ws->k_argmax_ce_rows,
                            err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_confusion_ignore", &ws->k_confusion_ignore,
+                           err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_confusion_private_ignore",
+                           &ws->k_confusion_private_ignore, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_argmax_ce_opt", &ws->k_argmax_ce_opt, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_argmax_ce_rows_opt",
+                           &ws->k_argmax_ce_rows_opt, err);
   return st;
 }
 
@@ -37,6 +48,7 @@ static void ws_release(void *p) {
   struct mc_ws *ws = p;
   for (int i = 1; i >= 0; --i) {
     struct mc_slot *b = &ws->slot[i];
+    clm_release_mem(&b->sw);
     clm_release_mem(&b->cm_status);
     clm_release_mem(&b->am_status);
     clm_release_mem(&b->hits);
@@ -45,8 +57,13 @@ static void ws_release(void *p) {
     clm_release_mem(&b->yp);
     clm_release_mem(&b->yt);
   }
+  clm_release_mem(&ws->class_weight);
   clm_release_mem(&ws->cm_scratch);
   clm_release_mem(&ws->cm);
+  clm_release_kernel(&ws->k_confusion_private_ignore);
+  clm_release_kernel(&ws->k_confusion_ignore);
+  clm_release_kernel(&ws->k_argmax_ce_rows_opt);
+  clm_release_kernel(&ws->k_argmax_ce_opt);
   clm_release_kernel(&ws->k_argmax_ce_rows);
   clm_release_kernel(&ws->k_argmax_ce);
   clm_release_kernel(&ws->k_confusion_private);
@@ -64,18 +81,21 @@ struct mc_job {
   uint64_t first;
   uint32_t n;
   size_t groups;
-  cl_mem w_yt, w_yp, w_scores;
+  cl_mem w_yt, w_yp, w_scores, w_sw;
   cl_event done;
   cl_uint cm_status[CLM_CM_STATUS];
   cl_uint am_status[CLM_AM_STATUS];
   float *partials;
   cl_uint *hits;
+  int32_t *pred_host; /* the chunk's predictions when pred_out is NULL and
+                         the weighted matrix needs them */
 };
 
 static void job_release(struct mc_job *j) {
   if (j->done)
     clReleaseEvent(j->done);
   j->done = NULL;
+  clm_release_mem(&j->w_sw);
   clm_release_mem(&j->w_scores);
   clm_release_mem(&j->w_yp);
   clm_release_mem(&j->w_yt);
@@ -101,11 +121,15 @@ static clm_status wait_job(struct mc_job *j, clm_error *err) {
 
 /* ---- labels ------------------------------------------------------------- */
 
-static clm_status report_bad_pair(const int32_t *yt, const int32_t *yp,
-                                  uint32_t k, uint64_t i, uint64_t offset,
-                                  clm_error *err) {
+/* The pair the device flagged; the true label of an ignored row is never
+ * at fault, only its predicted one. */
+static clm_status report_bad_pair(const struct cm_run *cm, const int32_t *yt,
+                                  const int32_t *yp, uint64_t i,
+                                  uint64_t offset, clm_error *err) {
+  const uint32_t k = cm->k;
   const unsigned long long at = (unsigned long long)(offset + i);
-  const int true_bad = yt[i] < 0 || (uint32_t)yt[i] >= k;
+  const int ignored = cm->has_ignore && yt[i] == cm->ignore;
+  const int true_bad = !ignored && (yt[i] < 0 || (uint32_t)yt[i] >= k);
   const int32_t v = true_bad ? yt[i] : yp[i];
   clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, v,
            "index %llu: %s label %d is outside [0, %u)", at,
@@ -121,6 +145,7 @@ struct labels_run {
   struct cm_run cm;
   const int32_t *yt, *yp;
   uint64_t base;
+  uint64_t ignored; /* rows of the ignored label, from the device */
   struct mc_job job[2];
 };
 
@@ -172,9 +197,11 @@ static clm_status labels_collect(void *self, int slot, clm_error *err) {
   struct mc_job *j = &r->job[slot];
   clm_status st = wait_job(j, err);
   if (st == CLM_OK && j->cm_status[CLM_CM_BAD_COUNT] > 0)
-    st = report_bad_pair(r->yt + j->first, r->yp + j->first, r->cm.k,
+    st = report_bad_pair(&r->cm, r->yt + j->first, r->yp + j->first,
                          j->cm_status[CLM_CM_FIRST_BAD], r->base + j->first,
                          err);
+  if (st == CLM_OK)
+    r->ignored += j->cm_status[CLM_CM_IGNORED];
   return st;
 }
 
@@ -190,19 +217,25 @@ static void labels_release(void *self, int slot) {
 
 static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
                                 uint64_t base, const int32_t *y_true,
-                                const int32_t *y_pred, uint64_t n,
-                                clm_error *err) {
+                                const int32_t *y_pred, const float *weights,
+                                uint64_t n, clm_error *err) {
   if (!state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL argument");
+  /* Weights first, on the host: the device never reads them here. */
+  clm_status st = clm_mc_check_weights(state, weights, n, base, err);
+  if (st != CLM_OK)
+    return st;
   struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
   struct labels_run r = {
       .ctx = ctx, .ws = ws, .yt = y_true, .yp = y_pred, .base = base};
-  clm_status st = clm_cm_begin(ctx, ws, &r.cm, state->n_classes, n, err);
+  st = clm_cm_begin(ctx, ws, &r.cm, state->n_classes, n, err);
   if (st != CLM_OK)
     return st;
+  r.cm.has_ignore = state->has_ignore_index;
+  r.cm.ignore = state->ignore_index;
   /* Labels are light (8 bytes a sample) while each launch zeroes and
    * flushes its groups' counters: launch over larger chunks. */
   const uint64_t chunk =
@@ -219,10 +252,20 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
   st = clm_engine_run(ctx, &task, err);
   if (st == CLM_OK)
     st = clm_cm_finish(&r.cm, state, err);
-  if (st == CLM_OK)
-    state->n += n;
-  else
+  if (st == CLM_OK) {
+    state->n += n - r.ignored;
+    state->n_ignored += r.ignored;
+    if (state->weighted) {
+      /* Every label is valid now: the weighted cells in row order. */
+      struct mc_wsums acc = {0};
+      clm_mc_weight_rows(state, y_true, y_pred, weights, n, 0,
+                         state->w_confusion, &acc);
+      state->w_sum += acc.w_sum;
+      state->w_ignored += acc.w_ignored;
+    }
+  } else {
     clFinish(ctx->queue); /* nothing may still use the caller's memory */
+  }
   clm_cm_end(&r.cm);
   return st;
 }
@@ -270,16 +313,23 @@ struct scores_run {
   clm_context *ctx;
   struct mc_ws *ws;
   struct cm_run cm;
+  const clm_multiclass_state *state; /* its options, read only */
   const int32_t *yt;
   const float *scores;
+  const float *weights; /* NULL: unweighted */
   int32_t *pred_out;
   clm_scores_kind kind;
   uint32_t top_k;
   uint64_t base;
   int by_rows;   /* the wide-row kernel */
+  int opts;      /* the option kernels (clm_mc_has_options) */
   size_t tile;   /* rows per work-group */
   double ce_sum; /* in chunk order, group order within */
   uint64_t top_k_hits;
+  uint64_t ignored;
+  double w_top_k_hits;   /* likewise */
+  double *w_cm;          /* this call's weighted cells (weighted states) */
+  struct mc_wsums wsums; /* host sums in row order */
   struct mc_job job[2];
 };
 
@@ -287,16 +337,20 @@ struct scores_run {
  * devices, else uploaded into the slot. */
 static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
                                 struct mc_job *j, const float *s,
-                                const int32_t *yt, cl_event *uploaded,
-                                clm_error *err) {
+                                const int32_t *yt, const float *w,
+                                cl_event *uploaded, clm_error *err) {
   clm_context *ctx = r->ctx;
   const size_t sbytes = (size_t)j->n * r->cm.k * sizeof(float);
   const size_t ybytes = (size_t)j->n * sizeof(int32_t);
+  const size_t wbytes = (size_t)j->n * sizeof(float);
   cl_int rc = CL_SUCCESS;
-  if (clm_can_wrap(ctx, s) && clm_can_wrap(ctx, yt)) {
+  if (clm_can_wrap(ctx, s) && clm_can_wrap(ctx, yt) &&
+      (!w || clm_can_wrap(ctx, w))) {
     j->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, s, sbytes, &rc);
     if (rc == CL_SUCCESS)
       j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, ybytes, &rc);
+    if (rc == CL_SUCCESS && w)
+      j->w_sw = clm_wrap_host(ctx, CL_MEM_READ_ONLY, w, wbytes, &rc);
     return rc == CL_SUCCESS
                ? CLM_OK
                : clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR scores)");
@@ -306,16 +360,21 @@ static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->yt, &b->yt_cap, ybytes, CL_MEM_READ_ONLY,
                            err);
-  const clm_upload copies[2] = {{s, b->scores, sbytes}, {yt, b->yt, ybytes}};
+  if (st == CLM_OK && w)
+    st = clm_ensure_buffer(ctx, &b->sw, &b->sw_cap, wbytes, CL_MEM_READ_ONLY,
+                           err);
+  const clm_upload copies[3] = {
+      {s, b->scores, sbytes}, {yt, b->yt, ybytes}, {w, b->sw, wbytes}};
   if (st == CLM_OK)
-    st = clm_engine_upload(ctx, copies, 2, uploaded, err);
+    st = clm_engine_upload(ctx, copies, w ? 3 : 2, uploaded, err);
   return st;
 }
 
 /* The argmax / cross-entropy / top-k pass, after the uploads. */
 static clm_status scores_launch(struct scores_run *r, struct mc_slot *b,
                                 struct mc_job *j, cl_mem m_scores, cl_mem m_yt,
-                                cl_event uploaded, clm_error *err) {
+                                cl_mem m_sw, cl_event uploaded,
+                                clm_error *err) {
   clm_context *ctx = r->ctx;
   const size_t ls = ctx->local_size;
   static const cl_uint init[CLM_AM_STATUS] = {
@@ -329,9 +388,14 @@ static clm_status scores_launch(struct scores_run *r, struct mc_slot *b,
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(status)");
   const cl_uint n_arg = j->n, k_arg = r->cm.k, topk_arg = r->top_k;
   const cl_int probs = r->kind == CLM_SCORES_PROBS;
-  const char *name = r->by_rows ? "clm_argmax_ce_rows" : "clm_argmax_ce";
-  clm_kargs ka = {r->by_rows ? r->ws->k_argmax_ce_rows : r->ws->k_argmax_ce,
-                  CL_SUCCESS, 0};
+  static const char *const names[2][2] = {
+      {"clm_argmax_ce", "clm_argmax_ce_rows"},
+      {"clm_argmax_ce_opt", "clm_argmax_ce_rows_opt"}};
+  const cl_kernel kernels[2][2] = {
+      {r->ws->k_argmax_ce, r->ws->k_argmax_ce_rows},
+      {r->ws->k_argmax_ce_opt, r->ws->k_argmax_ce_rows_opt}};
+  const char *name = names[r->opts][r->by_rows];
+  clm_kargs ka = {kernels[r->opts][r->by_rows], CL_SUCCESS, 0};
   clm_karg(&ka, CLM_AM_ARG_SCORES, sizeof(cl_mem), &m_scores);
   clm_karg(&ka, CLM_AM_ARG_YT, sizeof(cl_mem), &m_yt);
   clm_karg(&ka, CLM_AM_ARG_N, sizeof n_arg, &n_arg);
@@ -342,8 +406,29 @@ static clm_status scores_launch(struct scores_run *r, struct mc_slot *b,
   clm_karg(&ka, CLM_AM_ARG_PARTIALS, sizeof(cl_mem), &b->partials);
   clm_karg(&ka, CLM_AM_ARG_HITS, sizeof(cl_mem), &b->hits);
   clm_karg(&ka, CLM_AM_ARG_STATUS, sizeof(cl_mem), &b->am_status);
-  clm_karg(&ka, CLM_AM_ARG_LOCAL_SUMS, ls * sizeof(cl_float), NULL);
+  clm_karg(&ka, CLM_AM_ARG_LOCAL_SUMS,
+           (r->opts ? CLM_AM_OPT_PARTIALS_PER_GROUP : 1) * ls *
+               sizeof(cl_float),
+           NULL);
   clm_karg(&ka, CLM_AM_ARG_LOCAL_COUNTS, ls * sizeof(cl_uint), NULL);
+  if (r->opts) {
+    const clm_multiclass_state *s = r->state;
+    const cl_int has_ignore = s->has_ignore_index, ignore = s->ignore_index;
+    const cl_int has_sw = r->weights != NULL;
+    /* 1 - e and e / K rounded once from double. */
+    const cl_float one_minus_e = (cl_float)(1.0 - s->label_smoothing);
+    const cl_float e_over_k = (cl_float)(s->label_smoothing / r->cm.k);
+    clm_karg(&ka, CLM_AM_ARG_HAS_IGNORE, sizeof has_ignore, &has_ignore);
+    clm_karg(&ka, CLM_AM_ARG_IGNORE, sizeof ignore, &ignore);
+    clm_karg(&ka, CLM_AM_ARG_CLASS_WEIGHT, sizeof(cl_mem),
+             &r->ws->class_weight);
+    /* Without weights any buffer stands in; the kernel never reads it. */
+    clm_karg(&ka, CLM_AM_ARG_SAMPLE_WEIGHT, sizeof(cl_mem),
+             has_sw ? &m_sw : &m_yt);
+    clm_karg(&ka, CLM_AM_ARG_HAS_SW, sizeof has_sw, &has_sw);
+    clm_karg(&ka, CLM_AM_ARG_ONE_MINUS_E, sizeof one_minus_e, &one_minus_e);
+    clm_karg(&ka, CLM_AM_ARG_E_OVER_K, sizeof e_over_k, &e_over_k);
+  }
   clm_status st = clm_kargs_status(&ka, name, err);
   if (st != CLM_OK)
     return st;
@@ -366,18 +451,20 @@ static clm_status scores_read(struct scores_run *r, struct mc_slot *b,
   cl_int rc =
       clEnqueueReadBuffer(ctx->queue, b->am_status, CL_FALSE, 0,
                           sizeof j->am_status, j->am_status, 0, NULL, NULL);
+  const size_t per_group = r->opts ? CLM_AM_OPT_PARTIALS_PER_GROUP : 1;
   if (rc == CL_SUCCESS)
     rc = clEnqueueReadBuffer(ctx->queue, b->partials, CL_FALSE, 0,
-                             j->groups * sizeof(float), j->partials, 0, NULL,
-                             NULL);
+                             j->groups * per_group * sizeof(float), j->partials,
+                             0, NULL, NULL);
   if (rc == CL_SUCCESS)
     rc = clEnqueueReadBuffer(ctx->queue, b->hits, CL_FALSE, 0,
                              j->groups * sizeof(cl_uint), j->hits, 0, NULL,
                              NULL);
-  if (rc == CL_SUCCESS && r->pred_out)
+  int32_t *preds = r->pred_out ? r->pred_out + j->first : j->pred_host;
+  if (rc == CL_SUCCESS && preds)
     rc = clEnqueueReadBuffer(ctx->queue, b->yp, CL_FALSE, 0,
-                             (size_t)j->n * sizeof(int32_t),
-                             r->pred_out + j->first, 0, NULL, NULL);
+                             (size_t)j->n * sizeof(int32_t), preds, 0, NULL,
+                             NULL);
   return rc == CL_SUCCESS
              ? CLM_OK
              : clm_fail_cl(err, rc, "clEnqueueReadBuffer(partials)");
@@ -397,7 +484,10 @@ static clm_status scores_submit(void *self, int slot, uint64_t first,
                         CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->partials, &b->partials_cap,
-                           j->groups * sizeof(float), CL_MEM_READ_WRITE, err);
+                           j->groups *
+                               (r->opts ? CLM_AM_OPT_PARTIALS_PER_GROUP : 1) *
+                               sizeof(float),
+                           CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->hits, &b->hits_cap,
                            j->groups * sizeof(cl_uint), CL_MEM_READ_WRITE, err);
@@ -410,11 +500,12 @@ static clm_status scores_submit(void *self, int slot, uint64_t first,
   cl_event uploaded = NULL;
   if (st == CLM_OK)
     st = scores_inputs(r, b, j, r->scores + first * r->cm.k, r->yt + first,
-                       &uploaded, err);
+                       r->weights ? r->weights + first : NULL, &uploaded, err);
   cl_mem m_scores = j->w_scores ? j->w_scores : b->scores;
   cl_mem m_yt = j->w_yt ? j->w_yt : b->yt;
+  cl_mem m_sw = j->w_sw ? j->w_sw : b->sw;
   if (st == CLM_OK)
-    st = scores_launch(r, b, j, m_scores, m_yt, uploaded, err);
+    st = scores_launch(r, b, j, m_scores, m_yt, m_sw, uploaded, err);
   if (uploaded)
     clReleaseEvent(uploaded);
   if (st == CLM_OK)
@@ -452,10 +543,26 @@ static clm_status scores_collect(void *self, int slot, clm_error *err) {
   if (j->cm_status[CLM_CM_BAD_COUNT] > 0) /* cannot happen: checked above */
     return clm_fail(err, CLM_ERR_BAD_LABEL, -1, 0,
                     "the device counted labels outside [0, %u)", (unsigned)k);
+  if (!r->opts) {
+    for (size_t g = 0; g < j->groups; ++g) {
+      r->ce_sum += j->partials[g];
+      r->top_k_hits += j->hits[g];
+    }
+    return CLM_OK;
+  }
+  const size_t pg = CLM_AM_OPT_PARTIALS_PER_GROUP;
   for (size_t g = 0; g < j->groups; ++g) {
-    r->ce_sum += j->partials[g];
+    r->ce_sum += j->partials[g * pg + CLM_AM_OPT_LOSS];
+    r->w_top_k_hits += j->partials[g * pg + CLM_AM_OPT_WHITS];
     r->top_k_hits += j->hits[g];
   }
+  r->ignored += j->cm_status[CLM_CM_IGNORED];
+  /* The loss denominator and, weighted, the cells of the device's
+   * predictions, in row order. */
+  const int32_t *preds = r->pred_out ? r->pred_out + j->first : j->pred_host;
+  clm_mc_weight_rows(r->state, r->yt + j->first, preds,
+                     r->weights ? r->weights + j->first : NULL, j->n, 1,
+                     r->w_cm, &r->wsums);
   return CLM_OK;
 }
 
@@ -487,12 +594,94 @@ static clm_status check_scores_call(const clm_multiclass_state *state,
   return CLM_OK;
 }
 
+/* The option kernels' class weights on the device: K floats, 1 where the
+ * state has none (the products are then exact). */
+static clm_status upload_class_weights(clm_context *ctx, struct mc_ws *ws,
+                                       const clm_multiclass_state *s,
+                                       clm_error *err) {
+  const uint32_t k = s->n_classes;
+  float *w = clm_malloc((size_t)k * sizeof(float));
+  if (!w)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate %u class weights", (unsigned)k);
+  for (uint32_t c = 0; c < k; ++c)
+    w[c] = s->class_weight ? (float)s->class_weight[c] : 1.0f;
+  clm_status st =
+      clm_ensure_buffer(ctx, &ws->class_weight, &ws->class_weight_cap,
+                        (size_t)k * sizeof(float), CL_MEM_READ_ONLY, err);
+  if (st == CLM_OK) {
+    const cl_int rc =
+        clEnqueueWriteBuffer(ctx->queue, ws->class_weight, CL_TRUE, 0,
+                             (size_t)k * sizeof(float), w, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+      st = clm_fail_cl(err, rc, "clEnqueueWriteBuffer(class weights)");
+  }
+  free(w);
+  return st;
+}
+
+/* Host scratch of the run: per-slot partials, hits and (weighted, without
+ * pred_out) predictions; the call's weighted cells. */
+static clm_status scores_scratch(struct scores_run *r, size_t max_groups,
+                                 uint64_t max_rows, clm_error *err) {
+  const size_t per_group = r->opts ? CLM_AM_OPT_PARTIALS_PER_GROUP : 1;
+  const int host_preds = r->weights && !r->pred_out;
+  for (int i = 0; i < 2; ++i) {
+    struct mc_job *j = &r->job[i];
+    j->partials = clm_malloc(max_groups * per_group * sizeof(float));
+    j->hits = clm_malloc(max_groups * sizeof(cl_uint));
+    if (host_preds)
+      j->pred_host = clm_malloc((size_t)max_rows * sizeof(int32_t));
+    if (!j->partials || !j->hits || (host_preds && !j->pred_host))
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "cannot allocate host scratch");
+  }
+  if (r->weights) {
+    const uint64_t cells = (uint64_t)r->cm.k * r->cm.k;
+    const double host = clm_host_memory_bytes();
+    if ((host > 0 && (double)cells * sizeof(double) > host) ||
+        !(r->w_cm = clm_calloc((size_t)cells, sizeof(double))))
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "cannot allocate the %u x %u weighted cells of this "
+                      "update",
+                      (unsigned)r->cm.k, (unsigned)r->cm.k);
+  }
+  return CLM_OK;
+}
+
+/* Adds a successful run to the state. */
+static void scores_commit(const struct scores_run *r,
+                          clm_multiclass_state *state, uint64_t n,
+                          clm_scores_kind kind) {
+  const uint64_t counted = n - r->ignored;
+  state->n += counted;
+  state->has_scores = 1;
+  state->kind = kind;
+  state->n_scored += counted;
+  state->ce_sum += r->ce_sum;
+  state->top_k_hits += r->top_k_hits;
+  state->n_ignored += r->ignored;
+  /* Option-less: the plain mean over the scored rows. */
+  state->ce_norm += r->opts ? r->wsums.ce_norm : (double)n;
+  if (!state->weighted)
+    return;
+  const uint64_t cells = (uint64_t)state->n_classes * state->n_classes;
+  for (uint64_t c = 0; c < cells; ++c)
+    state->w_confusion[c] += r->w_cm[c];
+  state->w_sum += r->wsums.w_sum;
+  state->w_ignored += r->wsums.w_ignored;
+  state->w_scored += r->wsums.w_scored;
+  state->w_top_k_hits += r->w_top_k_hits;
+}
+
 static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
                                 uint64_t base, const int32_t *y_true,
-                                const float *scores, uint64_t n,
-                                clm_scores_kind kind, int32_t *pred_out,
-                                clm_error *err) {
+                                const float *scores, const float *weights,
+                                uint64_t n, clm_scores_kind kind,
+                                int32_t *pred_out, clm_error *err) {
   clm_status st = check_scores_call(state, y_true, scores, n, kind, err);
+  if (st == CLM_OK)
+    st = clm_mc_check_weights(state, weights, n, base, err);
   if (st != CLM_OK)
     return st;
   struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
@@ -504,13 +693,16 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
   const int by_rows = !ctx->strided && k >= 2 * ctx->vec_width;
   struct scores_run r = {.ctx = ctx,
                          .ws = ws,
+                         .state = state,
                          .yt = y_true,
                          .scores = scores,
+                         .weights = weights,
                          .pred_out = pred_out,
                          .kind = kind,
                          .top_k = state->top_k,
                          .base = base,
                          .by_rows = by_rows,
+                         .opts = clm_mc_has_options(state),
                          .tile = by_rows ? ctx->local_size * CLM_ROWS_PER_ITEM
                                          : ctx->local_size * ctx->items *
                                                ctx->vec_width};
@@ -518,17 +710,17 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
    * indices fit in 32 bits. */
   const uint64_t chunk = clm_engine_chunk_rows(ctx, (uint64_t)k * sizeof(float),
                                                1, 0x7fffffffu / k);
-  const size_t max_groups =
-      (size_t)((chunk < n ? chunk : n) + r.tile - 1) / r.tile + 1;
+  const uint64_t max_rows = chunk < n ? chunk : n;
+  const size_t max_groups = (size_t)(max_rows + r.tile - 1) / r.tile + 1;
   st = clm_cm_begin(ctx, ws, &r.cm, k, n, err);
-  for (int i = 0; i < 2 && st == CLM_OK; ++i) {
-    r.job[i].partials = clm_malloc(max_groups * sizeof(float));
-    r.job[i].hits = clm_malloc(max_groups * sizeof(cl_uint));
-    if (!r.job[i].partials || !r.job[i].hits)
-      st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "cannot allocate host scratch");
-  }
-  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, y_true));
+  r.cm.has_ignore = state->has_ignore_index;
+  r.cm.ignore = state->ignore_index;
+  if (st == CLM_OK)
+    st = scores_scratch(&r, max_groups, max_rows, err);
+  if (st == CLM_OK && r.opts)
+    st = upload_class_weights(ctx, ws, state, err);
+  const int copies = !(clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, y_true) &&
+                       (!weights || clm_can_wrap(ctx, weights)));
   const clm_task task = {.self = &r,
                          .n = n,
                          .chunk = chunk,
@@ -541,20 +733,16 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
     st = clm_engine_run(ctx, &task, err);
   if (st == CLM_OK)
     st = clm_cm_finish(&r.cm, state, err);
-  if (st == CLM_OK) {
-    state->n += n;
-    state->has_scores = 1;
-    state->kind = kind;
-    state->n_scored += n;
-    state->ce_sum += r.ce_sum;
-    state->top_k_hits += r.top_k_hits;
-  } else {
+  if (st == CLM_OK)
+    scores_commit(&r, state, n, kind);
+  else
     clFinish(ctx->queue); /* nothing may still use the caller's memory */
-  }
   for (int i = 0; i < 2; ++i) {
+    free(r.job[i].pred_host);
     free(r.job[i].hits);
     free(r.job[i].partials);
   }
+  free(r.w_cm);
   clm_cm_end(&r.cm);
   return st;
 }
@@ -571,7 +759,7 @@ clm_status clm_multiclass_update_labels_at(clm_context *ctx,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL context");
   pthread_mutex_lock(&ctx->lock);
-  clm_status st = update_labels(ctx, state, base, y_true, y_pred, n, err);
+  clm_status st = update_labels(ctx, state, base, y_true, y_pred, NULL, n, err);
   pthread_mutex_unlock(&ctx->lock);
   return st;
 }
@@ -595,8 +783,8 @@ clm_status clm_multiclass_update_scores_at(clm_context *ctx,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_scores: NULL context");
   pthread_mutex_lock(&ctx->lock);
-  clm_status st =
-      update_scores(ctx, state, base, y_true, scores, n, kind, pred_out, err);
+  clm_status st = update_scores(ctx, state, base, y_true, scores, NULL, n, kind,
+                                pred_out, err);
   pthread_mutex_unlock(&ctx->lock);
   return st;
 }
@@ -609,4 +797,34 @@ clm_status clm_multiclass_update_scores(clm_context *ctx,
                                         clm_error *err) {
   return clm_multiclass_update_scores_at(ctx, state, 0, y_true, scores, n, kind,
                                          pred_out, err);
+}
+
+clm_status clm_multiclass_update_labels_weighted(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const int32_t *y_pred, const float *weights,
+    uint64_t n, clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_labels_weighted: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st =
+      update_labels(ctx, state, base, y_true, y_pred, weights, n, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+clm_status clm_multiclass_update_scores_weighted(
+    clm_context *ctx, clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const float *scores, const float *weights,
+    uint64_t n, clm_scores_kind kind, int32_t *pred_out, clm_error *err) {
+  clm_error_clear(err);
+  if (!ctx)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_multiclass_update_scores_weighted: NULL context");
+  pthread_mutex_lock(&ctx->lock);
+  clm_status st = update_scores(ctx, state, base, y_true, scores, weights, n,
+                                kind, pred_out, err);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
 }
