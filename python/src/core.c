@@ -27,7 +27,7 @@ static PyThread_type_lock g_lock;
 
 /* The addresses of the last buffers handed to the library on this thread
  * (labels, scores), so tests can check that nothing was copied. */
-static _Thread_local uintptr_t g_last_labels, g_last_scores;
+static _Thread_local uintptr_t g_last_labels, g_last_scores, g_last_weights;
 
 /* Raises the Python exception that matches a library status. */
 static PyObject *raise_status(clm_status st, const clm_error *err) {
@@ -41,6 +41,7 @@ static PyObject *raise_status(clm_status st, const clm_error *err) {
   case CLM_ERR_EMPTY:
   case CLM_ERR_STATE_MISMATCH:
   case CLM_ERR_FORMAT:
+  case CLM_ERR_BAD_WEIGHT:
     type = PyExc_ValueError;
     break;
   case CLM_ERR_OUT_OF_MEMORY:
@@ -255,12 +256,13 @@ static int parse_kind(int kind) {
 
 static int BinaryState_init(BinaryStateObject *self, PyObject *args,
                             PyObject *kw) {
-  static char *kwlist[] = {"kind", "threshold", "n_features", NULL};
-  int kind = CLM_SCORES_LOGITS;
-  double threshold = 0.5;
+  static char *kwlist[] = {"kind",       "threshold", "n_features",
+                           "pos_weight", "weighted",  NULL};
+  int kind = CLM_SCORES_LOGITS, weighted = 0;
+  double threshold = 0.5, pos_weight = 1.0;
   unsigned long long nf = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|idK", kwlist, &kind, &threshold,
-                                   &nf))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|idKdp", kwlist, &kind,
+                                   &threshold, &nf, &pos_weight, &weighted))
     return -1;
   if (parse_kind(kind) != 0)
     return -1;
@@ -272,14 +274,67 @@ static int BinaryState_init(BinaryStateObject *self, PyObject *args,
   }
   if (self->busy)
     return busy_error();
-  clm_binary_state_release(&self->st);
-  clm_status st =
-      clm_binary_state_init(&self->st, (clm_scores_kind)kind, threshold, nf);
+  clm_binary_options o;
+  clm_binary_options_init(&o);
+  o.kind = (clm_scores_kind)kind;
+  o.threshold = threshold;
+  o.n_features = nf;
+  o.pos_weight = pos_weight;
+  o.weighted = weighted;
+  clm_binary_state s;
+  clm_status st = clm_binary_state_init_ex(&s, &o);
   if (st != CLM_OK) {
-    raise_status(st, NULL);
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "pos_weight must be positive and finite (also as float32), got "
+             "%g",
+             pos_weight);
+    raise_status(st, &err);
     return -1;
   }
+  clm_binary_state_release(&self->st);
+  self->st = s;
   return 0;
+}
+
+/* The options a binary state was created with. */
+static void binary_options_of(const clm_binary_state *s,
+                              clm_binary_options *o) {
+  clm_binary_options_init(o);
+  o->kind = s->kind;
+  o->threshold = s->threshold;
+  o->n_features = s->n_features;
+  o->pos_weight = s->pos_weight;
+  o->weighted = s->weighted;
+}
+
+/* Reads optional float32 sample weights: 1 when present (v filled), 0 when
+ * None, -1 on error. The length must be n; a weighted state needs them and
+ * an unweighted one refuses them. */
+static int get_weights(PyObject *wo, Py_buffer *v, Py_ssize_t n, int weighted) {
+  if (wo == Py_None) {
+    if (weighted && n > 0) {
+      PyErr_SetString(PyExc_ValueError,
+                      "this state is weighted: pass sample weights");
+      return -1;
+    }
+    return 0;
+  }
+  if (!weighted) {
+    PyErr_SetString(PyExc_ValueError,
+                    "this state is unweighted: create it with weighted=True "
+                    "to pass sample weights");
+    return -1;
+  }
+  if (get_buffer(wo, v, 0, "weights", "f", "float32") != 0)
+    return -1;
+  if (v->len / 4 != n) {
+    length_error("weights", v->len / 4, "labels", n);
+    PyBuffer_Release(v);
+    return -1;
+  }
+  return 1;
 }
 
 static void BinaryState_dealloc(BinaryStateObject *self) {
@@ -290,10 +345,11 @@ static void BinaryState_dealloc(BinaryStateObject *self) {
 /* update(labels, scores, features=None, grad_out=None) */
 static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
                                     PyObject *kw) {
-  static char *kwlist[] = {"labels", "scores", "features", "grad_out", NULL};
-  PyObject *lo, *so, *fo = Py_None, *go = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO", kwlist, &lo, &so, &fo,
-                                   &go))
+  static char *kwlist[] = {"labels",   "scores",  "features",
+                           "grad_out", "weights", NULL};
+  PyObject *lo, *so, *fo = Py_None, *go = Py_None, *wo = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OOO", kwlist, &lo, &so, &fo,
+                                   &go, &wo))
     return NULL;
   if (self->busy) {
     busy_error();
@@ -302,8 +358,8 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
   clm_context *ctx = get_context(NULL);
   if (!ctx)
     return NULL;
-  Py_buffer lv, sv, fv, gv;
-  int have_f = 0, have_g = 0;
+  Py_buffer lv, sv, fv, gv, wv;
+  int have_f = 0, have_g = 0, have_w = 0;
   if (get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8") != 0)
     return NULL;
   if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
@@ -343,15 +399,22 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
       goto done;
     }
   }
+  have_w = get_weights(wo, &wv, n, self->st.weighted);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
   g_last_labels = (uintptr_t)lv.buf;
   g_last_scores = (uintptr_t)sv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
   if (n == 0) {
     result = Py_NewRef(Py_None);
     goto done;
   }
   clm_binary_state tmp;
-  clm_status st =
-      clm_binary_state_init(&tmp, self->st.kind, self->st.threshold, nf);
+  clm_binary_options opts;
+  binary_options_of(&self->st, &opts);
+  clm_status st = clm_binary_state_init_ex(&tmp, &opts);
   if (st != CLM_OK) {
     raise_status(st, NULL);
     goto done;
@@ -361,11 +424,12 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
   const uint8_t *labels = lv.buf;
   const float *features = have_f ? fv.buf : NULL;
   float *grad = have_g ? gv.buf : NULL;
+  const float *weights = have_w ? wv.buf : NULL;
   const int f64 = buffer_type(&sv) == 'd';
   self->busy = 1;
   Py_BEGIN_ALLOW_THREADS if (!f64) {
-    st = clm_binary_update(ctx, &tmp, labels, sv.buf, (uint64_t)n, features,
-                           grad, &err);
+    st = clm_binary_update_weighted(ctx, &tmp, 0, labels, sv.buf, weights,
+                                    (uint64_t)n, features, grad, &err);
   }
   else {
     float *conv = malloc(sizeof(float) * (size_t)(n < (Py_ssize_t)CONVERT_BATCH
@@ -382,9 +446,11 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
       st = clm_binary_scores_from_f64_at(in + base, m, base, tmp.kind,
                                          tmp.threshold, conv, &err);
       if (st == CLM_OK)
-        st = clm_binary_update_at(ctx, &tmp, base, labels + base, conv, m,
-                                  features ? features + base * nf : NULL,
-                                  grad ? grad + base : NULL, &err);
+        st = clm_binary_update_weighted(
+            ctx, &tmp, base, labels + base, conv,
+            weights ? weights + base : NULL, m,
+            features ? features + base * nf : NULL, grad ? grad + base : NULL,
+            &err);
     }
     free(conv);
   }
@@ -404,6 +470,8 @@ done:
     PyBuffer_Release(&fv);
   if (have_g)
     PyBuffer_Release(&gv);
+  if (have_w)
+    PyBuffer_Release(&wv);
   return result;
 }
 
@@ -458,14 +526,17 @@ static PyObject *BinaryState_finalize(BinaryStateObject *self, PyObject *args) {
   }
   return Py_BuildValue(
       "{s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:N,"
-      "s:N}",
+      "s:N,s:O,s:d,s:d,s:d,s:d,s:d,s:d}",
       "n", (unsigned long long)r.n, "tp", (unsigned long long)r.tp, "fp",
       (unsigned long long)r.fp, "tn", (unsigned long long)r.tn, "fn",
       (unsigned long long)r.fn, "threshold", r.threshold, "accuracy",
       r.accuracy, "precision", r.precision, "recall", r.recall, "f1", r.f1,
       "specificity", r.specificity, "balanced_accuracy", r.balanced_accuracy,
       "mcc", r.mcc, "bce_mean", r.bce_mean, "bce_sum", r.bce_sum, "grad_bias",
-      r.grad_bias, "undefined", undef, "weight_grad", wgl);
+      r.grad_bias, "undefined", undef, "weight_grad", wgl, "weighted",
+      r.weighted ? Py_True : Py_False, "pos_weight", r.pos_weight,
+      "weight_sum", r.weight_sum, "w_tp", r.w_tp, "w_fp", r.w_fp, "w_tn",
+      r.w_tn, "w_fn", r.w_fn);
 }
 
 /* The state as plain values (for pickling and inspection). */
@@ -484,12 +555,17 @@ static PyObject *BinaryState_getstate(BinaryStateObject *self,
   if (!wg)
     return NULL;
   return Py_BuildValue(
-      "{s:i,s:d,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:K,s:N}", "kind", (int)s->kind,
+      "{s:i,s:d,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:K,s:N,s:d,s:O,s:d,s:d,s:d,s:d,"
+      "s:d}",
+      "kind", (int)s->kind,
       "threshold", s->threshold, "n", (unsigned long long)s->n, "tp",
       (unsigned long long)s->tp, "fp", (unsigned long long)s->fp, "tn",
       (unsigned long long)s->tn, "fn", (unsigned long long)s->fn, "bce_sum",
       s->bce_sum, "grad_sum", s->grad_sum, "n_features",
-      (unsigned long long)s->n_features, "weight_grad_sum", wg);
+      (unsigned long long)s->n_features, "weight_grad_sum", wg, "pos_weight",
+      s->pos_weight, "weighted", s->weighted ? Py_True : Py_False, "w_sum",
+      s->w_sum, "w_tp", s->w_tp, "w_fp", s->w_fp, "w_tn", s->w_tn, "w_fn",
+      s->w_fn);
 }
 
 static int dict_u64(PyObject *d, const char *key, uint64_t *out) {
@@ -548,10 +624,37 @@ static PyObject *BinaryState_setstate(BinaryStateObject *self, PyObject *d) {
                     "floats");
     return NULL;
   }
+  /* Options and weighted sums (absent in states pickled before them). */
+  double pos_weight = 1.0, w_sum = 0, w_tp = 0, w_fp = 0, w_tn = 0, w_fn = 0;
+  int weighted = 0;
+  if (PyDict_GetItemString(d, "pos_weight")) {
+    PyObject *wd = PyDict_GetItemString(d, "weighted");
+    if (!wd || dict_f64(d, "pos_weight", &pos_weight) ||
+        dict_f64(d, "w_sum", &w_sum) || dict_f64(d, "w_tp", &w_tp) ||
+        dict_f64(d, "w_fp", &w_fp) || dict_f64(d, "w_tn", &w_tn) ||
+        dict_f64(d, "w_fn", &w_fn)) {
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "state has no 'weighted'");
+      return NULL;
+    }
+    weighted = PyObject_IsTrue(wd) == 1;
+  }
+  clm_binary_options o;
+  clm_binary_options_init(&o);
+  o.kind = (clm_scores_kind)kind;
+  o.threshold = thr;
+  o.n_features = nf;
+  o.pos_weight = pos_weight;
+  o.weighted = weighted;
   clm_binary_state s;
-  clm_status st = clm_binary_state_init(&s, (clm_scores_kind)kind, thr, nf);
+  clm_status st = clm_binary_state_init_ex(&s, &o);
   if (st != CLM_OK)
     return raise_status(st, NULL);
+  s.w_sum = w_sum;
+  s.w_tp = w_tp;
+  s.w_fp = w_fp;
+  s.w_tn = w_tn;
+  s.w_fn = w_fn;
   for (uint64_t j = 0; j < nf; ++j) {
     s.weight_grad_sum[j] = PyFloat_AsDouble(PyList_GET_ITEM(wg, j));
     if (PyErr_Occurred()) {
@@ -576,17 +679,20 @@ static PyObject *BinaryState_reduce(BinaryStateObject *self,
   PyObject *state = BinaryState_getstate(self, NULL);
   if (!state)
     return NULL;
-  return Py_BuildValue("O(idK)N", (PyObject *)Py_TYPE(self), (int)self->st.kind,
-                       self->st.threshold,
-                       (unsigned long long)self->st.n_features, state);
+  return Py_BuildValue("O(idKdi)N", (PyObject *)Py_TYPE(self),
+                       (int)self->st.kind, self->st.threshold,
+                       (unsigned long long)self->st.n_features,
+                       self->st.pos_weight, self->st.weighted, state);
 }
 
 static PyMethodDef BinaryState_methods[] = {
     {"update", (PyCFunction)(void (*)(void))BinaryState_update,
      METH_VARARGS | METH_KEYWORDS,
-     "update(labels, scores, features=None, grad_out=None): evaluate a batch "
-     "on the device and add it (labels: bool/uint8; scores: float32/float64; "
-     "features: float32 N x D; grad_out: writable float32 of length N)."},
+     "update(labels, scores, features=None, grad_out=None, weights=None): "
+     "evaluate a batch on the device and add it (labels: bool/uint8; scores: "
+     "float32/float64; features: float32 N x D; grad_out: writable float32 "
+     "of length N; weights: float32 of length N, required by weighted "
+     "states and read in place)."},
     {"merge", (PyCFunction)BinaryState_merge, METH_O,
      "merge(other): add another state (same kind, threshold, n_features)."},
     {"finalize", (PyCFunction)BinaryState_finalize, METH_VARARGS,
@@ -603,8 +709,9 @@ static PyTypeObject BinaryStateType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.BinaryState",
     .tp_basicsize = sizeof(BinaryStateObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "BinaryState(kind=0, threshold=0.5, n_features=0): the "
-              "library's mergeable binary accumulator.",
+    .tp_doc = "BinaryState(kind=0, threshold=0.5, n_features=0, "
+              "pos_weight=1.0, weighted=False): the library's mergeable "
+              "binary accumulator.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)BinaryState_init,
     .tp_dealloc = (destructor)BinaryState_dealloc,
@@ -627,7 +734,7 @@ static PyObject *BinaryState_merge(BinaryStateObject *self, PyObject *other) {
     memset(&err, 0, sizeof err);
     snprintf(err.message, sizeof err.message,
              "cannot merge binary states with different scores kind, "
-             "threshold or n_features");
+             "threshold, n_features, pos_weight or weighting");
     return raise_status(st, &err);
   }
   Py_RETURN_NONE;
@@ -1269,8 +1376,9 @@ done:
 
 static PyObject *mod_last_buffers(PyObject *Py_UNUSED(m),
                                   PyObject *Py_UNUSED(ignored)) {
-  return Py_BuildValue("(KK)", (unsigned long long)g_last_labels,
-                       (unsigned long long)g_last_scores);
+  return Py_BuildValue("(KKK)", (unsigned long long)g_last_labels,
+                       (unsigned long long)g_last_scores,
+                       (unsigned long long)g_last_weights);
 }
 
 static PyMethodDef module_methods[] = {
