@@ -45,7 +45,9 @@ struct data {
   double *cw;
 };
 
-static double unit(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
+static double unit(uint64_t h) {
+  return (double)(h >> 11) * 0x1.0p-53;
+}
 
 static void generate(struct data *d) {
 #pragma omp parallel for schedule(static)
@@ -152,9 +154,8 @@ static void mc_run(const struct data *d, int scores, int weighted) {
   clm_error err;
   clm_status st = clm_multiclass_state_init_ex(&s, &o);
   if (st == CLM_OK && scores && weighted)
-    st = clm_multiclass_update_scores_weighted(g_ctx, &s, 0, d->yc, d->zk, d->w,
-                                               d->n, CLM_SCORES_LOGITS, NULL,
-                                               &err);
+    st = clm_multiclass_update_scores_weighted(
+        g_ctx, &s, 0, d->yc, d->zk, d->w, d->n, CLM_SCORES_LOGITS, NULL, &err);
   else if (st == CLM_OK && scores)
     st = clm_multiclass_update_scores_at(g_ctx, &s, 0, d->yc, d->zk, d->n,
                                          CLM_SCORES_LOGITS, NULL, &err);
@@ -162,17 +163,25 @@ static void mc_run(const struct data *d, int scores, int weighted) {
     st = clm_multiclass_update_labels_weighted(g_ctx, &s, 0, d->yc, d->pc, d->w,
                                                d->n, &err);
   else if (st == CLM_OK)
-    st = clm_multiclass_update_labels_at(g_ctx, &s, 0, d->yc, d->pc, d->n,
-                                         &err);
+    st =
+        clm_multiclass_update_labels_at(g_ctx, &s, 0, d->yc, d->pc, d->n, &err);
   if (st != CLM_OK)
     die("multiclass update", st, &err);
   clm_multiclass_state_release(&s);
 }
 
-static void v_mc_labels(const struct data *d) { mc_run(d, 0, 0); }
-static void v_mc_labels_w(const struct data *d) { mc_run(d, 0, 1); }
-static void v_mc_scores(const struct data *d) { mc_run(d, 1, 0); }
-static void v_mc_scores_w(const struct data *d) { mc_run(d, 1, 1); }
+static void v_mc_labels(const struct data *d) {
+  mc_run(d, 0, 0);
+}
+static void v_mc_labels_w(const struct data *d) {
+  mc_run(d, 0, 1);
+}
+static void v_mc_scores(const struct data *d) {
+  mc_run(d, 1, 0);
+}
+static void v_mc_scores_w(const struct data *d) {
+  mc_run(d, 1, 1);
+}
 
 static void v_mc_cal(const struct data *d) {
   clm_calibration_options o;
@@ -286,8 +295,7 @@ int main(int argc, char **argv) {
         t[r] = bc_now_s() - t0;
       }
       med[v] = bc_median(t, reps);
-      const double bytes =
-          VARIANTS[v].bytes + VARIANTS[v].bytes_per_class * k;
+      const double bytes = VARIANTS[v].bytes + VARIANTS[v].bytes_per_class * k;
       char ratio[32] = "";
       if (v > 0 && strstr(VARIANTS[v].name, "-w") &&
           med[v - 1] > 0) /* the unweighted row just above */

@@ -73,8 +73,8 @@ Test(cliw, bad_weights_name_file_and_index) {
 Test(cliw, usage_errors) {
   write_four();
   const char *y = fpath("y.npy"), *z = fpath("z.npy");
-  run_result r = RUN("binary", "--labels", y, "--scores", z, "--pos-weight",
-                     "0");
+  run_result r =
+      RUN("binary", "--labels", y, "--scores", z, "--pos-weight", "0");
   expect_failure(&r, 2, NEEDLES("--pos-weight"));
   r = RUN("binary", "--labels", y, "--scores", z, "--calibration-bins", "0");
   expect_failure(&r, 2, NEEDLES("--calibration-bins"));
@@ -86,16 +86,16 @@ Test(cliw, usage_errors) {
   expect_failure(&r, 2, NEEDLES("--reliability-out"));
   const int32_t yc[4] = {0, 1, 2, 1};
   write_i32_v(fpath("yc.npy"), yc, 4);
-  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--pred",
-          fpath("yc.npy"), "--label-smoothing", "0.1");
+  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--pred", fpath("yc.npy"),
+          "--label-smoothing", "0.1");
   expect_failure(&r, 2, NEEDLES("--label-smoothing", "--scores"));
-  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--pred",
-          fpath("yc.npy"), "--ignore-index", "1.5");
+  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--pred", fpath("yc.npy"),
+          "--ignore-index", "1.5");
   expect_failure(&r, 2, NEEDLES("--ignore-index"));
   const float s[12] = {0};
   write_f32_2d(fpath("s.npy"), s, 4, 3);
-  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--scores",
-          fpath("s.npy"), "--label-smoothing", "1.5");
+  r = RUN("multiclass", "--labels", fpath("yc.npy"), "--scores", fpath("s.npy"),
+          "--label-smoothing", "1.5");
   expect_failure(&r, 2, NEEDLES("--label-smoothing"));
 }
 
@@ -106,10 +106,10 @@ Test(cliw, reliability_bins_and_csv) {
   write_u8(fpath("y.npy"), y, 6);
   write_f32(fpath("p.npy"), p, 6);
   const char *csv = opath("rel.csv");
-  run_result r = RUN("binary", "--labels", fpath("y.npy"), "--scores",
-                     fpath("p.npy"), "--scores-kind", "probs",
-                     "--calibration-bins", "4", "--reliability-out", csv,
-                     "--json");
+  run_result r =
+      RUN("binary", "--labels", fpath("y.npy"), "--scores", fpath("p.npy"),
+          "--scores-kind", "probs", "--calibration-bins", "4",
+          "--reliability-out", csv, "--json");
   cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
   /* Bins [0, .25]: 0, .25, .125 (hits 1 of 3, conf .125); (.25, .5]: .5
    * (0 of 1); (.5, .75]: .75 (1 of 1); (.75, 1]: 1 (1 of 1). */
@@ -144,10 +144,10 @@ Test(cliw, quantile_strategy) {
   }
   write_u8(fpath("y.npy"), y, n);
   write_f32(fpath("p.npy"), p, n);
-  run_result r = RUN("binary", "--labels", fpath("y.npy"), "--scores",
-                     fpath("p.npy"), "--scores-kind", "probs",
-                     "--calibration-bins", "4", "--calibration-strategy",
-                     "quantile", "--json");
+  run_result r =
+      RUN("binary", "--labels", fpath("y.npy"), "--scores", fpath("p.npy"),
+          "--scores-kind", "probs", "--calibration-bins", "4",
+          "--calibration-strategy", "quantile", "--json");
   cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
   char *bins = json_array_text(r.out, "bins");
   cr_assert_not_null(bins);
@@ -178,8 +178,7 @@ Test(cliw, ignore_index_negative_labels) {
   expect_close("accuracy", json_num(r.out, "accuracy"), 0.75, 1e-12);
   expect_confusion_matrix(r.out, "[[1,0,0],[0,1,0],[1,0,1]]");
   /* Without the flag the -100 label is an error naming its index. */
-  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores",
-          fpath("s.npy"));
+  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("s.npy"));
   expect_failure(&r, 1, NEEDLES(fpath("y.npy"), "1", "-100"));
 }
 
@@ -195,14 +194,14 @@ Test(cliw, class_weights_file_checked) {
   expect_failure(&r, 1, NEEDLES(fpath("cw.npy"), "class 1"));
   const double cw2[2] = {1.0, 1.0};
   write_f64_v(fpath("cw2.npy"), cw2, 2);
-  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores",
-          fpath("s.npy"), "--class-weights", fpath("cw2.npy"));
+  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("s.npy"),
+          "--class-weights", fpath("cw2.npy"));
   expect_failure(&r, 1, NEEDLES(fpath("cw2.npy"), "3 values"));
   /* Valid weights: loss = sum w_y (lse - z_y) / sum w_y. */
   const double cw3[3] = {1.0, 2.0, 0.5};
   write_f64_v(fpath("cw3.npy"), cw3, 3);
-  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores",
-          fpath("s.npy"), "--class-weights", fpath("cw3.npy"), "--json");
+  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("s.npy"),
+          "--class-weights", fpath("cw3.npy"), "--json");
   cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
   const double l = log(exp(1.0) + 2.0) - 1.0;
   expect_close("cross_entropy_mean", json_num(r.out, "cross_entropy_mean"), l,

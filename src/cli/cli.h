@@ -91,7 +91,7 @@ struct cli_calibration_out;
 struct cli_multiclass_extra {
   const double *w_confusion; /* K x K sums of weights, or NULL */
   const struct cli_calibration_out *calibration; /* NULL: not computed */
-  const clm_multiclass_state *state; /* the loss options */
+  const clm_multiclass_state *state;             /* the loss options */
 };
 /* ranking: NULL when not computed. */
 void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
@@ -146,7 +146,7 @@ struct cli_multiclass_args {
   const char *weights, *class_weights; /* --weights, --class-weights */
   clm_scores_kind kind;
   unsigned long long classes, top_k;
-  int has_ignore_index;   /* --ignore-index I */
+  int has_ignore_index; /* --ignore-index I */
   int32_t ignore_index;
   double label_smoothing; /* --label-smoothing E */
   clm_zero_division zd;

@@ -25,7 +25,8 @@ static void usage(FILE *f) {
       "                         write dL/dW = (1/N) sum_i (sigma(z_i) - y_i) "
       "x_i\n"
       "  --weights FILE         per-sample weights (N finite values >= 0):\n"
-      "                         weighted counts, metrics, loss and calibration\n"
+      "                         weighted counts, metrics, loss and "
+      "calibration\n"
       "  --pos-weight P         weight of the positive term of the loss, as\n"
       "                         PyTorch's BCEWithLogitsLoss(pos_weight=P)\n"
       "  --zero-division V      value of 0/0 ratios: 0 (default), 1 or nan\n"
@@ -216,8 +217,7 @@ static clm_status batch_load(struct batch *b, const struct cli_binary_args *a,
                              const clm_array *features,
                              const clm_array *weights, uint64_t first,
                              uint64_t m, const uint8_t **y, const float **z,
-                             const float **x, const float **w,
-                             clm_error *err) {
+                             const float **x, const float **w, clm_error *err) {
   clm_status st = CLM_OK;
   if (b->y)
     st = clm_array_read_labels_u8(labels, first, m, b->y, err);
@@ -388,8 +388,8 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
     return CLI_EXIT_ERROR;
   int erc;
   if (!a->calib.off &&
-      (erc = cli_calibration_begin(&a->calib, &r->cal, 1, a->weights != NULL,
-                                   0, 0)) >= 0)
+      (erc = cli_calibration_begin(&a->calib, &r->cal, 1, a->weights != NULL, 0,
+                                   0)) >= 0)
     return erc;
   erc = evaluate(a, r->ctx, &r->state, r->labels, r->scores, r->features,
                  r->weights, &r->gout, &r->cal);

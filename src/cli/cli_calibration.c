@@ -257,8 +257,7 @@ void cli_calibration_text(FILE *f, const struct cli_calibration_out *out) {
   if (!out->done)
     return;
   const clm_calibration_result *r = &out->result;
-  fprintf(f,
-          "\ncalibration (%s, %u %s bins%s)\n",
+  fprintf(f, "\ncalibration (%s, %u %s bins%s)\n",
           r->n_classes > 1 ? "top-label confidence"
                            : "positive-class probability",
           (unsigned)r->n_bins, out->quantile ? "equal-mass" : "equal-width",
@@ -274,11 +273,10 @@ void cli_calibration_text(FILE *f, const struct cli_calibration_out *out) {
   for (uint32_t b = 0; b < r->n_bins; ++b) {
     const clm_calibration_bin *bin = &r->bins[b];
     char range[40];
-    snprintf(range, sizeof range, "%s%.4g, %.4g]", b == 0 ? "[" : "(",
-             bin->lo, bin->hi);
+    snprintf(range, sizeof range, "%s%.4g, %.4g]", b == 0 ? "[" : "(", bin->lo,
+             bin->hi);
     if (bin->count == 0)
-      fprintf(f, "  %-17s %12llu %11s %10s %10s\n", range, 0ULL, "-", "-",
-              "-");
+      fprintf(f, "  %-17s %12llu %11s %10s %10s\n", range, 0ULL, "-", "-", "-");
     else
       fprintf(f, "  %-17s %12llu %11.6f %10.6f %+10.6f\n", range,
               (unsigned long long)bin->count, bin->confidence, bin->frequency,

@@ -65,7 +65,8 @@ void cli_calibration_free(struct cli_calibration_out *out);
 /* The reliability table and the errors, as text and as the JSON
  * "calibration" object. */
 void cli_calibration_text(FILE *f, const struct cli_calibration_out *out);
-void cli_calibration_json(struct json *j, const struct cli_calibration_out *out);
+void cli_calibration_json(struct json *j,
+                          const struct cli_calibration_out *out);
 
 /* ---- sample and class weights (cli_weights.c) ---- */
 
@@ -85,8 +86,7 @@ int cli_weights_need_buffer(const clm_array *w);
 double *cli_class_weights_load(const char *path, uint32_t k);
 /* Rows [first, first + m) of a label file as int32 where the value
  * `ignore` (which may be negative) is allowed besides class indices. */
-clm_status cli_labels_i32_ignore(const clm_array *a, uint64_t first,
-                                 uint64_t m, int32_t ignore, int32_t *buf,
-                                 clm_error *err);
+clm_status cli_labels_i32_ignore(const clm_array *a, uint64_t first, uint64_t m,
+                                 int32_t ignore, int32_t *buf, clm_error *err);
 
 #endif

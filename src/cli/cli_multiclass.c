@@ -82,9 +82,10 @@ int cli_multiclass_parse_args(int argc, char **argv,
       continue;
     }
     static const char *const with_value[] = {
-        "--labels", "--pred",  "--scores",        "--scores-kind", "--classes",
-        "--top-k",  "--names", "--zero-division", "--device",      "--weights",
-        "--class-weights", "--ignore-index", "--label-smoothing", NULL};
+        "--labels",          "--pred",    "--scores",        "--scores-kind",
+        "--classes",         "--top-k",   "--names",         "--zero-division",
+        "--device",          "--weights", "--class-weights", "--ignore-index",
+        "--label-smoothing", NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multiclass", &v);
     if (rc >= 0)
@@ -117,8 +118,9 @@ int cli_multiclass_parse_args(int argc, char **argv,
       if (cli_parse_double(v, &a->label_smoothing) != 0 ||
           !(a->label_smoothing >= 0.0 && a->label_smoothing <= 1.0))
         return cli_usage_error(
-            "multiclass", "--label-smoothing must be a number in [0, 1], not "
-                          "'%s'",
+            "multiclass",
+            "--label-smoothing must be a number in [0, 1], not "
+            "'%s'",
             v);
     } else if (strcmp(arg, "--scores-kind") == 0) {
       if (cli_parse_scores_kind(v, &a->kind) != 0)
@@ -567,10 +569,9 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
     return rc;
   if (a->scores && !a->rank.off) {
     const struct cli_ranking_ignore ig = {a->ignore_index, r->state.n};
-    const int rrc = cli_ranking_run(&a->rank, r->ctx, r->labels, r->other,
-                                    r->k, a->kind,
-                                    a->has_ignore_index ? &ig : NULL,
-                                    r->weights, &r->rank);
+    const int rrc =
+        cli_ranking_run(&a->rank, r->ctx, r->labels, r->other, r->k, a->kind,
+                        a->has_ignore_index ? &ig : NULL, r->weights, &r->rank);
     if (rrc >= 0)
       return rrc;
   }
@@ -617,12 +618,10 @@ int cli_multiclass(int argc, char **argv) {
   int rc = cli_multiclass_parse_args(argc, argv, &a);
   if (rc >= 0)
     return rc;
-  const struct cli_file ins[] = {{"--labels", a.labels},
-                                 {"--pred", a.pred},
-                                 {"--scores", a.scores},
-                                 {"--names", a.names},
-                                 {"--weights", a.weights},
-                                 {"--class-weights", a.class_weights}};
+  const struct cli_file ins[] = {
+      {"--labels", a.labels},   {"--pred", a.pred},
+      {"--scores", a.scores},   {"--names", a.names},
+      {"--weights", a.weights}, {"--class-weights", a.class_weights}};
   const struct cli_file outs[] = {
       {"--roc-out", a.rank.roc_out},
       {"--pr-out", a.rank.pr_out},

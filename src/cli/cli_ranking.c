@@ -115,8 +115,8 @@ struct source {
 
 /* Reads rows [row, row + m) of the labels as int32, the ignored value
  * allowed. */
-static clm_status scan_labels(const struct source *s, uint64_t row,
-                              uint64_t m, clm_error *err) {
+static clm_status scan_labels(const struct source *s, uint64_t row, uint64_t m,
+                              clm_error *err) {
   if (clm_array_dtype(s->labels) == CLM_DTYPE_I32) {
     memcpy(s->yscan, (const int32_t *)clm_array_data(s->labels) + row,
            m * sizeof(int32_t));
@@ -150,8 +150,8 @@ static clm_status read_kept(struct source *s, uint64_t first, uint64_t count,
       if (s->next_kept++ >= first) {
         y[got] = s->yscan[i];
         if (raw) {
-          memcpy(s->zkept + got * row_bytes,
-                 z + (s->next_row + i) * row_bytes, row_bytes);
+          memcpy(s->zkept + got * row_bytes, z + (s->next_row + i) * row_bytes,
+                 row_bytes);
         } else {
           const clm_status rs = clm_array_read_values_f32(
               s->scores, (s->next_row + i) * s->k, s->k,
@@ -161,8 +161,8 @@ static clm_status read_kept(struct source *s, uint64_t first, uint64_t count,
         }
         if (s->weights) {
           const float *wv;
-          const clm_status ws = cli_weights_batch(
-              s->weights, s->next_row + i, 1, s->wbuf + got, &wv, err);
+          const clm_status ws = cli_weights_batch(s->weights, s->next_row + i,
+                                                  1, s->wbuf + got, &wv, err);
           if (ws != CLM_OK)
             return ws;
           s->wbuf[got] = *wv;
@@ -252,17 +252,17 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   if (ignore) { /* multi-class only: int32 labels, scores as stored */
     src.has_ignore = 1;
     src.ignore = ignore->value;
-    alloc_failed = !(src.ybuf = malloc(rows * sizeof(int32_t))) ||
-                   !(src.yscan = malloc(rows * sizeof(int32_t))) ||
-                   !(src.zkept = malloc(rows * k * (sd == CLM_DTYPE_F64 ? 8 : 4)));
+    alloc_failed =
+        !(src.ybuf = malloc(rows * sizeof(int32_t))) ||
+        !(src.yscan = malloc(rows * sizeof(int32_t))) ||
+        !(src.zkept = malloc(rows * k * (sd == CLM_DTYPE_F64 ? 8 : 4)));
   } else {
     alloc_failed =
         (!labels_in_place && !(src.ybuf = malloc(rows * (k == 1 ? 1 : 4)))) ||
         (!scores_in_place && !(src.zbuf = malloc(rows * k * sizeof(float))));
   }
   src.weights = weights;
-  if (!alloc_failed && weights &&
-      (ignore || cli_weights_need_buffer(weights)))
+  if (!alloc_failed && weights && (ignore || cli_weights_need_buffer(weights)))
     alloc_failed = !(src.wbuf = malloc(rows * sizeof(float)));
   if (alloc_failed) {
     free(src.wbuf);
@@ -280,14 +280,13 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
-  const clm_ranking_source source = {
-      &src,
-      n,
-      k,
-      scores_in_place ? sd : CLM_DTYPE_F32,
-      k > 1 && kind == CLM_SCORES_LOGITS,
-      source_read,
-      weights ? source_read_weights : NULL};
+  const clm_ranking_source source = {&src,
+                                     n,
+                                     k,
+                                     scores_in_place ? sd : CLM_DTYPE_F32,
+                                     k > 1 && kind == CLM_SCORES_LOGITS,
+                                     source_read,
+                                     weights ? source_read_weights : NULL};
   clm_error err;
   clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
   free(src.wbuf);

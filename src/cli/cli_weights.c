@@ -120,9 +120,8 @@ double *cli_class_weights_load(const char *path, uint32_t k) {
   return w;
 }
 
-clm_status cli_labels_i32_ignore(const clm_array *a, uint64_t first,
-                                 uint64_t m, int32_t ignore, int32_t *buf,
-                                 clm_error *err) {
+clm_status cli_labels_i32_ignore(const clm_array *a, uint64_t first, uint64_t m,
+                                 int32_t ignore, int32_t *buf, clm_error *err) {
   for (uint64_t i = 0; i < m; ++i) {
     const double v = value_at(a, first + i);
     if (v == (double)ignore) {

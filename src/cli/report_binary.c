@@ -47,8 +47,9 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
     fprintf(f, "labels: %s\nscores: %s\n", rep->labels_path, rep->scores_path);
   cli_print_device(f, rep->ctx);
   if (r->weighted) {
-    fprintf(f, "  sample weights: sum %.6g over %llu samples; metrics below "
-               "are weighted\n",
+    fprintf(f,
+            "  sample weights: sum %.6g over %llu samples; metrics below "
+            "are weighted\n",
             r->weight_sum, (unsigned long long)r->n);
     fprintf(f, "  weighted confusion     predicted 1   predicted 0\n");
     fprintf(f, "  actual 1            %14.6g %13.6g\n", r->w_tp, r->w_fn);

@@ -163,8 +163,9 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
           (unsigned long long)r->n, k);
   cli_print_device(f, ctx);
   if (r->sample_weighted)
-    fprintf(f, "sample weights: sum %.6g; metrics and supports below are "
-               "weighted\n\n",
+    fprintf(f,
+            "sample weights: sum %.6g; metrics and supports below are "
+            "weighted\n\n",
             r->weight_sum);
   print_table(f, r, names, w);
   print_summary(f, r);
@@ -260,8 +261,7 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
                                const struct cli_ranking_out *ranking,
                                const struct cli_multiclass_extra *extra) {
   const clm_ranking_result *q = ranking ? &ranking->result : NULL;
-  const double *wcm =
-      r->sample_weighted && extra ? extra->w_confusion : NULL;
+  const double *wcm = r->sample_weighted && extra ? extra->w_confusion : NULL;
   struct json j;
   json_begin(&j, f);
   json_string(&j, "task", "multiclass");
