@@ -27,14 +27,21 @@ from ._classification import (
     precision_score,
     recall_score,
 )
-from ._evaluators import BinaryEvaluator, MulticlassEvaluator
+from ._calibration import brier_score_loss, calibration_curve, calibration_error
+from ._evaluators import BinaryEvaluator, CalibrationEvaluator, MulticlassEvaluator
 from ._ranking import (
     average_precision_score,
     precision_recall_curve,
     roc_auc_score,
     roc_curve,
 )
-from ._scores import BCEResult, bce_with_logits, log_loss, top_k_accuracy_score
+from ._scores import (
+    BCEResult,
+    bce_with_logits,
+    cross_entropy,
+    log_loss,
+    top_k_accuracy_score,
+)
 from ._validation import _init_lock
 
 __version__ = _core.version
@@ -79,15 +86,20 @@ def device_info() -> Optional[Dict[str, Any]]:
 __all__ = [
     "BCEResult",
     "BinaryEvaluator",
+    "CalibrationEvaluator",
     "MulticlassEvaluator",
     "UndefinedMetricWarning",
     "accuracy_score",
     "average_precision_score",
     "balanced_accuracy_score",
     "bce_with_logits",
+    "brier_score_loss",
+    "calibration_curve",
+    "calibration_error",
     "classification_report",
     "cohen_kappa_score",
     "confusion_matrix",
+    "cross_entropy",
     "device_info",
     "devices",
     "f1_score",

@@ -16,10 +16,10 @@ from ._validation import (
     as_array,
     check_lengths,
     check_nonempty,
-    check_sample_weight,
     column_or_1d,
     encode,
     ensure_context,
+    integer_weights,
     labels_array,
 )
 
@@ -28,9 +28,14 @@ ZeroDivision = Union[str, int, float]
 
 _COMMON_NOTE = """
     Differences from scikit-learn: the confusion counts come from the OpenCL
-    device; ``sample_weight`` is not supported (``NotImplementedError``);
-    empty input raises ``ValueError`` (scikit-learn returns 0 or NaN with a
-    warning); multilabel-indicator targets raise ``NotImplementedError``.
+    device; ``sample_weight`` is rounded to float32 (the weights the device
+    reads; float32 arrays are read in place) and the weighted matrix is
+    summed in float64 in row order, so weighted results agree with
+    scikit-learn's float64 weights to float32 rounding of each weight (about
+    6e-8 relative on every sum); NaN, infinite or negative weights raise
+    ``ValueError`` naming the index; empty input raises ``ValueError``
+    (scikit-learn returns 0 or NaN with a warning); multilabel-indicator
+    targets raise ``NotImplementedError``.
 """
 
 
@@ -139,8 +144,9 @@ def _set_wise_labels(enc: Encoded, average, labels, pos_label):
 
 
 def _sums(enc: Encoded, labels) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """tp, predicted and true sums per label (labels: None = present)."""
-    C = enc.C
+    """tp, predicted and true sums per label (labels: None = present); sums
+    of sample weights when weighted."""
+    C = enc.M
     tp = np.diag(C)
     pred = C.sum(axis=0)
     true = C.sum(axis=1)
@@ -252,8 +258,9 @@ def precision_recall_fscore_support(
         The averaging; ``'samples'`` raises ``ValueError`` (multilabel only).
     warn_for : tuple of str
         Which metrics warn when ill-defined.
-    sample_weight : None
-        Not supported: any other value raises ``NotImplementedError``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32; the support is then the sum of the
+        weights of each class's true samples, float64).
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         The value of 0/0 ratios; ``np.nan`` follows scikit-learn 1.3 (NaN
         entries are left out of averages).
@@ -263,11 +270,11 @@ def precision_recall_fscore_support(
     precision : float or ndarray of shape (n_labels,)
     recall : float or ndarray of shape (n_labels,)
     fbeta_score : float or ndarray of shape (n_labels,)
-    support : None or ndarray of shape (n_labels,), dtype=int64
+    support : None or ndarray of shape (n_labels,)
+        int64 counts, or float64 sums of weights with ``sample_weight``.
     """
-    check_sample_weight(sample_weight)
     _check_zero_division(zero_division)
-    enc = encode(y_true, y_pred, labels)
+    enc = encode(y_true, y_pred, labels, sample_weight)
     return _prfs(
         enc,
         beta=beta,
@@ -433,16 +440,30 @@ def accuracy_score(
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
     normalize : bool, default=True
-        If False, return the number of correctly classified samples.
-    sample_weight : None
-        Not supported.
+        If False, return the number of correctly classified samples (with
+        ``sample_weight``: the sum of their weights).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
 
     Returns
     -------
     score : float
+
+    Raises
+    ------
+    ZeroDivisionError
+        With ``normalize=True`` when the weights sum to 0, as scikit-learn
+        (NumPy's ``average``).
     """
-    check_sample_weight(sample_weight)
-    enc = encode(y_true, y_pred)
+    enc = encode(y_true, y_pred, sample_weight=sample_weight)
+    if enc.weighted:
+        correct_w = float(np.trace(enc.W))
+        if not normalize:
+            return correct_w
+        total = float(enc.W.sum())
+        if total == 0:
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        return correct_w / total
     correct = int(np.trace(enc.C))
     return correct / enc.n if normalize else float(correct)
 
@@ -467,20 +488,21 @@ def confusion_matrix(
     labels : array-like of shape (n_classes,), default=None
         Labels that index the matrix; samples whose label is not among them
         are left out.
-    sample_weight : None
-        Not supported.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32, summed in float64).
     normalize : {'true', 'pred', 'all'}, default=None
         Normalizes over rows, columns or the whole matrix.
 
     Returns
     -------
     C : ndarray of shape (n_classes, n_classes)
-        int64 counts, or float64 when normalized.
+        int64 counts, or float64 when normalized. With ``sample_weight``
+        the sums of weights: int64 for integer or bool weights, float64
+        otherwise (scikit-learn's dtypes).
     """
-    check_sample_weight(sample_weight)
     if normalize not in ("true", "pred", "all", None):
         raise ValueError("normalize must be one of {'true', 'pred', 'all', None}")
-    enc = encode(y_true, y_pred, labels)
+    enc = encode(y_true, y_pred, labels, sample_weight)
     if labels is None:
         idx = np.flatnonzero(enc.present)
     else:
@@ -490,7 +512,9 @@ def confusion_matrix(
         idx = enc.index_of(lab)
         if not enc.in_true[idx].any():
             raise ValueError("At least one label specified must be in y_true")
-    cm = enc.C[np.ix_(idx, idx)]
+    cm = enc.M[np.ix_(idx, idx)]
+    if enc.weighted and integer_weights(sample_weight):
+        cm = np.rint(cm).astype(np.int64)
     if normalize is not None:
         with np.errstate(all="ignore"):
             if normalize == "true":
@@ -520,8 +544,8 @@ def balanced_accuracy_score(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    sample_weight : None
-        Not supported.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
     adjusted : bool, default=False
         When true, the result is adjusted for chance (random = 0).
 
@@ -529,9 +553,8 @@ def balanced_accuracy_score(
     -------
     balanced_accuracy : float
     """
-    check_sample_weight(sample_weight)
-    enc = encode(y_true, y_pred)
-    C = enc.C
+    enc = encode(y_true, y_pred, sample_weight=sample_weight)
+    C = enc.M
     with np.errstate(divide="ignore", invalid="ignore"):
         per_class = np.diag(C) / C.sum(axis=1)
     if np.any(np.isnan(per_class)):
@@ -559,17 +582,16 @@ def matthews_corrcoef(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    sample_weight : None
-        Not supported.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
 
     Returns
     -------
     mcc : float
         0.0 when it is undefined, as scikit-learn.
     """
-    check_sample_weight(sample_weight)
-    enc = encode(y_true, y_pred)
-    C = enc.C
+    enc = encode(y_true, y_pred, sample_weight=sample_weight)
+    C = enc.M
     t_sum = C.sum(axis=1, dtype=np.float64)
     p_sum = C.sum(axis=0, dtype=np.float64)
     n_correct = np.trace(C, dtype=np.float64)
@@ -603,15 +625,14 @@ def cohen_kappa_score(
         Labels that index the matrix.
     weights : {'linear', 'quadratic'}, default=None
         Weighting of disagreements.
-    sample_weight : None
-        Not supported.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
 
     Returns
     -------
     kappa : float
     """
-    check_sample_weight(sample_weight)
-    confusion = confusion_matrix(y1, y2, labels=labels)
+    confusion = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight)
     n_classes = confusion.shape[0]
     sum0 = np.sum(confusion, axis=0)
     sum1 = np.sum(confusion, axis=1)
@@ -657,8 +678,8 @@ def classification_report(
         Labels to include in the report.
     target_names : list of str of shape (n_labels,), default=None
         Display names matching the labels (same order).
-    sample_weight : None
-        Not supported.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32; supports are then float sums).
     digits : int, default=2
         Digits of the floating point values (text only).
     output_dict : bool, default=False
@@ -671,9 +692,8 @@ def classification_report(
     report : str or dict
         The layout of scikit-learn's ``classification_report``.
     """
-    check_sample_weight(sample_weight)
     _check_zero_division(zero_division)
-    enc = encode(y_true, y_pred, labels)
+    enc = encode(y_true, y_pred, labels, sample_weight)
     y_type = enc.y_type()
     if labels is None:
         labels = enc.present_labels

@@ -16,6 +16,7 @@ from ._validation import (
     check_lengths,
     column_or_1d,
     ensure_context,
+    sample_weights,
 )
 
 ArrayLike = Any
@@ -47,6 +48,21 @@ def _device() -> Dict[str, Any]:
     return {k: info.get(k) for k in ("platform", "name", "type")}
 
 
+def _weights_for(weighted: bool, sample_weight, n: int) -> Optional[np.ndarray]:
+    """float32 weights for an update: a weighted evaluator takes 1 for every
+    sample when none are given; an unweighted one refuses them."""
+    if not weighted:
+        if sample_weight is not None:
+            raise ValueError(
+                "this evaluator is unweighted: create it with weighted=True "
+                "to pass sample_weight"
+            )
+        return None
+    if sample_weight is None:
+        return np.ones(n, dtype=np.float32)
+    return sample_weights(sample_weight, n)
+
+
 def _warn_undefined(zero_division, undefined) -> None:
     if zero_division == "warn" and undefined:
         warnings.warn(
@@ -69,12 +85,20 @@ class BinaryEvaluator:
         What ``update``'s scores are.
     zero_division : {"warn", 0, 1, np.nan}, default="warn"
         The value of 0/0 ratios in :meth:`compute` ("warn": 0 and a warning).
+    pos_weight : float, default=None
+        PyTorch's ``BCEWithLogitsLoss(pos_weight=P)`` for the loss and the
+        gradient; None: 1.
+    weighted : bool, default=False
+        When true, ``update`` takes ``sample_weight`` (1 for every sample of
+        a batch passed without) and every metric is weighted
+        (scikit-learn's ``sample_weight``; the loss mean is sum w l / sum w).
 
     Notes
     -----
     The state is exact counts and float64 sums: evaluators of shards merge
     into the result of one pass, and pickle (for multiprocessing, Dask,
-    Ray, Spark workers).
+    Ray, Spark workers). Merging evaluators with different options raises
+    ``ValueError``.
     """
 
     def __init__(
@@ -82,6 +106,8 @@ class BinaryEvaluator:
         threshold: float = 0.5,
         scores: str = "logits",
         zero_division: Union[str, float] = "warn",
+        pos_weight: Optional[float] = None,
+        weighted: bool = False,
     ) -> None:
         if scores not in _KINDS:
             raise ValueError(f'scores must be "logits" or "probs", got {scores!r}')
@@ -89,18 +115,35 @@ class BinaryEvaluator:
         self.threshold = float(threshold)
         self.scores = scores
         self.zero_division = zero_division
-        self._state = _core.BinaryState(_KINDS[scores], self.threshold)
+        self.pos_weight = None if pos_weight is None else float(pos_weight)
+        self.weighted = bool(weighted)
+        self.reset()
 
-    def update(self, y_true: ArrayLike, y_score: ArrayLike) -> "BinaryEvaluator":
-        """Adds a batch: 0/1 labels (bool, integer or float) and scores.
+    def _new_state(self):
+        return _core.BinaryState(
+            _KINDS[self.scores], self.threshold, 0,
+            1.0 if self.pos_weight is None else self.pos_weight, self.weighted,
+        )
 
-        bool/uint8 labels and float32/float64 scores are read in place.
+    def update(
+        self,
+        y_true: ArrayLike,
+        y_score: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+    ) -> "BinaryEvaluator":
+        """Adds a batch: 0/1 labels (bool, integer or float), scores and,
+        for a weighted evaluator, optional sample weights.
+
+        bool/uint8 labels, float32/float64 scores and float32 weights are
+        read in place.
         """
         y = column_or_1d(y_true, "y_true")
         s = _float_scores(column_or_1d(y_score, "y_score"), "y_score")
         check_lengths(y, s)
+        w = _weights_for(self.weighted, sample_weight, len(y))
         ensure_context()
-        self._state.update(binary_labels_u8(y), np.ascontiguousarray(s))
+        self._state.update(binary_labels_u8(y), np.ascontiguousarray(s), None,
+                           None, w)
         return self
 
     def merge(self, other: "BinaryEvaluator") -> "BinaryEvaluator":
@@ -112,7 +155,7 @@ class BinaryEvaluator:
 
     def reset(self) -> None:
         """Forgets every sample."""
-        self._state = _core.BinaryState(_KINDS[self.scores], self.threshold)
+        self._state = self._new_state()
 
     @property
     def n(self) -> int:
@@ -126,7 +169,7 @@ class BinaryEvaluator:
         """
         r = self._state.finalize(_zd_code(self.zero_division))
         _warn_undefined(self.zero_division, r["undefined"])
-        return {
+        out: Dict[str, Any] = {
             "task": "binary",
             "n": r["n"],
             "threshold": r["threshold"],
@@ -145,11 +188,20 @@ class BinaryEvaluator:
             "zero_division": _zd_name(self.zero_division),
             "device": _device(),
         }
+        if self.pos_weight is not None:
+            out["loss"]["pos_weight"] = r["pos_weight"]
+        if self.weighted:
+            # As the CLI's JSON: cells are sums of weights, counts beside.
+            out["counts"] = out["confusion"]
+            out["confusion"] = {k: r["w_" + k] for k in ("tp", "fp", "tn", "fn")}
+            out["weighted"] = True
+            out["weight_sum"] = r["weight_sum"]
+        return out
 
     def __repr__(self) -> str:
         return (
             f"BinaryEvaluator(threshold={self.threshold}, scores={self.scores!r}, "
-            f"n={self.n})"
+            f"pos_weight={self.pos_weight}, weighted={self.weighted}, n={self.n})"
         )
 
 
@@ -168,12 +220,24 @@ class MulticlassEvaluator:
         probabilities, eps = float32 epsilon, no renormalization).
     zero_division : {"warn", 0, 1, np.nan}, default="warn"
         The value of 0/0 ratios in :meth:`compute`.
+    weighted : bool, default=False
+        When true, ``update`` takes ``sample_weight`` (1 for every sample of
+        a batch passed without); every metric is weighted (scikit-learn's
+        ``sample_weight``).
+    class_weight : array-like of shape (num_classes,), default=None
+        PyTorch's ``CrossEntropyLoss(weight=...)``: changes the loss only.
+    ignore_index : int, default=None
+        Rows whose true label is this value are skipped by every metric and
+        the loss (PyTorch's ``ignore_index``, e.g. -100).
+    label_smoothing : float, default=0.0
+        PyTorch's ``label_smoothing`` for the loss.
 
     Notes
     -----
     Ties in scores rank the lower class first (argmax as NumPy's; top-k
     likewise), so top-1 accuracy equals accuracy. Macro averages run over
-    all K classes.
+    all K classes. Merging evaluators with different options raises
+    ``ValueError``.
     """
 
     def __init__(
@@ -182,6 +246,10 @@ class MulticlassEvaluator:
         top_k: Optional[int] = None,
         scores: str = "logits",
         zero_division: Union[str, float] = "warn",
+        weighted: bool = False,
+        class_weight: Optional[ArrayLike] = None,
+        ignore_index: Optional[int] = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         if scores not in _KINDS:
             raise ValueError(f'scores must be "logits" or "probs", got {scores!r}')
@@ -190,36 +258,53 @@ class MulticlassEvaluator:
         self.top_k = None if top_k is None else int(top_k)
         self.scores = scores
         self.zero_division = zero_division
+        self.weighted = bool(weighted)
+        self.class_weight = (
+            None if class_weight is None
+            else [float(v) for v in np.asarray(as_array(class_weight)).ravel()]
+        )
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        self.label_smoothing = float(label_smoothing)
         self.reset()
 
     def reset(self) -> None:
         """Forgets every sample."""
-        self._state = _core.MulticlassState(self.num_classes, self.top_k or 0)
+        self._state = _core.MulticlassState(
+            self.num_classes, self.top_k or 0, self.weighted, self.class_weight,
+            self.ignore_index, self.label_smoothing,
+        )
 
-    def update(self, y_true: ArrayLike, y_pred: ArrayLike) -> "MulticlassEvaluator":
+    def update(
+        self,
+        y_true: ArrayLike,
+        y_pred: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+    ) -> "MulticlassEvaluator":
         """Adds a batch: true class indices and either predicted class
-        indices (1-D) or an N x K score matrix (2-D).
+        indices (1-D) or an N x K score matrix (2-D), and, for a weighted
+        evaluator, optional sample weights.
 
-        int32 labels and float32/float64 C-contiguous scores are read in
-        place; other dtypes are converted once.
+        int32 labels, float32/float64 C-contiguous scores and float32
+        weights are read in place; other dtypes are converted once.
         """
         y = np.ascontiguousarray(column_or_1d(y_true, "y_true"), dtype=np.int32)
         yt = column_or_1d(y_true, "y_true")
         if yt.dtype.kind == "f" and not np.array_equal(yt, y):
             raise ValueError("class labels must be whole numbers")
         p = as_array(y_pred)
+        w = _weights_for(self.weighted, sample_weight, len(y))
         ensure_context()
         if p.ndim == 2 and p.shape[1] == self.num_classes and self.num_classes > 1:
             s = np.ascontiguousarray(_float_scores(p, "y_pred"))
             check_lengths(y, s)
-            self._state.update_scores(y, s, _KINDS[self.scores])
+            self._state.update_scores(y, s, _KINDS[self.scores], None, w)
         else:
             pp = column_or_1d(p, "y_pred")
             pi = np.ascontiguousarray(pp, dtype=np.int32)
             if pp.dtype.kind == "f" and not np.array_equal(pp, pi):
                 raise ValueError("class labels must be whole numbers")
             check_lengths(y, pi)
-            self._state.update_labels(y, pi)
+            self._state.update_labels(y, pi, w)
         return self
 
     def merge(self, other: "MulticlassEvaluator") -> "MulticlassEvaluator":
@@ -266,8 +351,32 @@ class MulticlassEvaluator:
             "micro": r["micro"],
             "weighted": r["weighted"],
         }
+        if self.weighted:
+            # As the CLI's JSON: sums of weights, the counts beside them.
+            k = self.num_classes
+            out["confusion_matrix_counts"] = out["confusion_matrix"]
+            out["confusion_matrix"] = np.frombuffer(
+                self._state.w_confusion(), dtype=np.float64
+            ).reshape(k, k).tolist()
+            for pc, c in zip(out["per_class"], r["per_class"]):
+                pc["support_count"] = pc["support"]
+                pc["support"] = c["support_weight"]
+                pc["predicted_weight"] = c["predicted_weight"]
+            out["weighted"] = True
+            out["weight_sum"] = r["weight_sum"]
+        if self.ignore_index is not None:
+            out["ignored"] = r["n_ignored"]
         if r["has_loss"]:
             out["loss"] = {"cross_entropy_mean": r["cross_entropy_mean"]}
+            if (self.weighted or self.class_weight is not None
+                    or self.ignore_index is not None or self.label_smoothing):
+                out["loss"].update(
+                    cross_entropy_sum=r["cross_entropy_sum"],
+                    normalizer=r["cross_entropy_norm"],
+                    label_smoothing=self.label_smoothing,
+                    class_weights=self.class_weight,
+                    ignore_index=self.ignore_index,
+                )
         if r["top_k"] and r["has_loss"]:
             out["top_k"] = r["top_k"]
             out["top_k_accuracy"] = r["top_k_accuracy"]
@@ -278,5 +387,131 @@ class MulticlassEvaluator:
     def __repr__(self) -> str:
         return (
             f"MulticlassEvaluator(num_classes={self.num_classes}, "
-            f"top_k={self.top_k}, n={self.n})"
+            f"top_k={self.top_k}, weighted={self.weighted}, n={self.n})"
+        )
+
+
+class CalibrationEvaluator:
+    """Streaming calibration (Brier score, ECE, RMSCE, MCE and the
+    reliability table) on the OpenCL device, torchmetrics'
+    ``CalibrationError`` conventions.
+
+    Parameters
+    ----------
+    num_classes : int, default=1
+        1: binary (the positive-class probability against label 1); K >= 2:
+        top-label over an N x K matrix, plus class-wise bins.
+    n_bins : int, default=15
+        Equal-width bins ((lo, hi], the first [0, hi]).
+    scores : {"probs", "logits"}, default="probs"
+        What ``update``'s scores are (logits: sigmoid / softmax first).
+    weighted : bool, default=False
+        When true, ``update`` takes ``sample_weight`` (1 when omitted).
+    ignore_index : int, default=None
+        Multi-class rows with this label are skipped.
+
+    Notes
+    -----
+    Counts are exact; sums are compensated float32 slices added in float64,
+    so shards merge (and pickle) into the result of one pass. Merging
+    evaluators with different options raises ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1,
+        n_bins: int = 15,
+        scores: str = "probs",
+        weighted: bool = False,
+        ignore_index: Optional[int] = None,
+    ) -> None:
+        if scores not in _KINDS:
+            raise ValueError(f'scores must be "logits" or "probs", got {scores!r}')
+        self.num_classes = int(num_classes)
+        self.n_bins = int(n_bins)
+        self.scores = scores
+        self.weighted = bool(weighted)
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every sample."""
+        self._state = _core.CalibrationState(
+            self.num_classes, self.n_bins, None, True, self.weighted,
+            self.ignore_index,
+        )
+
+    def update(
+        self,
+        y_true: ArrayLike,
+        y_score: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+    ) -> "CalibrationEvaluator":
+        """Adds a batch: labels (binary 0/1, or class indices) and scores
+        (N values, or an N x K matrix)."""
+        y = column_or_1d(y_true, "y_true")
+        s = np.ascontiguousarray(_float_scores(as_array(y_score), "y_score"))
+        check_lengths(y, s)
+        w = _weights_for(self.weighted, sample_weight, len(y))
+        if self.num_classes == 1:
+            labels = binary_labels_u8(y)
+        else:
+            labels = np.ascontiguousarray(y, dtype=np.int32)
+            if y.dtype.kind == "f" and not np.array_equal(y, labels):
+                raise ValueError("class labels must be whole numbers")
+        ensure_context()
+        self._state.update(labels, s, w, _KINDS[self.scores])
+        return self
+
+    def merge(self, other: "CalibrationEvaluator") -> "CalibrationEvaluator":
+        """Adds another evaluator's state (same options)."""
+        if not isinstance(other, CalibrationEvaluator):
+            raise TypeError("merge expects a CalibrationEvaluator")
+        self._state.merge(other._state)
+        return self
+
+    @property
+    def n(self) -> int:
+        return int(self._state.n)
+
+    def compute(self) -> Dict[str, Any]:
+        """Brier, ECE, RMSCE, MCE and the bins (empty bins: NaN means).
+
+        Raises ``ValueError`` when no sample was added (or the weights sum
+        to 0).
+        """
+        r = self._state.finalize()
+        bins = [
+            {
+                "lo": r["lo"][b], "hi": r["hi"][b], "count": r["count"][b],
+                "weight": r["weight"][b], "confidence": r["confidence"][b],
+                "frequency": r["frequency"][b],
+                "gap": r["frequency"][b] - r["confidence"][b],
+            }
+            for b in range(r["n_bins"])
+        ]
+        out: Dict[str, Any] = {
+            "n": r["n"],
+            "brier": r["brier"],
+            "ece": r["ece"],
+            "rmsce": r["rmsce"],
+            "mce": r["mce"],
+            "n_bins": r["n_bins"],
+            "confidence": "positive_class" if self.num_classes == 1 else "top_label",
+            "bins": bins,
+        }
+        if self.num_classes > 1:
+            out["classwise_ece"] = r["classwise_ece"]
+            out["classwise_ece_per_class"] = r["classwise_ece_per_class"]
+        if self.weighted:
+            out["weighted"] = True
+            out["weight_sum"] = r["weight_sum"]
+        if self.ignore_index is not None:
+            out["ignored"] = r["n_ignored"]
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"CalibrationEvaluator(num_classes={self.num_classes}, "
+            f"n_bins={self.n_bins}, weighted={self.weighted}, n={self.n})"
         )

@@ -15,9 +15,9 @@ from ._validation import (
     as_array,
     check_lengths,
     check_nonempty,
-    check_sample_weight,
     column_or_1d,
     ensure_context,
+    sample_weights,
 )
 
 ArrayLike = Any
@@ -92,9 +92,11 @@ def log_loss(
         Probabilities are clipped to [eps, 1 - eps]; "auto" is the machine
         epsilon of y_pred's dtype (scikit-learn 1.2's convention).
     normalize : bool, default=True
-        Mean per sample if True, else the sum.
-    sample_weight : None
-        Not supported.
+        Mean per sample if True (weighted mean with ``sample_weight``), else
+        the (weighted) sum.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights, used as float32 (the device's weights; the host
+        path uses the same float32 values in float64 arithmetic).
     labels : array-like, default=None
         The classes; inferred from y_true when None.
 
@@ -113,9 +115,9 @@ def log_loss(
     float64 and multi-class probabilities are computed on the host in
     NumPy float64, exactly as scikit-learn does. Labels in y_true that are
     not in ``labels`` raise ``ValueError``; empty input raises
-    ``ValueError``.
+    ``ValueError``. Weights summing to 0 with ``normalize=True`` raise
+    ``ZeroDivisionError``, as scikit-learn (NumPy's ``average``).
     """
-    check_sample_weight(sample_weight)
     p = _float_scores(as_array(y_pred), "y_pred")
     if p.ndim not in (1, 2):
         raise ValueError(f"Expected 1D or 2D array for y_pred, got shape {p.shape}")
@@ -125,6 +127,7 @@ def log_loss(
     if not np.isfinite(p).all():
         raise ValueError("Input contains NaN, infinity or a value too large.")
     eps_v = float(np.finfo(p.dtype).eps) if eps == "auto" else float(eps)
+    w = sample_weights(sample_weight, len(t))
     classes, idx = _encode_classes(t, labels)
     if len(classes) == 1:
         if labels is None:
@@ -153,9 +156,11 @@ def log_loss(
             and float(p.min()) >= 0.0
             and float(p.max()) <= 1.0
         ):
+            if w is not None and normalize and float(w.sum(dtype=np.float64)) == 0:
+                raise ZeroDivisionError("Weights sum to zero, can't be normalized")
             ensure_context()
-            st = _core.BinaryState(1, 0.5)
-            st.update(y01.view(np.uint8), np.ascontiguousarray(p))
+            st = _core.BinaryState(1, 0.5, 0, 1.0, w is not None)
+            st.update(y01.view(np.uint8), np.ascontiguousarray(p), None, None, w)
             r = st.finalize(0)
             return float(r["bce_mean"] if normalize else r["bce_sum"])
         pc = np.clip(p, eps_v, 1 - eps_v)
@@ -179,6 +184,11 @@ def log_loss(
         s = pc.sum(axis=1)
         ptrue = pc[np.arange(n), idx] / s
     loss = -np.log(ptrue.astype(np.float64, copy=False))
+    if w is not None:
+        w64 = w.astype(np.float64)
+        if not normalize:
+            return float(np.dot(loss, w64))
+        return float(np.average(loss, weights=w64))
     return float(np.average(loss)) if normalize else float(loss.sum())
 
 
@@ -203,9 +213,10 @@ def top_k_accuracy_score(
     k : int, default=2
         Number of most likely outcomes considered.
     normalize : bool, default=True
-        Fraction if True, else the number of hits.
-    sample_weight : None
-        Not supported.
+        Fraction if True, else the number of hits (with ``sample_weight``:
+        the weighted fraction, or the sum of the hits' weights).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights, used as float32 (the device's weights).
     labels : array-like of shape (n_classes,), default=None
         The classes, in the order of y_score's columns.
 
@@ -220,12 +231,14 @@ def top_k_accuracy_score(
     are ranked on the OpenCL device (columns reversed, so that its
     lower-index tie rule becomes scikit-learn's); other float64 matrices
     are ranked exactly on the host. Empty input raises ``ValueError``.
+    Weights summing to 0 with ``normalize=True`` raise
+    ``ZeroDivisionError``, as scikit-learn (NumPy's ``average``).
     """
-    check_sample_weight(sample_weight)
     t = column_or_1d(y_true, "y_true")
     s = _float_scores(as_array(y_score), "y_score")
     check_nonempty(len(t), t.shape)
     check_lengths(t, s)
+    w = sample_weights(sample_weight, len(t))
     if s.ndim == 2 and s.shape[1] == 1:
         s = s[:, 0]
     if labels is None:
@@ -259,14 +272,15 @@ def top_k_accuracy_score(
             "result in a perfect score and is therefore meaningless.",
             UserWarning,
         )
+    hit = None  # per-sample hits where computed on the host
     if s.ndim == 1:
         if k == 1:
             threshold = 0.5 if s.min() >= 0 and s.max() <= 1 else 0
-            hits = int(((s > threshold).astype(np.int64) == idx).sum())
+            hit = (s > threshold).astype(np.int64) == idx
         else:
-            hits = n
+            hit = np.ones(n, dtype=bool)
     elif k >= n_classes:
-        hits = n
+        hit = np.ones(n, dtype=bool)
     else:
         if np.isnan(s).any():
             raise ValueError("Input contains NaN, infinity or a value too large.")
@@ -276,16 +290,32 @@ def top_k_accuracy_score(
             rev = np.ascontiguousarray(s32[:, ::-1])
             y_rev = (n_classes - 1 - idx).astype(np.int32)
             ensure_context()
-            st = _core.MulticlassState(n_classes, k)
-            st.update_scores(y_rev, rev, 0)
-            hits = int(st.getstate()["top_k_hits"])
-        else:
-            true_score = s[np.arange(n), idx][:, None]
-            cols = np.arange(n_classes)[None, :]
-            rank = (s > true_score).sum(axis=1) + (
-                (s == true_score) & (cols > idx[:, None])
-            ).sum(axis=1)
-            hits = int((rank < k).sum())
+            st = _core.MulticlassState(n_classes, k, w is not None)
+            st.update_scores(y_rev, rev, 0, None, w)
+            state = st.getstate()
+            if w is not None:
+                hits_w, total = state["w_top_k_hits"], state["w_scored"]
+                if not normalize:
+                    return float(hits_w)
+                if total == 0:
+                    raise ZeroDivisionError(
+                        "Weights sum to zero, can't be normalized"
+                    )
+                return float(hits_w / total)
+            hits = int(state["top_k_hits"])
+            return hits / n if normalize else float(hits)
+        true_score = s[np.arange(n), idx][:, None]
+        cols = np.arange(n_classes)[None, :]
+        rank = (s > true_score).sum(axis=1) + (
+            (s == true_score) & (cols > idx[:, None])
+        ).sum(axis=1)
+        hit = rank < k
+    if w is not None:
+        w64 = w.astype(np.float64)
+        if not normalize:
+            return float(np.dot(hit, w64))
+        return float(np.average(hit, weights=w64))
+    hits = int(hit.sum())
     return hits / n if normalize else float(hits)
 
 
@@ -303,11 +333,16 @@ def bce_with_logits(
     logits: ArrayLike,
     features: Optional[ArrayLike] = None,
     reduction: str = "mean",
+    pos_weight: Optional[float] = None,
+    weight: Optional[ArrayLike] = None,
 ) -> BCEResult:
     """Binary cross-entropy from logits, with its gradients.
 
-    Matches ``torch.nn.functional.binary_cross_entropy_with_logits`` and its
-    autograd for a linear model ``logits = features @ W + b``.
+    Matches ``torch.nn.functional.binary_cross_entropy_with_logits`` (with
+    ``pos_weight`` and a per-sample ``weight``) and its autograd for a
+    linear model ``logits = features @ W + b``:
+    l_i = -w_i [P y_i log sigma(z_i) + (1 - y_i) log(1 - sigma(z_i))],
+    dl_i/dz_i = w_i (y_i ? P : 1) (sigma(z_i) - y_i).
 
     Parameters
     ----------
@@ -319,17 +354,38 @@ def bce_with_logits(
     features : array-like of shape (n_samples, n_features), default=None
         When given, dL/dW and dL/db are returned too.
     reduction : {"mean", "sum"}, default="mean"
-        As PyTorch's; "none" raises ``NotImplementedError``.
+        As PyTorch's: "mean" divides by N (also with ``weight``, as PyTorch;
+        not by the sum of the weights); "none" raises
+        ``NotImplementedError``.
+    pos_weight : float, default=None
+        P of PyTorch's ``pos_weight`` (one class: a positive scalar, used as
+        float32); None: 1.
+    weight : array-like of shape (n_samples,), default=None
+        Per-sample weights w_i (finite, >= 0; used as float32). A zero
+        weight drops its sample even where its loss is infinite (PyTorch
+        gives NaN there).
 
     Returns
     -------
     result : BCEResult
-        ``loss`` (float), ``grad`` (float32 dL/dz_i: (sigma(z_i) - y_i) / N
-        for "mean", sigma(z_i) - y_i for "sum"), ``weight_grad`` (float64
-        array or None) and ``bias_grad`` (float or None).
+        ``loss`` (float), ``grad`` (float32 dL/dz_i: w_i (y_i ? P : 1)
+        (sigma(z_i) - y_i) / N for "mean", without the / N for "sum"),
+        ``weight_grad`` (float64 array or None) and ``bias_grad`` (float or
+        None).
     """
     if reduction not in ("mean", "sum"):
         raise _not_implemented("reduction", reduction, "use 'mean' or 'sum'")
+    if pos_weight is not None:
+        pw = np.asarray(as_array(pos_weight), dtype=np.float64).ravel()
+        if pw.size != 1:
+            raise _not_implemented(
+                "pos_weight", "<array>", "one positive class: pass a scalar"
+            )
+        pos_weight = float(pw[0])
+        if not (np.isfinite(pos_weight) and pos_weight > 0):
+            raise ValueError(
+                f"pos_weight must be positive and finite, got {pos_weight!r}"
+            )
     y = column_or_1d(y_true, "y_true")
     z = _float_scores(column_or_1d(logits, "logits"), "logits")
     check_nonempty(len(y), y.shape)
@@ -347,20 +403,135 @@ def bce_with_logits(
         check_lengths(y, x)
         nf = x.shape[1]
     n = len(y)
+    w = sample_weights(weight, n)
+    if w is not None and float(w.sum(dtype=np.float64)) == 0:
+        # Every term weighs 0: PyTorch's loss and gradients are all 0.
+        grad = np.zeros(n, dtype=np.float32)
+        wg = np.zeros(nf, dtype=np.float64) if x is not None else None
+        return BCEResult(0.0, grad, wg, 0.0 if x is not None else None)
     grad = np.empty(n, dtype=np.float32)
     ensure_context()
-    st = _core.BinaryState(0, 0.5, nf)
-    st.update(labels, z, x, grad)
+    st = _core.BinaryState(
+        0, 0.5, nf, 1.0 if pos_weight is None else pos_weight, w is not None
+    )
+    st.update(labels, z, x, grad, w)
     r = st.finalize(0)
+    # The library's means divide by the weight sum (n unweighted); PyTorch's
+    # by n.
+    wsum = float(r["weight_sum"])
+    loss = r["bce_sum"]
     if reduction == "mean":
-        loss = r["bce_mean"]
+        loss = loss / n
         grad /= np.float32(n)
-        scale = 1.0
+        scale = wsum / n
     else:
-        loss = r["bce_sum"]
-        scale = float(n)
+        scale = wsum
     wg = bg = None
     if x is not None:
         wg = np.asarray(r["weight_grad"], dtype=np.float64) * scale
         bg = r["grad_bias"] * scale
     return BCEResult(float(loss), grad, wg, bg)
+
+
+def cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: Optional[ArrayLike] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> float:
+    """Cross-entropy of logits against class indices, as
+    ``torch.nn.functional.cross_entropy``, computed on the OpenCL device.
+
+    Per row n with class weights w_c and smoothing e (K classes):
+    l_n = (1 - e) w_{y_n} (-log p_{n,y_n}) + (e / K) sum_c w_c (-log p_{n,c}),
+    p = softmax of the row. Rows whose target is ``ignore_index`` are left
+    out. "mean": sum_n l_n / sum_n w_{y_n} (PyTorch's weighted mean; NaN
+    when every row is ignored or weighs 0); "sum": sum_n l_n.
+
+    Parameters
+    ----------
+    input : array-like of shape (n_samples, n_classes)
+        Logits (float32 read in place; float64 rounded to float32 keeping
+        each row's argmax).
+    target : array-like of shape (n_samples,)
+        Class indices in [0, n_classes), or ``ignore_index``.
+        Class-probability targets raise ``NotImplementedError``.
+    weight : array-like of shape (n_classes,), default=None
+        Class weights (finite, >= 0).
+    ignore_index : int, default=-100
+        Target value whose rows are skipped.
+    reduction : {"mean", "sum"}, default="mean"
+        "none" raises ``NotImplementedError``.
+    label_smoothing : float, default=0.0
+        e in [0, 1].
+
+    Returns
+    -------
+    loss : float
+
+    Notes
+    -----
+    The device sums the loss in float32 per work-group (at most (R + 2K +
+    16) 2^-24 relative to the sum of the terms' magnitudes, R the rows of a
+    group) and adds the groups in float64. A class or row weighing 0 adds 0
+    even where -log p is infinite (PyTorch gives NaN there).
+    """
+    if reduction not in ("mean", "sum"):
+        raise _not_implemented("reduction", reduction, "use 'mean' or 'sum'")
+    x = as_array(input)
+    if x.ndim != 2:
+        raise _not_implemented(
+            "input", f"<array of shape {x.shape}>",
+            "pass an (n_samples, n_classes) matrix",
+        )
+    x = np.ascontiguousarray(_float_scores(x, "input"))
+    t = as_array(target)
+    if t.ndim != 1:
+        raise _not_implemented(
+            "target", f"<array of shape {t.shape}>",
+            "class-index targets of shape (n_samples,) only",
+        )
+    if t.dtype.kind not in "biu":
+        raise _not_implemented(
+            "target", f"<{t.dtype} array>",
+            "class-index (integer) targets only; probabilities are not supported",
+        )
+    check_lengths(t, x)
+    k = x.shape[1]
+    if k < 2:
+        raise ValueError("cross_entropy needs at least 2 classes")
+    if not (0.0 <= float(label_smoothing) <= 1.0):
+        raise ValueError(
+            f"label_smoothing must lie in [0, 1], got {label_smoothing!r}"
+        )
+    cw = None
+    if weight is not None:
+        cw = np.asarray(as_array(weight), dtype=np.float64).ravel()
+        if cw.shape != (k,):
+            raise ValueError(
+                f"weight must hold one value per class ({k}), got shape {cw.shape}"
+            )
+        bad = ~np.isfinite(cw) | (cw < 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"weight at index {i} is {cw[i]!r}: class weights must be "
+                "finite and >= 0"
+            )
+        cw = cw.tolist()
+    if t.size and (t.min() < np.iinfo(np.int32).min or t.max() > np.iinfo(np.int32).max):
+        raise ValueError("target values must fit in int32")
+    t32 = np.ascontiguousarray(t, dtype=np.int32)
+    kept = int((t32 != ignore_index).sum()) if len(t32) else 0
+    if kept == 0:
+        return float("nan") if reduction == "mean" else 0.0
+    ensure_context()
+    st = _core.MulticlassState(k, 0, False, cw, int(ignore_index),
+                               float(label_smoothing))
+    st.update_scores(t32, x, 0)
+    r = st.finalize(0)
+    if reduction == "sum":
+        return float(r["cross_entropy_sum"])
+    return float(r["cross_entropy_mean"])

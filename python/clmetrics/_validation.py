@@ -24,11 +24,66 @@ def _not_implemented(name: str, value: Any, why: str = "") -> NotImplementedErro
     return NotImplementedError(msg)
 
 
-def check_sample_weight(sample_weight: Any) -> None:
+def check_sample_weight(sample_weight: Any, what: str = "") -> None:
+    """Refuses sample weights where they are not supported."""
     if sample_weight is not None:
         raise _not_implemented(
-            "sample_weight", "<array>", "sample weights are not implemented yet"
+            "sample_weight", "<array>", what or "sample weights are not supported here"
         )
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def sample_weights(sample_weight: Any, n: int) -> Optional[np.ndarray]:
+    """The weights as the float32 array the device reads (None: unweighted).
+
+    A C-contiguous float32 array is returned as it is (no copy); other
+    dtypes are converted once. A scalar is broadcast to n samples, as
+    scikit-learn's ``_check_sample_weight``. A NaN, infinite or negative
+    weight, or one beyond the float32 range, raises ``ValueError`` naming
+    its index and value.
+    """
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight)
+    if w.ndim == 0:
+        w = np.full(n, w.item(), dtype=np.float64 if w.dtype.kind != "f" else w.dtype)
+    if w.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+    if w.dtype.kind not in "biuf":
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"sample_weight must be numeric, got dtype {w.dtype}"
+            ) from exc
+    if w.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(w) <= _F32_MAX) | (w < 0)
+    elif w.dtype.kind == "b":
+        bad = None
+    else:
+        bad = (w < 0) | (w > _F32_MAX)
+    if bad is not None and bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"sample_weight at index {i} is {w[i]!r}: sample weights must be "
+            "finite, >= 0 and within the float32 range"
+        )
+    if w.dtype == np.float32 and w.flags.c_contiguous:
+        return w
+    return np.ascontiguousarray(w, dtype=np.float32)
+
+
+def integer_weights(sample_weight: Any) -> bool:
+    """True when the caller's weights have an integer or bool dtype
+    (scikit-learn's confusion_matrix is then int64)."""
+    if sample_weight is None:
+        return False
+    return as_array(sample_weight).dtype.kind in "biu"
 
 
 def as_array(y: Any) -> np.ndarray:
@@ -111,15 +166,27 @@ def ensure_context() -> None:
 class Encoded:
     """A confusion matrix over the sorted union of the classes present and
     any extra labels: `classes` (labels in sorted order), `C` (int64 K x K,
-    rows = true), `present` (bool, class occurs in y_true or y_pred),
-    `in_true` (bool, class occurs in y_true)."""
+    rows = true), `W` (float64 K x K sums of sample weights, or None when
+    unweighted), `present` (bool, class occurs in y_true or y_pred),
+    `in_true` (bool, class occurs in y_true). `M` is the matrix the metrics
+    use: W when weighted, else C."""
 
-    def __init__(self, classes: np.ndarray, C: np.ndarray, present: np.ndarray):
+    def __init__(self, classes: np.ndarray, C: np.ndarray, present: np.ndarray,
+                 W: Optional[np.ndarray] = None):
         self.classes = classes
         self.C = C
+        self.W = W
         self.present = present
         self.in_true = C.sum(axis=1) > 0
         self.n = int(C.sum())
+
+    @property
+    def M(self) -> np.ndarray:
+        return self.C if self.W is None else self.W
+
+    @property
+    def weighted(self) -> bool:
+        return self.W is not None
 
     @property
     def present_labels(self) -> np.ndarray:
@@ -134,22 +201,36 @@ class Encoded:
         return idx
 
 
-def _device_confusion(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
+def _device_confusion(
+    t: np.ndarray, p: np.ndarray, k: int, w: Optional[np.ndarray] = None
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """(int64 counts, float64 weight sums or None), K x K, from the device
+    (the weighted matrix is the state's w_confusion)."""
     ensure_context()
-    state = _core.MulticlassState(max(k, 2), 0)
-    state.update_labels(t, p)
     kk = max(k, 2)
+    state = _core.MulticlassState(kk, 0, w is not None)
+    state.update_labels(t, p, w)
     C = np.frombuffer(state.confusion(), dtype=np.uint64).reshape(kk, kk)
-    return C[:k, :k].astype(np.int64)
+    W = None
+    if w is not None:
+        W = np.frombuffer(state.w_confusion(), dtype=np.float64).reshape(kk, kk)
+        W = W[:k, :k].copy()
+    return C[:k, :k].astype(np.int64), W
 
 
-def encode(y_true: Any, y_pred: Any, labels: Optional[Any] = None) -> Encoded:
-    """Validates a pair of label arrays and counts their confusion matrix on
-    the device."""
+def encode(
+    y_true: Any,
+    y_pred: Any,
+    labels: Optional[Any] = None,
+    sample_weight: Optional[Any] = None,
+) -> Encoded:
+    """Validates a pair of label arrays (and optional sample weights) and
+    counts their confusion matrix on the device."""
     t = column_or_1d(y_true, "y_true")
     p = column_or_1d(y_pred, "y_pred")
     check_lengths(t, p)
     check_nonempty(len(t), t.shape)
+    w = sample_weights(sample_weight, len(t))
     kt, kp = _label_kind(t), _label_kind(p)
     if {kt, kp} == {"int", "str"}:
         raise ValueError("Mix of label input types (string and number)")
@@ -162,12 +243,14 @@ def encode(y_true: Any, y_pred: Any, labels: Optional[Any] = None) -> Encoded:
         k = hi + 1
         ti = np.ascontiguousarray(t, dtype=np.int32)
         pi = np.ascontiguousarray(p, dtype=np.int32)
-        C = _device_confusion(ti, pi, k)
+        C, W = _device_confusion(ti, pi, k, w)
         present = (C.sum(axis=0) + C.sum(axis=1)) > 0
         rtype = np.result_type(t.dtype, p.dtype)
         idx = np.flatnonzero(present)
         classes = idx.astype(rtype)
         C = C[np.ix_(idx, idx)]
+        if W is not None:
+            W = W[np.ix_(idx, idx)]
     else:
         both = np.concatenate([t, p]) if kt != "object" else np.concatenate(
             [t.astype(object), p.astype(object)]
@@ -176,9 +259,9 @@ def encode(y_true: Any, y_pred: Any, labels: Optional[Any] = None) -> Encoded:
         if len(classes) >= 2**31 - 1:
             raise ValueError("too many classes")
         inv = inv.astype(np.int32)
-        C = _device_confusion(
+        C, W = _device_confusion(
             np.ascontiguousarray(inv[: len(t)]), np.ascontiguousarray(inv[len(t):]),
-            len(classes),
+            len(classes), w,
         )
     present = np.ones(len(classes), dtype=bool)
     if labels is not None:
@@ -194,10 +277,14 @@ def encode(y_true: Any, y_pred: Any, labels: Optional[Any] = None) -> Encoded:
                 pos = np.searchsorted(allc, classes)
                 C2 = np.zeros((len(allc), len(allc)), dtype=np.int64)
                 C2[np.ix_(pos, pos)] = C
+                if W is not None:
+                    W2 = np.zeros((len(allc), len(allc)), dtype=np.float64)
+                    W2[np.ix_(pos, pos)] = W
+                    W = W2
                 pr = np.zeros(len(allc), dtype=bool)
                 pr[pos] = True
                 classes, C, present = allc, C2, pr
-    return Encoded(classes, C, present)
+    return Encoded(classes, C, present, W)
 
 
 def labels_array(labels: Any) -> np.ndarray:

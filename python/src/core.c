@@ -446,11 +446,10 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
       st = clm_binary_scores_from_f64_at(in + base, m, base, tmp.kind,
                                          tmp.threshold, conv, &err);
       if (st == CLM_OK)
-        st = clm_binary_update_weighted(
-            ctx, &tmp, base, labels + base, conv,
-            weights ? weights + base : NULL, m,
-            features ? features + base * nf : NULL, grad ? grad + base : NULL,
-            &err);
+        st = clm_binary_update_weighted(ctx, &tmp, base, labels + base, conv,
+                                        weights ? weights + base : NULL, m,
+                                        features ? features + base * nf : NULL,
+                                        grad ? grad + base : NULL, &err);
     }
     free(conv);
   }
@@ -534,9 +533,9 @@ static PyObject *BinaryState_finalize(BinaryStateObject *self, PyObject *args) {
       "specificity", r.specificity, "balanced_accuracy", r.balanced_accuracy,
       "mcc", r.mcc, "bce_mean", r.bce_mean, "bce_sum", r.bce_sum, "grad_bias",
       r.grad_bias, "undefined", undef, "weight_grad", wgl, "weighted",
-      r.weighted ? Py_True : Py_False, "pos_weight", r.pos_weight,
-      "weight_sum", r.weight_sum, "w_tp", r.w_tp, "w_fp", r.w_fp, "w_tn",
-      r.w_tn, "w_fn", r.w_fn);
+      r.weighted ? Py_True : Py_False, "pos_weight", r.pos_weight, "weight_sum",
+      r.weight_sum, "w_tp", r.w_tp, "w_fp", r.w_fp, "w_tn", r.w_tn, "w_fn",
+      r.w_fn);
 }
 
 /* The state as plain values (for pickling and inspection). */
@@ -557,15 +556,14 @@ static PyObject *BinaryState_getstate(BinaryStateObject *self,
   return Py_BuildValue(
       "{s:i,s:d,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:K,s:N,s:d,s:O,s:d,s:d,s:d,s:d,"
       "s:d}",
-      "kind", (int)s->kind,
-      "threshold", s->threshold, "n", (unsigned long long)s->n, "tp",
-      (unsigned long long)s->tp, "fp", (unsigned long long)s->fp, "tn",
-      (unsigned long long)s->tn, "fn", (unsigned long long)s->fn, "bce_sum",
-      s->bce_sum, "grad_sum", s->grad_sum, "n_features",
-      (unsigned long long)s->n_features, "weight_grad_sum", wg, "pos_weight",
-      s->pos_weight, "weighted", s->weighted ? Py_True : Py_False, "w_sum",
-      s->w_sum, "w_tp", s->w_tp, "w_fp", s->w_fp, "w_tn", s->w_tn, "w_fn",
-      s->w_fn);
+      "kind", (int)s->kind, "threshold", s->threshold, "n",
+      (unsigned long long)s->n, "tp", (unsigned long long)s->tp, "fp",
+      (unsigned long long)s->fp, "tn", (unsigned long long)s->tn, "fn",
+      (unsigned long long)s->fn, "bce_sum", s->bce_sum, "grad_sum", s->grad_sum,
+      "n_features", (unsigned long long)s->n_features, "weight_grad_sum", wg,
+      "pos_weight", s->pos_weight, "weighted", s->weighted ? Py_True : Py_False,
+      "w_sum", s->w_sum, "w_tp", s->w_tp, "w_fp", s->w_fp, "w_tn", s->w_tn,
+      "w_fn", s->w_fn);
 }
 
 static int dict_u64(PyObject *d, const char *key, uint64_t *out) {
@@ -751,9 +749,15 @@ typedef struct {
 
 static int MulticlassState_init(MulticlassStateObject *self, PyObject *args,
                                 PyObject *kw) {
-  static char *kwlist[] = {"n_classes", "top_k", NULL};
+  static char *kwlist[] = {
+      "n_classes",    "top_k",           "weighted", "class_weight",
+      "ignore_index", "label_smoothing", NULL};
   unsigned long long k = 0, top_k = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "K|K", kwlist, &k, &top_k))
+  int weighted = 0;
+  PyObject *cwo = Py_None, *igo = Py_None;
+  double smoothing = 0.0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "K|KpOOd", kwlist, &k, &top_k,
+                                   &weighted, &cwo, &igo, &smoothing))
     return -1;
   if (k < 2 || k > 0x7fffffffULL) {
     PyErr_Format(PyExc_ValueError,
@@ -767,18 +771,88 @@ static int MulticlassState_init(MulticlassStateObject *self, PyObject *args,
   }
   if (self->busy)
     return busy_error();
-  clm_multiclass_state_release(&self->st);
-  clm_status st =
-      clm_multiclass_state_init(&self->st, (uint32_t)k, (uint32_t)top_k);
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = (uint32_t)k;
+  o.top_k = (uint32_t)top_k;
+  o.weighted = weighted;
+  o.label_smoothing = smoothing;
+  if (!(smoothing >= 0.0 && smoothing <= 1.0)) {
+    PyErr_Format(PyExc_ValueError, "label_smoothing must lie in [0, 1], got %g",
+                 smoothing);
+    return -1;
+  }
+  if (igo != Py_None) {
+    long v = PyLong_AsLong(igo);
+    if (PyErr_Occurred())
+      return -1;
+    if (v < INT32_MIN || v > INT32_MAX) {
+      PyErr_SetString(PyExc_ValueError, "ignore_index must fit in int32");
+      return -1;
+    }
+    o.has_ignore_index = 1;
+    o.ignore_index = (int32_t)v;
+  }
+  double *cw = NULL;
+  if (cwo != Py_None) {
+    PyObject *seq = PySequence_Fast(cwo, "class_weight must be a sequence");
+    if (!seq)
+      return -1;
+    if ((unsigned long long)PySequence_Fast_GET_SIZE(seq) != k) {
+      Py_DECREF(seq);
+      PyErr_Format(PyExc_ValueError,
+                   "class_weight must hold n_classes = %llu values", k);
+      return -1;
+    }
+    cw = malloc(sizeof(double) * (size_t)k);
+    if (!cw) {
+      Py_DECREF(seq);
+      PyErr_NoMemory();
+      return -1;
+    }
+    for (unsigned long long c = 0; c < k; ++c) {
+      cw[c] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)c));
+      if (PyErr_Occurred()) {
+        Py_DECREF(seq);
+        free(cw);
+        return -1;
+      }
+    }
+    Py_DECREF(seq);
+    o.class_weight = cw;
+  }
+  clm_multiclass_state s;
+  clm_status st = clm_multiclass_state_init_ex(&s, &o);
+  free(cw);
   if (st != CLM_OK) {
     clm_error err;
     memset(&err, 0, sizeof err);
-    snprintf(err.message, sizeof err.message,
-             "cannot hold a %llu x %llu confusion matrix", k, k);
+    if (st == CLM_ERR_BAD_WEIGHT)
+      snprintf(err.message, sizeof err.message,
+               "class_weight must hold finite values >= 0");
+    else
+      snprintf(err.message, sizeof err.message,
+               "cannot hold a %llu x %llu confusion matrix", k, k);
     raise_status(st, &err);
     return -1;
   }
+  clm_multiclass_state_release(&self->st);
+  self->st = s;
   return 0;
+}
+
+/* The options a multi-class state was created with (class_weight points
+ * into the state). */
+static void multiclass_options_of(const clm_multiclass_state *s,
+                                  clm_multiclass_options *o) {
+  clm_multiclass_options_init(o);
+  o->n_classes = s->n_classes;
+  o->top_k = s->top_k;
+  o->weighted = s->weighted;
+  o->class_weight = s->class_weight;
+  o->has_ignore_index = s->has_ignore_index;
+  o->ignore_index = s->ignore_index;
+  o->label_smoothing = s->label_smoothing;
 }
 
 static void MulticlassState_dealloc(MulticlassStateObject *self) {
@@ -786,11 +860,13 @@ static void MulticlassState_dealloc(MulticlassStateObject *self) {
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* update_labels(y_true, y_pred): int32 arrays of one length. */
+/* update_labels(y_true, y_pred, weights=None): int32 arrays of one
+ * length, float32 weights. */
 static PyObject *MulticlassState_update_labels(MulticlassStateObject *self,
-                                               PyObject *args) {
-  PyObject *to, *po;
-  if (!PyArg_ParseTuple(args, "OO", &to, &po))
+                                               PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"y_true", "y_pred", "weights", NULL};
+  PyObject *to, *po, *wo = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O", kwlist, &to, &po, &wo))
     return NULL;
   if (self->busy) {
     busy_error();
@@ -807,20 +883,29 @@ static PyObject *MulticlassState_update_labels(MulticlassStateObject *self,
     return NULL;
   }
   PyObject *result = NULL;
+  Py_buffer wv;
+  int have_w = 0;
   const Py_ssize_t n = tv.len / 4;
   if (pv.len / 4 != n) {
     length_error("y_true", n, "y_pred", pv.len / 4);
     goto done;
   }
+  have_w = get_weights(wo, &wv, n, self->st.weighted);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
   g_last_labels = (uintptr_t)tv.buf;
   g_last_scores = (uintptr_t)pv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
   if (n > 0) {
     clm_error err;
     memset(&err, 0, sizeof err);
     clm_status st;
+    const float *weights = have_w ? wv.buf : NULL;
     self->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st = clm_multiclass_update_labels(
-        ctx, &self->st, tv.buf, pv.buf, (uint64_t)n, &err);
+    Py_BEGIN_ALLOW_THREADS st = clm_multiclass_update_labels_weighted(
+        ctx, &self->st, 0, tv.buf, pv.buf, weights, (uint64_t)n, &err);
     Py_END_ALLOW_THREADS self->busy = 0;
     if (st != CLM_OK) {
       raise_status(st, &err);
@@ -831,6 +916,8 @@ static PyObject *MulticlassState_update_labels(MulticlassStateObject *self,
 done:
   PyBuffer_Release(&tv);
   PyBuffer_Release(&pv);
+  if (have_w)
+    PyBuffer_Release(&wv);
   return result;
 }
 
@@ -838,11 +925,12 @@ done:
  * float32 or float64. */
 static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
                                                PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"y_true", "scores", "kind", "pred_out", NULL};
-  PyObject *to, *so, *po = Py_None;
+  static char *kwlist[] = {"y_true",   "scores",  "kind",
+                           "pred_out", "weights", NULL};
+  PyObject *to, *so, *po = Py_None, *wo = Py_None;
   int kind = CLM_SCORES_LOGITS;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|iO", kwlist, &to, &so, &kind,
-                                   &po))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|iOO", kwlist, &to, &so, &kind,
+                                   &po, &wo))
     return NULL;
   if (parse_kind(kind) != 0)
     return NULL;
@@ -853,8 +941,8 @@ static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
   clm_context *ctx = get_context(NULL);
   if (!ctx)
     return NULL;
-  Py_buffer tv, sv, pv;
-  int have_p = 0;
+  Py_buffer tv, sv, pv, wv;
+  int have_p = 0, have_w = 0;
   if (get_buffer(to, &tv, 0, "y_true", "i", "int32") != 0)
     return NULL;
   if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
@@ -882,14 +970,22 @@ static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
       goto done;
     }
   }
+  have_w = get_weights(wo, &wv, n, self->st.weighted);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
   g_last_labels = (uintptr_t)tv.buf;
   g_last_scores = (uintptr_t)sv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
   if (n == 0) {
     result = Py_NewRef(Py_None);
     goto done;
   }
   clm_multiclass_state tmp;
-  clm_status st = clm_multiclass_state_init(&tmp, k, self->st.top_k);
+  clm_multiclass_options opts;
+  multiclass_options_of(&self->st, &opts);
+  clm_status st = clm_multiclass_state_init_ex(&tmp, &opts);
   if (st != CLM_OK) {
     raise_status(st, NULL);
     goto done;
@@ -898,11 +994,13 @@ static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
   memset(&err, 0, sizeof err);
   const int32_t *labels = tv.buf;
   int32_t *pred = have_p ? pv.buf : NULL;
+  const float *weights = have_w ? wv.buf : NULL;
   const int f64 = buffer_type(&sv) == 'd';
   self->busy = 1;
   Py_BEGIN_ALLOW_THREADS if (!f64) {
-    st = clm_multiclass_update_scores(ctx, &tmp, labels, sv.buf, (uint64_t)n,
-                                      (clm_scores_kind)kind, pred, &err);
+    st = clm_multiclass_update_scores_weighted(
+        ctx, &tmp, 0, labels, sv.buf, weights, (uint64_t)n,
+        (clm_scores_kind)kind, pred, &err);
   }
   else {
     uint64_t rows = CONVERT_BATCH / k;
@@ -922,9 +1020,10 @@ static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
       st = clm_multiclass_scores_from_f64_at(in + base * k, m, base, k,
                                              (clm_scores_kind)kind, conv, &err);
       if (st == CLM_OK)
-        st = clm_multiclass_update_scores_at(ctx, &tmp, base, labels + base,
-                                             conv, m, (clm_scores_kind)kind,
-                                             pred ? pred + base : NULL, &err);
+        st = clm_multiclass_update_scores_weighted(
+            ctx, &tmp, base, labels + base, conv,
+            weights ? weights + base : NULL, m, (clm_scores_kind)kind,
+            pred ? pred + base : NULL, &err);
     }
     free(conv);
   }
@@ -948,7 +1047,21 @@ done:
   PyBuffer_Release(&sv);
   if (have_p)
     PyBuffer_Release(&pv);
+  if (have_w)
+    PyBuffer_Release(&wv);
   return result;
+}
+
+/* The K x K float64 matrix of weight sums as bytes (weighted states). */
+static PyObject *MulticlassState_w_confusion(MulticlassStateObject *self,
+                                             PyObject *Py_UNUSED(ignored)) {
+  if (!self->st.weighted || !self->st.w_confusion) {
+    PyErr_SetString(PyExc_ValueError, "this state is unweighted");
+    return NULL;
+  }
+  const uint64_t k = self->st.n_classes;
+  return PyBytes_FromStringAndSize((const char *)self->st.w_confusion,
+                                   (Py_ssize_t)(k * k * sizeof(double)));
 }
 
 /* The K x K uint64 matrix as bytes (row-major, native order). */
@@ -986,12 +1099,13 @@ static PyObject *MulticlassState_finalize(MulticlassStateObject *self,
   PyObject *per = PyList_New(r.n_classes);
   for (uint32_t c = 0; per && c < r.n_classes; ++c) {
     const clm_class_metrics *m = &r.per_class[c];
-    PyObject *d =
-        Py_BuildValue("{s:I,s:d,s:d,s:d,s:K,s:K,s:N}", "label", c, "precision",
-                      m->precision, "recall", m->recall, "f1", m->f1, "support",
-                      (unsigned long long)m->support, "predicted",
-                      (unsigned long long)m->predicted, "undefined",
-                      undefined_list(m->undefined));
+    PyObject *d = Py_BuildValue(
+        "{s:I,s:d,s:d,s:d,s:K,s:K,s:N,s:d,s:d}", "label", c, "precision",
+        m->precision, "recall", m->recall, "f1", m->f1, "support",
+        (unsigned long long)m->support, "predicted",
+        (unsigned long long)m->predicted, "undefined",
+        undefined_list(m->undefined), "support_weight", m->support_weight,
+        "predicted_weight", m->predicted_weight);
     if (!d) {
       Py_CLEAR(per);
       break;
@@ -1001,14 +1115,19 @@ static PyObject *MulticlassState_finalize(MulticlassStateObject *self,
   PyObject *out = NULL;
   if (per)
     out = Py_BuildValue(
-        "{s:I,s:K,s:N,s:d,s:d,s:d,s:d,s:N,s:N,s:N,s:O,s:d,s:I,s:d,s:N}",
+        "{s:I,s:K,s:N,s:d,s:d,s:d,s:d,s:N,s:N,s:N,s:O,s:d,s:I,s:d,s:N,s:O,s:d,"
+        "s:K,s:d,s:d}",
         "n_classes", r.n_classes, "n", (unsigned long long)r.n, "per_class",
         per, "accuracy", r.accuracy, "balanced_accuracy", r.balanced_accuracy,
         "mcc", r.mcc, "cohen_kappa", r.cohen_kappa, "macro", avg_dict(&r.macro),
         "micro", avg_dict(&r.micro), "weighted", avg_dict(&r.weighted),
         "has_loss", r.has_loss ? Py_True : Py_False, "cross_entropy_mean",
         r.cross_entropy_mean, "top_k", r.top_k, "top_k_accuracy",
-        r.top_k_accuracy, "undefined", undefined_list(r.undefined));
+        r.top_k_accuracy, "undefined", undefined_list(r.undefined),
+        "sample_weighted", r.sample_weighted ? Py_True : Py_False, "weight_sum",
+        r.weight_sum, "n_ignored", (unsigned long long)r.n_ignored,
+        "cross_entropy_sum", r.cross_entropy_sum, "cross_entropy_norm",
+        r.cross_entropy_norm);
   clm_multiclass_result_release(&r);
   return out;
 }
@@ -1019,12 +1138,44 @@ static PyObject *MulticlassState_getstate(MulticlassStateObject *self,
   PyObject *conf = MulticlassState_confusion(self, NULL);
   if (!conf)
     return NULL;
+  PyObject *wconf, *cw;
+  if (s->weighted && s->w_confusion)
+    wconf = MulticlassState_w_confusion(self, NULL);
+  else
+    wconf = Py_NewRef(Py_None);
+  if (s->class_weight) {
+    cw = PyList_New(s->n_classes);
+    for (uint32_t c = 0; cw && c < s->n_classes; ++c) {
+      PyObject *v = PyFloat_FromDouble(s->class_weight[c]);
+      if (!v) {
+        Py_CLEAR(cw);
+        break;
+      }
+      PyList_SET_ITEM(cw, c, v);
+    }
+  } else {
+    cw = Py_NewRef(Py_None);
+  }
+  if (!wconf || !cw) {
+    Py_DECREF(conf);
+    Py_XDECREF(wconf);
+    Py_XDECREF(cw);
+    return NULL;
+  }
   return Py_BuildValue(
-      "{s:I,s:K,s:N,s:O,s:i,s:K,s:d,s:I,s:K}", "n_classes", s->n_classes, "n",
-      (unsigned long long)s->n, "confusion", conf, "has_scores",
-      s->has_scores ? Py_True : Py_False, "kind", (int)s->kind, "n_scored",
-      (unsigned long long)s->n_scored, "ce_sum", s->ce_sum, "top_k", s->top_k,
-      "top_k_hits", (unsigned long long)s->top_k_hits);
+      "{s:I,s:K,s:N,s:O,s:i,s:K,s:d,s:I,s:K,s:O,s:N,s:d,s:d,s:N,s:O,s:i,s:d,"
+      "s:K,s:d,s:d,s:d}",
+      "n_classes", s->n_classes, "n", (unsigned long long)s->n, "confusion",
+      conf, "has_scores", s->has_scores ? Py_True : Py_False, "kind",
+      (int)s->kind, "n_scored", (unsigned long long)s->n_scored, "ce_sum",
+      s->ce_sum, "top_k", s->top_k, "top_k_hits",
+      (unsigned long long)s->top_k_hits, "weighted",
+      s->weighted ? Py_True : Py_False, "w_confusion", wconf, "w_sum", s->w_sum,
+      "w_top_k_hits", s->w_top_k_hits, "class_weight", cw, "has_ignore_index",
+      s->has_ignore_index ? Py_True : Py_False, "ignore_index",
+      (int)s->ignore_index, "label_smoothing", s->label_smoothing, "n_ignored",
+      (unsigned long long)s->n_ignored, "w_ignored", s->w_ignored, "ce_norm",
+      s->ce_norm, "w_scored", s->w_scored);
 }
 
 static PyObject *MulticlassState_setstate(MulticlassStateObject *self,
@@ -1054,11 +1205,88 @@ static PyObject *MulticlassState_setstate(MulticlassStateObject *self,
   }
   if (parse_kind((int)kind) != 0)
     return NULL;
+  /* Options and weighted sums (absent in states pickled before them: an
+   * unweighted state without options). */
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = (uint32_t)k;
+  o.top_k = (uint32_t)top_k;
+  double w_sum = 0, w_hits = 0, w_ignored = 0, ce_norm = (double)n_scored,
+         w_scored = 0;
+  uint64_t n_ignored = 0;
+  double *cw = NULL;
+  PyObject *wconf = NULL;
+  PyObject *wd = PyDict_GetItemString(d, "weighted");
+  if (wd) {
+    PyObject *hi = PyDict_GetItemString(d, "has_ignore_index");
+    PyObject *iv = PyDict_GetItemString(d, "ignore_index");
+    PyObject *cwo = PyDict_GetItemString(d, "class_weight");
+    wconf = PyDict_GetItemString(d, "w_confusion");
+    if (!hi || !iv || !cwo || !wconf || dict_f64(d, "w_sum", &w_sum) ||
+        dict_f64(d, "w_top_k_hits", &w_hits) ||
+        dict_f64(d, "label_smoothing", &o.label_smoothing) ||
+        dict_u64(d, "n_ignored", &n_ignored) ||
+        dict_f64(d, "w_ignored", &w_ignored) ||
+        dict_f64(d, "ce_norm", &ce_norm) ||
+        dict_f64(d, "w_scored", &w_scored)) {
+      if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "state's options are incomplete");
+      return NULL;
+    }
+    o.weighted = PyObject_IsTrue(wd) == 1;
+    o.has_ignore_index = PyObject_IsTrue(hi) == 1;
+    long v = PyLong_AsLong(iv);
+    if (PyErr_Occurred())
+      return NULL;
+    o.ignore_index = (int32_t)v;
+    if (o.weighted &&
+        (!PyBytes_Check(wconf) ||
+         (uint64_t)PyBytes_GET_SIZE(wconf) != k * k * sizeof(double))) {
+      PyErr_SetString(PyExc_ValueError,
+                      "state's w_confusion must be K*K float64 values as "
+                      "bytes");
+      return NULL;
+    }
+    if (cwo != Py_None) {
+      PyObject *seq = PySequence_Fast(cwo, "class_weight must be a list");
+      if (!seq)
+        return NULL;
+      if ((uint64_t)PySequence_Fast_GET_SIZE(seq) != k) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError,
+                        "state's class_weight must hold K values");
+        return NULL;
+      }
+      cw = malloc(sizeof(double) * (size_t)k);
+      if (!cw) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+      }
+      for (uint64_t c = 0; c < k; ++c)
+        cw[c] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, (Py_ssize_t)c));
+      Py_DECREF(seq);
+      if (PyErr_Occurred()) {
+        free(cw);
+        return NULL;
+      }
+      o.class_weight = cw;
+    }
+  }
   clm_multiclass_state s;
-  clm_status st = clm_multiclass_state_init(&s, (uint32_t)k, (uint32_t)top_k);
+  clm_status st = clm_multiclass_state_init_ex(&s, &o);
+  free(cw);
   if (st != CLM_OK)
     return raise_status(st, NULL);
   memcpy(s.confusion, PyBytes_AS_STRING(conf), (size_t)(k * k * 8));
+  if (o.weighted)
+    memcpy(s.w_confusion, PyBytes_AS_STRING(wconf),
+           (size_t)(k * k * sizeof(double)));
+  s.w_sum = w_sum;
+  s.w_top_k_hits = w_hits;
+  s.n_ignored = n_ignored;
+  s.w_ignored = w_ignored;
+  s.ce_norm = ce_norm;
+  s.w_scored = w_scored;
   uint64_t total = 0;
   for (uint64_t c = 0; c < k * k; ++c)
     total += s.confusion[c];
@@ -1091,13 +1319,18 @@ static PyObject *MulticlassState_merge(MulticlassStateObject *self,
                                        PyObject *other);
 
 static PyMethodDef MulticlassState_methods[] = {
-    {"update_labels", (PyCFunction)MulticlassState_update_labels, METH_VARARGS,
-     "update_labels(y_true, y_pred): int32 class indices in [0, K)."},
+    {"update_labels",
+     (PyCFunction)(void (*)(void))MulticlassState_update_labels,
+     METH_VARARGS | METH_KEYWORDS,
+     "update_labels(y_true, y_pred, weights=None): int32 class indices in "
+     "[0, K) (or the ignore_index) and float32 weights (weighted states)."},
     {"update_scores",
      (PyCFunction)(void (*)(void))MulticlassState_update_scores,
      METH_VARARGS | METH_KEYWORDS,
-     "update_scores(y_true, scores, kind=0, pred_out=None): int32 labels and "
-     "an N x K float32/float64 score matrix."},
+     "update_scores(y_true, scores, kind=0, pred_out=None, weights=None): "
+     "int32 labels and an N x K float32/float64 score matrix."},
+    {"w_confusion", (PyCFunction)MulticlassState_w_confusion, METH_NOARGS,
+     "The K x K float64 matrix of weight sums as bytes (weighted states)."},
     {"merge", (PyCFunction)MulticlassState_merge, METH_O,
      "merge(other): add another state (same K and top_k)."},
     {"confusion", (PyCFunction)MulticlassState_confusion, METH_NOARGS,
@@ -1130,8 +1363,9 @@ static PyTypeObject MulticlassStateType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.MulticlassState",
     .tp_basicsize = sizeof(MulticlassStateObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "MulticlassState(n_classes, top_k=0): the library's mergeable "
-              "multi-class accumulator.",
+    .tp_doc = "MulticlassState(n_classes, top_k=0, weighted=False, "
+              "class_weight=None, ignore_index=None, label_smoothing=0.0): "
+              "the library's mergeable multi-class accumulator.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)MulticlassState_init,
     .tp_dealloc = (destructor)MulticlassState_dealloc,
@@ -1156,7 +1390,548 @@ static PyObject *MulticlassState_merge(MulticlassStateObject *self,
     memset(&err, 0, sizeof err);
     snprintf(err.message, sizeof err.message,
              "cannot merge multi-class states with different n_classes, "
-             "top_k or scores kind");
+             "top_k, scores kind, weighting or loss options");
+    return raise_status(st, &err);
+  }
+  Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* CalibrationState                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD clm_calibration_state st;
+  int busy;
+} CalibrationStateObject;
+
+/* The options a calibration state was created with (edges point into the
+ * state). */
+static void calibration_options_of(const clm_calibration_state *s,
+                                   clm_calibration_options *o) {
+  clm_calibration_options_init(o);
+  o->n_classes = s->n_classes;
+  o->n_bins = s->n_bins;
+  o->edges = s->edges;
+  o->classwise = s->classwise;
+  o->weighted = s->weighted;
+  o->has_ignore_index = s->has_ignore_index;
+  o->ignore_index = s->ignore_index;
+}
+
+/* A list of n floats as a malloc'ed array (NULL with an exception set). */
+static double *float_list(PyObject *obj, Py_ssize_t *len, const char *name) {
+  PyObject *seq = PySequence_Fast(obj, name);
+  if (!seq)
+    return NULL;
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  double *out = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  if (!out) {
+    Py_DECREF(seq);
+    PyErr_NoMemory();
+    return NULL;
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    out[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+    if (PyErr_Occurred()) {
+      Py_DECREF(seq);
+      free(out);
+      return NULL;
+    }
+  }
+  Py_DECREF(seq);
+  *len = n;
+  return out;
+}
+
+static PyObject *f64_list(const double *v, Py_ssize_t n) {
+  PyObject *list = PyList_New(n);
+  for (Py_ssize_t i = 0; list && i < n; ++i) {
+    PyObject *x = PyFloat_FromDouble(v[i]);
+    if (!x) {
+      Py_CLEAR(list);
+      break;
+    }
+    PyList_SET_ITEM(list, i, x);
+  }
+  return list;
+}
+
+static int CalibrationState_init(CalibrationStateObject *self, PyObject *args,
+                                 PyObject *kw) {
+  static char *kwlist[] = {"n_classes", "n_bins",       "edges", "classwise",
+                           "weighted",  "ignore_index", NULL};
+  unsigned int k = 1, bins = CLM_CALIBRATION_DEFAULT_BINS;
+  int classwise = 1, weighted = 0;
+  PyObject *eo = Py_None, *igo = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|IIOppO", kwlist, &k, &bins, &eo,
+                                   &classwise, &weighted, &igo))
+    return -1;
+  if (self->busy)
+    return busy_error();
+  clm_calibration_options o;
+  clm_calibration_options_init(&o);
+  o.n_classes = k;
+  o.n_bins = bins;
+  o.classwise = classwise;
+  o.weighted = weighted;
+  if (igo != Py_None) {
+    long v = PyLong_AsLong(igo);
+    if (PyErr_Occurred())
+      return -1;
+    if (v < INT32_MIN || v > INT32_MAX) {
+      PyErr_SetString(PyExc_ValueError, "ignore_index must fit in int32");
+      return -1;
+    }
+    o.has_ignore_index = 1;
+    o.ignore_index = (int32_t)v;
+  }
+  double *edges = NULL;
+  if (eo != Py_None) {
+    Py_ssize_t ne = 0;
+    edges = float_list(eo, &ne, "edges must be a sequence of floats");
+    if (!edges)
+      return -1;
+    if (ne < 2) {
+      free(edges);
+      PyErr_SetString(PyExc_ValueError, "edges must hold at least 2 values");
+      return -1;
+    }
+    o.n_bins = (uint32_t)(ne - 1);
+    o.edges = edges;
+  }
+  clm_calibration_state s;
+  clm_status st = clm_calibration_state_init(&s, &o);
+  free(edges);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "calibration needs n_classes >= 1, n_bins >= 1 and edges "
+             "strictly ascending from 0 to 1");
+    raise_status(st, &err);
+    return -1;
+  }
+  clm_calibration_state_release(&self->st);
+  self->st = s;
+  return 0;
+}
+
+static void CalibrationState_dealloc(CalibrationStateObject *self) {
+  clm_calibration_state_release(&self->st);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* update(labels, scores, weights=None, kind=1): binary states take
+ * bool/uint8 labels and n scores, multi-class ones int32 labels and an
+ * n x K matrix; scores float32 (in place) or float64 (rounded to nearest
+ * float32 in batches). */
+static PyObject *CalibrationState_update(CalibrationStateObject *self,
+                                         PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"labels", "scores", "weights", "kind", NULL};
+  PyObject *lo, *so, *wo = Py_None;
+  int kind = CLM_SCORES_PROBS;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|Oi", kwlist, &lo, &so, &wo,
+                                   &kind))
+    return NULL;
+  if (parse_kind(kind) != 0)
+    return NULL;
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  const uint32_t k = self->st.n_classes;
+  const int binary = k == 1;
+  Py_buffer lv, sv, wv;
+  int have_w = 0;
+  if (binary ? get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8")
+             : get_buffer(lo, &lv, 0, "labels", "i", "int32"))
+    return NULL;
+  if (get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64") != 0) {
+    PyBuffer_Release(&lv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = lv.len / lv.itemsize;
+  if (sv.len / sv.itemsize != n * (Py_ssize_t)k) {
+    PyErr_Format(PyExc_ValueError,
+                 "scores must hold n x %u = %zd values, got %zd", k,
+                 n * (Py_ssize_t)k, sv.len / sv.itemsize);
+    goto done;
+  }
+  have_w = get_weights(wo, &wv, n, self->st.weighted);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
+  g_last_labels = (uintptr_t)lv.buf;
+  g_last_scores = (uintptr_t)sv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
+  if (n == 0) {
+    result = Py_NewRef(Py_None);
+    goto done;
+  }
+  clm_calibration_options opts;
+  calibration_options_of(&self->st, &opts);
+  clm_calibration_state tmp;
+  clm_status st = clm_calibration_state_init(&tmp, &opts);
+  if (st != CLM_OK) {
+    raise_status(st, NULL);
+    goto done;
+  }
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  const float *weights = have_w ? wv.buf : NULL;
+  const int f64 = buffer_type(&sv) == 'd';
+  self->busy = 1;
+  Py_BEGIN_ALLOW_THREADS uint64_t rows = f64 ? CONVERT_BATCH / k : (uint64_t)n;
+  if (rows == 0)
+    rows = 1;
+  if (rows > (uint64_t)n)
+    rows = (uint64_t)n;
+  float *conv = f64 ? malloc(sizeof(float) * (size_t)(rows * k)) : NULL;
+  if (f64 && !conv)
+    st = CLM_ERR_OUT_OF_MEMORY;
+  for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n; base += rows) {
+    uint64_t m = (uint64_t)n - base;
+    if (m > rows)
+      m = rows;
+    const float *sc = (const float *)sv.buf + base * k;
+    if (f64) {
+      /* Nearest float32; bins compare edges in float64 with it. */
+      const double *in = (const double *)sv.buf + base * k;
+      for (uint64_t i = 0; i < m * k; ++i)
+        conv[i] = (float)in[i];
+      sc = conv;
+    }
+    const float *w = weights ? weights + base : NULL;
+    if (binary)
+      st = clm_calibration_update_binary(ctx, &tmp, base,
+                                         (const uint8_t *)lv.buf + base, sc, w,
+                                         m, (clm_scores_kind)kind, &err);
+    else
+      st = clm_calibration_update_multiclass(ctx, &tmp, base,
+                                             (const int32_t *)lv.buf + base, sc,
+                                             w, m, (clm_scores_kind)kind, &err);
+  }
+  free(conv);
+  Py_END_ALLOW_THREADS self->busy = 0;
+  if (st == CLM_OK)
+    st = clm_calibration_merge(&self->st, &tmp);
+  clm_calibration_state_release(&tmp);
+  if (st != CLM_OK) {
+    raise_status(st, &err);
+    goto done;
+  }
+  result = Py_NewRef(Py_None);
+done:
+  PyBuffer_Release(&lv);
+  PyBuffer_Release(&sv);
+  if (have_w)
+    PyBuffer_Release(&wv);
+  return result;
+}
+
+static PyObject *CalibrationState_finalize(CalibrationStateObject *self,
+                                           PyObject *Py_UNUSED(ignored)) {
+  clm_calibration_result r;
+  memset(&r, 0, sizeof r);
+  clm_status st = clm_calibration_finalize(&self->st, &r);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    if (st == CLM_ERR_EMPTY)
+      snprintf(err.message, sizeof err.message,
+               "no samples (or the sample weights sum to 0): calibration is "
+               "undefined");
+    return raise_status(st, &err);
+  }
+  const Py_ssize_t nb = r.n_bins;
+  PyObject *lo = PyList_New(nb), *hi = PyList_New(nb), *cnt = PyList_New(nb),
+           *wt = PyList_New(nb), *conf = PyList_New(nb), *freq = PyList_New(nb);
+  int ok = lo && hi && cnt && wt && conf && freq;
+  for (Py_ssize_t b = 0; ok && b < nb; ++b) {
+    const clm_calibration_bin *bin = &r.bins[b];
+    PyObject *v[6] = {PyFloat_FromDouble(bin->lo),
+                      PyFloat_FromDouble(bin->hi),
+                      PyLong_FromUnsignedLongLong(bin->count),
+                      PyFloat_FromDouble(bin->weight),
+                      PyFloat_FromDouble(bin->confidence),
+                      PyFloat_FromDouble(bin->frequency)};
+    PyObject *lists[6] = {lo, hi, cnt, wt, conf, freq};
+    for (int j = 0; j < 6; ++j) {
+      if (!v[j])
+        ok = 0;
+      else
+        PyList_SET_ITEM(lists[j], b, v[j]);
+    }
+  }
+  PyObject *cw = NULL;
+  if (ok) {
+    if (r.classwise_ece_per_class)
+      cw = f64_list(r.classwise_ece_per_class, (Py_ssize_t)r.n_classes);
+    else
+      cw = Py_NewRef(Py_None);
+    ok = cw != NULL;
+  }
+  PyObject *out = NULL;
+  if (ok)
+    out = Py_BuildValue(
+        "{s:I,s:I,s:K,s:K,s:O,s:d,s:d,s:d,s:d,s:d,s:N,s:N,s:N,s:N,s:N,s:N,s:d,"
+        "s:N}",
+        "n_classes", r.n_classes, "n_bins", r.n_bins, "n",
+        (unsigned long long)r.n, "n_ignored", (unsigned long long)r.n_ignored,
+        "weighted", r.weighted ? Py_True : Py_False, "weight_sum", r.weight_sum,
+        "brier", r.brier, "ece", r.ece, "rmsce", r.rmsce, "mce", r.mce, "lo",
+        lo, "hi", hi, "count", cnt, "weight", wt, "confidence", conf,
+        "frequency", freq, "classwise_ece", r.classwise_ece,
+        "classwise_ece_per_class", cw);
+  else {
+    Py_XDECREF(lo);
+    Py_XDECREF(hi);
+    Py_XDECREF(cnt);
+    Py_XDECREF(wt);
+    Py_XDECREF(conf);
+    Py_XDECREF(freq);
+    Py_XDECREF(cw);
+  }
+  clm_calibration_result_release(&r);
+  return out;
+}
+
+/* quantile_edges(n_bins): equal-mass edges from this (fine) state's bins. */
+static PyObject *CalibrationState_quantile_edges(CalibrationStateObject *self,
+                                                 PyObject *args) {
+  unsigned int bins = 0;
+  if (!PyArg_ParseTuple(args, "I", &bins))
+    return NULL;
+  if (bins < 1) {
+    PyErr_SetString(PyExc_ValueError, "n_bins must be at least 1");
+    return NULL;
+  }
+  double *edges = malloc(sizeof(double) * ((size_t)bins + 1));
+  if (!edges)
+    return PyErr_NoMemory();
+  uint32_t out_bins = 0;
+  clm_status st =
+      clm_calibration_quantile_edges(&self->st, bins, edges, &out_bins);
+  if (st != CLM_OK) {
+    free(edges);
+    return raise_status(st, NULL);
+  }
+  PyObject *list = f64_list(edges, (Py_ssize_t)out_bins + 1);
+  free(edges);
+  return list;
+}
+
+/* Bytes of a state array (count * size bytes), or None for NULL. */
+static PyObject *raw_bytes(const void *p, size_t size) {
+  if (!p)
+    return Py_NewRef(Py_None);
+  return PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)size);
+}
+
+static PyObject *CalibrationState_getstate(CalibrationStateObject *self,
+                                           PyObject *Py_UNUSED(ignored)) {
+  const clm_calibration_state *s = &self->st;
+  const size_t b = s->n_bins;
+  const size_t kb = s->classwise ? (size_t)s->n_classes * b : 0;
+  return Py_BuildValue(
+      "{s:I,s:I,s:O,s:O,s:O,s:i,s:N,s:K,s:K,s:d,s:d,s:N,s:N,s:N,s:N,s:N,s:N,"
+      "s:N,s:N}",
+      "n_classes", s->n_classes, "n_bins", s->n_bins, "classwise",
+      s->classwise ? Py_True : Py_False, "weighted",
+      s->weighted ? Py_True : Py_False, "has_ignore_index",
+      s->has_ignore_index ? Py_True : Py_False, "ignore_index",
+      (int)s->ignore_index, "edges", f64_list(s->edges, (Py_ssize_t)b + 1), "n",
+      (unsigned long long)s->n, "n_ignored", (unsigned long long)s->n_ignored,
+      "weight_sum", s->weight_sum, "brier_sum", s->brier_sum, "count",
+      raw_bytes(s->count, b * 8), "weight", raw_bytes(s->weight, b * 8),
+      "confidence", raw_bytes(s->confidence, b * 8), "hits",
+      raw_bytes(s->hits, b * 8), "cw_count",
+      raw_bytes(kb ? s->cw_count : NULL, kb * 8), "cw_weight",
+      raw_bytes(kb ? s->cw_weight : NULL, kb * 8), "cw_confidence",
+      raw_bytes(kb ? s->cw_confidence : NULL, kb * 8), "cw_hits",
+      raw_bytes(kb ? s->cw_hits : NULL, kb * 8));
+}
+
+/* Copies bytes of exactly `size` into dst (dst NULL: must be None). */
+static int copy_field(PyObject *d, const char *key, void *dst, size_t size) {
+  PyObject *v = PyDict_GetItemString(d, key);
+  if (!dst)
+    return 0;
+  if (!v || !PyBytes_Check(v) || (size_t)PyBytes_GET_SIZE(v) != size) {
+    PyErr_Format(PyExc_ValueError, "state's '%s' must be %zu bytes", key, size);
+    return -1;
+  }
+  memcpy(dst, PyBytes_AS_STRING(v), size);
+  return 0;
+}
+
+static PyObject *CalibrationState_setstate(CalibrationStateObject *self,
+                                           PyObject *d) {
+  if (!PyDict_Check(d)) {
+    PyErr_SetString(PyExc_TypeError, "state must be a dict");
+    return NULL;
+  }
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  uint64_t k, bins, n, n_ignored;
+  double wsum, brier;
+  PyObject *cwo = PyDict_GetItemString(d, "classwise");
+  PyObject *wo = PyDict_GetItemString(d, "weighted");
+  PyObject *hio = PyDict_GetItemString(d, "has_ignore_index");
+  PyObject *eo = PyDict_GetItemString(d, "edges");
+  if (dict_u64(d, "n_classes", &k) || dict_u64(d, "n_bins", &bins) ||
+      dict_u64(d, "n", &n) || dict_u64(d, "n_ignored", &n_ignored) ||
+      dict_f64(d, "weight_sum", &wsum) || dict_f64(d, "brier_sum", &brier))
+    return NULL;
+  if (!cwo || !wo || !hio || !eo || k < 1 || k > 0x7fffffffULL || bins < 1 ||
+      bins > 0x7fffffffULL) {
+    PyErr_SetString(PyExc_ValueError, "state's options are incomplete");
+    return NULL;
+  }
+  uint64_t ign = 0;
+  if (dict_u64(d, "ignore_index", &ign)) {
+    /* ignore_index may be negative */
+    PyErr_Clear();
+    PyObject *iv = PyDict_GetItemString(d, "ignore_index");
+    ign = (uint64_t)(int64_t)PyLong_AsLong(iv);
+    if (PyErr_Occurred())
+      return NULL;
+  }
+  Py_ssize_t ne = 0;
+  double *edges = float_list(eo, &ne, "state's edges must be a list");
+  if (!edges)
+    return NULL;
+  if ((uint64_t)ne != bins + 1) {
+    free(edges);
+    PyErr_SetString(PyExc_ValueError, "state's edges must hold n_bins + 1");
+    return NULL;
+  }
+  clm_calibration_options o;
+  clm_calibration_options_init(&o);
+  o.n_classes = (uint32_t)k;
+  o.n_bins = (uint32_t)bins;
+  o.edges = edges;
+  o.classwise = PyObject_IsTrue(cwo) == 1;
+  o.weighted = PyObject_IsTrue(wo) == 1;
+  o.has_ignore_index = PyObject_IsTrue(hio) == 1;
+  o.ignore_index = (int32_t)(int64_t)ign;
+  clm_calibration_state s;
+  clm_status st = clm_calibration_state_init(&s, &o);
+  free(edges);
+  if (st != CLM_OK)
+    return raise_status(st, NULL);
+  const size_t b = s.n_bins;
+  const size_t kb = s.classwise && s.cw_count ? (size_t)s.n_classes * b : 0;
+  if (copy_field(d, "count", s.count, b * 8) ||
+      copy_field(d, "weight", s.weight, b * 8) ||
+      copy_field(d, "confidence", s.confidence, b * 8) ||
+      copy_field(d, "hits", s.hits, b * 8) ||
+      copy_field(d, "cw_count", kb ? s.cw_count : NULL, kb * 8) ||
+      copy_field(d, "cw_weight", kb ? s.cw_weight : NULL, kb * 8) ||
+      copy_field(d, "cw_confidence", kb ? s.cw_confidence : NULL, kb * 8) ||
+      copy_field(d, "cw_hits", kb ? s.cw_hits : NULL, kb * 8)) {
+    clm_calibration_state_release(&s);
+    return NULL;
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < b; ++i)
+    total += s.count[i];
+  if (total != n) {
+    clm_calibration_state_release(&s);
+    PyErr_SetString(PyExc_ValueError, "state's bins do not add up to n");
+    return NULL;
+  }
+  s.n = n;
+  s.n_ignored = n_ignored;
+  s.weight_sum = wsum;
+  s.brier_sum = brier;
+  clm_calibration_state_release(&self->st);
+  self->st = s;
+  Py_RETURN_NONE;
+}
+
+static PyObject *CalibrationState_reduce(CalibrationStateObject *self,
+                                         PyObject *Py_UNUSED(ignored)) {
+  PyObject *state = CalibrationState_getstate(self, NULL);
+  if (!state)
+    return NULL;
+  return Py_BuildValue("O(II)N", (PyObject *)Py_TYPE(self), self->st.n_classes,
+                       self->st.n_bins, state);
+}
+
+static PyObject *CalibrationState_merge(CalibrationStateObject *self,
+                                        PyObject *other);
+
+static PyObject *CalibrationState_get_n(CalibrationStateObject *self,
+                                        void *Py_UNUSED(closure)) {
+  return PyLong_FromUnsignedLongLong(self->st.n);
+}
+
+static PyGetSetDef CalibrationState_getset[] = {
+    {"n", (getter)CalibrationState_get_n, NULL, "samples counted", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyMethodDef CalibrationState_methods[] = {
+    {"update", (PyCFunction)(void (*)(void))CalibrationState_update,
+     METH_VARARGS | METH_KEYWORDS,
+     "update(labels, scores, weights=None, kind=1): binary (n_classes 1: "
+     "bool/uint8 labels, n scores) or multi-class (int32 labels, n x K "
+     "scores); float32 read in place, float64 rounded to nearest float32; "
+     "kind 0: logits, 1: probabilities."},
+    {"merge", (PyCFunction)CalibrationState_merge, METH_O,
+     "merge(other): add another state (same K, bins, edges and options)."},
+    {"finalize", (PyCFunction)CalibrationState_finalize, METH_NOARGS,
+     "Brier, ECE, RMSCE, MCE and the reliability table as a dict."},
+    {"quantile_edges", (PyCFunction)CalibrationState_quantile_edges,
+     METH_VARARGS,
+     "quantile_edges(n_bins): equal-mass edges from this fine state."},
+    {"getstate", (PyCFunction)CalibrationState_getstate, METH_NOARGS,
+     "The state as a dict of plain counts and sums."},
+    {"__getstate__", (PyCFunction)CalibrationState_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)CalibrationState_setstate, METH_O, NULL},
+    {"__reduce__", (PyCFunction)CalibrationState_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject CalibrationStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.CalibrationState",
+    .tp_basicsize = sizeof(CalibrationStateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "CalibrationState(n_classes=1, n_bins=15, edges=None, "
+              "classwise=True, weighted=False, ignore_index=None): the "
+              "library's mergeable calibration accumulator.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)CalibrationState_init,
+    .tp_dealloc = (destructor)CalibrationState_dealloc,
+    .tp_methods = CalibrationState_methods,
+    .tp_getset = CalibrationState_getset,
+};
+
+static PyObject *CalibrationState_merge(CalibrationStateObject *self,
+                                        PyObject *other) {
+  if (!PyObject_TypeCheck(other, &CalibrationStateType)) {
+    PyErr_SetString(PyExc_TypeError, "merge expects a CalibrationState");
+    return NULL;
+  }
+  CalibrationStateObject *o = (CalibrationStateObject *)other;
+  if (self->busy || o->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_status st = clm_calibration_merge(&self->st, &o->st);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot merge calibration states with different n_classes, "
+             "bins, edges or options");
     return raise_status(st, &err);
   }
   Py_RETURN_NONE;
@@ -1234,11 +2009,12 @@ static PyObject *mod_context_info(PyObject *Py_UNUSED(m),
 /* Ranking                                                             */
 /* ------------------------------------------------------------------ */
 
-_Static_assert(sizeof(clm_curve_point) == 24,
-               "clm_curve_point is read in Python as (f8, u8, u8)");
+_Static_assert(sizeof(clm_curve_point) == 40,
+               "clm_curve_point is read in Python as (f8, u8, u8, f8, f8)");
 
 /* One class of a ranking result as a dict; the curve as bytes of
- * (threshold f8, tp u8, fp u8) records, or None. */
+ * (threshold f8, tp u8, fp u8, tp_weight f8, fp_weight f8) records, or
+ * None. */
 static PyObject *ranking_class_dict(const clm_ranking_class *c) {
   PyObject *curve;
   if (c->curve) {
@@ -1250,30 +2026,35 @@ static PyObject *ranking_class_dict(const clm_ranking_class *c) {
   } else {
     curve = Py_NewRef(Py_None);
   }
-  return Py_BuildValue("{s:K,s:K,s:N,s:N,s:K,s:N}", "positives",
+  return Py_BuildValue("{s:K,s:K,s:N,s:N,s:K,s:N,s:d,s:d}", "positives",
                        (unsigned long long)c->positives, "negatives",
                        (unsigned long long)c->negatives, "roc_auc",
                        PyFloat_FromDouble(c->roc_auc), "average_precision",
                        PyFloat_FromDouble(c->average_precision), "distinct",
-                       (unsigned long long)c->distinct, "curve", curve);
+                       (unsigned long long)c->distinct, "curve", curve,
+                       "positive_weight", c->positive_weight, "negative_weight",
+                       c->negative_weight);
 }
 
 /* ranking(labels, scores, k=1, softmax=False, curve_points=0,
- *         memory_budget=0, scores_are_probs=False): exact ROC-AUC and
- * average precision through clm_ranking_compute_arrays. k == 1: labels
- * bool/uint8 0/1 and n float32/float64 scores; k >= 2: int32 class indices
- * in [0, k) and an n x k score matrix. Buffers are read in place. */
+ *         memory_budget=0, scores_are_probs=False, weights=None): exact
+ * ROC-AUC and average precision through clm_ranking_compute_arrays (or,
+ * with n float32 sample weights, clm_ranking_compute_arrays_weighted).
+ * k == 1: labels bool/uint8 0/1 and n float32/float64 scores; k >= 2:
+ * int32 class indices in [0, k) and an n x k score matrix. Buffers are
+ * read in place. */
 static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                              PyObject *kw) {
-  static char *kwlist[] = {
-      "labels",        "scores",           "k", "softmax", "curve_points",
-      "memory_budget", "scores_are_probs", NULL};
-  PyObject *lo, *so;
+  static char *kwlist[] = {"labels",           "scores",       "k",
+                           "softmax",          "curve_points", "memory_budget",
+                           "scores_are_probs", "weights",      NULL};
+  PyObject *lo, *so, *wo = Py_None;
   unsigned int k = 1;
   int softmax = 0, probs = 0;
   unsigned long long curve_points = 0, budget = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKp", kwlist, &lo, &so, &k,
-                                   &softmax, &curve_points, &budget, &probs))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKpO", kwlist, &lo, &so, &k,
+                                   &softmax, &curve_points, &budget, &probs,
+                                   &wo))
     return NULL;
   if (k < 1 || k > 0x7fffffffu) {
     PyErr_SetString(PyExc_ValueError, "k must be 1 (binary) or the number "
@@ -1311,6 +2092,8 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
     return NULL;
   }
   PyObject *result = NULL;
+  Py_buffer wv;
+  int have_w = 0;
   const Py_ssize_t n = lv.len / lv.itemsize;
   const Py_ssize_t ns = sv.len / sv.itemsize;
   if (ns != n * (Py_ssize_t)k) {
@@ -1327,8 +2110,14 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                                       "one row");
     goto done;
   }
+  have_w = get_weights(wo, &wv, n, wo != Py_None);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
   g_last_labels = (uintptr_t)lv.buf;
   g_last_scores = (uintptr_t)sv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
   clm_ranking_options o;
   clm_ranking_options_init(&o);
   if (budget)
@@ -1341,8 +2130,11 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
   clm_error err;
   memset(&err, 0, sizeof err);
   clm_status st;
-  Py_BEGIN_ALLOW_THREADS st = clm_ranking_compute_arrays(
-      ctx, lv.buf, sv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
+  const float *weights = have_w ? wv.buf : NULL;
+  Py_BEGIN_ALLOW_THREADS if (weights) st = clm_ranking_compute_arrays_weighted(
+      ctx, lv.buf, sv.buf, weights, dt, (uint64_t)n, k, softmax, &o, &r, &err);
+  else st = clm_ranking_compute_arrays(ctx, lv.buf, sv.buf, dt, (uint64_t)n, k,
+                                       softmax, &o, &r, &err);
   Py_END_ALLOW_THREADS if (st != CLM_OK) {
     raise_status(st, &err);
     goto done;
@@ -1371,14 +2163,20 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
 done:
   PyBuffer_Release(&lv);
   PyBuffer_Release(&sv);
+  if (have_w)
+    PyBuffer_Release(&wv);
   return result;
 }
 
 static PyObject *mod_last_buffers(PyObject *Py_UNUSED(m),
                                   PyObject *Py_UNUSED(ignored)) {
-  return Py_BuildValue("(KKK)", (unsigned long long)g_last_labels,
-                       (unsigned long long)g_last_scores,
-                       (unsigned long long)g_last_weights);
+  return Py_BuildValue("(KK)", (unsigned long long)g_last_labels,
+                       (unsigned long long)g_last_scores);
+}
+
+static PyObject *mod_last_weights(PyObject *Py_UNUSED(m),
+                                  PyObject *Py_UNUSED(ignored)) {
+  return PyLong_FromUnsignedLongLong((unsigned long long)g_last_weights);
 }
 
 static PyMethodDef module_methods[] = {
@@ -1395,14 +2193,19 @@ static PyMethodDef module_methods[] = {
     {"ranking", (PyCFunction)(void (*)(void))mod_ranking,
      METH_VARARGS | METH_KEYWORDS,
      "ranking(labels, scores, k=1, softmax=False, curve_points=0, "
-     "memory_budget=0, scores_are_probs=False): exact ROC-AUC and average "
-     "precision (clm_ranking_compute_arrays) as a dict; k == 1: bool/uint8 "
+     "memory_budget=0, scores_are_probs=False, weights=None): exact ROC-AUC "
+     "and average precision (clm_ranking_compute_arrays, or its _weighted "
+     "form with n float32 sample weights) as a dict; k == 1: bool/uint8 "
      "0/1 labels and n scores, k >= 2: int32 classes and an n x k matrix "
      "(float32/float64, read in place). Curves as bytes of (threshold f8, "
-     "tp u8, fp u8) records, descending thresholds."},
+     "tp u8, fp u8, tp_weight f8, fp_weight f8) records, descending "
+     "thresholds."},
     {"_last_buffers", mod_last_buffers, METH_NOARGS,
      "Debug: addresses of the (labels, scores) buffers the last update on "
      "this thread handed to the library."},
+    {"_last_weights", mod_last_weights, METH_NOARGS,
+     "Debug: address of the weights buffer the last update on this thread "
+     "handed to the library (0: none)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
@@ -1423,7 +2226,8 @@ PyMODINIT_FUNC PyInit__core(void) {
       return PyErr_NoMemory();
   }
   if (PyType_Ready(&BinaryStateType) < 0 ||
-      PyType_Ready(&MulticlassStateType) < 0)
+      PyType_Ready(&MulticlassStateType) < 0 ||
+      PyType_Ready(&CalibrationStateType) < 0)
     return NULL;
   PyObject *m = PyModule_Create(&module_def);
   if (!m)
@@ -1432,6 +2236,8 @@ PyMODINIT_FUNC PyInit__core(void) {
           0 ||
       PyModule_AddObjectRef(m, "MulticlassState",
                             (PyObject *)&MulticlassStateType) < 0 ||
+      PyModule_AddObjectRef(m, "CalibrationState",
+                            (PyObject *)&CalibrationStateType) < 0 ||
       PyModule_AddStringConstant(m, "version", clm_version_string()) < 0) {
     Py_DECREF(m);
     return NULL;
