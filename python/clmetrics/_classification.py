@@ -152,9 +152,17 @@ def _sums(enc: Encoded, labels) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     true = C.sum(axis=1)
     if labels is None:
         idx = np.flatnonzero(enc.present)
-    else:
-        idx = enc.index_of(labels_array(labels))
-    return tp[idx], pred[idx], true[idx]
+        return tp[idx], pred[idx], true[idx]
+    lab = labels_array(labels)
+    idx = enc.index_of(lab)
+    # A label that is not a class (pos_label absent from single-class data)
+    # has no samples: all its sums are 0, as scikit-learn's.
+    absent = np.asarray(enc.classes[idx] != lab, dtype=bool).reshape(idx.shape)
+    tp, pred, true = tp[idx].copy(), pred[idx].copy(), true[idx].copy()
+    tp[absent] = 0
+    pred[absent] = 0
+    true[absent] = 0
+    return tp, pred, true
 
 
 def _prfs(

@@ -615,7 +615,11 @@ def roc_curve(
     threshold of zero carries the sign of the first zero score in input
     order, as scikit-learn's. With ``sample_weight`` the rates are ratios
     of sums of weights computed on the host in long double (about 1e-15
-    relative of scikit-learn's float64 cumulative sums).
+    relative of scikit-learn's float64 cumulative sums). With weights whose
+    sums are not exact in float64, ``drop_intermediate`` decides
+    collinearity on those sums, so it may keep or drop a point that
+    scikit-learn's rounded cumulative sums decide the other way (the
+    plotted curve and its area are the same).
     """
     fps, tps, thresholds = _full_curve(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and len(fps) > 2:

@@ -13,6 +13,7 @@
 
 #include <clmetrics.h>
 
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,9 +310,10 @@ static void binary_options_of(const clm_binary_state *s,
   o->weighted = s->weighted;
 }
 
-/* Reads optional float32 sample weights: 1 when present (v filled), 0 when
- * None, -1 on error. The length must be n; a weighted state needs them and
- * an unweighted one refuses them. */
+/* Reads optional sample weights (float32, read in place, or float64,
+ * converted batch by batch by weights_at): 1 when present (v filled), 0
+ * when None, -1 on error. The length must be n; a weighted state needs
+ * them and an unweighted one refuses them. */
 static int get_weights(PyObject *wo, Py_buffer *v, Py_ssize_t n, int weighted) {
   if (wo == Py_None) {
     if (weighted && n > 0) {
@@ -327,14 +329,64 @@ static int get_weights(PyObject *wo, Py_buffer *v, Py_ssize_t n, int weighted) {
                     "to pass sample weights");
     return -1;
   }
-  if (get_buffer(wo, v, 0, "weights", "f", "float32") != 0)
+  if (get_buffer(wo, v, 0, "weights", "fd", "float32 or float64") != 0)
     return -1;
-  if (v->len / 4 != n) {
-    length_error("weights", v->len / 4, "labels", n);
+  if (v->len / v->itemsize != n) {
+    length_error("weights", v->len / v->itemsize, "labels", n);
     PyBuffer_Release(v);
     return -1;
   }
   return 1;
+}
+
+/* Where a batch's float32 weights come from: the caller's float32 array in
+ * place, or its float64 array converted into `scratch` (room for a batch). */
+typedef struct {
+  const void *buf; /* NULL: unweighted */
+  int f64;
+  float *scratch;
+} weights_src;
+
+static weights_src weights_of(const Py_buffer *v, int have) {
+  weights_src w = {NULL, 0, NULL};
+  if (have) {
+    w.buf = v->buf;
+    w.f64 = buffer_type(v) == 'd';
+  }
+  return w;
+}
+
+/* The float32 weights of rows [base, base + m). A float64 value that is
+ * NaN, negative or beyond the float32 range (infinite once converted) is
+ * CLM_ERR_BAD_WEIGHT naming its index and the value as stored. */
+static clm_status weights_at(const weights_src *w, uint64_t base, uint64_t m,
+                             const float **out, clm_error *err) {
+  if (!w->buf) {
+    *out = NULL;
+    return CLM_OK;
+  }
+  if (!w->f64) {
+    *out = (const float *)w->buf + base;
+    return CLM_OK;
+  }
+  const double *in = (const double *)w->buf + base;
+  for (uint64_t i = 0; i < m; ++i) {
+    const double x = in[i];
+    if (!(x >= 0.0 && x <= FLT_MAX)) {
+      err->status = CLM_ERR_BAD_WEIGHT;
+      err->index = (int64_t)(base + i);
+      err->value = x;
+      err->input = CLM_INPUT_WEIGHTS;
+      snprintf(err->message, sizeof err->message,
+               "sample_weight at index %llu is %g: sample weights must be "
+               "finite, >= 0 and within the float32 range",
+               (unsigned long long)(base + i), x);
+      return CLM_ERR_BAD_WEIGHT;
+    }
+    w->scratch[i] = (float)x;
+  }
+  *out = w->scratch;
+  return CLM_OK;
 }
 
 static void BinaryState_dealloc(BinaryStateObject *self) {
@@ -424,35 +476,41 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
   const uint8_t *labels = lv.buf;
   const float *features = have_f ? fv.buf : NULL;
   float *grad = have_g ? gv.buf : NULL;
-  const float *weights = have_w ? wv.buf : NULL;
+  weights_src ws = weights_of(&wv, have_w);
   const int f64 = buffer_type(&sv) == 'd';
   self->busy = 1;
-  Py_BEGIN_ALLOW_THREADS if (!f64) {
-    st = clm_binary_update_weighted(ctx, &tmp, 0, labels, sv.buf, weights,
-                                    (uint64_t)n, features, grad, &err);
-  }
-  else {
-    float *conv = malloc(sizeof(float) * (size_t)(n < (Py_ssize_t)CONVERT_BATCH
-                                                      ? (uint64_t)n
-                                                      : CONVERT_BATCH));
-    if (!conv)
-      st = CLM_ERR_OUT_OF_MEMORY;
-    const double *in = sv.buf;
-    for (uint64_t base = 0; conv && st == CLM_OK && base < (uint64_t)n;
-         base += CONVERT_BATCH) {
-      uint64_t m = (uint64_t)n - base;
-      if (m > CONVERT_BATCH)
-        m = CONVERT_BATCH;
-      st = clm_binary_scores_from_f64_at(in + base, m, base, tmp.kind,
-                                         tmp.threshold, conv, &err);
-      if (st == CLM_OK)
-        st = clm_binary_update_weighted(ctx, &tmp, base, labels + base, conv,
-                                        weights ? weights + base : NULL, m,
-                                        features ? features + base * nf : NULL,
-                                        grad ? grad + base : NULL, &err);
+  Py_BEGIN_ALLOW_THREADS
+      /* float32 inputs go in one call; float64 scores or weights are
+         converted batch by batch. */
+      const uint64_t batch =
+          (f64 || ws.f64) && (uint64_t)n > CONVERT_BATCH ? CONVERT_BATCH
+                                                         : (uint64_t)n;
+  float *conv = f64 ? malloc(sizeof(float) * (size_t)batch) : NULL;
+  ws.scratch = ws.f64 ? malloc(sizeof(float) * (size_t)batch) : NULL;
+  if ((f64 && !conv) || (ws.f64 && !ws.scratch))
+    st = CLM_ERR_OUT_OF_MEMORY;
+  for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n; base += batch) {
+    uint64_t m = (uint64_t)n - base;
+    if (m > batch)
+      m = batch;
+    const float *scores = (const float *)sv.buf + base;
+    if (f64) {
+      st = clm_binary_scores_from_f64_at((const double *)sv.buf + base, m,
+                                         base, tmp.kind, tmp.threshold, conv,
+                                         &err);
+      scores = conv;
     }
-    free(conv);
+    const float *weights = NULL;
+    if (st == CLM_OK)
+      st = weights_at(&ws, base, m, &weights, &err);
+    if (st == CLM_OK)
+      st = clm_binary_update_weighted(ctx, &tmp, base, labels + base, scores,
+                                      weights, m,
+                                      features ? features + base * nf : NULL,
+                                      grad ? grad + base : NULL, &err);
   }
+  free(conv);
+  free(ws.scratch);
   Py_END_ALLOW_THREADS self->busy = 0;
   if (st == CLM_OK)
     st = clm_binary_merge(&self->st, &tmp);
@@ -902,10 +960,44 @@ static PyObject *MulticlassState_update_labels(MulticlassStateObject *self,
     clm_error err;
     memset(&err, 0, sizeof err);
     clm_status st;
-    const float *weights = have_w ? wv.buf : NULL;
+    weights_src ws = weights_of(&wv, have_w);
     self->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st = clm_multiclass_update_labels_weighted(
-        ctx, &self->st, 0, tv.buf, pv.buf, weights, (uint64_t)n, &err);
+    Py_BEGIN_ALLOW_THREADS if (!ws.f64) {
+      const float *weights = NULL;
+      st = weights_at(&ws, 0, (uint64_t)n, &weights, &err);
+      if (st == CLM_OK)
+        st = clm_multiclass_update_labels_weighted(
+            ctx, &self->st, 0, tv.buf, pv.buf, weights, (uint64_t)n, &err);
+    }
+    else {
+      /* float64 weights, converted batch by batch into a scratch state, so
+         that an error leaves this state unchanged. */
+      const uint64_t batch =
+          (uint64_t)n > CONVERT_BATCH ? CONVERT_BATCH : (uint64_t)n;
+      clm_multiclass_options opts;
+      multiclass_options_of(&self->st, &opts);
+      clm_multiclass_state tmp;
+      st = clm_multiclass_state_init_ex(&tmp, &opts);
+      ws.scratch = malloc(sizeof(float) * (size_t)batch);
+      if (st == CLM_OK && !ws.scratch)
+        st = CLM_ERR_OUT_OF_MEMORY;
+      const int32_t *t = tv.buf, *pr = pv.buf;
+      for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n;
+           base += batch) {
+        uint64_t m = (uint64_t)n - base;
+        if (m > batch)
+          m = batch;
+        const float *weights = NULL;
+        st = weights_at(&ws, base, m, &weights, &err);
+        if (st == CLM_OK)
+          st = clm_multiclass_update_labels_weighted(
+              ctx, &tmp, base, t + base, pr + base, weights, m, &err);
+      }
+      if (st == CLM_OK)
+        st = clm_multiclass_merge(&self->st, &tmp);
+      clm_multiclass_state_release(&tmp);
+      free(ws.scratch);
+    }
     Py_END_ALLOW_THREADS self->busy = 0;
     if (st != CLM_OK) {
       raise_status(st, &err);

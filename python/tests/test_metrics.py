@@ -203,8 +203,8 @@ def test_bad_inputs():
         cm.f1_score([0, 1, 2], [0, 1, 1])
     with pytest.raises(ValueError, match="average has to be"):
         cm.f1_score([0, 1], [0, 1], average="bogus")
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        cm.f1_score([0, 1], [0, 1], sample_weight=[1, 2])
+    with pytest.raises(ValueError, match="index 1"):
+        cm.f1_score([0, 1], [0, 1], sample_weight=[1, -2])
     with pytest.raises(NotImplementedError, match="multilabel"):
         cm.accuracy_score(np.eye(3, dtype=int), np.eye(3, dtype=int))
     with pytest.raises(ValueError, match="zero_division"):
@@ -245,8 +245,8 @@ def test_log_loss_multiclass():
         cm.log_loss([1, 1], [0.5, 0.5])
     with pytest.raises(ValueError, match="0 sample"):
         cm.log_loss([], np.zeros((0, 3)))
-    with pytest.raises(NotImplementedError):
-        cm.log_loss(y, p, sample_weight=np.ones(500))
+    with pytest.raises(ValueError, match="index 3"):
+        cm.log_loss(y, p, sample_weight=np.r_[np.ones(3), np.nan, np.ones(496)])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -393,8 +393,10 @@ def test_errors():
     w = np.ones(4)
     for f in (cm.roc_auc_score, cm.average_precision_score, cm.roc_curve,
               cm.precision_recall_curve):
-        with pytest.raises(NotImplementedError, match="sample_weight"):
-            f(y, s, sample_weight=w)
+        with pytest.raises(ValueError, match="index 2"):
+            f(y, s, sample_weight=np.array([1, 1, -1, 1.0]))
+        with pytest.raises(ValueError, match="sample_weight.shape"):
+            f(y, s, sample_weight=w[:3])
         with pytest.raises(ValueError, match="NaN"):
             f(y, np.array([0.1, np.nan, 0.3, 0.2]))
         with pytest.raises(ValueError, match="inconsistent numbers of samples"):
@@ -476,7 +478,8 @@ def test_core_ranking_arguments():
     r = _core.ranking(y, s, curve_points=2)
     c = r["classes"][0]
     assert r["exact"] and c["positives"] == 2 and c["negatives"] == 2
-    pts = np.frombuffer(c["curve"], dtype=[("t", "<f8"), ("tp", "<u8"), ("fp", "<u8")])
+    pts = np.frombuffer(c["curve"], dtype=[("t", "<f8"), ("tp", "<u8"), ("fp", "<u8"),
+                                           ("tpw", "<f8"), ("fpw", "<f8")])
     assert len(pts) <= 2 and pts["t"][0] == np.float32(0.8) and pts["t"][-1] == np.float32(0.1)
     with pytest.raises(ValueError, match="curve_points"):
         _core.ranking(y, s, curve_points=1)
