@@ -123,7 +123,7 @@ def brier_score_loss(
         raise ValueError("y_prob contains values greater than 1.")
     if p.size and p.min() < 0:
         raise ValueError("y_prob contains values less than 0.")
-    w = sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
     if p.ndim == 1:
         y = _binary_target(t, pos_label)
         st = _state(1, None, 1, w is not None)
@@ -295,7 +295,7 @@ def calibration_error(
         p = np.ascontiguousarray(p[:, 0])
     if p.min() < 0 or p.max() > 1:
         raise ValueError("y_prob has values outside [0, 1].")
-    w = sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
     if p.ndim == 1:
         if t.dtype.kind not in "biuf" or not np.isin(t, (0, 1)).all():
             raise ValueError("binary y_true must hold 0 and 1 only")

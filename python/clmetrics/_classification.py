@@ -29,7 +29,8 @@ ZeroDivision = Union[str, int, float]
 _COMMON_NOTE = """
     Differences from scikit-learn: the confusion counts come from the OpenCL
     device; ``sample_weight`` is rounded to float32 (the weights the device
-    reads; float32 arrays are read in place) and the weighted matrix is
+    reads; float32 arrays are read in place, float64 ones converted in
+    batches; integer weights above 2^24 are rounded) and the weighted matrix is
     summed in float64 in row order, so weighted results agree with
     scikit-learn's float64 weights to float32 rounding of each weight (about
     6e-8 relative on every sum); NaN, infinite or negative weights raise

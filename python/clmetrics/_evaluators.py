@@ -60,7 +60,7 @@ def _weights_for(weighted: bool, sample_weight, n: int) -> Optional[np.ndarray]:
         return None
     if sample_weight is None:
         return np.ones(n, dtype=np.float32)
-    return sample_weights(sample_weight, n)
+    return sample_weights(sample_weight, n, device=True)
 
 
 def _warn_undefined(zero_division, undefined) -> None:

@@ -156,7 +156,8 @@ def _curve_input(y_true, y_score, pos_label, sample_weight):
     if len(classes) > 2 and pos_label is None:
         raise ValueError("multiclass format is not supported")
     pos = _check_pos_label(pos_label, classes)
-    return _as_u8(t, classes, pos), s, sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
+    return _as_u8(t, classes, pos), s, w
 
 
 def _thresholds(pts: np.ndarray, s: np.ndarray,
@@ -340,7 +341,7 @@ def roc_auc_score(
     s = _score_array(y_score)
     check_lengths(t, s)
     check_nonempty(len(t), t.shape)
-    w = sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
     classes = _unique_labels(t)
     multiclass = len(classes) > 2 or (
         s.ndim == 2 and s.shape[1] > 2
@@ -507,7 +508,7 @@ def average_precision_score(
     s = _score_array(y_score)
     check_lengths(t, s)
     check_nonempty(len(t), t.shape)
-    w = sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
     classes = _unique_labels(t)
     if len(classes) > 2:
         if pos_label != 1:

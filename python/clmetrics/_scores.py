@@ -403,7 +403,7 @@ def bce_with_logits(
         check_lengths(y, x)
         nf = x.shape[1]
     n = len(y)
-    w = sample_weights(weight, n)
+    w = sample_weights(weight, n, device=True)
     if w is not None and float(w.sum(dtype=np.float64)) == 0:
         # Every term weighs 0: PyTorch's loss and gradients are all 0.
         grad = np.zeros(n, dtype=np.float32)

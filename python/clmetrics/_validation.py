@@ -35,11 +35,16 @@ def check_sample_weight(sample_weight: Any, what: str = "") -> None:
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
-def sample_weights(sample_weight: Any, n: int) -> Optional[np.ndarray]:
+def sample_weights(
+    sample_weight: Any, n: int, device: bool = False
+) -> Optional[np.ndarray]:
     """The weights as the float32 array the device reads (None: unweighted).
 
     A C-contiguous float32 array is returned as it is (no copy); other
-    dtypes are converted once. A scalar is broadcast to n samples, as
+    dtypes are converted once. With ``device=True`` (the weights go to the
+    extension only) a C-contiguous float64 array is also returned as it is:
+    the extension converts it to float32 batch by batch and checks it,
+    naming the index of a bad value. A scalar is broadcast to n samples, as
     scikit-learn's ``_check_sample_weight``. A NaN, infinite or negative
     weight, or one beyond the float32 range, raises ``ValueError`` naming
     its index and value.
@@ -53,6 +58,8 @@ def sample_weights(sample_weight: Any, n: int) -> Optional[np.ndarray]:
         raise ValueError("Sample weights must be 1D array or scalar")
     if w.shape[0] != n:
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+    if device and w.dtype == np.float64 and w.flags.c_contiguous:
+        return w
     if w.dtype.kind not in "biuf":
         try:
             w = w.astype(np.float64)
@@ -230,7 +237,7 @@ def encode(
     p = column_or_1d(y_pred, "y_pred")
     check_lengths(t, p)
     check_nonempty(len(t), t.shape)
-    w = sample_weights(sample_weight, len(t))
+    w = sample_weights(sample_weight, len(t), device=True)
     kt, kp = _label_kind(t), _label_kind(p)
     if {kt, kp} == {"int", "str"}:
         raise ValueError("Mix of label input types (string and number)")

@@ -14,6 +14,7 @@
 #include <clmetrics.h>
 
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,9 +496,8 @@ static PyObject *BinaryState_update(BinaryStateObject *self, PyObject *args,
       m = batch;
     const float *scores = (const float *)sv.buf + base;
     if (f64) {
-      st = clm_binary_scores_from_f64_at((const double *)sv.buf + base, m,
-                                         base, tmp.kind, tmp.threshold, conv,
-                                         &err);
+      st = clm_binary_scores_from_f64_at((const double *)sv.buf + base, m, base,
+                                         tmp.kind, tmp.threshold, conv, &err);
       scores = conv;
     }
     const float *weights = NULL;
@@ -1086,38 +1086,49 @@ static PyObject *MulticlassState_update_scores(MulticlassStateObject *self,
   memset(&err, 0, sizeof err);
   const int32_t *labels = tv.buf;
   int32_t *pred = have_p ? pv.buf : NULL;
-  const float *weights = have_w ? wv.buf : NULL;
+  weights_src ws = weights_of(&wv, have_w);
   const int f64 = buffer_type(&sv) == 'd';
   self->busy = 1;
-  Py_BEGIN_ALLOW_THREADS if (!f64) {
-    st = clm_multiclass_update_scores_weighted(
-        ctx, &tmp, 0, labels, sv.buf, weights, (uint64_t)n,
-        (clm_scores_kind)kind, pred, &err);
+  Py_BEGIN_ALLOW_THREADS if (!f64 && !ws.f64) {
+    const float *weights = NULL;
+    st = weights_at(&ws, 0, (uint64_t)n, &weights, &err);
+    if (st == CLM_OK)
+      st = clm_multiclass_update_scores_weighted(
+          ctx, &tmp, 0, labels, sv.buf, weights, (uint64_t)n,
+          (clm_scores_kind)kind, pred, &err);
   }
   else {
+    /* float64 scores or weights: converted batch by batch. */
     uint64_t rows = CONVERT_BATCH / k;
     if (rows == 0)
       rows = 1;
     if (rows > (uint64_t)n)
       rows = (uint64_t)n;
-    float *conv = malloc(sizeof(float) * (size_t)(rows * k));
-    if (!conv)
+    float *conv = f64 ? malloc(sizeof(float) * (size_t)(rows * k)) : NULL;
+    ws.scratch = ws.f64 ? malloc(sizeof(float) * (size_t)rows) : NULL;
+    if ((f64 && !conv) || (ws.f64 && !ws.scratch))
       st = CLM_ERR_OUT_OF_MEMORY;
-    const double *in = sv.buf;
-    for (uint64_t base = 0; conv && st == CLM_OK && base < (uint64_t)n;
-         base += rows) {
+    for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n; base += rows) {
       uint64_t m = (uint64_t)n - base;
       if (m > rows)
         m = rows;
-      st = clm_multiclass_scores_from_f64_at(in + base * k, m, base, k,
-                                             (clm_scores_kind)kind, conv, &err);
+      const float *scores = (const float *)sv.buf + base * k;
+      if (f64) {
+        st = clm_multiclass_scores_from_f64_at(
+            (const double *)sv.buf + base * k, m, base, k,
+            (clm_scores_kind)kind, conv, &err);
+        scores = conv;
+      }
+      const float *weights = NULL;
+      if (st == CLM_OK)
+        st = weights_at(&ws, base, m, &weights, &err);
       if (st == CLM_OK)
         st = clm_multiclass_update_scores_weighted(
-            ctx, &tmp, base, labels + base, conv,
-            weights ? weights + base : NULL, m, (clm_scores_kind)kind,
-            pred ? pred + base : NULL, &err);
+            ctx, &tmp, base, labels + base, scores, weights, m,
+            (clm_scores_kind)kind, pred ? pred + base : NULL, &err);
     }
     free(conv);
+    free(ws.scratch);
   }
   Py_END_ALLOW_THREADS self->busy = 0;
   if (st == CLM_OK) {
@@ -1676,16 +1687,18 @@ static PyObject *CalibrationState_update(CalibrationStateObject *self,
   }
   clm_error err;
   memset(&err, 0, sizeof err);
-  const float *weights = have_w ? wv.buf : NULL;
+  weights_src ws = weights_of(&wv, have_w);
   const int f64 = buffer_type(&sv) == 'd';
   self->busy = 1;
-  Py_BEGIN_ALLOW_THREADS uint64_t rows = f64 ? CONVERT_BATCH / k : (uint64_t)n;
+  Py_BEGIN_ALLOW_THREADS uint64_t rows =
+      f64 || ws.f64 ? CONVERT_BATCH / k : (uint64_t)n;
   if (rows == 0)
     rows = 1;
   if (rows > (uint64_t)n)
     rows = (uint64_t)n;
   float *conv = f64 ? malloc(sizeof(float) * (size_t)(rows * k)) : NULL;
-  if (f64 && !conv)
+  ws.scratch = ws.f64 ? malloc(sizeof(float) * (size_t)rows) : NULL;
+  if ((f64 && !conv) || (ws.f64 && !ws.scratch))
     st = CLM_ERR_OUT_OF_MEMORY;
   for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n; base += rows) {
     uint64_t m = (uint64_t)n - base;
@@ -1695,11 +1708,16 @@ static PyObject *CalibrationState_update(CalibrationStateObject *self,
     if (f64) {
       /* Nearest float32; bins compare edges in float64 with it. */
       const double *in = (const double *)sv.buf + base * k;
-      for (uint64_t i = 0; i < m * k; ++i)
-        conv[i] = (float)in[i];
+      for (uint64_t i = 0; i < m * k; ++i) /* saturating */
+        conv[i] = in[i] > FLT_MAX    ? INFINITY
+                  : in[i] < -FLT_MAX ? -INFINITY
+                                     : (float)in[i];
       sc = conv;
     }
-    const float *w = weights ? weights + base : NULL;
+    const float *w = NULL;
+    st = weights_at(&ws, base, m, &w, &err);
+    if (st != CLM_OK)
+      break;
     if (binary)
       st = clm_calibration_update_binary(ctx, &tmp, base,
                                          (const uint8_t *)lv.buf + base, sc, w,
@@ -1710,6 +1728,7 @@ static PyObject *CalibrationState_update(CalibrationStateObject *self,
                                              w, m, (clm_scores_kind)kind, &err);
   }
   free(conv);
+  free(ws.scratch);
   Py_END_ALLOW_THREADS self->busy = 0;
   if (st == CLM_OK)
     st = clm_calibration_merge(&self->st, &tmp);
@@ -2128,6 +2147,30 @@ static PyObject *ranking_class_dict(const clm_ranking_class *c) {
                        c->negative_weight);
 }
 
+/* In-memory arrays as a ranking source (for float64 weights). */
+typedef struct {
+  const char *labels, *scores;
+  size_t label_size, row_bytes;
+  weights_src ws;
+} ranking_arrays;
+
+static clm_status ranking_read(void *user, uint64_t first, uint64_t count,
+                               const void **labels, const void **scores,
+                               clm_error *err) {
+  (void)count;
+  (void)err;
+  const ranking_arrays *a = user;
+  *labels = a->labels + first * a->label_size;
+  *scores = a->scores + first * a->row_bytes;
+  return CLM_OK;
+}
+
+static clm_status ranking_read_weights(void *user, uint64_t first,
+                                       uint64_t count, const float **weights,
+                                       clm_error *err) {
+  return weights_at(&((ranking_arrays *)user)->ws, first, count, weights, err);
+}
+
 /* ranking(labels, scores, k=1, softmax=False, curve_points=0,
  *         memory_budget=0, scores_are_probs=False, weights=None): exact
  * ROC-AUC and average precision through clm_ranking_compute_arrays (or,
@@ -2221,12 +2264,27 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
   memset(&r, 0, sizeof r);
   clm_error err;
   memset(&err, 0, sizeof err);
-  clm_status st;
-  const float *weights = have_w ? wv.buf : NULL;
-  Py_BEGIN_ALLOW_THREADS if (weights) st = clm_ranking_compute_arrays_weighted(
-      ctx, lv.buf, sv.buf, weights, dt, (uint64_t)n, k, softmax, &o, &r, &err);
-  else st = clm_ranking_compute_arrays(ctx, lv.buf, sv.buf, dt, (uint64_t)n, k,
-                                       softmax, &o, &r, &err);
+  clm_status st = CLM_OK;
+  ranking_arrays src = {lv.buf, sv.buf, (size_t)lv.itemsize,
+                        (size_t)sv.itemsize * k, weights_of(&wv, have_w)};
+  Py_BEGIN_ALLOW_THREADS if (!have_w) st = clm_ranking_compute_arrays(
+      ctx, lv.buf, sv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
+  else if (!src.ws.f64) st = clm_ranking_compute_arrays_weighted(
+      ctx, lv.buf, sv.buf, wv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
+  else {
+    /* float64 weights: a source over the arrays whose read_weights
+       converts each batch (the same definition, bit-identical for any
+       batch size). */
+    o.batch_rows = (uint64_t)n < CONVERT_BATCH ? (uint64_t)n : CONVERT_BATCH;
+    src.ws.scratch = malloc(sizeof(float) * (size_t)o.batch_rows);
+    if (!src.ws.scratch)
+      st = CLM_ERR_OUT_OF_MEMORY;
+    clm_ranking_source source = {
+        &src, (uint64_t)n, k, dt, softmax, ranking_read, ranking_read_weights};
+    if (st == CLM_OK)
+      st = clm_ranking_compute(ctx, &source, &o, &r, &err);
+    free(src.ws.scratch);
+  }
   Py_END_ALLOW_THREADS if (st != CLM_OK) {
     raise_status(st, &err);
     goto done;

@@ -656,3 +656,52 @@ def test_pos_label_absent_from_single_class_data():
                    sample_weight=w)
         close(a, b, 0)
         assert _quiet(cm.f1_score, [0, 0], [0, 0], sample_weight=w) == 0.0
+
+
+def test_float64_weights_converted_in_batches():
+    # float64 weights go to the extension as they are and are converted to
+    # float32 in batches of 2^22 rows: results equal those of the same
+    # weights as float32 (exactly where the library's sums do not depend on
+    # batching: the host-summed weighted matrix and the weighted ranking).
+    n = (1 << 22) + 5
+    t = RNG.integers(0, 3, n).astype(np.int32)
+    p = RNG.integers(0, 3, n).astype(np.int32)
+    w32 = RNG.random(n).astype(np.float32)
+    w64 = w32.astype(np.float64)
+    np.testing.assert_array_equal(cm.confusion_matrix(t, p, sample_weight=w64),
+                                  cm.confusion_matrix(t, p, sample_weight=w32))
+    assert _core._last_weights() == w32.ctypes.data
+    y = (t == 1).astype(np.uint8)
+    s = RNG.random(n).astype(np.float32)
+    assert cm.roc_auc_score(y, s, sample_weight=w64) == cm.roc_auc_score(
+        y, s, sample_weight=w32)
+    assert _core._last_weights() == w32.ctypes.data
+    cm.roc_auc_score(y, s, sample_weight=w64)
+    assert _core._last_weights() == w64.ctypes.data  # no copy made
+    # Device-summed weights: batching changes the float32 partials only.
+    a = cm.BinaryEvaluator(scores="probs", weighted=True).update(y, s, w64).compute()
+    b = cm.BinaryEvaluator(scores="probs", weighted=True).update(y, s, w32).compute()
+    assert a["weight_sum"] == pytest.approx(b["weight_sum"], rel=1e-6)
+    assert a["f1"] == pytest.approx(b["f1"], rel=1e-6)
+    assert a["mcc"] == pytest.approx(b["mcc"], rel=1e-5, abs=1e-6)
+    x = RNG.random((n, 3)).astype(np.float32)
+    a = cm.MulticlassEvaluator(3, weighted=True, top_k=2).update(t, x, w64).compute()
+    b = cm.MulticlassEvaluator(3, weighted=True, top_k=2).update(t, x, w32).compute()
+    # Each batch's matrix is summed in float64, then added: 1e-12 relative.
+    np.testing.assert_allclose(a["confusion_matrix"], b["confusion_matrix"], rtol=1e-12)
+    assert a["top_k_accuracy"] == pytest.approx(b["top_k_accuracy"], rel=1e-6)
+    assert a["loss"]["cross_entropy_mean"] == pytest.approx(
+        b["loss"]["cross_entropy_mean"], rel=1e-6)
+    assert cm.calibration_error(y, s, sample_weight=w64) == pytest.approx(
+        cm.calibration_error(y, s, sample_weight=w32), rel=1e-6, abs=1e-7)
+    # A bad float64 weight in the second batch is named by its index.
+    bad = w64.copy()
+    bad[n - 2] = np.nan
+    for f in (lambda: cm.confusion_matrix(t, p, sample_weight=bad),
+              lambda: cm.roc_auc_score(y, s, sample_weight=bad),
+              lambda: cm.BinaryEvaluator(weighted=True).update(y, s, bad),
+              lambda: cm.MulticlassEvaluator(3, weighted=True).update(t, p, bad),
+              lambda: cm.MulticlassEvaluator(3, weighted=True).update(t, x, bad),
+              lambda: cm.calibration_error(y, s, sample_weight=bad)):
+        with pytest.raises(ValueError, match=f"index {n - 2}"):
+            f()
