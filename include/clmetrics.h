@@ -62,8 +62,8 @@ typedef enum clm_status {
   CLM_ERR_EMPTY = -14,           /* no samples */
   CLM_ERR_STATE_MISMATCH = -15,  /* merging incompatible states */
   CLM_ERR_SELFTEST = -16,        /* the device computed a wrong answer */
-  CLM_ERR_BAD_WEIGHT = -17 /* a sample or class weight that is NaN, +-inf
-                              or negative */
+  CLM_ERR_BAD_WEIGHT = -17       /* a sample or class weight that is NaN, +-inf
+                                    or negative */
 } clm_status;
 
 /** A short, static, human-readable name for a status code. */
@@ -479,9 +479,9 @@ typedef struct clm_multiclass_options {
   /* NULL, or K finite values >= 0 (copied): PyTorch's `weight`, which
    * changes the loss only, never the confusion-matrix metrics. */
   const double *class_weight;
-  int has_ignore_index; /* 1: rows whose true label is ignore_index are */
-  int32_t ignore_index; /* skipped by every metric and the loss (-100 in
-                           PyTorch; any int32 value, in [0, K) or not) */
+  int has_ignore_index;   /* 1: rows whose true label is ignore_index are */
+  int32_t ignore_index;   /* skipped by every metric and the loss (-100 in
+                             PyTorch; any int32 value, in [0, K) or not) */
   double label_smoothing; /* in [0, 1]; PyTorch's label_smoothing */
 } clm_multiclass_options;
 
@@ -492,9 +492,8 @@ CLM_API void clm_multiclass_options_init(clm_multiclass_options *opts);
 /** Prepares an empty state from options; CLM_ERR_INVALID_ARGUMENT for a
  * bad K or top_k, a smoothing outside [0, 1]; CLM_ERR_BAD_WEIGHT for a
  * class weight that is NaN, infinite or negative. */
-CLM_API clm_status
-clm_multiclass_state_init_ex(clm_multiclass_state *state,
-                             const clm_multiclass_options *opts);
+CLM_API clm_status clm_multiclass_state_init_ex(
+    clm_multiclass_state *state, const clm_multiclass_options *opts);
 
 /** Prepares an empty state for K = n_classes >= 2 classes. top_k: 0, or
  * the k of top-k accuracy (computed from scores only). */
@@ -599,9 +598,9 @@ CLM_API clm_status clm_multiclass_merge(clm_multiclass_state *dst,
 
 typedef struct clm_class_metrics {
   double precision, recall, f1;
-  uint64_t support;   /* true samples of the class */
-  uint64_t predicted; /* samples predicted as the class */
-  unsigned undefined; /* CLM_UNDEF_PRECISION / _RECALL / _F1 bits */
+  uint64_t support;        /* true samples of the class */
+  uint64_t predicted;      /* samples predicted as the class */
+  unsigned undefined;      /* CLM_UNDEF_PRECISION / _RECALL / _F1 bits */
   double support_weight;   /* sum of weights of the class's true samples */
   double predicted_weight; /* likewise of its predictions (= the counts when
                               unweighted) */
@@ -678,10 +677,10 @@ typedef struct clm_calibration_state {
   double *edges;        /* B + 1 edges, owned */
   uint64_t n;           /* rows counted */
   uint64_t n_ignored;
-  double weight_sum; /* sum of weights (n when unweighted) */
-  double brier_sum;  /* sum of w (p - y)^2, or w sum_c (p_c - [y = c])^2 */
-  uint64_t *count;   /* B: rows per bin (binary or top-label) */
-  double *weight;    /* B: sum of weights per bin (= count unweighted) */
+  double weight_sum;  /* sum of weights (n when unweighted) */
+  double brier_sum;   /* sum of w (p - y)^2, or w sum_c (p_c - [y = c])^2 */
+  uint64_t *count;    /* B: rows per bin (binary or top-label) */
+  double *weight;     /* B: sum of weights per bin (= count unweighted) */
   double *confidence; /* B: sum of w * confidence */
   double *hits;       /* B: sum of w * [hit] */
   /* class-wise bins, K x B, class-major (NULL unless classwise) */
@@ -707,9 +706,8 @@ CLM_API void clm_calibration_options_init(clm_calibration_options *opts);
 
 /** Prepares an empty state. CLM_ERR_INVALID_ARGUMENT for 0 bins, K = 0,
  * or edges that are not strictly ascending from 0 to 1. */
-CLM_API clm_status
-clm_calibration_state_init(clm_calibration_state *state,
-                           const clm_calibration_options *opts);
+CLM_API clm_status clm_calibration_state_init(
+    clm_calibration_state *state, const clm_calibration_options *opts);
 
 /** Frees what the state owns and zeroes it. Accepts NULL. */
 CLM_API void clm_calibration_state_release(clm_calibration_state *state);

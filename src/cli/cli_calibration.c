@@ -168,32 +168,11 @@ clm_status cli_calibration_add_multiclass(clm_context *ctx,
   return st;
 }
 
-/* Appends printf output to the CSV, keeping the first error. */
-struct text {
-  clm_npy_writer *w;
-  clm_status st;
-  clm_error err;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...) {
-  if (t->st != CLM_OK)
-    return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  const int len = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (len > 0)
-    t->st = clm_npy_writer_append_bytes(t->w, buf, (size_t)len, &t->err);
-}
-
-static void put_num(struct text *t, double v, char sep) {
+static void put_num(struct cli_text *t, double v, char sep) {
   if (isnan(v))
-    put(t, "nan%c", sep);
+    cli_text_put(t, "nan%c", sep);
   else
-    put(t, "%.17g%c", v, sep);
+    cli_text_put(t, "%.17g%c", v, sep);
 }
 
 int cli_calibration_finish(struct cli_calibration_out *out) {
@@ -213,15 +192,15 @@ int cli_calibration_finish(struct cli_calibration_out *out) {
   out->done = 1;
   if (!out->csv.w)
     return -1;
-  struct text t = {out->csv.w, CLM_OK, {0}};
-  put(&t, "bin,lo,hi,count,weight,confidence,frequency,gap\n");
+  struct cli_text t = {out->csv.w, CLM_OK, {0}};
+  cli_text_put(&t, "bin,lo,hi,count,weight,confidence,frequency,gap\n");
   const clm_calibration_result *r = &out->result;
   for (uint32_t b = 0; b < r->n_bins; ++b) {
     const clm_calibration_bin *bin = &r->bins[b];
-    put(&t, "%u,", (unsigned)b);
+    cli_text_put(&t, "%u,", (unsigned)b);
     put_num(&t, bin->lo, ',');
     put_num(&t, bin->hi, ',');
-    put(&t, "%llu,", (unsigned long long)bin->count);
+    cli_text_put(&t, "%llu,", (unsigned long long)bin->count);
     put_num(&t, bin->weight, ',');
     put_num(&t, bin->confidence, ',');
     put_num(&t, bin->frequency, ',');

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,4 +308,16 @@ void cli_output_abort(struct cli_output *o) {
   clm_npy_writer_abort(o->w);
   o->w = NULL;
   cli_restore_signals(&old);
+}
+
+void cli_text_put(struct cli_text *t, const char *fmt, ...) {
+  if (t->st != CLM_OK)
+    return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  const int len = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (len > 0)
+    t->st = clm_npy_writer_append_bytes(t->w, buf, (size_t)len, &t->err);
 }

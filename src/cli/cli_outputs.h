@@ -46,4 +46,13 @@ int cli_output_open_text(struct cli_output *o, const char *flag,
 int cli_output_commit(struct cli_output *o);
 void cli_output_abort(struct cli_output *o);
 
+/* printf-style appends to a text output, keeping the first error. */
+struct cli_text {
+  clm_npy_writer *w;
+  clm_status st;
+  clm_error err;
+};
+void cli_text_put(struct cli_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -307,59 +307,39 @@ void cli_ranking_free(struct cli_ranking_out *out) {
   clm_ranking_result_release(&out->result);
 }
 
-/* Appends printf output to a text writer, keeping the first error. */
-struct text {
-  clm_npy_writer *w;
-  clm_status st;
-  clm_error err;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...) {
-  if (t->st != CLM_OK)
-    return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  const int len = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (len > 0)
-    t->st = clm_npy_writer_append_bytes(t->w, buf, (size_t)len, &t->err);
-}
-
 /* A ratio for the CSV: num/den, "nan" when den is 0. Counts, or sums of
  * weights in weighted runs (the counts as doubles otherwise, exact). */
-static void put_ratio(struct text *t, double num, double den, char sep) {
+static void put_ratio(struct cli_text *t, double num, double den, char sep) {
   if (den == 0)
-    put(t, "nan%c", sep);
+    cli_text_put(t, "nan%c", sep);
   else
-    put(t, "%.17g%c", num / den, sep);
+    cli_text_put(t, "%.17g%c", num / den, sep);
 }
 
-static void put_threshold(struct text *t, double v) {
+static void put_threshold(struct cli_text *t, double v) {
   if (isinf(v))
-    put(t, "%sinf,", v < 0 ? "-" : "");
+    cli_text_put(t, "%sinf,", v < 0 ? "-" : "");
   else
-    put(t, "%.17g,", v);
+    cli_text_put(t, "%.17g,", v);
 }
 
 /* ROC rows: (inf, 0, 0), then each point. PR rows: (inf, precision 1,
  * recall 0), scikit-learn's last point, which has no threshold, then each
  * point. With K > 1 a class column leads. */
-static void write_curve(struct text *t, const clm_ranking_result *r, int roc) {
+static void write_curve(struct cli_text *t, const clm_ranking_result *r,
+                        int roc) {
   const int multi = r->k > 1;
-  put(t, "%s%s\n", multi ? "class," : "",
-      roc ? "threshold,fpr,tpr" : "threshold,precision,recall");
+  cli_text_put(t, "%s%s\n", multi ? "class," : "",
+               roc ? "threshold,fpr,tpr" : "threshold,precision,recall");
   for (uint32_t c = 0; c < r->k; ++c) {
     const clm_ranking_class *cl = &r->classes[c];
     if (multi)
-      put(t, "%u,", (unsigned)c);
-    put(t, roc ? "inf,0,0\n" : "inf,1,0\n");
+      cli_text_put(t, "%u,", (unsigned)c);
+    cli_text_put(t, roc ? "inf,0,0\n" : "inf,1,0\n");
     for (uint64_t i = 0; i < cl->curve_len; ++i) {
       const clm_curve_point *p = &cl->curve[i];
       if (multi)
-        put(t, "%u,", (unsigned)c);
+        cli_text_put(t, "%u,", (unsigned)c);
       put_threshold(t, p->threshold);
       if (roc) {
         put_ratio(t, p->fp_weight, cl->negative_weight, ',');
@@ -385,7 +365,7 @@ int cli_ranking_write_curves(struct cli_ranking_out *out) {
   for (int f = 0; f < 2; ++f) {
     if (!files[f]->w)
       continue;
-    struct text t = {files[f]->w, CLM_OK, {0}};
+    struct cli_text t = {files[f]->w, CLM_OK, {0}};
     write_curve(&t, &out->result, f == 0);
     if (t.st != CLM_OK) {
       cli_error("%s", t.err.message);
