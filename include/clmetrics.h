@@ -1166,6 +1166,139 @@ CLM_API clm_status clm_ranking_merge(clm_ranking_state *dst,
 CLM_API clm_status clm_ranking_finalize(const clm_ranking_state *state,
                                         clm_ranking_result *out);
 
+/* ------------------------------------------------------------------ */
+/* Multilabel: n x L indicator labels against n x L scores            */
+/* ------------------------------------------------------------------ */
+
+/** Options of a multilabel state. */
+typedef struct clm_multilabel_options {
+  uint32_t n_labels;       /* L >= 1 */
+  clm_scores_kind kind;    /* of the scores (ignored with predictions) */
+  int from_predictions;    /* 1: updates pass 0/1 predictions, no scores */
+  double threshold;        /* in [0, 1], for every label (default 0.5) */
+  const double *thresholds; /* NULL, or L thresholds in [0, 1] (copied) */
+  int weighted;            /* 1: updates pass one weight per row */
+  int label_ranking;       /* 1 (default): coverage error, label ranking
+                              average precision and ranking loss */
+} clm_multilabel_options;
+
+/** Defaults: L 0 (must be set), logits, threshold 0.5, scores,
+ * unweighted, label ranking on. */
+CLM_API void clm_multilabel_options_init(clm_multilabel_options *opts);
+
+/**
+ * Mergeable multilabel accumulator. Per label: exact counts and double
+ * sums. Per row r (of weight w_r, 1 unweighted), from its counts tp_r,
+ * fp_r, fn_r: the sums over rows, in row order, of w_r times precision
+ * tp/(tp+fp), recall tp/(tp+fn), F1 2tp/(2tp+fp+fn) and Jaccard
+ * tp/(tp+fp+fn) where defined, and the weight of the rows where each is
+ * undefined (0/0), so the zero-division policy is applied at finalize. With
+ * label ranking (scores only): coverage (|{k: s_k >= min over true labels}|,
+ * 0 without true labels), the pairs (true j, false k) with s_j <= s_k and
+ * with s_j == s_k, and the row's label ranking average precision.
+ */
+typedef struct clm_multilabel_state {
+  uint32_t n_labels;
+  clm_scores_kind kind;
+  int from_predictions, weighted, label_ranking;
+  double *thresholds; /* L, owned */
+  uint64_t n;         /* rows */
+  uint64_t *tp, *fp, *fn; /* L each, owned; tn = n - tp - fp - fn */
+  double *loss_sum;       /* L: sum of w_r * BCE per label (scores only) */
+  /* Weighted states: per label the weight sums of the cells (L each, owned,
+   * NULL unweighted) and the weight of all rows. */
+  double *w_tp, *w_fp, *w_fn, *w_tn;
+  double w_sum;
+  /* Per-row sums (unweighted: w_r = 1, exact below 2^53). */
+  double exact_w;   /* rows with every label right */
+  double diff_w;    /* sum of w_r * (fp_r + fn_r) */
+  double prec_sum, rec_sum, f1_sum, jac_sum;
+  double prec_undef_w, rec_undef_w, f1_undef_w, jac_undef_w;
+  double coverage_sum, lrap_sum, rank_loss_sum;
+  double auc_sum;      /* sum of w_r * per-row ROC-AUC over the labels */
+  double auc_undef_w;  /* rows with no true or no false label */
+} clm_multilabel_state;
+
+/** Prepares an empty state. CLM_ERR_INVALID_ARGUMENT for L = 0, a
+ * threshold outside [0, 1] or an unknown kind. */
+CLM_API clm_status clm_multilabel_state_init(
+    clm_multilabel_state *state, const clm_multilabel_options *opts);
+/** Frees what the state owns and zeroes it. Accepts NULL. */
+CLM_API void clm_multilabel_state_release(clm_multilabel_state *state);
+
+/**
+ * Evaluates n rows on the device and adds them to `state`.
+ * labels: n x L uint8, each 0 or 1. scores: n x L float32 logits or
+ * probabilities (row-major); a cell is predicted positive iff its
+ * probability is strictly above its label's threshold. weights: n float32
+ * row weights (finite, >= 0) for weighted states, else NULL. grad_out:
+ * NULL, or room for n x L float32 gradients w_r * (sigma(z) - y) (p - y
+ * for probabilities). base: the index of the first row, for messages. On
+ * any error the state is unchanged and `err` names the flat index
+ * (row * L + label; the row for a weight) and the value.
+ */
+CLM_API clm_status clm_multilabel_update(clm_context *ctx,
+                                         clm_multilabel_state *state,
+                                         uint64_t base, const uint8_t *labels,
+                                         const float *scores,
+                                         const float *weights, uint64_t n,
+                                         float *grad_out, clm_error *err);
+
+/** The same from n x L 0/1 predictions (a state made with
+ * from_predictions): counts and per-row metrics, no loss or ranking. */
+CLM_API clm_status clm_multilabel_update_predictions(
+    clm_context *ctx, clm_multilabel_state *state, uint64_t base,
+    const uint8_t *labels, const uint8_t *pred, const float *weights,
+    uint64_t n, clm_error *err);
+
+/** dst += src; CLM_ERR_STATE_MISMATCH unless L, kind, thresholds, inputs,
+ * weighting and label ranking agree. */
+CLM_API clm_status clm_multilabel_merge(clm_multilabel_state *dst,
+                                        const clm_multilabel_state *src);
+
+/** One label's metrics. Unweighted, the w_* fields equal the counts. */
+typedef struct clm_multilabel_label {
+  uint64_t tp, fp, tn, fn, support; /* support = tp + fn */
+  double w_tp, w_fp, w_tn, w_fn, support_weight;
+  double precision, recall, f1, jaccard;
+  double bce_mean;    /* loss_sum / weight of the rows; NaN without scores */
+  unsigned undefined; /* CLM_UNDEF_PRECISION / _RECALL / _F1, and
+                         CLM_UNDEF_JACCARD */
+} clm_multilabel_label;
+
+#define CLM_UNDEF_JACCARD (1u << 7)
+
+typedef struct clm_multilabel_result {
+  uint64_t n;
+  uint32_t n_labels;
+  int has_scores, weighted, label_ranking;
+  double weight_sum;             /* n unweighted */
+  clm_multilabel_label *labels;  /* L entries, owned */
+  /* scikit-learn's average= for precision, recall and F1: micro over all
+   * cells, macro over labels, weighted by support, samples over rows. */
+  clm_average_metrics micro, macro, weighted_avg, samples;
+  double jaccard_micro, jaccard_macro, jaccard_samples;
+  double subset_accuracy; /* rows with every label right */
+  double hamming_loss;    /* wrong cells / (rows x L) */
+  double bce_mean; /* over all cells (PyTorch's BCEWithLogitsLoss, mean;
+                      weighted: sum w_r l / (L sum w_r)); NaN w/o scores */
+  double coverage_error, label_ranking_average_precision, label_ranking_loss;
+  double roc_auc_samples; /* NaN when a row has no true or no false label */
+  /* Undefined (0/0) samples-averaged values: CLM_UNDEF_PRECISION, _RECALL,
+   * _F1, _JACCARD bits; per-label bits are in `labels`. */
+  unsigned samples_undefined;
+} clm_multilabel_result;
+
+/** Derives every metric from the state (pure C, double precision). Macro
+ * averages run over all L labels, weighted ones by support (weight);
+ * zero-division NaN leaves undefined values out of the averages, as
+ * scikit-learn's. Release with clm_multilabel_result_release. */
+CLM_API clm_status clm_multilabel_finalize(const clm_multilabel_state *state,
+                                           clm_zero_division zero_division,
+                                           clm_multilabel_result *out);
+/** Frees the per-label array. Accepts NULL. */
+CLM_API void clm_multilabel_result_release(clm_multilabel_result *result);
+
 #ifdef __cplusplus
 }
 #endif
