@@ -5,7 +5,7 @@
 # host) and common.cl define what the others use. The embedded table keeps
 # this order and the program loader walks it.
 set(CLM_KERNELS clm_shared.h common.cl binary.cl weight_grad.cl multiclass.cl
-  ranking.cl calibration.cl)
+  ranking.cl calibration.cl multilabel.cl)
 
 set(CLM_LIB_SOURCES
   # core: status codes, errors, fault injection
@@ -36,6 +36,10 @@ set(CLM_LIB_SOURCES
   src/tasks/calibration/state.c
   src/tasks/calibration/update.c
   src/tasks/calibration/finalize.c
+  src/tasks/multilabel/state.c
+  src/tasks/multilabel/update.c
+  src/tasks/multilabel/scores.c
+  src/tasks/multilabel/finalize.c
   # the device self-test and its double-precision reference
   src/selftest/selftest.c
   src/reference/reference.c
@@ -58,6 +62,9 @@ set(CLM_CLI_SOURCES
   src/cli/cli_weights.c
   src/cli/cli_multiclass.c
   src/cli/report_multiclass.c
+  src/cli/cli_multilabel.c
+  src/cli/cli_multilabel_rank.c
+  src/cli/report_multilabel.c
   src/cli/class_names.c
   src/cli/cli_demo.c
   src/cli/cli_devices.c

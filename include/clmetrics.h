@@ -901,6 +901,14 @@ CLM_API clm_status clm_array_read_labels_u8(const clm_array *array,
                                             uint64_t first, uint64_t count,
                                             uint8_t *out, clm_error *err);
 
+/** 0/1 values of rows [first, first + count) of any shape (count x cols
+ * values) from any label dtype, as clm_array_read_labels_u8; a bad value is
+ * CLM_ERR_BAD_LABEL naming the row and column (err->index: the flat
+ * index). For multilabel indicator matrices and 0/1 predictions. */
+CLM_API clm_status clm_array_read_indicator_u8(const clm_array *array,
+                                               uint64_t first, uint64_t count,
+                                               uint8_t *out, clm_error *err);
+
 /** Class labels in [0, INT32_MAX] from any integer or integral float dtype
  * (1-D or N x 1); `out` holds `count`. */
 CLM_API clm_status clm_array_read_labels_i32(const clm_array *array,
@@ -1250,6 +1258,15 @@ CLM_API clm_status clm_multilabel_update_predictions(
     clm_context *ctx, clm_multilabel_state *state, uint64_t base,
     const uint8_t *labels, const uint8_t *pred, const float *weights,
     uint64_t n, clm_error *err);
+
+/** Converts rows x L float64 scores to the float32 the kernels read without
+ * moving any cell across its label's threshold (as
+ * clm_binary_scores_from_f64). NaN, and for probabilities a value outside
+ * [0, 1], is CLM_ERR_BAD_SCORE naming the row (base + r) and the label;
+ * err->index is the flat index. */
+CLM_API clm_status clm_multilabel_scores_from_f64(
+    const clm_multilabel_state *state, const double *in, uint64_t rows,
+    uint64_t base, float *out, clm_error *err);
 
 /** dst += src; CLM_ERR_STATE_MISMATCH unless L, kind, thresholds, inputs,
  * weighting and label ranking agree. */

@@ -225,4 +225,56 @@
 #define CLM_CALC_ARG_SUMS 14
 #define CLM_CALC_ARG_STATS 15
 
+/* ---- clm_multilabel --------------------------------------------------------
+ * One pass over an n x L row-major matrix. Each work-item owns a slice of
+ * per-label counters and compensated sums in global memory (no atomics on
+ * them) and writes per-row statistics; the host adds the slices in double
+ * in slice order and the rows in row order. */
+#define CLM_ML_ARG_SCORES 0
+#define CLM_ML_ARG_LABELS 1
+#define CLM_ML_ARG_PRED 2
+#define CLM_ML_ARG_WEIGHTS 3
+#define CLM_ML_ARG_N 4
+#define CLM_ML_ARG_L 5
+#define CLM_ML_ARG_THR 6
+#define CLM_ML_ARG_FLAGS 7
+#define CLM_ML_ARG_GRAD 8
+#define CLM_ML_ARG_COUNTS 9
+#define CLM_ML_ARG_SUMS 10
+#define CLM_ML_ARG_ROWS 11
+#define CLM_ML_ARG_STATUS 12
+/* Flags. */
+#define CLM_ML_PROBS 1u
+#define CLM_ML_FROM_PRED 2u
+#define CLM_ML_WEIGHTED 4u
+#define CLM_ML_RANK 8u
+#define CLM_ML_GRAD 16u
+/* A slice: CLM_ML_COUNTS arrays of L uint32, then its sums, each two arrays
+ * of L floats (the Kahan sum and its compensation): the loss and, weighted,
+ * the weights of the four cells. */
+#define CLM_ML_COUNTS 3
+#define CLM_ML_TP 0
+#define CLM_ML_FP 1
+#define CLM_ML_FN 2
+#define CLM_ML_LOSS 0
+#define CLM_ML_WTP 1
+#define CLM_ML_WFP 2
+#define CLM_ML_WFN 3
+#define CLM_ML_WTN 4
+#define CLM_ML_SUMS_PLAIN 1
+#define CLM_ML_SUMS_WEIGHTED 5
+/* Per-row words: the row's counts and, with label ranking, its coverage,
+ * the (true, false) pairs ordered wrongly (s_true <= s_false) and tied
+ * (uint64 as two words, low first), and the sum over true labels of
+ * |{true k: s_k >= s_j}| / |{k: s_k >= s_j}| (float bits). */
+#define CLM_ML_ROW_TP 0
+#define CLM_ML_ROW_FP 1
+#define CLM_ML_ROW_FN 2
+#define CLM_ML_ROW_COV 3
+#define CLM_ML_ROW_BAD 4
+#define CLM_ML_ROW_TIE 6
+#define CLM_ML_ROW_LRAP 8
+#define CLM_ML_ROW_WORDS_PLAIN 3
+#define CLM_ML_ROW_WORDS_RANK 9
+
 #endif

@@ -43,6 +43,7 @@ typedef enum clm_family_id {
   CLM_FAMILY_MULTICLASS,
   CLM_FAMILY_RANKING,
   CLM_FAMILY_CALIBRATION,
+  CLM_FAMILY_MULTILABEL,
   CLM_FAMILY_COUNT
 } clm_family_id;
 

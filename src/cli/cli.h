@@ -74,6 +74,7 @@ int cli_binary(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_multiclass(int argc, char **argv);
+int cli_multilabel(int argc, char **argv);
 int cli_selftest(int argc, char **argv);
 
 /* Class names of --names (class_names.c): K names, one per line, checked

@@ -13,6 +13,8 @@ static void usage(FILE *f) {
           "score files\n"
           "  multiclass  confusion matrix, classification report, "
           "cross-entropy\n"
+          "  multilabel  per-label and averaged metrics of an N x L indicator "
+          "matrix\n"
           "  demo        run the built-in examples (no files needed)\n"
           "  devices     list OpenCL platforms and devices\n"
           "  selftest    check every kernel on the device against a CPU "
@@ -62,6 +64,8 @@ static int run(int argc, char **argv) {
     return cli_binary(argc - 1, argv + 1);
   if (strcmp(cmd, "multiclass") == 0)
     return cli_multiclass(argc - 1, argv + 1);
+  if (strcmp(cmd, "multilabel") == 0)
+    return cli_multilabel(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
     return cli_demo(argc - 1, argv + 1);
   if (strcmp(cmd, "selftest") == 0)

@@ -1,6 +1,9 @@
 /* The chunk driver (see engine.h). */
 #include "engine/engine.h"
 
+#include <stdio.h>
+#include <string.h>
+
 uint64_t clm_engine_chunk_rows(const clm_context *ctx, uint64_t row_bytes,
                                uint64_t scale, uint64_t cap) {
   uint64_t chunk = ctx->chunk_samples * (ctx->chunk_forced ? 1 : scale);
@@ -93,6 +96,36 @@ clm_status clm_engine_upload(clm_context *ctx, const clm_upload *copies,
       clReleaseEvent(*uploaded);
     *uploaded = NULL;
     return clm_fail_cl(err, rc, "clEnqueueWriteBuffer(inputs)");
+  }
+  return CLM_OK;
+}
+
+clm_status clm_engine_map_back(clm_context *ctx, cl_mem wrapped, void *host,
+                               size_t bytes, const char *what,
+                               clm_error *err) {
+  char where[96];
+  cl_int rc;
+  void *p = clEnqueueMapBuffer(ctx->queue, wrapped, CL_FALSE, CL_MAP_READ, 0,
+                               bytes, 0, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    snprintf(where, sizeof where, "clEnqueueMapBuffer(%s)", what);
+    return clm_fail_cl(err, rc, where);
+  }
+  if (p != host) {
+    /* The driver kept a copy after all: bring it over after the map. */
+    rc = clFinish(ctx->queue);
+    if (rc == CL_SUCCESS)
+      memcpy(host, p, bytes);
+  }
+  cl_int urc = clEnqueueUnmapMemObject(ctx->queue, wrapped, p, 0, NULL, NULL);
+  if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
+    clEnqueueUnmapMemObject(ctx->queue, wrapped, p, 0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    rc = urc;
+  if (rc != CL_SUCCESS) {
+    snprintf(where, sizeof where, "clFinish/clEnqueueUnmapMemObject(%s)",
+             what);
+    return clm_fail_cl(err, rc, where);
   }
   return CLM_OK;
 }

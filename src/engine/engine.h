@@ -52,6 +52,13 @@ typedef struct clm_upload {
 clm_status clm_engine_upload(clm_context *ctx, const clm_upload *copies,
                              int count, cl_event *uploaded, clm_error *err);
 
+/* Makes a kernel's writes to `wrapped` (a USE_HOST_PTR buffer over `host`)
+ * visible in the caller's memory: maps and unmaps it on ctx->queue (no
+ * copy on PoCL, where the pointers are equal; a copy when the driver kept
+ * its own). `what` names the buffer in messages. */
+clm_status clm_engine_map_back(clm_context *ctx, cl_mem wrapped, void *host,
+                               size_t bytes, const char *what, clm_error *err);
+
 /* Rows per launch: the context's chunk (times `scale` unless the caller set
  * it), at most `cap` and within one device allocation of `row_bytes` a row;
  * at least 1. */

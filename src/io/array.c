@@ -208,19 +208,9 @@ DEFINE_LOAD(double, double)
     }                                                                          \
   } while (0)
 
-clm_status clm_array_read_labels_u8(const clm_array *a, uint64_t first,
-                                    uint64_t count, uint8_t *out,
-                                    clm_error *err) {
-  clm_error_clear(err);
-  clm_status st =
-      check_range(a, first, count, out, "clm_array_read_labels_u8", err);
-  if (st != CLM_OK)
-    return st;
-  if (!is_column(a))
-    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
-                    "%s: expected a 1-D array, got shape (%" PRIu64 ", %" PRIu64
-                    ")",
-                    a->path, a->rows, a->cols);
+/* 0/1 values of elements [first, first + count) of any label dtype. */
+static clm_status read_u8_cells(const clm_array *a, uint64_t first,
+                                uint64_t count, uint8_t *out, clm_error *err) {
   switch (a->dtype) {
   case CLM_DTYPE_BOOL:
   case CLM_DTYPE_U8:
@@ -250,6 +240,41 @@ clm_status clm_array_read_labels_u8(const clm_array *a, uint64_t first,
                     clm_dtype_name(a->dtype));
   }
   return CLM_OK;
+}
+
+clm_status clm_array_read_labels_u8(const clm_array *a, uint64_t first,
+                                    uint64_t count, uint8_t *out,
+                                    clm_error *err) {
+  clm_error_clear(err);
+  clm_status st =
+      check_range(a, first, count, out, "clm_array_read_labels_u8", err);
+  if (st != CLM_OK)
+    return st;
+  if (!is_column(a))
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "%s: expected a 1-D array, got shape (%" PRIu64 ", %" PRIu64
+                    ")",
+                    a->path, a->rows, a->cols);
+  return read_u8_cells(a, first, count, out, err);
+}
+
+clm_status clm_array_read_indicator_u8(const clm_array *a, uint64_t first,
+                                       uint64_t count, uint8_t *out,
+                                       clm_error *err) {
+  clm_error_clear(err);
+  clm_status st =
+      check_range(a, first, count, out, "clm_array_read_indicator_u8", err);
+  if (st != CLM_OK)
+    return st;
+  st = read_u8_cells(a, first * a->cols, count * a->cols, out, err);
+  if (st == CLM_ERR_BAD_LABEL && err && err->index >= 0) {
+    const uint64_t e = (uint64_t)err->index;
+    clm_fail(err, CLM_ERR_BAD_LABEL, err->index, err->value,
+             "%s: row %" PRIu64 ", column %" PRIu64 ": value %.17g is not 0 "
+             "or 1",
+             a->path, e / a->cols, e % a->cols, err->value);
+  }
+  return st;
 }
 
 /* A whole-array conversion, kept with the array until it is freed. */

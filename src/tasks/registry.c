@@ -8,12 +8,14 @@ extern const clm_family clm_family_binary;
 extern const clm_family clm_family_multiclass;
 extern const clm_family clm_family_ranking;
 extern const clm_family clm_family_calibration;
+extern const clm_family clm_family_multilabel;
 
 const clm_family *const clm_families[CLM_FAMILY_COUNT] = {
     [CLM_FAMILY_BINARY] = &clm_family_binary,
     [CLM_FAMILY_MULTICLASS] = &clm_family_multiclass,
     [CLM_FAMILY_RANKING] = &clm_family_ranking,
     [CLM_FAMILY_CALIBRATION] = &clm_family_calibration,
+    [CLM_FAMILY_MULTILABEL] = &clm_family_multilabel,
 };
 
 void *clm_workspace(clm_context *ctx, clm_family_id id, clm_error *err) {

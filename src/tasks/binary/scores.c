@@ -28,6 +28,23 @@ float clm_binary_device_threshold(clm_scores_kind kind, double t) {
   return float_floor(log(t) - log1p(-t));
 }
 
+double clm_binary_domain_threshold(clm_scores_kind kind, double t) {
+  if (kind == CLM_SCORES_PROBS)
+    return t;
+  return t <= 0.0 ? -INFINITY : t >= 1.0 ? INFINITY : log(t) - log1p(-t);
+}
+
+float clm_binary_round_score(double v, double t, float tf) {
+  float f = v > (double)FLT_MAX    ? INFINITY
+            : v < -(double)FLT_MAX ? -INFINITY
+                                   : (float)v;
+  if (v > t && !(f > tf))
+    f = nextafterf(tf, INFINITY);
+  else if (!(v > t) && f > tf)
+    f = tf;
+  return f;
+}
+
 clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
                                          uint64_t base, clm_scores_kind kind,
                                          double threshold, float *out,
@@ -36,11 +53,7 @@ clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
   if ((n > 0 && (!in || !out)) || !(threshold >= 0.0 && threshold <= 1.0))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_binary_scores_from_f64: bad argument");
-  double t = threshold;
-  if (kind != CLM_SCORES_PROBS)
-    t = threshold <= 0.0   ? -INFINITY
-        : threshold >= 1.0 ? INFINITY
-                           : log(threshold) - log1p(-threshold);
+  const double t = clm_binary_domain_threshold(kind, threshold);
   const float tf = clm_binary_device_threshold(kind, threshold);
   for (uint64_t i = 0; i < n; ++i) {
     const double v = in[i];
@@ -54,14 +67,7 @@ clm_status clm_binary_scores_from_f64_at(const double *in, uint64_t n,
       return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)(base + i), v,
                       "index %llu: probability %.17g is outside [0, 1]",
                       (unsigned long long)(base + i), v);
-    float f = v > (double)FLT_MAX    ? INFINITY
-              : v < -(double)FLT_MAX ? -INFINITY
-                                     : (float)v;
-    if (v > t && !(f > tf))
-      f = nextafterf(tf, INFINITY);
-    else if (!(v > t) && f > tf)
-      f = tf;
-    out[i] = f;
+    out[i] = clm_binary_round_score(v, t, tf);
   }
   return CLM_OK;
 }

@@ -309,33 +309,6 @@ static clm_status chunk_launch(clm_context *ctx, struct binary_ws *ws,
   return CLM_OK;
 }
 
-/* A zero-copy gradient: mapping the USE_HOST_PTR buffer makes the kernel's
- * writes visible in the caller's memory (no copy on PoCL: the pointers are
- * equal). */
-static clm_status map_gradient(clm_context *ctx, struct chunk_job *c,
-                               clm_error *err) {
-  const size_t bytes = (size_t)c->n * sizeof(float);
-  cl_int rc;
-  void *p = clEnqueueMapBuffer(ctx->queue, c->w_grad, CL_FALSE, CL_MAP_READ, 0,
-                               bytes, 0, NULL, NULL, &rc);
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clEnqueueMapBuffer(gradient)");
-  if (p != (void *)c->grad_out) {
-    /* The driver kept a copy after all: bring it over after the map. */
-    rc = clFinish(ctx->queue);
-    if (rc == CL_SUCCESS)
-      memcpy(c->grad_out, p, bytes);
-  }
-  cl_int urc = clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
-  if (urc != CL_SUCCESS) /* a mapped buffer is never freed: try once more */
-    clEnqueueUnmapMemObject(ctx->queue, c->w_grad, p, 0, NULL, NULL);
-  if (rc == CL_SUCCESS)
-    rc = urc;
-  if (rc != CL_SUCCESS)
-    return clm_fail_cl(err, rc, "clFinish/clEnqueueUnmapMemObject(gradient)");
-  return CLM_OK;
-}
-
 /* Reads the results back without blocking; the counters' read is the
  * chunk's last command (its `done` event), and the queue is in order. */
 static clm_status chunk_read(clm_context *ctx, struct chunk_job *c, uint64_t d,
@@ -361,7 +334,9 @@ static clm_status chunk_read(clm_context *ctx, struct chunk_job *c, uint64_t d,
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
   if (m->zc_grad) {
-    clm_status st = map_gradient(ctx, c, err);
+    clm_status st = clm_engine_map_back(ctx, c->w_grad, c->grad_out,
+                                        (size_t)c->n * sizeof(float),
+                                        "gradient", err);
     if (st != CLM_OK)
       return st;
   }
