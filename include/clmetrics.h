@@ -1294,7 +1294,7 @@ typedef struct clm_multilabel_result {
   /* scikit-learn's average= for precision, recall and F1: micro over all
    * cells, macro over labels, weighted by support, samples over rows. */
   clm_average_metrics micro, macro, weighted_avg, samples;
-  double jaccard_micro, jaccard_macro, jaccard_samples;
+  double jaccard_micro, jaccard_macro, jaccard_samples, jaccard_weighted;
   double subset_accuracy; /* rows with every label right */
   double hamming_loss;    /* wrong cells / (rows x L) */
   double bce_mean; /* over all cells (PyTorch's BCEWithLogitsLoss, mean;

@@ -26,14 +26,16 @@
 #endif
 
 /* Kahan step on the lane sums at s[0..] and their compensations at c[0..]
- * (`m` lanes; a full vector when m == CLM_VW). */
+ * (`m` lanes; a full vector when m == CLM_VW). A sum that reached +inf (a
+ * loss of +inf) keeps a zero compensation, so it stays +inf instead of
+ * turning NaN through inf - inf. */
 inline void clm_ml_kahan(__global float *restrict s, __global float *restrict c,
                          const floatv x, const uint m) {
   if (m == CLM_VW) {
     const floatv sum = VLOADF(s);
     const floatv y = x - VLOADF(c);
     const floatv t = sum + y;
-    VSTOREF((t - sum) - y, c);
+    VSTOREF(select((t - sum) - y, (floatv)0.0f, isinf(t)), c);
     VSTOREF(t, s);
     return;
   }
@@ -43,7 +45,7 @@ inline void clm_ml_kahan(__global float *restrict s, __global float *restrict c,
     const float sum = s[j];
     const float y = tx[j] - c[j];
     const float t = sum + y;
-    c[j] = (t - sum) - y;
+    c[j] = isinf(t) ? 0.0f : (t - sum) - y;
     s[j] = t;
   }
 }

@@ -105,7 +105,7 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
           "f1", "jaccard");
   text_averages(f, "micro", &r->micro, r->jaccard_micro);
   text_averages(f, "macro", &r->macro, r->jaccard_macro);
-  text_averages(f, "weighted", &r->weighted_avg, NAN);
+  text_averages(f, "weighted", &r->weighted_avg, r->jaccard_weighted);
   text_averages(f, "samples", &r->samples, r->jaccard_samples);
   fprintf(f, "\n  subset accuracy (exact match)  %.6f\n", r->subset_accuracy);
   fprintf(f, "  hamming loss                   %.6f\n", r->hamming_loss);
@@ -291,6 +291,7 @@ void cli_print_multilabel_json(FILE *f, const struct cli_multilabel_args *a,
   json_number(&j, "samples", r->jaccard_samples);
   json_number(&j, "macro", r->jaccard_macro);
   json_number(&j, "micro", r->jaccard_micro);
+  json_number(&j, "weighted", r->jaccard_weighted);
   json_object_close(&j);
   if (r->has_scores) {
     json_object_open(&j, "loss");

@@ -120,6 +120,7 @@ static void label_averages(const clm_multilabel_state *s, clm_zero_division zd,
     r->weighted_avg.precision = label_average(r->labels, L, op, 1);
     r->weighted_avg.recall = label_average(r->labels, L, orc, 1);
     r->weighted_avg.f1 = label_average(r->labels, L, of, 1);
+    r->jaccard_weighted = label_average(r->labels, L, oj, 1);
   } else {
     /* No label has support: scikit-learn returns the zero-division value
      * for all three when nothing was predicted either, else precision and
@@ -129,6 +130,7 @@ static void label_averages(const clm_multilabel_state *s, clm_zero_division zd,
     r->weighted_avg.precision = none_predicted ? z : 0.0;
     r->weighted_avg.recall = z;
     r->weighted_avg.f1 = none_predicted ? z : 0.0;
+    r->jaccard_weighted = none_predicted ? z : 0.0;
   }
 }
 
