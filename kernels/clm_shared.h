@@ -243,6 +243,7 @@
 #define CLM_ML_ARG_SUMS 10
 #define CLM_ML_ARG_ROWS 11
 #define CLM_ML_ARG_STATUS 12
+#define CLM_ML_ARG_SCRATCH 13 /* label ranking: 3 L + 2 words per slice */
 /* Flags. */
 #define CLM_ML_PROBS 1u
 #define CLM_ML_FROM_PRED 2u

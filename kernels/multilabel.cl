@@ -106,6 +106,114 @@ inline void clm_ml_rank_row(__global const float *restrict s,
   rw[CLM_ML_ROW_LRAP] = as_uint(lr - lc);
 }
 
+/* Heap sort of a[0..n) ascending (no NaN: those rows are errors). */
+inline void clm_ml_sift(__global float *restrict a, uint root, const uint n) {
+  const float v = a[root];
+  for (;;) {
+    uint child = 2 * root + 1;
+    if (child >= n)
+      break;
+    if (child + 1 < n && a[child + 1] > a[child])
+      ++child;
+    if (!(a[child] > v))
+      break;
+    a[root] = a[child];
+    root = child;
+  }
+  a[root] = v;
+}
+
+inline void clm_ml_heapsort(__global float *restrict a, const uint n) {
+  for (uint i = n / 2; i-- > 0;)
+    clm_ml_sift(a, i, n);
+  for (uint end = n; end-- > 1;) {
+    const float top = a[0];
+    a[0] = a[end];
+    a[end] = top;
+    clm_ml_sift(a, 0, end);
+  }
+}
+
+/* The same statistics as clm_ml_rank_row in O(L log t + t log t) for rows
+ * with many true labels: the t true scores are sorted (u, ascending), each
+ * score s_k is placed by binary search (c_k = #{u <= s_k}, c'_k = #{u <
+ * s_k}) into two histograms over 0..t, so that for the j-th smallest true
+ * score |{k: s_k >= u_j}| = L - sum_{m <= j} hge[m] and |{k: s_k > u_j}| =
+ * L - sum_{m <= j} hgt[m]. Scratch: u (L floats), hge and hgt (L + 1
+ * words each). */
+inline void clm_ml_rank_sorted(__global const float *restrict s,
+                               __global const uchar *restrict y, const uint L,
+                               const uint t, __global float *restrict u,
+                               __global uint *restrict hge,
+                               __global uint *restrict hgt,
+                               __global uint *restrict rw) {
+  uint m = 0;
+  for (uint k = 0; k < L; ++k)
+    if (y[k] == 1)
+      u[m++] = s[k];
+  clm_ml_heapsort(u, t);
+  for (uint i = 0; i <= t; ++i) {
+    hge[i] = 0;
+    hgt[i] = 0;
+  }
+  for (uint k = 0; k < L; ++k) {
+    const float v = s[k];
+    uint lo = 0, hi = t;
+    while (lo < hi) {
+      const uint mid = (lo + hi) >> 1;
+      if (u[mid] <= v)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    const uint c = lo;
+    lo = 0;
+    hi = c;
+    while (lo < hi) {
+      const uint mid = (lo + hi) >> 1;
+      if (u[mid] < v)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    hge[c] += 1;
+    hgt[lo] += 1;
+  }
+  uint cov = 0, start = 0, cum_ge = 0, cum_gt = 0;
+  ulong bad = 0, eq_all = 0, eq_true = 0;
+  float lr = 0.0f, lc = 0.0f;
+  for (uint j = 0; j < t; ++j) {
+    if (j > 0 && u[j] != u[j - 1]) {
+      eq_true += (ulong)(j - start) * (j - start);
+      start = j;
+    }
+    cum_ge += hge[j];
+    cum_gt += hgt[j];
+    const uint ge = L - cum_ge, gt = L - cum_gt, ge_true = t - start;
+    if (j == 0)
+      cov = ge;
+    bad += (ulong)(ge - ge_true);
+    eq_all += (ulong)(ge - gt);
+    const float q = (float)ge_true / (float)ge;
+    const float yv = q - lc;
+    const float tt = lr + yv;
+    lc = (tt - lr) - yv;
+    lr = tt;
+  }
+  eq_true += (ulong)(t - start) * (t - start);
+  const ulong ties = eq_all - eq_true;
+  rw[CLM_ML_ROW_COV] = cov;
+  rw[CLM_ML_ROW_BAD] = (uint)bad;
+  rw[CLM_ML_ROW_BAD + 1] = (uint)(bad >> 32);
+  rw[CLM_ML_ROW_TIE] = (uint)ties;
+  rw[CLM_ML_ROW_TIE + 1] = (uint)(ties >> 32);
+  rw[CLM_ML_ROW_LRAP] = as_uint(lr - lc);
+}
+
+#ifndef CLM_ML_SCAN_MAX
+#define CLM_ML_SCAN_MAX 12 /* true labels up to which a row is scanned */
+#endif
+
 __kernel void clm_multilabel(
     __global const float *restrict scores,
     __global const uchar *restrict labels, __global const uchar *restrict pred,
@@ -113,7 +221,7 @@ __kernel void clm_multilabel(
     __global const float *restrict thr, const uint flags,
     __global float *restrict grad, __global uint *restrict counts,
     __global float *restrict sums, __global uint *restrict rows,
-    __global uint *restrict status) {
+    __global uint *restrict status, __global uint *restrict scratch) {
   const uint gid = get_global_id(0);
   const uint S = get_global_size(0);
   const int probs = (flags & CLM_ML_PROBS) != 0;
@@ -291,9 +399,14 @@ __kernel void clm_multilabel(
         rw[CLM_ML_ROW_COV] = t_true; /* 0, or every label */
         for (uint q = CLM_ML_ROW_BAD; q < CLM_ML_ROW_WORDS_RANK; ++q)
           rw[q] = 0;
-      } else {
+      } else if (t_true <= CLM_ML_SCAN_MAX) {
         const ulong off = (ulong)(r0 + r) * L;
         clm_ml_rank_row(scores + off, labels + off, L, rw);
+      } else {
+        const ulong off = (ulong)(r0 + r) * L;
+        __global uint *restrict sc = scratch + (ulong)gid * (3 * L + 2);
+        clm_ml_rank_sorted(scores + off, labels + off, L, t_true,
+                           (__global float *)sc, sc + L, sc + 2 * L + 1, rw);
       }
     }
   }

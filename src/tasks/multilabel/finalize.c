@@ -40,7 +40,9 @@ static double label_average(const clm_multilabel_label *m, uint32_t L,
   }
   if (count == 0)
     return NAN;
-  return by_support ? (wsum > 0 ? sum / wsum : NAN) : plain / (double)count;
+  /* Support weights all 0 among the defined values: the plain mean, as
+   * _nanaverage falls back to. */
+  return by_support && wsum > 0 ? sum / wsum : plain / (double)count;
 }
 
 /* A samples average: the defined rows' sum plus the undefined rows at the

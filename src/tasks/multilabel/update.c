@@ -25,9 +25,10 @@
 #define ML_GROUPS_PER_CU 4
 
 struct slot {
-  cl_mem scores, labels, pred, weights, grad, counts, sums, rows, status;
+  cl_mem scores, labels, pred, weights, grad, counts, sums, rows, status,
+      scratch;
   size_t scores_cap, labels_cap, pred_cap, weights_cap, grad_cap, counts_cap,
-      sums_cap, rows_cap, status_cap;
+      sums_cap, rows_cap, status_cap, scratch_cap;
 };
 
 struct ml_ws {
@@ -46,6 +47,7 @@ static void ws_release(void *p) {
   struct ml_ws *ws = p;
   for (int i = 1; i >= 0; --i) {
     struct slot *b = &ws->slot[i];
+    clm_release_mem(&b->scratch);
     clm_release_mem(&b->status);
     clm_release_mem(&b->rows);
     clm_release_mem(&b->sums);
@@ -185,6 +187,14 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->status, &b->status_cap, sizeof(cl_uint),
                            CL_MEM_READ_WRITE, err);
+  /* Label ranking of rows with many true labels sorts them in scratch. */
+  const size_t scratch_bytes =
+      (r->flags & CLM_ML_RANK)
+          ? (size_t)r->slices * (3 * L + 2) * sizeof(cl_uint)
+          : sizeof(cl_uint);
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &b->scratch, &b->scratch_cap, scratch_bytes,
+                           CL_MEM_READ_WRITE, err);
   if (st != CLM_OK)
     return st;
   cl_event uploaded = NULL;
@@ -224,6 +234,7 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   clm_karg(&ka, CLM_ML_ARG_SUMS, sizeof(cl_mem), &b->sums);
   clm_karg(&ka, CLM_ML_ARG_ROWS, sizeof(cl_mem), &b->rows);
   clm_karg(&ka, CLM_ML_ARG_STATUS, sizeof(cl_mem), &b->status);
+  clm_karg(&ka, CLM_ML_ARG_SCRATCH, sizeof(cl_mem), &b->scratch);
   st = clm_kargs_status(&ka, "clm_multilabel", err);
   if (st == CLM_OK) {
     const size_t global = r->slices, local = ctx->local_size;
@@ -429,9 +440,10 @@ static uint64_t round_up(uint64_t x, uint64_t m) {
  * no more than the bands, within ML_SLICE_BYTES unless one group's slices
  * are larger. */
 static uint32_t slice_count(const clm_context *ctx, uint64_t rows, uint32_t L,
-                            uint32_t nsums) {
+                            uint32_t nsums, int rank) {
   const uint64_t ls = ctx->local_size;
-  const uint64_t per = (uint64_t)L * (CLM_ML_COUNTS + 2 * nsums) * 4;
+  const uint64_t per =
+      (uint64_t)L * (CLM_ML_COUNTS + 2 * nsums + (rank ? 3 : 0)) * 4;
   uint64_t cap = ML_SLICE_BYTES / per / ls * ls;
   if (cap < ls)
     cap = ls;
@@ -544,7 +556,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
   const uint64_t chunk =
       clm_engine_chunk_rows(ctx, (uint64_t)L * sizeof(float), 1, cap);
   const uint64_t rows = chunk < n ? chunk : n;
-  r.slices = slice_count(ctx, rows, L, r.nsums);
+  r.slices = slice_count(ctx, rows, L, r.nsums, state->label_ranking);
   for (int i = 0; i < 2 && st == CLM_OK; ++i) {
     struct job *j = &r.job[i];
     j->counts = clm_malloc((size_t)r.slices * CLM_ML_COUNTS * L *
