@@ -44,6 +44,7 @@ set(CLM_LIB_SOURCES
   src/selftest/selftest.c
   src/reference/reference.c
   src/reference/ref_calibration.c
+  src/reference/ref_multilabel.c
   # io: arrays, .npy, CSV
   src/io/array.c
   src/io/npy_read.c

@@ -4,6 +4,7 @@
  * checks exactly what users run. */
 #include "internal.h" /* only for clm_malloc (fault injection) and clm_fail */
 #include "reference/ref_calibration.h"
+#include "reference/ref_multilabel.h"
 #include "reference/reference.h"
 
 #include <math.h>
@@ -595,6 +596,139 @@ static clm_status run_calibration(struct st_ctx *t,
   return CLM_OK;
 }
 
+/* |got - want| over `tol`; 0 when they are equal (also at +-inf). */
+static double err_units(double got, double want, double tol) {
+  return got == want ? 0.0 : fabs(got - want) / (tol + 1e-300);
+}
+
+/* One multilabel configuration against the reference: exact counts and
+ * per-row folds, the loss within 27u of its (non-negative) sum, LRAP 5u,
+ * weighted cells 18u of the weight sum (bounds derived in
+ * tests/test_multilabel.c). */
+static void multilabel_case(struct st_ctx *t, clm_selftest_row *row,
+                            clm_context *ctx, const uint8_t *y,
+                            const float *z, const float *w, uint64_t n,
+                            uint32_t L) {
+  const double u = 0x1p-24;
+  clm_multilabel_options o;
+  clm_multilabel_options_init(&o);
+  o.n_labels = L;
+  o.weighted = w != NULL;
+  clm_multilabel_state st;
+  clm_multilabel_result got, want;
+  clm_error err;
+  ++row->cases;
+  if (clm_multilabel_state_init(&st, &o) != CLM_OK) {
+    record(t, row, INFINITY, "state init failed");
+    return;
+  }
+  clm_status rc = clm_multilabel_update(ctx, &st, 0, y, z, w, n, NULL, &err);
+  if (rc == CLM_OK)
+    rc = clm_multilabel_finalize(&st, CLM_ZERO_DIVISION_ZERO, &got);
+  if (rc != CLM_OK) {
+    record(t, row, INFINITY, err.message);
+    clm_multilabel_state_release(&st);
+    return;
+  }
+  if (clm_ref_multilabel(y, z, NULL, w, n, L, CLM_SCORES_LOGITS, NULL, 1,
+                         CLM_ZERO_DIVISION_ZERO, &want) != CLM_OK) {
+    record(t, row, INFINITY, "reference failed");
+  } else {
+    char msg[160];
+    for (uint32_t c = 0; c < L; ++c) {
+      const clm_multilabel_label *a = &got.labels[c], *b = &want.labels[c];
+      snprintf(msg, sizeof msg, "label %u: tp/fp/fn %llu/%llu/%llu, expected "
+               "%llu/%llu/%llu", c, (unsigned long long)a->tp,
+               (unsigned long long)a->fp, (unsigned long long)a->fn,
+               (unsigned long long)b->tp, (unsigned long long)b->fp,
+               (unsigned long long)b->fn);
+      record(t, row,
+             a->tp == b->tp && a->fp == b->fp && a->fn == b->fn ? 0.0
+                                                                : INFINITY,
+             msg);
+      snprintf(msg, sizeof msg, "label %u: BCE mean %.9g, expected %.9g", c,
+               a->bce_mean, b->bce_mean);
+      record(t, row, err_units(a->bce_mean, b->bce_mean, 27 * u * b->bce_mean),
+             msg);
+      snprintf(msg, sizeof msg, "label %u: weight of TP %.9g, expected %.9g",
+               c, a->w_tp, b->w_tp);
+      record(t, row, err_units(a->w_tp, b->w_tp, 18 * u * want.weight_sum),
+             msg);
+    }
+    const double pairs[][2] = {
+        {got.samples.f1, want.samples.f1},
+        {got.subset_accuracy, want.subset_accuracy},
+        {got.hamming_loss, want.hamming_loss},
+        {got.coverage_error, want.coverage_error},
+        {got.label_ranking_loss, want.label_ranking_loss}};
+    for (size_t q = 0; q < sizeof pairs / sizeof *pairs; ++q) {
+      snprintf(msg, sizeof msg, "per-row metric %zu: %.17g, expected %.17g",
+               q, pairs[q][0], pairs[q][1]);
+      record(t, row,
+             err_units(pairs[q][0], pairs[q][1], 1e-12 * fabs(pairs[q][1])),
+             msg);
+    }
+    snprintf(msg, sizeof msg, "LRAP %.9g, expected %.9g",
+             got.label_ranking_average_precision,
+             want.label_ranking_average_precision);
+    record(t, row,
+           err_units(got.label_ranking_average_precision,
+                     want.label_ranking_average_precision,
+                     5 * u * want.label_ranking_average_precision),
+           msg);
+    clm_multilabel_result_release(&want);
+  }
+  clm_multilabel_result_release(&got);
+  clm_multilabel_state_release(&st);
+}
+
+static clm_status run_multilabel(struct st_ctx *t,
+                                 const clm_context_options *base,
+                                 clm_error *err) {
+  clm_context *ctx = NULL;
+  clm_status rc = clm_context_create(base, &ctx, err);
+  if (rc != CLM_OK)
+    return rc;
+  clm_selftest_row *row = new_row(
+      t, "multilabel", "L=13 and L=40 (scan and sorted ranking), weighted");
+  const uint64_t n = 517;
+  const uint32_t Ls[2] = {13, 40};
+  uint8_t *y = clm_malloc(n * 40);
+  float *z = clm_malloc(n * 40 * sizeof(float));
+  float *w = clm_malloc(n * sizeof(float));
+  if (!y || !z || !w) {
+    free(y), free(z), free(w);
+    clm_context_free(ctx);
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "self-test buffers");
+  }
+  clm_rng rng;
+  clm_rng_seed(&rng, 1313);
+  static const float ext[] = {INFINITY, -INFINITY, 100, -100, 0, -0.0f};
+  for (int q = 0; q < 2; ++q) {
+    const uint32_t L = Ls[q];
+    for (uint64_t i = 0; i < n; ++i) {
+      w[i] = i % 11 == 3 ? 0.0f : (float)(clm_rng_uniform(&rng) * 2);
+      for (uint32_t c = 0; c < L; ++c) {
+        const uint64_t e = i * L + c;
+        y[e] = clm_rng_uniform(&rng) < (q ? 0.6 : 0.2);
+        /* Quantized logits: ties, and never within a float step of 0
+         * (the decision at t = 0.5) unless exactly 0. */
+        z[e] = (float)(round((clm_rng_uniform(&rng) - 0.5) * 16) / 2);
+        if (i < 6 && c % 4 == 1)
+          z[e] = ext[i];
+      }
+    }
+    multilabel_case(t, row, ctx, y, z, NULL, n, L);
+    multilabel_case(t, row, ctx, y, z, w, n, L);
+  }
+  if (row->passed)
+    snprintf(row->detail, sizeof row->detail,
+             "counts, BCE, per-row and label-ranking metrics vs double");
+  free(y), free(z), free(w);
+  clm_context_free(ctx);
+  return CLM_OK;
+}
+
 clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
                         size_t capacity, size_t *count, clm_error *err) {
   clm_error_clear(err);
@@ -650,6 +784,8 @@ clm_status clm_selftest(const clm_context_options *opts, clm_selftest_row *rows,
                      err);
   if (rc == CLM_OK)
     rc = run_calibration(&t, &base, err);
+  if (rc == CLM_OK)
+    rc = run_multilabel(&t, &base, err);
   *count = t.count;
   if (rc != CLM_OK)
     return rc;
