@@ -1000,7 +1000,10 @@ CLM_API const char *clm_npy_writer_temp_path(const clm_npy_writer *writer);
  * score matrix, labels int32 class indices in [0, k). Scores are float32
  * or float64 (`dtype`) and are ranked in their own type; `softmax` (k >= 2
  * only) ranks each row's softmax probabilities (computed in float32)
- * instead of the stored logits.
+ * instead of the stored logits. `multilabel` 1 (any k >= 1): labels are
+ * instead k uint8 0/1 indicator cells per row (an n x k row-major matrix,
+ * the scores' shape), column c's positives the rows whose cell c is 1 (see
+ * clm_ranking_compute_multilabel); not with softmax.
  * read() makes rows [first, first + count) available at *labels and
  * *scores until its next call; it returns CLM_OK or an error (with err
  * filled in) that ends the computation.
@@ -1020,6 +1023,10 @@ typedef struct clm_ranking_source {
    * clm_ranking_compute_arrays_weighted). */
   clm_status (*read_weights)(void *user, uint64_t first, uint64_t count,
                              const float **weights, clm_error *err);
+  /* 0: labels as above. 1: labels are count x k uint8 0/1 indicator rows
+   * (multilabel, per-label ranking). Last, so that initializers written
+   * without it leave it 0. */
+  int multilabel;
 } clm_ranking_source;
 
 typedef struct clm_ranking_options {
@@ -1061,8 +1068,9 @@ typedef struct clm_ranking_result {
   uint32_t k;
   int exact;                  /* 1 when every interval has width 0 */
   clm_ranking_class *classes; /* k entries (1 for binary), owned */
-  /* k >= 2: one-vs-rest averages over the classes where the value is
-   * defined, unweighted (macro) and by positives (weighted). */
+  /* k >= 2: one-vs-rest (or per-label, multilabel) averages over the
+   * classes where the value is defined, unweighted (macro) and by
+   * positives (weighted). */
   double roc_auc_macro, roc_auc_weighted;
   double average_precision_macro, average_precision_weighted;
   uint32_t passes;       /* passes over the data */
@@ -1131,6 +1139,27 @@ CLM_API clm_status clm_ranking_compute_arrays(
 CLM_API clm_status clm_ranking_compute_arrays_weighted(
     clm_context *ctx, const void *labels, const void *scores,
     const float *weights, clm_dtype dtype, uint64_t n, uint32_t k, int softmax,
+    const clm_ranking_options *opts, clm_ranking_result *out, clm_error *err);
+
+/** Exact per-label ROC-AUC and AP of an n x k multilabel problem (any
+ * k >= 1; scikit-learn's roc_auc_score and average_precision_score on an
+ * indicator matrix, average=None per class, "macro" and "weighted" as the
+ * result's averages): labels an n x k uint8 0/1 indicator matrix, column
+ * c's positives the rows with labels[i * k + c] == 1; scores n x k of
+ * dtype (ranked in their own type; logits are ranked as logits); weights
+ * NULL or n float32 row weights (scikit-learn's sample_weight, as
+ * clm_ranking_compute_arrays_weighted, on the host). Labels other than 0/1
+ * -> CLM_ERR_BAD_LABEL, and NaN scores -> CLM_ERR_BAD_SCORE, naming the
+ * flat index row * k + col (err->index) and the row and column in the
+ * message. Macro/weighted averages run over the labels where the value is
+ * defined; "weighted" weighs each label by its positives (positive_weight
+ * when weighted). Unweighted, the result is exact (as clm_ranking_compute)
+ * with the same memory bounds: more columns take more passes. Micro
+ * averaging is the binary ranking of the n * k flattened cells (k = 1 over
+ * the same arrays; weighted: each row's weight repeated k times). */
+CLM_API clm_status clm_ranking_compute_multilabel(
+    clm_context *ctx, const uint8_t *labels, const void *scores,
+    clm_dtype dtype, const float *weights, uint64_t n, uint32_t k,
     const clm_ranking_options *opts, clm_ranking_result *out, clm_error *err);
 
 /** Frees the per-class arrays and curves. Accepts NULL. */

@@ -149,6 +149,8 @@
 #define CLM_RKH_ARG_HIST 9
 #define CLM_RKH_ARG_SCRATCH 10
 #define CLM_RKH_ARG_STATUS 11
+/* int: labels are an n x k uint8 0/1 indicator matrix (multilabel). */
+#define CLM_RKH_ARG_MULTILABEL 12
 /* Arguments of clm_rank_refine_f32/_f64. */
 #define CLM_RKR_ARG_SCORES 0
 #define CLM_RKR_ARG_Y8 1
@@ -170,6 +172,7 @@
 #define CLM_RKR_ARG_G16 17
 #define CLM_RKR_ARG_SPLIT 18
 #define CLM_RKR_ARG_WIDE 19
+#define CLM_RKR_ARG_MULTILABEL 20 /* int, as CLM_RKH_ARG_MULTILABEL */
 
 /* ---- clm_cal_binary, clm_cal_rows, clm_cal_classwise (calibration) -------
  * Each work-item owns a private slice of the reliability bins in global

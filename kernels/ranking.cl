@@ -8,13 +8,16 @@
  * integer atomics are used: the result is exact and deterministic.
  *
  * clm_rank_hist_{f32,f64}: per column (k == 1 binary; k >= 2 one-vs-rest,
- *   column c's label is y == c) and per key prefix (key >> shift), the
- *   (negative, positive) counts. One work-item per group (CPUs) counts into
- *   its own slice of `scratch` without atomics and adds the non-zero cells
- *   at the end; larger groups (GPUs) add into `hist` directly. Bad scores
+ *   column c's label is y == c; `ml` multilabel: column c's label is the
+ *   cell y8[i * k + c] of an n x k 0/1 indicator matrix) and per key prefix
+ *   (key >> shift), the (negative, positive) counts. One work-item per
+ *   group (CPUs) counts into its own slice of `scratch` without atomics
+ *   and adds the non-zero cells at the end; larger groups (GPUs) add into
+ *   `hist` directly. Bad scores
  *   (NaN; with `probs` anything outside [0, 1]) and labels (binary > 1;
- *   class outside [0, k)) skip the row; the first bad row goes to
- *   status[0].
+ *   class outside [0, k); a multilabel cell > 1) skip the row (the cell,
+ *   multilabel); the first bad row goes to status[0] and the host finds
+ *   the cell.
  * clm_rank_refine_{f32,f64}: for the key ranges still unresolved (tasks,
  *   found through `table`: per column and level-1 prefix the first task
  *   and the task count, tasks sorted by their lowest key), either counts
@@ -66,14 +69,18 @@ inline int clm_rk_bad_f64(ulong b, int probs) {
   return probs && b != 0x8000000000000000ul && b > 0x3ff0000000000000ul;
 }
 
-/* Whether row i's label is valid, and its 0/1 label for column col. */
+/* Whether row i's label is valid, and its label for column col: 0/1,
+ * or above 1 for a bad multilabel cell (checked per cell: ml rows always
+ * pass the row check). */
 inline int clm_rk_label_ok(__global const uchar *y8, __global const int *y32,
-                           uint k, uint i) {
-  return k == 1 ? y8[i] <= 1 : (uint)y32[i] < k;
+                           uint k, int ml, uint i) {
+  return ml || (k == 1 ? y8[i] <= 1 : (uint)y32[i] < k);
 }
 
 inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
-                         uint k, uint i, uint col) {
+                         uint k, int ml, uint i, uint col) {
+  if (ml)
+    return (uint)y8[(ulong)i * k + col];
   return k == 1 ? (uint)y8[i] : (uint)((uint)y32[i] == col);
 }
 
@@ -83,7 +90,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       __global const int *restrict y32, const uint n, const uint k,            \
       const uint shift, const uint bins, const int probs,                      \
       const uint per_group, __global uint *restrict hist,                      \
-      __global uint *restrict scratch, __global uint *restrict status) {       \
+      __global uint *restrict scratch, __global uint *restrict status,         \
+      const int ml) {                                                          \
     const uint lid = get_local_id(0);                                          \
     const uint ls = get_local_size(0);                                         \
     const uint grp = get_group_id(0);                                          \
@@ -113,19 +121,19 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       const uint i = (uint)start + t * ls + lid;                               \
       if (i >= end)                                                            \
         continue;                                                              \
-      if (!clm_rk_label_ok(y8, y32, k, i)) {                                   \
+      if (!clm_rk_label_ok(y8, y32, k, ml, i)) {                               \
         first_bad = min(first_bad, i);                                         \
         continue;                                                              \
       }                                                                        \
       for (uint col = 0; col < k; ++col) {                                     \
         const KT b = scores[(ulong)i * k + col];                               \
-        if (clm_rk_bad_##SFX(b, probs)) {                                      \
+        const uint yl = clm_rk_label(y8, y32, k, ml, i, col);                  \
+        if (yl > 1 || clm_rk_bad_##SFX(b, probs)) {                            \
           first_bad = min(first_bad, i);                                       \
           continue;                                                            \
         }                                                                      \
         const uint bin = (uint)(clm_rk_key_##SFX(b) >> shift);                 \
-        const ulong idx =                                                      \
-            ((ulong)col * bins + bin) * 2 + clm_rk_label(y8, y32, k, i, col);  \
+        const ulong idx = ((ulong)col * bins + bin) * 2 + yl;                  \
         if (priv)                                                              \
           h[idx] += 1;                                                         \
         else                                                                   \
@@ -201,7 +209,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       __global const uint *restrict tcap, __global uint *restrict dense,       \
       __global uint *restrict cursor, __global KT *restrict gkeys,             \
       __global ushort *restrict g16, __global const uint *restrict split,      \
-      const int wide) {                                                        \
+      const int wide, const int ml) {                                          \
     const uint lid = get_local_id(0);                                          \
     const uint ls = get_local_size(0);                                         \
     const uint grp = get_group_id(0);                                          \
@@ -240,18 +248,19 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const uint trips = (span + ls - 1) / ls;                                   \
     for (uint t = 0; t < trips; ++t) {                                         \
       const uint i = (uint)start + t * ls + lid;                               \
-      if (i >= end || !clm_rk_label_ok(y8, y32, k, i))                         \
+      if (i >= end || !clm_rk_label_ok(y8, y32, k, ml, i))                     \
         continue;                                                              \
       for (uint col = 0; col < k; ++col) {                                     \
         const KT b = scores[(ulong)i * k + col];                               \
-        if (clm_rk_bad_##SFX(b, 0))                                            \
+        const uint yl = clm_rk_label(y8, y32, k, ml, i, col);                  \
+        if (yl > 1 || clm_rk_bad_##SFX(b, 0))                                  \
           continue;                                                            \
         const KT key = clm_rk_key_##SFX(b);                                    \
         const uint2 tc = table[(ulong)col * bins1 + (uint)(key >> shift1)];    \
         if (tc.y)                                                              \
-          clm_rk_refine_one_##SFX(key, clm_rk_label(y8, y32, k, i, col), tc,   \
-                                  own_lo, own_hi, tlo, thi, tshift, tbase,     \
-                                  tcap, dense, cursor, gkeys, g16, wide);      \
+          clm_rk_refine_one_##SFX(key, yl, tc, own_lo, own_hi, tlo, thi,       \
+                                  tshift, tbase, tcap, dense, cursor, gkeys,   \
+                                  g16, wide);                                  \
       }                                                                        \
     }                                                                          \
   }

@@ -120,6 +120,28 @@ void clm_ref_wranking_ovr(const int32_t *y, const double *s, const double *w,
   free(sc);
 }
 
+void clm_ref_wranking_multilabel(const uint8_t *y, const double *s,
+                                 const double *w, uint64_t n, uint32_t k,
+                                 clm_ref_wranking *per_label) {
+  uint8_t *yc = malloc(n ? (size_t)n : 1);
+  double *sc = malloc((n ? (size_t)n : 1) * sizeof *sc);
+  for (uint32_t c = 0; c < k; ++c) {
+    if (!yc || !sc) {
+      memset(&per_label[c], 0, sizeof per_label[c]);
+      per_label[c].roc_auc = NAN;
+      per_label[c].average_precision = NAN;
+      continue;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      yc[i] = y[i * k + c] != 0;
+      sc[i] = s[i * k + c];
+    }
+    clm_ref_wranking_eval(yc, sc, w, n, &per_label[c]);
+  }
+  free(yc);
+  free(sc);
+}
+
 void clm_ref_wranking_free(clm_ref_wranking *r) {
   if (!r)
     return;

@@ -43,6 +43,11 @@ void clm_ref_wranking_eval(const uint8_t *y, const double *s, const double *w,
 /* One-vs-rest over an n x k row-major score matrix. */
 void clm_ref_wranking_ovr(const int32_t *y, const double *s, const double *w,
                           uint64_t n, uint32_t k, clm_ref_wranking *per_class);
+/* Multilabel: column c of the n x k row-major scores against column c of
+ * the n x k indicator matrix y (nonzero = positive), row weights w. */
+void clm_ref_wranking_multilabel(const uint8_t *y, const double *s,
+                                 const double *w, uint64_t n, uint32_t k,
+                                 clm_ref_wranking *per_label);
 /* Frees the curve and zeroes the struct. Accepts NULL. */
 void clm_ref_wranking_free(clm_ref_wranking *r);
 

@@ -293,6 +293,27 @@ void clm_ref_ranking_ovr(const int32_t *y, const double *s, uint64_t n,
   free(sc);
 }
 
+void clm_ref_ranking_multilabel(const uint8_t *y, const double *s, uint64_t n,
+                                uint32_t k, clm_ref_ranking *per_label) {
+  uint8_t *yc = malloc(n ? (size_t)n : 1);
+  double *sc = malloc((n ? (size_t)n : 1) * sizeof *sc);
+  for (uint32_t c = 0; c < k; ++c) {
+    if (!yc || !sc) {
+      memset(&per_label[c], 0, sizeof per_label[c]);
+      per_label[c].roc_auc = NAN;
+      per_label[c].average_precision = NAN;
+      continue;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      yc[i] = y[i * k + c] != 0;
+      sc[i] = s[i * k + c];
+    }
+    clm_ref_ranking_eval(yc, sc, n, &per_label[c]);
+  }
+  free(yc);
+  free(sc);
+}
+
 void clm_ref_ranking_free(clm_ref_ranking *r) {
   if (!r)
     return;

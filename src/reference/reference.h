@@ -161,6 +161,11 @@ void clm_ref_ranking_eval(const uint8_t *y, const double *s, uint64_t n,
  * c ranked against (y == c). Each entry is freed with clm_ref_ranking_free. */
 void clm_ref_ranking_ovr(const int32_t *y, const double *s, uint64_t n,
                          uint32_t k, clm_ref_ranking *per_class);
+/* Multilabel: per_label[c] is column c of the n x k row-major scores
+ * ranked against column c of the n x k indicator matrix y (nonzero =
+ * positive). Each entry is freed with clm_ref_ranking_free. */
+void clm_ref_ranking_multilabel(const uint8_t *y, const double *s, uint64_t n,
+                                uint32_t k, clm_ref_ranking *per_label);
 /* Frees the curve and zeroes the struct. Accepts NULL. */
 void clm_ref_ranking_free(clm_ref_ranking *r);
 /* Softmax of one row of k float32 logits, in float32 as the device computes

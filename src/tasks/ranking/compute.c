@@ -88,6 +88,10 @@ static clm_status check_args(const clm_ranking_source *src,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_ranking_compute: k must be >= 1 (softmax needs k >= "
                     "2)");
+  if (src->multilabel && src->softmax)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_ranking_compute: softmax is not allowed with "
+                    "multilabel (indicator) labels");
   if (src->dtype != CLM_DTYPE_F32 && src->dtype != CLM_DTYPE_F64)
     return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
                     "clm_ranking_compute: scores must be float32 or float64, "
@@ -550,7 +554,8 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
                           clm_error *err) {
   clm_rk_setup s = {.k = src->k,
                     .f64 = src->dtype == CLM_DTYPE_F64 && !src->softmax,
-                    .probs = o->scores_are_probs};
+                    .probs = o->scores_are_probs,
+                    .multilabel = src->multilabel != 0};
   s.key_bits = s.f64 ? 64 : 32;
   clm_status st = choose_bits1(ctx, &s, o->memory_budget, err);
   if (st != CLM_OK)
@@ -709,7 +714,8 @@ clm_status clm_ranking_compute_arrays(clm_context *ctx, const void *labels,
     o = *opts;
   if (o.batch_rows == 0) /* in memory: one batch, softmax in bounded ones */
     o.batch_rows = softmax ? (uint64_t)1 << 20 : (n ? n : 1);
-  const clm_ranking_source src = {&a, n, k, dtype, softmax, arrays_read, NULL};
+  const clm_ranking_source src = {&a,      n,           k,    dtype,
+                                  softmax, arrays_read, NULL, 0};
   return clm_ranking_compute(ctx, &src, &o, out, err);
 }
 
@@ -752,7 +758,31 @@ clm_status clm_ranking_compute_arrays_weighted(
     o = *opts;
   if (o.batch_rows == 0) /* in memory: one batch, softmax in bounded ones */
     o.batch_rows = softmax ? (uint64_t)1 << 20 : (n ? n : 1);
-  const clm_ranking_source src = {&wa,           n,           k, dtype, softmax,
-                                  weighted_read, weights_read};
+  const clm_ranking_source src = {
+      &wa, n, k, dtype, softmax, weighted_read, weights_read, 0};
+  return clm_ranking_compute(ctx, &src, &o, out, err);
+}
+
+clm_status clm_ranking_compute_multilabel(
+    clm_context *ctx, const uint8_t *labels, const void *scores,
+    clm_dtype dtype, const float *weights, uint64_t n, uint32_t k,
+    const clm_ranking_options *opts, clm_ranking_result *out, clm_error *err) {
+  if (n > 0 && (!labels || !scores)) {
+    clm_error_clear(err);
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_ranking_compute_multilabel: NULL array");
+  }
+  /* A row's labels are its k indicator cells. */
+  struct weighted_arrays wa = {
+      {labels, scores, k, (size_t)k * (dtype == CLM_DTYPE_F64 ? 8 : 4)},
+      weights};
+  clm_ranking_options o;
+  clm_ranking_options_init(&o);
+  if (opts)
+    o = *opts;
+  if (o.batch_rows == 0) /* in memory: one batch */
+    o.batch_rows = n ? n : 1;
+  const clm_ranking_source src = {
+      &wa, n, k, dtype, 0, weighted_read, weights ? weights_read : NULL, 1};
   return clm_ranking_compute(ctx, &src, &o, out, err);
 }

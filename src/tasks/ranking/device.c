@@ -136,7 +136,7 @@ static clm_status chunk_inputs(clm_context *ctx, struct clm_rk_ws *ws,
                                const void *scores, uint32_t m,
                                struct chunk_in *c, clm_error *err) {
   const size_t sbytes = (size_t)m * s->k * (s->f64 ? 8 : 4);
-  const size_t lbytes = (size_t)m * (s->k == 1 ? 1 : 4);
+  const size_t lbytes = (size_t)m * clm_rk_label_bytes(s);
   cl_int rc = CL_SUCCESS;
   if (clm_can_wrap(ctx, scores) && clm_can_wrap(ctx, labels)) {
     c->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, scores, sbytes, &rc);
@@ -167,11 +167,46 @@ static clm_status chunk_inputs(clm_context *ctx, struct clm_rk_ws *ws,
   return CLM_OK;
 }
 
+/* The first bad cell of a multilabel row (label, then score, by column),
+ * named by its flat index row * k + column. */
+static clm_status report_bad_cell(const clm_rk_setup *s, const void *labels,
+                                  const void *scores, uint32_t row, uint64_t at,
+                                  clm_error *err) {
+  for (uint32_t c = 0; c < s->k; ++c) {
+    const uint64_t j = (uint64_t)row * s->k + c;
+    const uint64_t flat = at * s->k + c;
+    const uint8_t y = ((const uint8_t *)labels)[j];
+    const double v = s->f64 ? ((const double *)scores)[j]
+                            : (double)((const float *)scores)[j];
+    if (y > 1)
+      return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)flat, y,
+                      "index %llu (row %llu, column %u): label %u is not 0 or "
+                      "1",
+                      (unsigned long long)flat, (unsigned long long)at,
+                      (unsigned)c, (unsigned)y);
+    if (isnan(v))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)flat, v,
+                      "index %llu (row %llu, column %u): score is NaN",
+                      (unsigned long long)flat, (unsigned long long)at,
+                      (unsigned)c);
+    if (s->probs && !(v >= 0.0 && v <= 1.0))
+      return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)flat, v,
+                      "index %llu (row %llu, column %u): probability %.17g is "
+                      "outside [0, 1]",
+                      (unsigned long long)flat, (unsigned long long)at,
+                      (unsigned)c, v);
+  }
+  return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)at, 0,
+                  "row %llu: invalid input", (unsigned long long)at);
+}
+
 /* The first bad row of a chunk, described from the host's copy. */
 static clm_status report_bad(const clm_rk_setup *s, const void *labels,
                              const void *scores, uint32_t row, uint64_t at,
                              clm_error *err) {
   const unsigned long long idx = (unsigned long long)at;
+  if (s->multilabel)
+    return report_bad_cell(s, labels, scores, row, at, err);
   if (s->k == 1) {
     const uint8_t y = ((const uint8_t *)labels)[row];
     if (y > 1)
@@ -238,7 +273,8 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
   const int priv = hist_private(ctx, s);
   const uint64_t chunk = chunk_rows(ctx, s);
-  const size_t lsz = s->k == 1 ? 1 : 4, ssz = (size_t)s->k * (s->f64 ? 8 : 4);
+  const size_t lsz = clm_rk_label_bytes(s),
+               ssz = (size_t)s->k * (s->f64 ? 8 : 4);
   clm_status st = CLM_OK;
   for (uint64_t first = 0; first < rows && st == CLM_OK; first += chunk) {
     const uint32_t m = (uint32_t)(rows - first < chunk ? rows - first : chunk);
@@ -275,6 +311,8 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKH_ARG_HIST, sizeof(cl_mem), &ws->hist);
       clm_karg(&ka, CLM_RKH_ARG_SCRATCH, sizeof(cl_mem), &scratch);
       clm_karg(&ka, CLM_RKH_ARG_STATUS, sizeof(cl_mem), &ws->status);
+      const cl_int ml = s->multilabel;
+      clm_karg(&ka, CLM_RKH_ARG_MULTILABEL, sizeof ml, &ml);
       st = clm_kargs_status(&ka, "clm_rank_hist", err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;
@@ -421,7 +459,8 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
   const uint64_t chunk = chunk_rows(ctx, s);
-  const size_t lsz = s->k == 1 ? 1 : 4, ssz = (size_t)s->k * (s->f64 ? 8 : 4);
+  const size_t lsz = clm_rk_label_bytes(s),
+               ssz = (size_t)s->k * (s->f64 ? 8 : 4);
   clm_status st = CLM_OK;
   for (uint64_t first = 0; first < rows && st == CLM_OK; first += chunk) {
     const uint32_t m = (uint32_t)(rows - first < chunk ? rows - first : chunk);
@@ -461,6 +500,8 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKR_ARG_SPLIT, sizeof(cl_mem), &ws->split);
       const cl_int wide = p->wide;
       clm_karg(&ka, CLM_RKR_ARG_WIDE, sizeof wide, &wide);
+      const cl_int ml = s->multilabel;
+      clm_karg(&ka, CLM_RKR_ARG_MULTILABEL, sizeof ml, &ml);
       st = clm_kargs_status(&ka, "clm_rank_refine", err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;

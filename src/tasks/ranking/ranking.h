@@ -23,7 +23,14 @@ typedef struct clm_rk_setup {
   unsigned bits1;    /* level-1 prefix bits */
   uint32_t bins1;    /* 2^bits1 */
   int probs;         /* reject scores outside [0, 1] */
+  int multilabel;    /* labels: n x k uint8 0/1 indicator matrix */
 } clm_rk_setup;
+
+/* Bytes of one row's labels: uint8 (binary), int32 (one-vs-rest), or k
+ * uint8 cells (multilabel). */
+static inline size_t clm_rk_label_bytes(const clm_rk_setup *s) {
+  return s->multilabel ? (size_t)s->k : s->k == 1 ? 1 : 4;
+}
 
 /* Key <-> value. */
 uint64_t clm_rk_key(const clm_rk_setup *s, const void *scores, uint64_t i);

@@ -127,7 +127,30 @@ static clm_status check_row(const clm_rk_setup *s, const void *y, const void *z,
                             const float *w, uint64_t r, uint64_t at,
                             clm_error *err) {
   const unsigned long long idx = (unsigned long long)at;
-  if (s->k == 1) {
+  if (s->multilabel) {
+    /* Per cell, label then score, named by the flat index at * k + c. */
+    for (uint32_t c = 0; c < s->k; ++c) {
+      const uint64_t j = r * s->k + c;
+      const unsigned long long flat = (unsigned long long)(at * s->k + c);
+      const uint8_t l = ((const uint8_t *)y)[j];
+      const double v =
+          s->f64 ? ((const double *)z)[j] : (double)((const float *)z)[j];
+      if (l > 1)
+        return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)flat, l,
+                        "index %llu (row %llu, column %u): label %u is not 0 "
+                        "or 1",
+                        flat, idx, (unsigned)c, (unsigned)l);
+      if (isnan(v))
+        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)flat, v,
+                        "index %llu (row %llu, column %u): score is NaN", flat,
+                        idx, (unsigned)c);
+      if (s->probs && !(v >= 0.0 && v <= 1.0))
+        return clm_fail(err, CLM_ERR_BAD_SCORE, (int64_t)flat, v,
+                        "index %llu (row %llu, column %u): probability %.17g "
+                        "is outside [0, 1]",
+                        flat, idx, (unsigned)c, v);
+    }
+  } else if (s->k == 1) {
     const uint8_t l = ((const uint8_t *)y)[r];
     if (l > 1)
       return clm_fail(err, CLM_ERR_BAD_LABEL, (int64_t)at, l,
@@ -139,7 +162,7 @@ static clm_status check_row(const clm_rk_setup *s, const void *y, const void *z,
                       "index %llu: class %d is outside [0, %u)", idx, (int)l,
                       (unsigned)s->k);
   }
-  for (uint32_t c = 0; c < s->k; ++c) {
+  for (uint32_t c = 0; c < s->k && !s->multilabel; ++c) {
     const uint64_t j = r * s->k + c;
     const double v =
         s->f64 ? ((const double *)z)[j] : (double)((const float *)z)[j];
@@ -166,6 +189,8 @@ static clm_status check_row(const clm_rk_setup *s, const void *y, const void *z,
 
 static int label_of(const clm_rk_setup *s, const void *y, uint64_t r,
                     uint32_t c) {
+  if (s->multilabel)
+    return ((const uint8_t *)y)[r * s->k + c] != 0;
   return s->k == 1 ? ((const uint8_t *)y)[r] != 0
                    : ((const int32_t *)y)[r] == (int32_t)c;
 }
@@ -679,6 +704,7 @@ clm_status clm_rk_weighted_compute(const clm_ranking_source *src,
   x.s.f64 = src->dtype == CLM_DTYPE_F64 && !src->softmax;
   x.s.key_bits = x.s.f64 ? 64 : 32;
   x.s.probs = o->scores_are_probs;
+  x.s.multilabel = src->multilabel != 0;
   x.s.bits1 = choose_bits1(src->k, o->memory_budget);
   x.s.bins1 = 1u << x.s.bits1;
   x.budget = o->memory_budget;
