@@ -123,7 +123,7 @@ static int run_one(const struct cli_multilabel_args *a,
   src.dtype = sd == CLM_DTYPE_F64 ? CLM_DTYPE_F64 : CLM_DTYPE_F32;
   src.read = source_read;
   src.read_weights = r->weights ? source_weights : NULL;
-  /* MERGE-PENDING src.multilabel = !micro; */
+  src.multilabel = !micro;
   clm_ranking_options o;
   clm_ranking_options_init(&o);
   o.memory_budget = a->rank.budget;
@@ -146,7 +146,7 @@ static int run_one(const struct cli_multilabel_args *a,
 
 int cli_multilabel_ranking(const struct cli_multilabel_args *a,
                            struct cli_multilabel_run *r) {
-  int rc = -1; /* MERGE-PENDING run_one(a, r, 0, &r->rank_labels); */
+  int rc = run_one(a, r, 0, &r->rank_labels);
   if (rc < 0)
     rc = run_one(a, r, 1, &r->rank_micro);
   if (rc < 0)

@@ -286,7 +286,8 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
                                      scores_in_place ? sd : CLM_DTYPE_F32,
                                      k > 1 && kind == CLM_SCORES_LOGITS,
                                      source_read,
-                                     weights ? source_read_weights : NULL};
+                                     weights ? source_read_weights : NULL,
+                                     0};
   clm_error err;
   clm_status st = clm_ranking_compute(ctx, &source, &o, &out->result, &err);
   free(src.wbuf);
