@@ -22,13 +22,27 @@ from ._classification import (
     confusion_matrix,
     f1_score,
     fbeta_score,
+    hamming_loss,
+    jaccard_score,
     matthews_corrcoef,
+    multilabel_confusion_matrix,
     precision_recall_fscore_support,
     precision_score,
     recall_score,
+    zero_one_loss,
 )
 from ._calibration import brier_score_loss, calibration_curve, calibration_error
-from ._evaluators import BinaryEvaluator, CalibrationEvaluator, MulticlassEvaluator
+from ._evaluators import (
+    BinaryEvaluator,
+    CalibrationEvaluator,
+    MulticlassEvaluator,
+    MultilabelEvaluator,
+)
+from ._multilabel import (
+    coverage_error,
+    label_ranking_average_precision_score,
+    label_ranking_loss,
+)
 from ._ranking import (
     average_precision_score,
     precision_recall_curve,
@@ -88,6 +102,7 @@ __all__ = [
     "BinaryEvaluator",
     "CalibrationEvaluator",
     "MulticlassEvaluator",
+    "MultilabelEvaluator",
     "UndefinedMetricWarning",
     "accuracy_score",
     "average_precision_score",
@@ -99,14 +114,20 @@ __all__ = [
     "classification_report",
     "cohen_kappa_score",
     "confusion_matrix",
+    "coverage_error",
     "cross_entropy",
     "device_info",
     "devices",
     "f1_score",
     "fbeta_score",
+    "hamming_loss",
     "init",
+    "jaccard_score",
+    "label_ranking_average_precision_score",
+    "label_ranking_loss",
     "log_loss",
     "matthews_corrcoef",
+    "multilabel_confusion_matrix",
     "precision_recall_curve",
     "precision_recall_fscore_support",
     "precision_score",
@@ -114,4 +135,5 @@ __all__ = [
     "roc_auc_score",
     "roc_curve",
     "top_k_accuracy_score",
+    "zero_one_loss",
 ]

@@ -10,6 +10,12 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._multilabel import (
+    evaluate_predictions,
+    label_columns,
+    multilabel_pair,
+    select_columns,
+)
 from ._validation import (
     Encoded,
     _not_implemented,
@@ -21,6 +27,7 @@ from ._validation import (
     ensure_context,
     integer_weights,
     labels_array,
+    sample_weights,
 )
 
 ArrayLike = Any
@@ -35,8 +42,13 @@ _COMMON_NOTE = """
     scikit-learn's float64 weights to float32 rounding of each weight (about
     6e-8 relative on every sum); NaN, infinite or negative weights raise
     ``ValueError`` naming the index; empty input raises ``ValueError``
-    (scikit-learn returns 0 or NaN with a warning); multilabel-indicator
-    targets raise ``NotImplementedError``.
+    (scikit-learn returns 0 or NaN with a warning). Multilabel-indicator
+    targets ((n_samples, n_labels) 0/1 matrices, n_labels >= 2) are counted
+    by the library's multilabel family in multilabel_confusion_matrix, the
+    precision/recall/F family, jaccard_score, accuracy_score, hamming_loss
+    and zero_one_loss (a value other than 0/1 raises ``ValueError`` naming
+    its row and label); the other functions raise ``NotImplementedError``
+    for them.
 """
 
 
@@ -68,10 +80,12 @@ def _zd_value(zero_division: ZeroDivision) -> float:
 
 
 def _warn_prf(average, modifier, msg_start, result_size):
-    where = "labels" if result_size > 1 else "label"
+    # Samples-averaged metrics are ill-defined in samples with no ... labels.
+    axis0, axis1 = ("label", "sample") if average == "samples" else ("sample", "label")
+    where = f"{axis1}s" if result_size > 1 else axis1
     msg = (
         f"{msg_start} ill-defined and being set to 0.0 in {where} with no "
-        f"{modifier} samples. Use `zero_division` parameter to control this "
+        f"{modifier} {axis0}s. Use `zero_division` parameter to control this "
         "behavior."
     )
     warnings.warn(msg, UndefinedMetricWarning, stacklevel=4)
@@ -181,6 +195,25 @@ def _prfs(
         raise ValueError("beta should be >=0 in the F-beta score")
     labels = _set_wise_labels(enc, average, labels, pos_label)
     tp_sum, pred_sum, true_sum = _sums(enc, labels)
+    return _prfs_from_sums(
+        tp_sum, pred_sum, true_sum, beta=beta, average=average,
+        warn_for=warn_for, zero_division=zero_division,
+    )
+
+
+def _prfs_from_sums(
+    tp_sum: np.ndarray,
+    pred_sum: np.ndarray,
+    true_sum: np.ndarray,
+    *,
+    beta: float,
+    average,
+    warn_for,
+    zero_division: ZeroDivision,
+):
+    """scikit-learn's precision, recall, F-beta and support from per-label
+    sums (counts, or sums of weights); average in None, binary, micro,
+    macro, weighted."""
     if average == "micro":
         tp_sum = np.array([tp_sum.sum()])
         pred_sum = np.array([pred_sum.sum()])
@@ -236,6 +269,90 @@ def _prfs(
     return precision, recall, f_score, true_sum
 
 
+# ---------------------------------------------------------------------------
+# Multilabel indicator matrices
+# ---------------------------------------------------------------------------
+
+_ML_AVERAGES = [None, "micro", "macro", "weighted", "samples"]
+
+
+def _ml_check_average(average, pos_label) -> None:
+    """scikit-learn's set-wise checks for multilabel-indicator targets."""
+    if average not in _ML_AVERAGES and average != "binary":
+        raise ValueError("average has to be one of " + str(tuple(_ML_AVERAGES)))
+    if average == "binary":
+        raise ValueError(
+            "Target is multilabel-indicator but average='binary'. Please choose "
+            f"another average setting, one of {_ML_AVERAGES!r}."
+        )
+    if pos_label not in (None, 1):
+        warnings.warn(
+            f"Note that pos_label (set to {pos_label!r}) is ignored when average "
+            f"!= 'binary' (got {average!r}). You may use labels=[pos_label] to "
+            "specify a single positive class.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _ml_evaluate(pair, labels, sample_weight, zero_division):
+    """(result, weights) of an indicator pair, columns chosen by labels."""
+    t, p = pair
+    cols = label_columns(labels, t.shape[1])
+    t, p = select_columns(t, cols), select_columns(p, cols)
+    w = sample_weights(sample_weight, t.shape[0], device=True)
+    return evaluate_predictions(t, p, w, zero_division), w
+
+
+def _ml_samples_undefined(res, w, zero_division) -> set:
+    """The samples-averaged metrics with an ill-defined (0/0) row. A row of
+    weight 0 is one too: scikit-learn multiplies each row's counts by its
+    weight before dividing."""
+    if zero_division != "warn":
+        return set()
+    undef = set(res["samples_undefined"])
+    if w is not None and bool((np.asarray(w) == 0).any()):
+        undef |= {"precision", "recall", "f1", "jaccard"}
+    return undef
+
+
+def _check_weight_sum(res) -> None:
+    if not res["weight_sum"] > 0:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+
+
+def _ml_prfs(pair, *, beta, labels, pos_label, average, warn_for, sample_weight,
+             zero_division):
+    _ml_check_average(average, pos_label)
+    if average == "samples" and not (beta == 1 or np.isposinf(beta)):
+        raise _not_implemented(
+            "beta", beta,
+            "average='samples' of multilabel targets computes F1 (beta=1) and "
+            "recall (beta=inf) per sample; other betas need per-sample "
+            "precision and recall",
+        )
+    res, w = _ml_evaluate(pair, labels, sample_weight, zero_division)
+    if average != "samples":
+        tp_sum, pred_sum, true_sum = res.sums()
+        return _prfs_from_sums(
+            tp_sum, pred_sum, true_sum, beta=beta, average=average,
+            warn_for=warn_for, zero_division=zero_division,
+        )
+    _check_weight_sum(res)
+    undef = _ml_samples_undefined(res, w, zero_division)
+    n = int(res["n"])
+    for metric, modifier in (("precision", "predicted"), ("recall", "true")):
+        if metric in undef and metric in warn_for:
+            start = (f"{metric.title()} and F-score are" if "f-score" in warn_for
+                     else f"{metric.title()} is")
+            _warn_prf("samples", modifier, start, n)
+    if ("f-score",) == tuple(warn_for) and "f1" in undef:
+        _warn_prf("samples", "true nor predicted", "F-score is", n)
+    avg = res["samples"]
+    f = avg["recall"] if np.isposinf(beta) else avg["f1"]
+    return avg["precision"], avg["recall"], f, None
+
+
 def precision_recall_fscore_support(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -283,6 +400,15 @@ def precision_recall_fscore_support(
         int64 counts, or float64 sums of weights with ``sample_weight``.
     """
     _check_zero_division(zero_division)
+    if beta < 0:
+        raise ValueError("beta should be >=0 in the F-beta score")
+    pair = multilabel_pair(y_true, y_pred)
+    if pair is not None:
+        return _ml_prfs(
+            pair, beta=beta, labels=labels, pos_label=pos_label, average=average,
+            warn_for=warn_for, sample_weight=sample_weight,
+            zero_division=zero_division,
+        )
     enc = encode(y_true, y_pred, labels, sample_weight)
     return _prfs(
         enc,
@@ -464,6 +590,14 @@ def accuracy_score(
         With ``normalize=True`` when the weights sum to 0, as scikit-learn
         (NumPy's ``average``).
     """
+    pair = multilabel_pair(y_true, y_pred)
+    if pair is not None:
+        # Subset accuracy: the rows whose every label is right.
+        res, _ = _ml_evaluate(pair, None, sample_weight, 0)
+        if not normalize:
+            return float(res["exact_weight"])
+        _check_weight_sum(res)
+        return float(res["subset_accuracy"])
     enc = encode(y_true, y_pred, sample_weight=sample_weight)
     if enc.weighted:
         correct_w = float(np.trace(enc.W))
@@ -780,3 +914,208 @@ def classification_report(
 
 
 classification_report.__doc__ += _COMMON_NOTE
+
+
+def multilabel_confusion_matrix(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    sample_weight: Optional[ArrayLike] = None,
+    labels: Optional[ArrayLike] = None,
+    samplewise: bool = False,
+) -> np.ndarray:
+    """Compute a 2 x 2 confusion matrix per label (or class):
+    ``[[tn, fp], [fn, tp]]``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True and predicted labels, or multilabel indicator matrices (0/1;
+        bool, integer or float; ``n_labels >= 2``).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
+    labels : array-like, default=None
+        1-D targets: the classes to report, in order (absent ones give
+        zeros). Indicator matrices: column indices in ``[0, n_labels)``
+        (the columns are selected before counting).
+    samplewise : bool, default=False
+        Per-sample matrices of indicator matrices: not implemented (raises
+        ``NotImplementedError``; the library keeps per-label counts and
+        per-sample ratios, not per-sample matrices). 1-D targets raise
+        ``ValueError`` as scikit-learn.
+
+    Returns
+    -------
+    multi_confusion : ndarray of shape (n_outputs, 2, 2)
+        int64 counts; with ``sample_weight`` float64 sums of weights (as
+        scikit-learn, whatever the weights' dtype).
+    """
+    pair = multilabel_pair(y_true, y_pred)
+    if pair is None:
+        if samplewise:
+            raise ValueError(
+                "Samplewise metrics are not available outside of multilabel "
+                "classification."
+            )
+        enc = encode(y_true, y_pred, labels, sample_weight)
+        tp, pred, true = _sums(enc, labels)
+        fp, fn = pred - tp, true - tp
+        tn = enc.M.sum() - tp - fp - fn
+        cells = [tn, fp, fn, tp]
+        if not enc.weighted and not tp.any():
+            # scikit-learn's counts are float64 when no sample is right.
+            cells = [c.astype(np.float64) for c in cells]
+    else:
+        if samplewise:
+            raise _not_implemented(
+                "samplewise", True,
+                "per-sample confusion matrices of multilabel targets are not "
+                "kept by the library (average='samples' metrics are)",
+            )
+        res, _ = _ml_evaluate(pair, labels, sample_weight, 0)
+        cells = list(res.cells())
+    return np.array(cells).T.reshape(-1, 2, 2)
+
+
+multilabel_confusion_matrix.__doc__ += _COMMON_NOTE
+
+
+def _jaccard_from(num, den, support, average, zero_division):
+    if average == "micro":
+        num = np.array([num.sum()])
+        den = np.array([den.sum()])
+    j = _prf_divide(num, den, "jaccard", "true or predicted", average,
+                    ("jaccard",), zero_division)
+    if average is None:
+        return j
+    weights = None
+    if average == "weighted":
+        weights = support
+        if not np.any(weights):
+            weights = None  # scikit-learn: every label without support
+    if _is_nan_policy(zero_division):
+        return _nanaverage(j, weights)
+    return float(np.average(j, weights=weights))
+
+
+def jaccard_score(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: Optional[ArrayLike] = None,
+    pos_label: Any = 1,
+    average: Optional[str] = "binary",
+    sample_weight: Optional[ArrayLike] = None,
+    zero_division: ZeroDivision = "warn",
+):
+    """Jaccard similarity coefficient: tp / (tp + fp + fn).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True and predicted labels, or multilabel indicator matrices.
+    labels, pos_label, sample_weight, zero_division
+        As in :func:`precision_recall_fscore_support`.
+    average : {'binary', 'micro', 'macro', 'weighted', 'samples'} or None
+        'samples' (per-sample coefficients, averaged with the sample
+        weights) for multilabel targets only.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_labels,)
+    """
+    _check_zero_division(zero_division)
+    pair = multilabel_pair(y_true, y_pred)
+    if pair is not None:
+        _ml_check_average(average, pos_label)
+        res, w = _ml_evaluate(pair, labels, sample_weight, zero_division)
+        if average == "samples":
+            _check_weight_sum(res)
+            if "jaccard" in _ml_samples_undefined(res, w, zero_division):
+                _warn_prf("samples", "true or predicted", "Jaccard is", int(res["n"]))
+            return float(res["jaccard_samples"])
+        tn, fp, fn, tp = res.cells()
+        return _jaccard_from(tp, tp + fp + fn, tp + fn, average, zero_division)
+    enc = encode(y_true, y_pred, labels, sample_weight)
+    labels = _set_wise_labels(enc, average, labels, pos_label)
+    tp, pred, true = _sums(enc, labels)
+    fp, fn = pred - tp, true - tp
+    return _jaccard_from(tp, tp + fp + fn, true, average, zero_division)
+
+
+jaccard_score.__doc__ += _COMMON_NOTE
+
+
+def hamming_loss(
+    y_true: ArrayLike, y_pred: ArrayLike, *, sample_weight: Optional[ArrayLike] = None
+) -> float:
+    """The fraction of labels predicted wrongly (1-D targets: of samples).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True and predicted labels, or multilabel indicator matrices.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
+
+    Returns
+    -------
+    loss : float
+        Multilabel: sum_i w_i (wrong labels of i) / (n_labels sum_i w_i); NaN
+        when the weights sum to 0 (scikit-learn divides 0 by 0 too).
+
+    Raises
+    ------
+    ZeroDivisionError
+        1-D targets whose weights sum to 0, as scikit-learn.
+    """
+    pair = multilabel_pair(y_true, y_pred)
+    if pair is not None:
+        res, _ = _ml_evaluate(pair, None, sample_weight, 0)
+        return float(res["hamming_loss"])
+    enc = encode(y_true, y_pred, sample_weight=sample_weight)
+    M = enc.M
+    total = float(M.sum())
+    if total == 0:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return (total - float(np.trace(M))) / total
+
+
+hamming_loss.__doc__ += _COMMON_NOTE
+
+
+def zero_one_loss(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    normalize: bool = True,
+    sample_weight: Optional[ArrayLike] = None,
+) -> float:
+    """Zero-one classification loss: 1 - accuracy (multilabel: 1 - subset
+    accuracy); with ``normalize=False`` the number (or weight) of samples
+    not exactly right.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True and predicted labels, or multilabel indicator matrices.
+    normalize : bool, default=True
+        Return the fraction (True) or the count / sum of weights (False).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (used as float32).
+
+    Returns
+    -------
+    loss : float
+    """
+    score = accuracy_score(y_true, y_pred, normalize=normalize,
+                           sample_weight=sample_weight)
+    if normalize:
+        return 1 - score
+    if sample_weight is None:
+        return float(len(as_array(y_true)) - score)
+    return float(np.sum(sample_weights(sample_weight, len(as_array(y_true)))
+                        .astype(np.float64)) - score)
+
+
+zero_one_loss.__doc__ += _COMMON_NOTE

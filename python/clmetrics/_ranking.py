@@ -11,6 +11,14 @@ import numpy as np
 
 from . import _core
 from ._classification import UndefinedMetricWarning
+from ._multilabel import (
+    evaluate_scores,
+    indicator_u8,
+    is_indicator,
+    row_counts,
+    score_matrix,
+    weight_of_rows,
+)
 from ._validation import (
     _label_kind,
     _not_implemented,
@@ -251,6 +259,82 @@ def _average(score: np.ndarray, support: np.ndarray, average: Optional[str]):
 
 
 # ---------------------------------------------------------------------------
+# Multilabel indicator targets
+# ---------------------------------------------------------------------------
+
+
+_NO_POSITIVE_MSG = (
+    "No positive class found in y_true, recall is set to one for all "
+    "thresholds."
+)
+
+
+def _multilabel_ranking(t: np.ndarray, y_score: ArrayLike, average: Optional[str],
+                        sample_weight: Optional[ArrayLike], metric: str):
+    """scikit-learn's _average_binary_score over an (n, L) indicator matrix:
+    'micro' ranks the raveled matrix (read in place) with repeated weights;
+    None / 'macro' / 'weighted' rank each label's column by the binary
+    ranking (one exact call per label); 'samples' comes from the library's
+    multilabel family (per-row pair counts and LRAP of float32 scores)."""
+    _check_average(average)
+    check_nonempty(t.shape[0], t.shape)
+    s = score_matrix(y_score, t.shape)
+    y = indicator_u8(t, "y_true", check_u8=True)
+    n, L = y.shape
+    w = sample_weights(sample_weight, n, device=True)
+    if average == "micro":
+        wr = None if w is None else np.repeat(w, L)
+        r = _rank(y.reshape(-1), s.reshape(-1), weights=wr)["classes"][0]
+        return _binary_value(r, metric, w is not None)
+    if average == "samples":
+        counts = row_counts(y)
+        if metric == "roc_auc" and bool(((counts == 0) | (counts == L)).any()):
+            raise ValueError(_ONE_CLASS_MSG)
+        res = evaluate_scores(y, s, w)
+        if not res["weight_sum"] > 0:
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        if metric == "roc_auc":
+            return float(res["roc_auc_samples"])
+        # Per row, the step-wise AP equals the row's LRAP (both average,
+        # over the true labels j, the true fraction of the labels scoring
+        # >= s_j), except rows without true labels: LRAP 1, AP 0.
+        empty = counts == 0
+        lrap = float(res["label_ranking_average_precision"])
+        if not empty.any():
+            return lrap
+        warnings.warn(_NO_POSITIVE_MSG, UserWarning, stacklevel=3)
+        return lrap - weight_of_rows(empty, w) / float(res["weight_sum"])
+    if average == "weighted":
+        # scikit-learn returns 0 before ranking when no label has positive
+        # weight.
+        pos_w = (y.sum(axis=0, dtype=np.int64) if w is None
+                 else np.asarray(w, dtype=np.float32).astype(np.float64) @ y)
+        if np.isclose(pos_w.sum(), 0.0):
+            return 0
+    yt = np.ascontiguousarray(y.T)
+    st = np.ascontiguousarray(s.T)
+    score = np.empty(L, dtype=np.float64)
+    support = np.empty(L, dtype=np.float64 if w is not None else np.int64)
+    for c in range(L):
+        r = _rank(yt[c], st[c], weights=w)["classes"][0]
+        score[c] = _binary_value(r, metric, w is not None)
+        support[c] = r["positive_weight"] if w is not None else r["positives"]
+    return _average(score, support, average)
+
+
+def _binary_value(r: dict, metric: str, weighted: bool) -> float:
+    """One column's value as scikit-learn's binary metric gives it."""
+    if metric == "roc_auc":
+        if r["positives"] == 0 or r["negatives"] == 0:
+            raise ValueError(_ONE_CLASS_MSG)
+        return float(r["roc_auc"])
+    if r["positives"] == 0 or (weighted and r["positive_weight"] == 0):
+        warnings.warn(_NO_POSITIVE_MSG, UserWarning, stacklevel=4)
+        return 0.0
+    return float(r["average_precision"])
+
+
+# ---------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------
 
@@ -277,7 +361,7 @@ def roc_auc_score(
     y_true : array-like of shape (n_samples,)
         True labels. Binary: two classes, the greater label is the positive
         class. Multi-class: the classes index the columns of ``y_score``.
-        Multilabel-indicator targets raise ``NotImplementedError``.
+        Multilabel indicator matrices: see the Notes.
     y_score : array-like of shape (n_samples,) or (n_samples, n_classes)
         Target scores. Binary: scores of the class with the greater label
         (probabilities, logits or any decision values; float32 scores are
@@ -336,7 +420,24 @@ def roc_auc_score(
     long double sums in a fixed order, about 1e-13 relative at 10^5 rows);
     against scikit-learn with the same (float32-representable) weights the
     results agree to about 1e-12 relative.
+
+    Multilabel indicator ``y_true`` ((n_samples, n_labels) 0/1, n_labels >=
+    2) with ``y_score`` of the same shape: 'micro' ranks the raveled matrix
+    in one call; None, 'macro' and 'weighted' rank each label's column
+    exactly (one call per label; 'weighted' by each label's positives);
+    'samples' averages the per-sample AUCs, computed by the library's
+    multilabel family from float32 scores (float64 scores are rounded to
+    float32 there, so values that round to one float32 tie). A label (or,
+    for 'samples', a sample) with one class only raises ``ValueError``, as
+    scikit-learn.
     """
+    ta = as_array(y_true)
+    if is_indicator(ta):
+        if max_fpr is not None and max_fpr != 1:
+            raise _not_implemented(
+                "max_fpr", max_fpr, "the partial AUC is not implemented yet"
+            )
+        return _multilabel_ranking(ta, y_score, average, sample_weight, "roc_auc")
     t = column_or_1d(y_true, "y_true")
     s = _score_array(y_score)
     check_lengths(t, s)
@@ -458,7 +559,7 @@ def average_precision_score(
     y_true : array-like of shape (n_samples,)
         True labels: binary, or multi-class (one-vs-rest over the sorted
         classes, which index the columns of ``y_score``, as scikit-learn >=
-        1.3). Multilabel-indicator targets raise ``NotImplementedError``.
+        1.3). Multilabel indicator matrices: see the Notes.
     y_score : array-like of shape (n_samples,) or (n_samples, n_classes)
         Target scores: probability estimates of the positive class,
         confidence values or logits (float32 ranked as float32, float64 as
@@ -502,8 +603,27 @@ def average_precision_score(
     sum agree to about 1e-15 relative (weighted: about 1e-12, the weighted
     sums being long double on the host). Without positive weight (every
     positive weighing 0) it warns as above and returns 0.0.
+
+    Multilabel indicator ``y_true`` ((n_samples, n_labels) 0/1, n_labels >=
+    2) with ``y_score`` of the same shape: 'micro' ranks the raveled matrix
+    in one call; None, 'macro' and 'weighted' rank each label's column
+    exactly (one call per label; a label without positives warns and
+    scores 0.0); 'samples' averages the per-sample APs: a sample's AP
+    equals its label ranking average precision (0 for a sample without
+    true labels, with the warning above), computed by the library's
+    multilabel family from float32 scores (float64 scores rounded to
+    float32), about 1e-7 relative.
     """
     _check_average(average)
+    ta = as_array(y_true)
+    if is_indicator(ta):
+        if pos_label != 1:
+            raise ValueError(
+                "Parameter pos_label is fixed to 1 for multilabel-indicator "
+                "y_true. Do not set pos_label or set pos_label to 1."
+            )
+        return _multilabel_ranking(ta, y_score, average, sample_weight,
+                                   "average_precision")
     t = column_or_1d(y_true, "y_true")
     s = _score_array(y_score)
     check_lengths(t, s)

@@ -15,6 +15,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +212,8 @@ static PyObject *undefined_list(unsigned bits) {
                {CLM_UNDEF_SPECIFICITY, "specificity"},
                {CLM_UNDEF_MCC, "mcc"},
                {CLM_UNDEF_BALANCED_ACCURACY, "balanced_accuracy"},
-               {CLM_UNDEF_KAPPA, "cohen_kappa"}};
+               {CLM_UNDEF_KAPPA, "cohen_kappa"},
+               {CLM_UNDEF_JACCARD, "jaccard"}};
   PyObject *list = PyList_New(0);
   if (!list)
     return NULL;
@@ -2049,6 +2051,603 @@ static PyObject *CalibrationState_merge(CalibrationStateObject *self,
 }
 
 /* ------------------------------------------------------------------ */
+/* MultilabelState                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD clm_multilabel_state st;
+  int busy;
+} MultilabelStateObject;
+
+/* The options a multilabel state was created with (thresholds point into
+ * the state). */
+static void multilabel_options_of(const clm_multilabel_state *s,
+                                  clm_multilabel_options *o) {
+  clm_multilabel_options_init(o);
+  o->n_labels = s->n_labels;
+  o->kind = s->kind;
+  o->from_predictions = s->from_predictions;
+  o->thresholds = s->thresholds;
+  o->weighted = s->weighted;
+  o->label_ranking = s->label_ranking;
+}
+
+static int MultilabelState_init(MultilabelStateObject *self, PyObject *args,
+                                PyObject *kw) {
+  static char *kwlist[] = {"n_labels",      "kind",       "from_predictions",
+                           "threshold",     "thresholds", "weighted",
+                           "label_ranking", NULL};
+  unsigned long long L = 0;
+  int kind = CLM_SCORES_LOGITS, from_pred = 0, weighted = 0, ranking = 1;
+  double threshold = 0.5;
+  PyObject *to = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "K|ipdOpp", kwlist, &L, &kind,
+                                   &from_pred, &threshold, &to, &weighted,
+                                   &ranking))
+    return -1;
+  if (L < 1 || L > 0x7fffffffULL) {
+    PyErr_Format(PyExc_ValueError,
+                 "n_labels must be in [1, 2^31 - 1], got %llu", L);
+    return -1;
+  }
+  if (parse_kind(kind) != 0)
+    return -1;
+  if (!(threshold >= 0.0 && threshold <= 1.0)) {
+    PyErr_Format(PyExc_ValueError, "threshold must lie in [0, 1], got %g",
+                 threshold);
+    return -1;
+  }
+  if (self->busy)
+    return busy_error();
+  double *thr = NULL;
+  if (to != Py_None) {
+    Py_ssize_t nt = 0;
+    thr = float_list(to, &nt, "thresholds must be a sequence of floats");
+    if (!thr)
+      return -1;
+    if ((unsigned long long)nt != L) {
+      free(thr);
+      PyErr_Format(PyExc_ValueError,
+                   "thresholds must hold n_labels = %llu values, got %zd", L,
+                   nt);
+      return -1;
+    }
+    for (Py_ssize_t c = 0; c < nt; ++c)
+      if (!(thr[c] >= 0.0 && thr[c] <= 1.0)) {
+        PyErr_Format(PyExc_ValueError,
+                     "thresholds[%zd] is %g: thresholds must lie in [0, 1]", c,
+                     thr[c]);
+        free(thr);
+        return -1;
+      }
+  }
+  clm_multilabel_options o;
+  clm_multilabel_options_init(&o);
+  o.n_labels = (uint32_t)L;
+  o.kind = (clm_scores_kind)kind;
+  o.from_predictions = from_pred;
+  o.threshold = threshold;
+  o.thresholds = thr;
+  o.weighted = weighted;
+  o.label_ranking = ranking;
+  clm_multilabel_state s;
+  clm_status st = clm_multilabel_state_init(&s, &o);
+  free(thr);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot create a multilabel state of %llu labels", L);
+    raise_status(st, &err);
+    return -1;
+  }
+  clm_multilabel_state_release(&self->st);
+  self->st = s;
+  return 0;
+}
+
+static void MultilabelState_dealloc(MultilabelStateObject *self) {
+  clm_multilabel_state_release(&self->st);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The rows of an n x L matrix buffer (a 1-D buffer is one column, L = 1);
+ * -1 with ValueError when its shape is not (n, L). */
+static Py_ssize_t matrix_rows(const Py_buffer *v, uint32_t L,
+                              const char *name) {
+  if ((v->ndim == 2 && v->shape[1] == (Py_ssize_t)L) ||
+      (v->ndim == 1 && L == 1))
+    return v->shape[0];
+  PyErr_Format(PyExc_ValueError,
+               "%s must be an n x %u matrix (one column per label)", name,
+               (unsigned)L);
+  return -1;
+}
+
+/* update(labels, scores, weights=None, grad_out=None) and
+ * update_predictions(labels, pred, weights=None): one body; `from_pred`
+ * chooses the second input's type and the library call. */
+static PyObject *multilabel_update(MultilabelStateObject *self, PyObject *lo,
+                                   PyObject *so, PyObject *wo, PyObject *go,
+                                   int from_pred) {
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  if (self->st.from_predictions != from_pred) {
+    PyErr_SetString(PyExc_ValueError,
+                    from_pred ? "this state takes scores: use update()"
+                              : "this state takes 0/1 predictions: use "
+                                "update_predictions()");
+    return NULL;
+  }
+  clm_context *ctx = get_context(NULL);
+  if (!ctx)
+    return NULL;
+  const uint32_t L = self->st.n_labels;
+  Py_buffer lv, sv, gv, wv;
+  int have_g = 0, have_w = 0;
+  if (get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8") != 0)
+    return NULL;
+  const int sok =
+      from_pred ? get_buffer(so, &sv, 0, "pred", "B", "bool or uint8")
+                : get_buffer(so, &sv, 0, "scores", "fd", "float32 or float64");
+  if (sok != 0) {
+    PyBuffer_Release(&lv);
+    return NULL;
+  }
+  PyObject *result = NULL;
+  const Py_ssize_t n = matrix_rows(&lv, L, "labels");
+  if (n < 0)
+    goto done;
+  const Py_ssize_t ns = matrix_rows(&sv, L, from_pred ? "pred" : "scores");
+  if (ns < 0)
+    goto done;
+  if (ns != n) {
+    length_error("labels", n, from_pred ? "pred" : "scores", ns);
+    goto done;
+  }
+  if (go != Py_None) {
+    if (get_buffer(go, &gv, 1, "grad_out", "f", "float32") != 0)
+      goto done;
+    have_g = 1;
+    if (gv.len / 4 != n * (Py_ssize_t)L) {
+      PyErr_Format(PyExc_ValueError,
+                   "grad_out must hold n x L = %zd x %u float32 values", n,
+                   (unsigned)L);
+      goto done;
+    }
+  }
+  have_w = get_weights(wo, &wv, n, self->st.weighted);
+  if (have_w < 0) {
+    have_w = 0;
+    goto done;
+  }
+  g_last_labels = (uintptr_t)lv.buf;
+  g_last_scores = (uintptr_t)sv.buf;
+  g_last_weights = have_w ? (uintptr_t)wv.buf : 0;
+  if (n == 0) {
+    result = Py_NewRef(Py_None);
+    goto done;
+  }
+  /* A scratch state takes the batches, so that an error leaves this state
+   * unchanged. */
+  clm_multilabel_options opts;
+  multilabel_options_of(&self->st, &opts);
+  clm_multilabel_state tmp;
+  clm_status st = clm_multilabel_state_init(&tmp, &opts);
+  if (st != CLM_OK) {
+    raise_status(st, NULL);
+    goto done;
+  }
+  clm_error err;
+  memset(&err, 0, sizeof err);
+  const uint8_t *labels = lv.buf;
+  float *grad = have_g ? gv.buf : NULL;
+  weights_src ws = weights_of(&wv, have_w);
+  const int f64 = !from_pred && buffer_type(&sv) == 'd';
+  self->busy = 1;
+  Py_BEGIN_ALLOW_THREADS
+      /* float32 inputs go in one call; float64 scores or weights are
+         converted batch by batch (CONVERT_BATCH values). */
+      uint64_t rows = (uint64_t)n;
+  if (f64 || ws.f64) {
+    rows = CONVERT_BATCH / L;
+    if (rows == 0)
+      rows = 1;
+    if (rows > (uint64_t)n)
+      rows = (uint64_t)n;
+  }
+  float *conv = f64 ? malloc(sizeof(float) * (size_t)(rows * L)) : NULL;
+  ws.scratch = ws.f64 ? malloc(sizeof(float) * (size_t)rows) : NULL;
+  if ((f64 && !conv) || (ws.f64 && !ws.scratch))
+    st = CLM_ERR_OUT_OF_MEMORY;
+  for (uint64_t base = 0; st == CLM_OK && base < (uint64_t)n; base += rows) {
+    uint64_t m = (uint64_t)n - base;
+    if (m > rows)
+      m = rows;
+    const float *weights = NULL;
+    st = weights_at(&ws, base, m, &weights, &err);
+    if (st != CLM_OK)
+      break;
+    if (from_pred) {
+      st = clm_multilabel_update_predictions(ctx, &tmp, base, labels + base * L,
+                                             (const uint8_t *)sv.buf + base * L,
+                                             weights, m, &err);
+      continue;
+    }
+    const float *scores = (const float *)sv.buf + base * L;
+    if (f64) {
+      st = clm_multilabel_scores_from_f64(
+          &tmp, (const double *)sv.buf + base * L, m, base, conv, &err);
+      scores = conv;
+    }
+    if (st == CLM_OK)
+      st = clm_multilabel_update(ctx, &tmp, base, labels + base * L, scores,
+                                 weights, m, grad ? grad + base * L : NULL,
+                                 &err);
+  }
+  free(conv);
+  free(ws.scratch);
+  Py_END_ALLOW_THREADS self->busy = 0;
+  if (st == CLM_OK)
+    st = clm_multilabel_merge(&self->st, &tmp);
+  clm_multilabel_state_release(&tmp);
+  if (st != CLM_OK) {
+    raise_status(st, &err);
+    goto done;
+  }
+  result = Py_NewRef(Py_None);
+done:
+  PyBuffer_Release(&lv);
+  PyBuffer_Release(&sv);
+  if (have_g)
+    PyBuffer_Release(&gv);
+  if (have_w)
+    PyBuffer_Release(&wv);
+  return result;
+}
+
+static PyObject *MultilabelState_update(MultilabelStateObject *self,
+                                        PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"labels", "scores", "weights", "grad_out", NULL};
+  PyObject *lo, *so, *wo = Py_None, *go = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO", kwlist, &lo, &so, &wo,
+                                   &go))
+    return NULL;
+  return multilabel_update(self, lo, so, wo, go, 0);
+}
+
+static PyObject *MultilabelState_update_predictions(MultilabelStateObject *self,
+                                                    PyObject *args,
+                                                    PyObject *kw) {
+  static char *kwlist[] = {"labels", "pred", "weights", NULL};
+  PyObject *lo, *po, *wo = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O", kwlist, &lo, &po, &wo))
+    return NULL;
+  return multilabel_update(self, lo, po, wo, Py_None, 1);
+}
+
+/* Sets d[key] = v, stealing v; -1 when v is NULL or the insert fails. */
+static int put(PyObject *d, const char *key, PyObject *v) {
+  if (!v)
+    return -1;
+  const int rc = PyDict_SetItemString(d, key, v);
+  Py_DECREF(v);
+  return rc;
+}
+
+/* One field of every label's result as bytes (native order): a uint64,
+ * double or unsigned field at `offset` of clm_multilabel_label. */
+static PyObject *label_field(const clm_multilabel_label *m, uint32_t L,
+                             size_t offset, size_t size) {
+  PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)L * size);
+  if (!b)
+    return NULL;
+  char *dst = PyBytes_AS_STRING(b);
+  for (uint32_t c = 0; c < L; ++c)
+    memcpy(dst + (size_t)c * size, (const char *)&m[c] + offset, size);
+  return b;
+}
+
+#define ML_FIELD(r, name)                                                      \
+  label_field((r)->labels, (r)->n_labels,                                      \
+              offsetof(clm_multilabel_label, name),                            \
+              sizeof(((clm_multilabel_label *)0)->name))
+
+static PyObject *MultilabelState_finalize(MultilabelStateObject *self,
+                                          PyObject *args) {
+  int zd = CLM_ZERO_DIVISION_ZERO;
+  if (!PyArg_ParseTuple(args, "|i", &zd))
+    return NULL;
+  if (zd < 0 || zd > 2) {
+    PyErr_SetString(PyExc_ValueError, "zero_division must be 0, 1 or 2 (nan)");
+    return NULL;
+  }
+  clm_multilabel_result r;
+  clm_status st = clm_multilabel_finalize(&self->st, (clm_zero_division)zd, &r);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    if (st == CLM_ERR_EMPTY)
+      snprintf(err.message, sizeof err.message,
+               "no samples: update the state before computing metrics");
+    return raise_status(st, &err);
+  }
+  const clm_multilabel_state *s = &self->st;
+  PyObject *per = PyDict_New();
+  PyObject *out = PyDict_New();
+  int bad = !per || !out;
+  /* Per label: bytes of L values (uint64 counts, float64 values, uint32
+   * undefined bits). */
+  bad = bad || put(per, "tp", ML_FIELD(&r, tp)) ||
+        put(per, "fp", ML_FIELD(&r, fp)) || put(per, "tn", ML_FIELD(&r, tn)) ||
+        put(per, "fn", ML_FIELD(&r, fn)) ||
+        put(per, "support", ML_FIELD(&r, support)) ||
+        put(per, "w_tp", ML_FIELD(&r, w_tp)) ||
+        put(per, "w_fp", ML_FIELD(&r, w_fp)) ||
+        put(per, "w_tn", ML_FIELD(&r, w_tn)) ||
+        put(per, "w_fn", ML_FIELD(&r, w_fn)) ||
+        put(per, "support_weight", ML_FIELD(&r, support_weight)) ||
+        put(per, "precision", ML_FIELD(&r, precision)) ||
+        put(per, "recall", ML_FIELD(&r, recall)) ||
+        put(per, "f1", ML_FIELD(&r, f1)) ||
+        put(per, "jaccard", ML_FIELD(&r, jaccard)) ||
+        put(per, "bce_mean", ML_FIELD(&r, bce_mean)) ||
+        put(per, "undefined", ML_FIELD(&r, undefined));
+  bad = bad || put(out, "n", PyLong_FromUnsignedLongLong(r.n)) ||
+        put(out, "n_labels", PyLong_FromUnsignedLong(r.n_labels)) ||
+        put(out, "has_scores", PyBool_FromLong(r.has_scores)) ||
+        put(out, "weighted", PyBool_FromLong(r.weighted)) ||
+        put(out, "label_ranking", PyBool_FromLong(r.label_ranking)) ||
+        put(out, "weight_sum", PyFloat_FromDouble(r.weight_sum)) ||
+        put(out, "micro", avg_dict(&r.micro)) ||
+        put(out, "macro", avg_dict(&r.macro)) ||
+        put(out, "weighted_avg", avg_dict(&r.weighted_avg)) ||
+        put(out, "samples", avg_dict(&r.samples)) ||
+        put(out, "jaccard_micro", PyFloat_FromDouble(r.jaccard_micro)) ||
+        put(out, "jaccard_macro", PyFloat_FromDouble(r.jaccard_macro)) ||
+        put(out, "jaccard_samples", PyFloat_FromDouble(r.jaccard_samples)) ||
+        put(out, "subset_accuracy", PyFloat_FromDouble(r.subset_accuracy)) ||
+        put(out, "hamming_loss", PyFloat_FromDouble(r.hamming_loss)) ||
+        put(out, "bce_mean", PyFloat_FromDouble(r.bce_mean)) ||
+        put(out, "coverage_error", PyFloat_FromDouble(r.coverage_error)) ||
+        put(out, "label_ranking_average_precision",
+            PyFloat_FromDouble(r.label_ranking_average_precision)) ||
+        put(out, "label_ranking_loss",
+            PyFloat_FromDouble(r.label_ranking_loss)) ||
+        put(out, "roc_auc_samples", PyFloat_FromDouble(r.roc_auc_samples)) ||
+        put(out, "samples_undefined", undefined_list(r.samples_undefined)) ||
+        /* The weights behind subset accuracy and the Hamming loss (for
+         * scikit-learn's normalize=False and its sums). */
+        put(out, "exact_weight", PyFloat_FromDouble(s->exact_w)) ||
+        put(out, "wrong_weight", PyFloat_FromDouble(s->diff_w));
+  if (!bad)
+    bad = PyDict_SetItemString(out, "per_label", per) != 0;
+  clm_multilabel_result_release(&r);
+  Py_XDECREF(per);
+  if (bad) {
+    Py_XDECREF(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* The scalar sums of a state, in one table for getstate and setstate. */
+#define ML_SUMS(X)                                                             \
+  X(w_sum)                                                                     \
+  X(exact_w)                                                                   \
+  X(diff_w)                                                                    \
+  X(prec_sum)                                                                  \
+  X(rec_sum)                                                                   \
+  X(f1_sum)                                                                    \
+  X(jac_sum)                                                                   \
+  X(prec_undef_w)                                                              \
+  X(rec_undef_w)                                                               \
+  X(f1_undef_w)                                                                \
+  X(jac_undef_w)                                                               \
+  X(coverage_sum)                                                              \
+  X(lrap_sum)                                                                  \
+  X(rank_loss_sum)                                                             \
+  X(auc_sum)                                                                   \
+  X(auc_undef_w)
+
+static PyObject *MultilabelState_getstate(MultilabelStateObject *self,
+                                          PyObject *Py_UNUSED(ignored)) {
+  const clm_multilabel_state *s = &self->st;
+  const size_t L = s->n_labels;
+  PyObject *d = PyDict_New();
+  if (!d)
+    return NULL;
+  int bad = put(d, "n_labels", PyLong_FromUnsignedLong(s->n_labels)) ||
+            put(d, "kind", PyLong_FromLong((long)s->kind)) ||
+            put(d, "from_predictions", PyBool_FromLong(s->from_predictions)) ||
+            put(d, "weighted", PyBool_FromLong(s->weighted)) ||
+            put(d, "label_ranking", PyBool_FromLong(s->label_ranking)) ||
+            put(d, "thresholds", f64_list(s->thresholds, (Py_ssize_t)L)) ||
+            put(d, "n", PyLong_FromUnsignedLongLong(s->n)) ||
+            put(d, "tp", raw_bytes(s->tp, L * 8)) ||
+            put(d, "fp", raw_bytes(s->fp, L * 8)) ||
+            put(d, "fn", raw_bytes(s->fn, L * 8)) ||
+            put(d, "loss_sum", raw_bytes(s->loss_sum, L * 8)) ||
+            put(d, "w_tp", raw_bytes(s->w_tp, L * 8)) ||
+            put(d, "w_fp", raw_bytes(s->w_fp, L * 8)) ||
+            put(d, "w_fn", raw_bytes(s->w_fn, L * 8)) ||
+            put(d, "w_tn", raw_bytes(s->w_tn, L * 8));
+#define ML_PUT(f) bad = bad || put(d, #f, PyFloat_FromDouble(s->f));
+  ML_SUMS(ML_PUT)
+#undef ML_PUT
+  if (bad) {
+    Py_DECREF(d);
+    return NULL;
+  }
+  return d;
+}
+
+static PyObject *MultilabelState_setstate(MultilabelStateObject *self,
+                                          PyObject *d) {
+  if (!PyDict_Check(d)) {
+    PyErr_SetString(PyExc_TypeError, "state must be a dict");
+    return NULL;
+  }
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  uint64_t L, kind, n;
+  if (dict_u64(d, "n_labels", &L) || dict_u64(d, "kind", &kind) ||
+      dict_u64(d, "n", &n))
+    return NULL;
+  PyObject *fp = PyDict_GetItemString(d, "from_predictions");
+  PyObject *wd = PyDict_GetItemString(d, "weighted");
+  PyObject *lr = PyDict_GetItemString(d, "label_ranking");
+  PyObject *to = PyDict_GetItemString(d, "thresholds");
+  if (!fp || !wd || !lr || !to || L < 1 || L > 0x7fffffffULL) {
+    PyErr_SetString(PyExc_ValueError, "state's options are incomplete");
+    return NULL;
+  }
+  if (parse_kind((int)kind) != 0)
+    return NULL;
+  Py_ssize_t nt = 0;
+  double *thr = float_list(to, &nt, "state's thresholds must be a list");
+  if (!thr)
+    return NULL;
+  if ((uint64_t)nt != L) {
+    free(thr);
+    PyErr_SetString(PyExc_ValueError, "state's thresholds must hold L values");
+    return NULL;
+  }
+  clm_multilabel_options o;
+  clm_multilabel_options_init(&o);
+  o.n_labels = (uint32_t)L;
+  o.kind = (clm_scores_kind)kind;
+  o.from_predictions = PyObject_IsTrue(fp) == 1;
+  o.weighted = PyObject_IsTrue(wd) == 1;
+  o.label_ranking = PyObject_IsTrue(lr) == 1;
+  o.thresholds = thr;
+  clm_multilabel_state s;
+  clm_status st = clm_multilabel_state_init(&s, &o);
+  free(thr);
+  if (st != CLM_OK)
+    return raise_status(st, NULL);
+  const size_t b = (size_t)L * 8;
+  int bad =
+      copy_field(d, "tp", s.tp, b) || copy_field(d, "fp", s.fp, b) ||
+      copy_field(d, "fn", s.fn, b) ||
+      copy_field(d, "loss_sum", s.loss_sum, b) ||
+      copy_field(d, "w_tp", s.w_tp, b) || copy_field(d, "w_fp", s.w_fp, b) ||
+      copy_field(d, "w_fn", s.w_fn, b) || copy_field(d, "w_tn", s.w_tn, b);
+#define ML_GET(f) bad = bad || dict_f64(d, #f, &s.f);
+  ML_SUMS(ML_GET)
+#undef ML_GET
+  for (uint64_t c = 0; !bad && c < L; ++c)
+    if (s.tp[c] > n || s.fp[c] > n - s.tp[c] ||
+        s.fn[c] > n - s.tp[c] - s.fp[c]) {
+      PyErr_SetString(PyExc_ValueError,
+                      "state's counts of a label exceed its rows");
+      bad = 1;
+    }
+  if (bad) {
+    clm_multilabel_state_release(&s);
+    return NULL;
+  }
+  s.n = n;
+  clm_multilabel_state_release(&self->st);
+  self->st = s;
+  Py_RETURN_NONE;
+}
+
+static PyObject *MultilabelState_reduce(MultilabelStateObject *self,
+                                        PyObject *Py_UNUSED(ignored)) {
+  PyObject *state = MultilabelState_getstate(self, NULL);
+  if (!state)
+    return NULL;
+  return Py_BuildValue("O(I)N", (PyObject *)Py_TYPE(self), self->st.n_labels,
+                       state);
+}
+
+static PyObject *MultilabelState_merge(MultilabelStateObject *self,
+                                       PyObject *other);
+
+static PyObject *MultilabelState_get_n(MultilabelStateObject *self,
+                                       void *Py_UNUSED(closure)) {
+  return PyLong_FromUnsignedLongLong(self->st.n);
+}
+
+static PyObject *MultilabelState_get_n_labels(MultilabelStateObject *self,
+                                              void *Py_UNUSED(closure)) {
+  return PyLong_FromUnsignedLong(self->st.n_labels);
+}
+
+static PyGetSetDef MultilabelState_getset[] = {
+    {"n", (getter)MultilabelState_get_n, NULL, "rows counted", NULL},
+    {"n_labels", (getter)MultilabelState_get_n_labels, NULL, "L", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyMethodDef MultilabelState_methods[] = {
+    {"update", (PyCFunction)(void (*)(void))MultilabelState_update,
+     METH_VARARGS | METH_KEYWORDS,
+     "update(labels, scores, weights=None, grad_out=None): n x L bool/uint8 "
+     "0/1 labels and n x L float32/float64 scores (read in place; float64 "
+     "rounded to float32 without crossing a threshold), n float32/float64 "
+     "row weights (weighted states), writable n x L float32 gradients."},
+    {"update_predictions",
+     (PyCFunction)(void (*)(void))MultilabelState_update_predictions,
+     METH_VARARGS | METH_KEYWORDS,
+     "update_predictions(labels, pred, weights=None): n x L bool/uint8 0/1 "
+     "labels and predictions (states made with from_predictions=True)."},
+    {"merge", (PyCFunction)MultilabelState_merge, METH_O,
+     "merge(other): add another state (same L, kind, thresholds, inputs, "
+     "weighting and label ranking)."},
+    {"finalize", (PyCFunction)MultilabelState_finalize, METH_VARARGS,
+     "finalize(zero_division=0): metrics as a dict; per_label holds bytes of "
+     "L values (uint64 counts, float64 values, uint32 undefined bits)."},
+    {"getstate", (PyCFunction)MultilabelState_getstate, METH_NOARGS,
+     "The state as a dict of plain counts and sums."},
+    {"__getstate__", (PyCFunction)MultilabelState_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)MultilabelState_setstate, METH_O, NULL},
+    {"__reduce__", (PyCFunction)MultilabelState_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject MultilabelStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "clmetrics._core.MultilabelState",
+    .tp_basicsize = sizeof(MultilabelStateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MultilabelState(n_labels, kind=0, from_predictions=False, "
+              "threshold=0.5, thresholds=None, weighted=False, "
+              "label_ranking=True): the library's mergeable multilabel "
+              "accumulator.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)MultilabelState_init,
+    .tp_dealloc = (destructor)MultilabelState_dealloc,
+    .tp_methods = MultilabelState_methods,
+    .tp_getset = MultilabelState_getset,
+};
+
+static PyObject *MultilabelState_merge(MultilabelStateObject *self,
+                                       PyObject *other) {
+  if (!PyObject_TypeCheck(other, &MultilabelStateType)) {
+    PyErr_SetString(PyExc_TypeError, "merge expects a MultilabelState");
+    return NULL;
+  }
+  MultilabelStateObject *o = (MultilabelStateObject *)other;
+  if (self->busy || o->busy) {
+    busy_error();
+    return NULL;
+  }
+  clm_status st = clm_multilabel_merge(&self->st, &o->st);
+  if (st != CLM_OK) {
+    clm_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.message, sizeof err.message,
+             "cannot merge multilabel states with different n_labels, scores "
+             "kind, thresholds, inputs, weighting or label ranking");
+    return raise_status(st, &err);
+  }
+  Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
 /* Module functions                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -2377,7 +2976,8 @@ PyMODINIT_FUNC PyInit__core(void) {
   }
   if (PyType_Ready(&BinaryStateType) < 0 ||
       PyType_Ready(&MulticlassStateType) < 0 ||
-      PyType_Ready(&CalibrationStateType) < 0)
+      PyType_Ready(&CalibrationStateType) < 0 ||
+      PyType_Ready(&MultilabelStateType) < 0)
     return NULL;
   PyObject *m = PyModule_Create(&module_def);
   if (!m)
@@ -2388,6 +2988,8 @@ PyMODINIT_FUNC PyInit__core(void) {
                             (PyObject *)&MulticlassStateType) < 0 ||
       PyModule_AddObjectRef(m, "CalibrationState",
                             (PyObject *)&CalibrationStateType) < 0 ||
+      PyModule_AddObjectRef(m, "MultilabelState",
+                            (PyObject *)&MultilabelStateType) < 0 ||
       PyModule_AddStringConstant(m, "version", clm_version_string()) < 0) {
     Py_DECREF(m);
     return NULL;
