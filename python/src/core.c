@@ -2879,7 +2879,8 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
     if (!src.ws.scratch)
       st = CLM_ERR_OUT_OF_MEMORY;
     clm_ranking_source source = {
-        &src, (uint64_t)n, k, dt, softmax, ranking_read, ranking_read_weights};
+        &src,         (uint64_t)n, k, dt, softmax, ranking_read, ranking_read_weights,
+        0};
     if (st == CLM_OK)
       st = clm_ranking_compute(ctx, &source, &o, &r, &err);
     free(src.ws.scratch);

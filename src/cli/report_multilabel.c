@@ -265,7 +265,7 @@ void cli_print_multilabel_json(FILE *f, const struct cli_multilabel_args *a,
   json_u64(&j, "n", r->n);
   json_u64(&j, "labels", r->n_labels);
   json_u64(&j, "cells", r->n * r->n_labels);
-  json_bool(&j, "weighted", r->weighted);
+  json_bool(&j, "sample_weighted", r->weighted);
   json_number(&j, "weight_sum", r->weight_sum);
   json_string(&j, "zero_division", cli_zero_division_name(a->zd));
   if (r->has_scores) {
