@@ -111,9 +111,11 @@ def _as_u8(y: np.ndarray, classes: np.ndarray, pos: Any) -> np.ndarray:
 
 
 def _rank(labels: np.ndarray, scores: np.ndarray, k: int = 1,
-          curve_points: int = 0, weights: Optional[np.ndarray] = None) -> dict:
+          curve_points: int = 0, weights: Optional[np.ndarray] = None,
+          multilabel: bool = False) -> dict:
     ensure_context()
-    r = _core.ranking(labels, scores, k, False, curve_points, 0, False, weights)
+    r = _core.ranking(labels, scores, k, False, curve_points, 0, False, weights,
+                      multilabel)
     if not r["exact"]:  # the exact path always resolves every column
         raise RuntimeError("clmetrics: the ranking did not resolve exactly")
     return r
@@ -273,8 +275,8 @@ def _multilabel_ranking(t: np.ndarray, y_score: ArrayLike, average: Optional[str
                         sample_weight: Optional[ArrayLike], metric: str):
     """scikit-learn's _average_binary_score over an (n, L) indicator matrix:
     'micro' ranks the raveled matrix (read in place) with repeated weights;
-    None / 'macro' / 'weighted' rank each label's column by the binary
-    ranking (one exact call per label); 'samples' comes from the library's
+    None / 'macro' / 'weighted' rank every column against its own labels in
+    one exact call (the ranking family's multilabel mode); 'samples' comes from the library's
     multilabel family (per-row pair counts and LRAP of float32 scores)."""
     _check_average(average)
     check_nonempty(t.shape[0], t.shape)
@@ -311,12 +313,14 @@ def _multilabel_ranking(t: np.ndarray, y_score: ArrayLike, average: Optional[str
                  else np.asarray(w, dtype=np.float32).astype(np.float64) @ y)
         if np.isclose(pos_w.sum(), 0.0):
             return 0
-    yt = np.ascontiguousarray(y.T)
-    st = np.ascontiguousarray(s.T)
+    # One exact pass over the matrix, each column against its own labels.
+    classes = _rank(np.ascontiguousarray(y, dtype=np.uint8),
+                    np.ascontiguousarray(s), k=L, weights=w,
+                    multilabel=True)["classes"]
     score = np.empty(L, dtype=np.float64)
     support = np.empty(L, dtype=np.float64 if w is not None else np.int64)
     for c in range(L):
-        r = _rank(yt[c], st[c], weights=w)["classes"][0]
+        r = classes[c]
         score[c] = _binary_value(r, metric, w is not None)
         support[c] = r["positive_weight"] if w is not None else r["positives"]
     return _average(score, support, average)
@@ -424,7 +428,7 @@ def roc_auc_score(
     Multilabel indicator ``y_true`` ((n_samples, n_labels) 0/1, n_labels >=
     2) with ``y_score`` of the same shape: 'micro' ranks the raveled matrix
     in one call; None, 'macro' and 'weighted' rank each label's column
-    exactly (one call per label; 'weighted' by each label's positives);
+    exactly (all labels in one pass; 'weighted' by each label's positives);
     'samples' averages the per-sample AUCs, computed by the library's
     multilabel family from float32 scores (float64 scores are rounded to
     float32 there, so values that round to one float32 tie). A label (or,
@@ -607,7 +611,7 @@ def average_precision_score(
     Multilabel indicator ``y_true`` ((n_samples, n_labels) 0/1, n_labels >=
     2) with ``y_score`` of the same shape: 'micro' ranks the raveled matrix
     in one call; None, 'macro' and 'weighted' rank each label's column
-    exactly (one call per label; a label without positives warns and
+    exactly (all labels in one pass; a label without positives warns and
     scores 0.0); 'samples' averages the per-sample APs: a sample's AP
     equals its label ranking average precision (0 for a sample without
     true labels, with the warning above), computed by the library's

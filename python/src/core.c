@@ -2771,25 +2771,33 @@ static clm_status ranking_read_weights(void *user, uint64_t first,
 }
 
 /* ranking(labels, scores, k=1, softmax=False, curve_points=0,
- *         memory_budget=0, scores_are_probs=False, weights=None): exact
+ *         memory_budget=0, scores_are_probs=False, weights=None,
+ *         multilabel=False): exact
  * ROC-AUC and average precision through clm_ranking_compute_arrays (or,
  * with n float32 sample weights, clm_ranking_compute_arrays_weighted).
  * k == 1: labels bool/uint8 0/1 and n float32/float64 scores; k >= 2:
- * int32 class indices in [0, k) and an n x k score matrix. Buffers are
- * read in place. */
+ * int32 class indices in [0, k) and an n x k score matrix; multilabel:
+ * an n x k bool/uint8 0/1 indicator matrix, each column ranked against its
+ * own labels (the ranking family's multilabel mode). Buffers are read in
+ * place. */
 static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                              PyObject *kw) {
   static char *kwlist[] = {"labels",           "scores",       "k",
                            "softmax",          "curve_points", "memory_budget",
-                           "scores_are_probs", "weights",      NULL};
+                           "scores_are_probs", "weights",      "multilabel",
+                           NULL};
   PyObject *lo, *so, *wo = Py_None;
   unsigned int k = 1;
-  int softmax = 0, probs = 0;
+  int softmax = 0, probs = 0, multilabel = 0;
   unsigned long long curve_points = 0, budget = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKpO", kwlist, &lo, &so, &k,
-                                   &softmax, &curve_points, &budget, &probs,
-                                   &wo))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKpOp", kwlist, &lo, &so,
+                                   &k, &softmax, &curve_points, &budget,
+                                   &probs, &wo, &multilabel))
     return NULL;
+  if (multilabel && softmax) {
+    PyErr_SetString(PyExc_ValueError, "multilabel ranking takes no softmax");
+    return NULL;
+  }
   if (k < 1 || k > 0x7fffffffu) {
     PyErr_SetString(PyExc_ValueError, "k must be 1 (binary) or the number "
                                       "of classes (>= 2)");
@@ -2815,7 +2823,7 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
   if (!ctx)
     return NULL;
   Py_buffer lv, sv;
-  if (k == 1) {
+  if (k == 1 || multilabel) {
     if (get_buffer(lo, &lv, 0, "labels", "B", "bool or uint8") != 0)
       return NULL;
   } else if (get_buffer(lo, &lv, 0, "labels", "i", "int32") != 0) {
@@ -2828,7 +2836,7 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
   PyObject *result = NULL;
   Py_buffer wv;
   int have_w = 0;
-  const Py_ssize_t n = lv.len / lv.itemsize;
+  const Py_ssize_t n = lv.len / lv.itemsize / (multilabel ? (Py_ssize_t)k : 1);
   const Py_ssize_t ns = sv.len / sv.itemsize;
   if (ns != n * (Py_ssize_t)k) {
     if (k == 1)
@@ -2864,9 +2872,24 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
   clm_error err;
   memset(&err, 0, sizeof err);
   clm_status st = CLM_OK;
-  ranking_arrays src = {lv.buf, sv.buf, (size_t)lv.itemsize,
+  ranking_arrays src = {lv.buf, sv.buf,
+                        (size_t)lv.itemsize * (multilabel ? k : 1),
                         (size_t)sv.itemsize * k, weights_of(&wv, have_w)};
-  Py_BEGIN_ALLOW_THREADS if (!have_w) st = clm_ranking_compute_arrays(
+  Py_BEGIN_ALLOW_THREADS if (multilabel) {
+    /* One source over the arrays; float64 weights converted per batch. */
+    o.batch_rows = !src.ws.f64               ? (uint64_t)n
+                   : (uint64_t)n < CONVERT_BATCH ? (uint64_t)n
+                                                 : CONVERT_BATCH;
+    if (src.ws.f64 && !(src.ws.scratch =
+                            malloc(sizeof(float) * (size_t)o.batch_rows)))
+      st = CLM_ERR_OUT_OF_MEMORY;
+    clm_ranking_source source = {&src, (uint64_t)n, k, dt, 0, ranking_read,
+                                 have_w ? ranking_read_weights : NULL, 1};
+    if (st == CLM_OK)
+      st = clm_ranking_compute(ctx, &source, &o, &r, &err);
+    free(src.ws.scratch);
+  }
+  else if (!have_w) st = clm_ranking_compute_arrays(
       ctx, lv.buf, sv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
   else if (!src.ws.f64) st = clm_ranking_compute_arrays_weighted(
       ctx, lv.buf, sv.buf, wv.buf, dt, (uint64_t)n, k, softmax, &o, &r, &err);
@@ -2943,10 +2966,12 @@ static PyMethodDef module_methods[] = {
     {"ranking", (PyCFunction)(void (*)(void))mod_ranking,
      METH_VARARGS | METH_KEYWORDS,
      "ranking(labels, scores, k=1, softmax=False, curve_points=0, "
-     "memory_budget=0, scores_are_probs=False, weights=None): exact ROC-AUC "
+     "memory_budget=0, scores_are_probs=False, weights=None, "
+     "multilabel=False): exact ROC-AUC "
      "and average precision (clm_ranking_compute_arrays, or its _weighted "
      "form with n float32 sample weights) as a dict; k == 1: bool/uint8 "
      "0/1 labels and n scores, k >= 2: int32 classes and an n x k matrix "
+     "(multilabel: an n x k 0/1 indicator matrix, per-column labels) "
      "(float32/float64, read in place). Curves as bytes of (threshold f8, "
      "tp u8, fp u8, tp_weight f8, fp_weight f8) records, descending "
      "thresholds."},
