@@ -26,14 +26,17 @@
 #endif
 
 /* Kahan step on the lane sums at s[0..] and their compensations at c[0..]
- * (`m` lanes; a full vector when m == CLM_VW). */
+ * (`m` lanes; a full vector when m == CLM_VW). Once a sum is +inf (the loss
+ * of a logit of +-inf on the wrong side of its label) its compensation stays
+ * 0: (inf - inf) would make it NaN, and the host's sum - compensation NaN
+ * instead of +inf. */
 inline void clm_ml_kahan(__global float *restrict s, __global float *restrict c,
                          const floatv x, const uint m) {
   if (m == CLM_VW) {
     const floatv sum = VLOADF(s);
     const floatv y = x - VLOADF(c);
     const floatv t = sum + y;
-    VSTOREF((t - sum) - y, c);
+    VSTOREF(select((floatv)0.0f, (t - sum) - y, isfinite(t)), c);
     VSTOREF(t, s);
     return;
   }
@@ -43,7 +46,7 @@ inline void clm_ml_kahan(__global float *restrict s, __global float *restrict c,
     const float sum = s[j];
     const float y = tx[j] - c[j];
     const float t = sum + y;
-    c[j] = (t - sum) - y;
+    c[j] = isfinite(t) ? (t - sum) - y : 0.0f;
     s[j] = t;
   }
 }

@@ -692,7 +692,7 @@ Test(binary, kernel_dir_override_and_build_failure) {
   char path[256];
   const char *names[] = {"clm_shared.h",   "common.cl",     "binary.cl",
                          "weight_grad.cl", "multiclass.cl", "ranking.cl",
-                         "calibration.cl"};
+                         "calibration.cl", "multilabel.cl"};
   enum { NAMES = sizeof names / sizeof names[0] };
   for (int i = 0; i < NAMES; ++i) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
