@@ -157,14 +157,15 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
 }
 
 /* Rows and labels of an input: a 1-D file is N x 1. */
-static int check_matrix(const char *path, const clm_array *x, uint64_t n,
-                        uint64_t L, const char *what) {
+static int check_matrix(const char *path, const clm_array *x,
+                        const char *labels_path, uint64_t n, uint64_t L,
+                        const char *what) {
   if (clm_array_rows(x) != n || clm_array_cols(x) != L) {
-    cli_error("shape mismatch: %s has shape (%llu, %llu) but the labels are "
-              "(%llu, %llu); %s must match",
+    cli_error("shape mismatch: %s has shape (%llu, %llu) but the labels %s "
+              "are (%llu, %llu); %s must match",
               path, (unsigned long long)clm_array_rows(x),
-              (unsigned long long)clm_array_cols(x), (unsigned long long)n,
-              (unsigned long long)L, what);
+              (unsigned long long)clm_array_cols(x), labels_path,
+              (unsigned long long)n, (unsigned long long)L, what);
     return CLI_EXIT_ERROR;
   }
   return -1;
@@ -234,10 +235,10 @@ static int load_inputs(const struct cli_multilabel_args *a,
     return CLI_EXIT_ERROR;
   }
   int rc;
-  if (r->scores && (rc = check_matrix(a->scores, r->scores, r->n, r->L,
-                                      "scores and labels")) >= 0)
+  if (r->scores && (rc = check_matrix(a->scores, r->scores, a->labels, r->n,
+                                      r->L, "scores and labels")) >= 0)
     return rc;
-  if (r->pred && (rc = check_matrix(a->pred, r->pred, r->n, r->L,
+  if (r->pred && (rc = check_matrix(a->pred, r->pred, a->labels, r->n, r->L,
                                     "predictions and labels")) >= 0)
     return rc;
   if ((rc = cli_weights_load(a->weights, r->n, &r->weights)) >= 0)

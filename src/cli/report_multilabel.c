@@ -87,6 +87,11 @@ static int has_ranking(const struct cli_multilabel_run *run) {
   return run->has_ranking && run->rank_labels.classes;
 }
 
+/* The micro ROC-AUC / AP: also without the per-label pass. */
+static int has_micro(const struct cli_multilabel_run *run) {
+  return run->has_ranking && run->rank_micro.classes;
+}
+
 static void text_averages(FILE *f, const char *name,
                           const clm_average_metrics *m, double jaccard) {
   fprintf(f, "  %-10s %9.6f %9.6f %9.6f %9.6f\n", name, m->precision,
@@ -118,17 +123,18 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
     fprintf(f, "  label ranking loss             %.6f\n",
             r->label_ranking_loss);
   }
-  if (has_ranking(run)) {
+  if (has_micro(run)) {
     const clm_ranking_result *q = &run->rank_labels;
     const clm_ranking_class *m = run->rank_micro.classes;
+    const int pl = has_ranking(run);
     fprintf(f, "  ROC-AUC micro / macro / weighted / samples   %.6f %.6f "
                "%.6f %.6f\n",
-            m ? m->roc_auc : NAN, q->roc_auc_macro, q->roc_auc_weighted,
-            r->roc_auc_samples);
+            m->roc_auc, pl ? q->roc_auc_macro : NAN,
+            pl ? q->roc_auc_weighted : NAN, r->roc_auc_samples);
     fprintf(f, "  average precision micro / macro / weighted   %.6f %.6f "
                "%.6f\n",
-            m ? m->average_precision : NAN, q->average_precision_macro,
-            q->average_precision_weighted);
+            m->average_precision, pl ? q->average_precision_macro : NAN,
+            pl ? q->average_precision_weighted : NAN);
   }
   uint32_t *order = table_order(a, r);
   if (!order)
@@ -304,20 +310,26 @@ void cli_print_multilabel_json(FILE *f, const struct cli_multilabel_args *a,
                 r->label_ranking_average_precision);
     json_number(&j, "label_ranking_loss", r->label_ranking_loss);
   }
-  if (has_ranking(run)) {
+  if (has_micro(run)) {
+    /* macro and weighted only once the per-label pass has run. */
     const clm_ranking_result *q = &run->rank_labels;
     const clm_ranking_class *m = run->rank_micro.classes;
+    const int pl = has_ranking(run);
     json_object_open(&j, "roc_auc");
-    json_number(&j, "micro", m ? m->roc_auc : NAN);
-    json_number(&j, "macro", q->roc_auc_macro);
-    json_number(&j, "weighted", q->roc_auc_weighted);
+    json_number(&j, "micro", m->roc_auc);
+    if (pl) {
+      json_number(&j, "macro", q->roc_auc_macro);
+      json_number(&j, "weighted", q->roc_auc_weighted);
+    }
     if (r->label_ranking)
       json_number(&j, "samples", r->roc_auc_samples);
     json_object_close(&j);
     json_object_open(&j, "average_precision");
-    json_number(&j, "micro", m ? m->average_precision : NAN);
-    json_number(&j, "macro", q->average_precision_macro);
-    json_number(&j, "weighted", q->average_precision_weighted);
+    json_number(&j, "micro", m->average_precision);
+    if (pl) {
+      json_number(&j, "macro", q->average_precision_macro);
+      json_number(&j, "weighted", q->average_precision_weighted);
+    }
     json_object_close(&j);
   }
   if (r->n_labels <= CLI_ML_MCM_MAX || a->full)
