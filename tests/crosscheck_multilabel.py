@@ -442,6 +442,28 @@ def ranking_reference(Y, S_dev, S_stored, w, ref, big=False):
                                                        sample_weight=wv))
         else:
             ref["ap_micro"] = math.nan
+        # Per label: scikit-learn's binary metrics column by column (NaN
+        # where undefined, as the CLI reports null); macro and weighted
+        # over the defined labels, weighted by positive weight.
+        auc, ap, supp = [], [], []
+        for k in range(L):
+            yk, sk = Y[:, k], M[:, k]
+            pw = float(W[yk == 1].sum())
+            nw = float(W[yk == 0].sum())
+            auc.append(float(roc_auc_score(yk, sk, sample_weight=w))
+                       if pw > 0 and nw > 0 else math.nan)
+            ap.append(float(average_precision_score(yk, sk, sample_weight=w))
+                      if pw > 0 else math.nan)
+            supp.append(pw)
+        ref["auc_labels"], ref["ap_labels"] = auc, ap
+        for key, vals in (("auc", auc), ("ap", ap)):
+            v = np.array(vals)
+            ok = ~np.isnan(v)
+            ref[key + "_macro"] = float(v[ok].mean()) if ok.any() else math.nan
+            sw = np.array(supp)[ok]
+            ref[key + "_weighted"] = (float((v[ok] * sw).sum() / sw.sum())
+                                      if ok.any() and sw.sum() > 0
+                                      else math.nan)
     return ref
 
 
@@ -664,6 +686,17 @@ def check_case(chk, cli, tmp, c):
     close("average_precision.micro",
           js.get("average_precision", {}).get("micro"), ref["ap_micro"],
           RANK_REL_TOL)
+    arr("per_label roc_auc", [e.get("roc_auc") for e in pl],
+        ref["auc_labels"], RANK_REL_TOL)
+    arr("per_label average_precision",
+        [e.get("average_precision") for e in pl], ref["ap_labels"],
+        RANK_REL_TOL)
+    for avg in ("macro", "weighted"):
+        close("roc_auc." + avg, js.get("roc_auc", {}).get(avg),
+              ref["auc_" + avg], RANK_REL_TOL)
+        close("average_precision." + avg,
+              js.get("average_precision", {}).get(avg), ref["ap_" + avg],
+              RANK_REL_TOL)
 
     # Loss and gradient.
     wb, g = loss_reference(Y, S32, c.kind, w)
