@@ -1209,14 +1209,14 @@ CLM_API clm_status clm_ranking_finalize(const clm_ranking_state *state,
 
 /** Options of a multilabel state. */
 typedef struct clm_multilabel_options {
-  uint32_t n_labels;       /* L >= 1 */
-  clm_scores_kind kind;    /* of the scores (ignored with predictions) */
-  int from_predictions;    /* 1: updates pass 0/1 predictions, no scores */
-  double threshold;        /* in [0, 1], for every label (default 0.5) */
+  uint32_t n_labels;        /* L >= 1 */
+  clm_scores_kind kind;     /* of the scores (ignored with predictions) */
+  int from_predictions;     /* 1: updates pass 0/1 predictions, no scores */
+  double threshold;         /* in [0, 1], for every label (default 0.5) */
   const double *thresholds; /* NULL, or L thresholds in [0, 1] (copied) */
-  int weighted;            /* 1: updates pass one weight per row */
-  int label_ranking;       /* 1 (default): coverage error, label ranking
-                              average precision and ranking loss */
+  int weighted;             /* 1: updates pass one weight per row */
+  int label_ranking;        /* 1 (default): coverage error, label ranking
+                               average precision and ranking loss */
 } clm_multilabel_options;
 
 /** Defaults: L 0 (must be set), logits, threshold 0.5, scores,
@@ -1238,8 +1238,8 @@ typedef struct clm_multilabel_state {
   uint32_t n_labels;
   clm_scores_kind kind;
   int from_predictions, weighted, label_ranking;
-  double *thresholds; /* L, owned */
-  uint64_t n;         /* rows */
+  double *thresholds;     /* L, owned */
+  uint64_t n;             /* rows */
   uint64_t *tp, *fp, *fn; /* L each, owned; tn = n - tp - fp - fn */
   double *loss_sum;       /* L: sum of w_r * BCE per label (scores only) */
   /* Weighted states: per label the weight sums of the cells (L each, owned,
@@ -1247,13 +1247,13 @@ typedef struct clm_multilabel_state {
   double *w_tp, *w_fp, *w_fn, *w_tn;
   double w_sum;
   /* Per-row sums (unweighted: w_r = 1, exact below 2^53). */
-  double exact_w;   /* rows with every label right */
-  double diff_w;    /* sum of w_r * (fp_r + fn_r) */
+  double exact_w; /* rows with every label right */
+  double diff_w;  /* sum of w_r * (fp_r + fn_r) */
   double prec_sum, rec_sum, f1_sum, jac_sum;
   double prec_undef_w, rec_undef_w, f1_undef_w, jac_undef_w;
   double coverage_sum, lrap_sum, rank_loss_sum;
-  double auc_sum;      /* sum of w_r * per-row ROC-AUC over the labels */
-  double auc_undef_w;  /* rows with no true or no false label */
+  double auc_sum;     /* sum of w_r * per-row ROC-AUC over the labels */
+  double auc_undef_w; /* rows with no true or no false label */
 } clm_multilabel_state;
 
 /** Prepares an empty state. CLM_ERR_INVALID_ARGUMENT for L = 0, a
@@ -1318,16 +1318,16 @@ typedef struct clm_multilabel_result {
   uint64_t n;
   uint32_t n_labels;
   int has_scores, weighted, label_ranking;
-  double weight_sum;             /* n unweighted */
-  clm_multilabel_label *labels;  /* L entries, owned */
+  double weight_sum;            /* n unweighted */
+  clm_multilabel_label *labels; /* L entries, owned */
   /* scikit-learn's average= for precision, recall and F1: micro over all
    * cells, macro over labels, weighted by support, samples over rows. */
   clm_average_metrics micro, macro, weighted_avg, samples;
   double jaccard_micro, jaccard_macro, jaccard_samples, jaccard_weighted;
   double subset_accuracy; /* rows with every label right */
   double hamming_loss;    /* wrong cells / (rows x L) */
-  double bce_mean; /* over all cells (PyTorch's BCEWithLogitsLoss, mean;
-                      weighted: sum w_r l / (L sum w_r)); NaN w/o scores */
+  double bce_mean;        /* over all cells (PyTorch's BCEWithLogitsLoss, mean;
+                             weighted: sum w_r l / (L sum w_r)); NaN w/o scores */
   double coverage_error, label_ranking_average_precision, label_ranking_loss;
   double roc_auc_samples; /* NaN when a row has no true or no false label */
   /* Undefined (0/0) samples-averaged values: CLM_UNDEF_PRECISION, _RECALL,

@@ -49,7 +49,9 @@ static void open_ctx(size_t local_size, uint64_t chunk) {
     cr_skip_test("no OpenCL device: %s", err.message);
   cr_assert_eq(st, CLM_OK, "context: %s", err.message);
 }
-static void setup(void) { open_ctx(0, 0); }
+static void setup(void) {
+  open_ctx(0, 0);
+}
 static void teardown(void) {
   clm_context_free(ctx);
   ctx = NULL;
@@ -74,7 +76,9 @@ static void data_free(struct data *d) {
   memset(d, 0, sizeof *d);
 }
 
-static double logit(double t) { return log(t) - log1p(-t); }
+static double logit(double t) {
+  return log(t) - log1p(-t);
+}
 
 /* Random labels (density `dens`), logits around +-y, extremes in the first
  * rows, per-label thresholds when `per_label`, ties when `ties`, weights
@@ -95,8 +99,8 @@ static void data_make(struct data *d, uint64_t n, uint32_t L, double dens,
   clm_rng_seed(&rng, seed);
   for (uint32_t c = 0; c < L; ++c)
     d->thr[c] = per_label ? 0.1 + 0.8 * clm_rng_uniform(&rng) : 0.5;
-  static const float ext[] = {INFINITY, -INFINITY, 100.0f, -100.0f, 0.0f,
-                              -0.0f};
+  static const float ext[] = {INFINITY, -INFINITY, 100.0f,
+                              -100.0f,  0.0f,      -0.0f};
   for (uint64_t i = 0; i < n; ++i) {
     d->w[i] = (float)(clm_rng_uniform(&rng) * 3.0);
     if (i % 13 == 5)
@@ -173,10 +177,14 @@ static void compare(const clm_multilabel_result *g,
     cr_expect_eq(a->tn, b->tn, "label %u tn", c);
     const double wsum = g->weight_sum;
     snprintf(what, sizeof what, "label %u w_tp", c);
-    cr_expect(fabs(a->w_tp - b->w_tp) <= cell_tol * wsum + 1e-300, "%s %.17g %.17g", what, a->w_tp, b->w_tp);
-    cr_expect(fabs(a->w_fp - b->w_fp) <= cell_tol * wsum + 1e-300, "label %u w_fp", c);
-    cr_expect(fabs(a->w_fn - b->w_fn) <= cell_tol * wsum + 1e-300, "label %u w_fn", c);
-    cr_expect(fabs(a->w_tn - b->w_tn) <= cell_tol * wsum + 1e-300, "label %u w_tn", c);
+    cr_expect(fabs(a->w_tp - b->w_tp) <= cell_tol * wsum + 1e-300,
+              "%s %.17g %.17g", what, a->w_tp, b->w_tp);
+    cr_expect(fabs(a->w_fp - b->w_fp) <= cell_tol * wsum + 1e-300,
+              "label %u w_fp", c);
+    cr_expect(fabs(a->w_fn - b->w_fn) <= cell_tol * wsum + 1e-300,
+              "label %u w_fn", c);
+    cr_expect(fabs(a->w_tn - b->w_tn) <= cell_tol * wsum + 1e-300,
+              "label %u w_tn", c);
     cr_expect_eq(a->undefined, b->undefined, "label %u undefined %x vs %x", c,
                  a->undefined, b->undefined);
     /* Ratios of cells: exact unweighted; weighted within the cells' error
@@ -242,16 +250,16 @@ static void check_case(const struct data *d, int weighted, int probs,
   const float *w = weighted ? d->w : NULL;
   float *grad = from_pred ? NULL : malloc(((size_t)(d->n * d->L) + 1) * 4);
   clm_status rc =
-      from_pred ? clm_multilabel_update_predictions(ctx, &st, 0, d->y, d->p, w,
-                                                    d->n, &err)
-                : clm_multilabel_update(ctx, &st, 0, d->y, d->z, w, d->n, grad,
-                                        &err);
+      from_pred
+          ? clm_multilabel_update_predictions(ctx, &st, 0, d->y, d->p, w, d->n,
+                                              &err)
+          : clm_multilabel_update(ctx, &st, 0, d->y, d->z, w, d->n, grad, &err);
   cr_assert_eq(rc, CLM_OK, "update: %s", err.message);
   clm_multilabel_result got, want;
   const clm_status fr = clm_multilabel_finalize(&st, zd, &got);
-  const clm_status rr = clm_ref_multilabel(
-      d->y, from_pred ? NULL : d->z, d->p, w, d->n, d->L, o.kind,
-      per_label ? d->thr : NULL, 1, zd, &want);
+  const clm_status rr =
+      clm_ref_multilabel(d->y, from_pred ? NULL : d->z, d->p, w, d->n, d->L,
+                         o.kind, per_label ? d->thr : NULL, 1, zd, &want);
   if (d->n == 0) {
     cr_expect_eq(fr, CLM_ERR_EMPTY);
   } else {
@@ -281,8 +289,8 @@ struct mlcase {
 };
 
 ParameterizedTestParameters(multilabel, vs_reference) {
-  static struct mlcase cases[] = {{0, 3},   {1, 1},    {1, 9},    {15, 8},
-                                  {16, 7},  {17, 9},   {255, 1},  {257, 33},
+  static struct mlcase cases[] = {{0, 3},    {1, 1},    {1, 9},     {15, 8},
+                                  {16, 7},   {17, 9},   {255, 1},   {257, 33},
                                   {1000, 5}, {600, 64}, {129, 300}, {20, 2049}};
   return cr_make_param_array(struct mlcase, cases,
                              sizeof cases / sizeof *cases);
@@ -328,9 +336,9 @@ Test(multilabel, chunk_and_local_size_invariance) {
       clm_multilabel_state st;
       cr_assert_eq(clm_multilabel_state_init(&st, &o), CLM_OK);
       clm_error err;
-      cr_assert_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL,
-                                         &err),
-                   CLM_OK, "%s", err.message);
+      cr_assert_eq(
+          clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL, &err),
+          CLM_OK, "%s", err.message);
       clm_multilabel_result r;
       cr_assert_eq(clm_multilabel_finalize(&st, CLM_ZERO_DIVISION_ZERO, &r),
                    CLM_OK);
@@ -378,9 +386,9 @@ Test(multilabel, merge_and_determinism, .init = setup, .fini = teardown) {
   cr_assert_eq(
       clm_multilabel_update(ctx, &again, 0, d.y, d.z, d.w, d.n, NULL, &err),
       CLM_OK);
-  cr_assert_eq(clm_multilabel_update(ctx, &a, 0, d.y, d.z, d.w, 200, NULL,
-                                     &err),
-               CLM_OK);
+  cr_assert_eq(
+      clm_multilabel_update(ctx, &a, 0, d.y, d.z, d.w, 200, NULL, &err),
+      CLM_OK);
   cr_assert_eq(clm_multilabel_update(ctx, &b, 200, d.y + 200 * d.L,
                                      d.z + 200 * d.L, d.w + 200, 300, NULL,
                                      &err),
@@ -429,15 +437,15 @@ Test(multilabel, bad_inputs, .init = setup, .fini = teardown) {
   clm_multilabel_state st;
   cr_assert_eq(clm_multilabel_state_init(&st, &o), CLM_OK);
   clm_error err;
-  cr_assert_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, NULL, 10, NULL,
-                                     &err),
-               CLM_OK);
+  cr_assert_eq(
+      clm_multilabel_update(ctx, &st, 0, d.y, d.z, NULL, 10, NULL, &err),
+      CLM_OK);
   const uint64_t n_before = st.n, tp0 = st.tp[0];
   d.y[33 * 6 + 4] = 2;
   d.y[35 * 6 + 1] = 3;
-  cr_expect_eq(clm_multilabel_update(ctx, &st, 1000, d.y, d.z, NULL, d.n,
-                                     NULL, &err),
-               CLM_ERR_BAD_LABEL);
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &st, 1000, d.y, d.z, NULL, d.n, NULL, &err),
+      CLM_ERR_BAD_LABEL);
   cr_expect_eq(err.index, 1000 * 6 + 33 * 6 + 4, "flat index %lld",
                (long long)err.index);
   cr_expect_eq(err.input, CLM_INPUT_LABELS);
@@ -445,9 +453,9 @@ Test(multilabel, bad_inputs, .init = setup, .fini = teardown) {
   d.y[33 * 6 + 4] = 1;
   d.y[35 * 6 + 1] = 0;
   d.z[21 * 6 + 5] = NAN;
-  cr_expect_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, NULL, d.n, NULL,
-                                     &err),
-               CLM_ERR_BAD_SCORE);
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &st, 0, d.y, d.z, NULL, d.n, NULL, &err),
+      CLM_ERR_BAD_SCORE);
   cr_expect_eq(err.index, 21 * 6 + 5);
   cr_expect_eq(err.input, CLM_INPUT_SCORES);
   d.z[21 * 6 + 5] = 0.5f;
@@ -461,30 +469,30 @@ Test(multilabel, bad_inputs, .init = setup, .fini = teardown) {
   for (size_t e = 0; e < 40 * 6; ++e)
     d.z[e] = 0.25f;
   d.z[9 * 6 + 2] = 1.5f;
-  cr_expect_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL,
-                                     &err),
-               CLM_ERR_BAD_SCORE);
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL, &err),
+      CLM_ERR_BAD_SCORE);
   cr_expect_eq(err.index, 9 * 6 + 2);
   d.z[9 * 6 + 2] = 0.5f;
   d.w[17] = -1.0f;
-  cr_expect_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL,
-                                     &err),
-               CLM_ERR_BAD_WEIGHT);
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL, &err),
+      CLM_ERR_BAD_WEIGHT);
   cr_expect_eq(err.index, 17);
   cr_expect_eq(err.input, CLM_INPUT_WEIGHTS);
   d.w[17] = NAN;
-  cr_expect_eq(clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL,
-                                     &err),
-               CLM_ERR_BAD_WEIGHT);
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &st, 0, d.y, d.z, d.w, d.n, NULL, &err),
+      CLM_ERR_BAD_WEIGHT);
   /* Weights given to an unweighted state, scores to a predictions state. */
   o.weighted = 0;
   clm_multilabel_state plain;
   cr_assert_eq(clm_multilabel_state_init(&plain, &o), CLM_OK);
-  cr_expect_eq(clm_multilabel_update(ctx, &plain, 0, d.y, d.z, d.w, d.n, NULL,
-                                     &err),
-               CLM_ERR_INVALID_ARGUMENT);
-  cr_expect_eq(clm_multilabel_update_predictions(ctx, &plain, 0, d.y, d.p,
-                                                 NULL, d.n, &err),
+  cr_expect_eq(
+      clm_multilabel_update(ctx, &plain, 0, d.y, d.z, d.w, d.n, NULL, &err),
+      CLM_ERR_INVALID_ARGUMENT);
+  cr_expect_eq(clm_multilabel_update_predictions(ctx, &plain, 0, d.y, d.p, NULL,
+                                                 d.n, &err),
                CLM_ERR_INVALID_ARGUMENT);
   clm_multilabel_state_release(&plain);
   clm_multilabel_state_release(&st);
@@ -515,8 +523,8 @@ Test(multilabel, scores_from_f64) {
   clm_error err;
   cr_assert_eq(clm_multilabel_scores_from_f64(&st, in, 3, 0, out, &err),
                CLM_OK);
-  const float tf1 = (float)t1 > t1 ? nextafterf((float)t1, -INFINITY)
-                                   : (float)t1;
+  const float tf1 =
+      (float)t1 > t1 ? nextafterf((float)t1, -INFINITY) : (float)t1;
   cr_expect(out[0] > 0.0f, "tiny positive logit stays positive");
   cr_expect(out[1] > tf1, "just above logit(0.3) stays above");
   cr_expect(!(out[2] > 0.0f));

@@ -2782,17 +2782,23 @@ static clm_status ranking_read_weights(void *user, uint64_t first,
  * place. */
 static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                              PyObject *kw) {
-  static char *kwlist[] = {"labels",           "scores",       "k",
-                           "softmax",          "curve_points", "memory_budget",
-                           "scores_are_probs", "weights",      "multilabel",
+  static char *kwlist[] = {"labels",
+                           "scores",
+                           "k",
+                           "softmax",
+                           "curve_points",
+                           "memory_budget",
+                           "scores_are_probs",
+                           "weights",
+                           "multilabel",
                            NULL};
   PyObject *lo, *so, *wo = Py_None;
   unsigned int k = 1;
   int softmax = 0, probs = 0, multilabel = 0;
   unsigned long long curve_points = 0, budget = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKpOp", kwlist, &lo, &so,
-                                   &k, &softmax, &curve_points, &budget,
-                                   &probs, &wo, &multilabel))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IpKKpOp", kwlist, &lo, &so, &k,
+                                   &softmax, &curve_points, &budget, &probs,
+                                   &wo, &multilabel))
     return NULL;
   if (multilabel && softmax) {
     PyErr_SetString(PyExc_ValueError, "multilabel ranking takes no softmax");
@@ -2877,14 +2883,20 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
                         (size_t)sv.itemsize * k, weights_of(&wv, have_w)};
   Py_BEGIN_ALLOW_THREADS if (multilabel) {
     /* One source over the arrays; float64 weights converted per batch. */
-    o.batch_rows = !src.ws.f64               ? (uint64_t)n
+    o.batch_rows = !src.ws.f64                   ? (uint64_t)n
                    : (uint64_t)n < CONVERT_BATCH ? (uint64_t)n
                                                  : CONVERT_BATCH;
-    if (src.ws.f64 && !(src.ws.scratch =
-                            malloc(sizeof(float) * (size_t)o.batch_rows)))
+    if (src.ws.f64 &&
+        !(src.ws.scratch = malloc(sizeof(float) * (size_t)o.batch_rows)))
       st = CLM_ERR_OUT_OF_MEMORY;
-    clm_ranking_source source = {&src, (uint64_t)n, k, dt, 0, ranking_read,
-                                 have_w ? ranking_read_weights : NULL, 1};
+    clm_ranking_source source = {&src,
+                                 (uint64_t)n,
+                                 k,
+                                 dt,
+                                 0,
+                                 ranking_read,
+                                 have_w ? ranking_read_weights : NULL,
+                                 1};
     if (st == CLM_OK)
       st = clm_ranking_compute(ctx, &source, &o, &r, &err);
     free(src.ws.scratch);
@@ -2902,8 +2914,8 @@ static PyObject *mod_ranking(PyObject *Py_UNUSED(m), PyObject *args,
     if (!src.ws.scratch)
       st = CLM_ERR_OUT_OF_MEMORY;
     clm_ranking_source source = {
-        &src,         (uint64_t)n, k, dt, softmax, ranking_read, ranking_read_weights,
-        0};
+        &src,         (uint64_t)n,          k, dt, softmax,
+        ranking_read, ranking_read_weights, 0};
     if (st == CLM_OK)
       st = clm_ranking_compute(ctx, &source, &o, &r, &err);
     free(src.ws.scratch);

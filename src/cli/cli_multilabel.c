@@ -84,11 +84,19 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       }
     if (matched)
       continue;
-    static const char *const with_value[] = {
-        "--labels",     "--scores",  "--pred",          "--scores-kind",
-        "--threshold",  "--thresholds", "--names",      "--weights",
-        "--zero-division", "--grad-out", "--sort",
-        "--device",     NULL};
+    static const char *const with_value[] = {"--labels",
+                                             "--scores",
+                                             "--pred",
+                                             "--scores-kind",
+                                             "--threshold",
+                                             "--thresholds",
+                                             "--names",
+                                             "--weights",
+                                             "--zero-division",
+                                             "--grad-out",
+                                             "--sort",
+                                             "--device",
+                                             NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multilabel", &v);
     if (rc >= 0)
@@ -183,7 +191,8 @@ static int load_thresholds(const char *path, uint64_t L, double **out) {
     cli_error("%s: %llu thresholds for %llu labels", path,
               (unsigned long long)count, (unsigned long long)L);
     rc = CLI_EXIT_ERROR;
-  } else if (!(f = malloc(L * sizeof *f)) || !(*out = malloc(L * sizeof **out))) {
+  } else if (!(f = malloc(L * sizeof *f)) ||
+             !(*out = malloc(L * sizeof **out))) {
     cli_error("cannot allocate %llu thresholds", (unsigned long long)L);
     rc = CLI_EXIT_ERROR;
   } else {
@@ -246,8 +255,7 @@ static int load_inputs(const struct cli_multilabel_args *a,
   if (a->thresholds &&
       (rc = load_thresholds(a->thresholds, r->L, &r->thresholds)) >= 0)
     return rc;
-  if (a->names &&
-      !(r->names = cli_read_class_names(a->names, (uint32_t)r->L)))
+  if (a->names && !(r->names = cli_read_class_names(a->names, (uint32_t)r->L)))
     return CLI_EXIT_ERROR;
   return -1;
 }
@@ -274,7 +282,8 @@ static void batch_free(struct batch *b) {
 }
 
 /* Converts rows [first, first + m) (or points into the mapped inputs). */
-static clm_status batch_load(struct batch *b, const struct cli_multilabel_args *a,
+static clm_status batch_load(struct batch *b,
+                             const struct cli_multilabel_args *a,
                              struct cli_multilabel_run *r, uint64_t first,
                              uint64_t m, const uint8_t **y, const float **z,
                              const uint8_t **p, const float **w,
@@ -324,10 +333,10 @@ static int update_error(const struct cli_multilabel_args *a,
 static int evaluate(const struct cli_multilabel_args *a,
                     struct cli_multilabel_run *r) {
   const uint64_t n = r->n, L = r->L;
-  const int convert = r->gout.w || !is_u8(r->labels) ||
-                      (r->scores && clm_array_dtype(r->scores) != CLM_DTYPE_F32) ||
-                      (r->pred && !is_u8(r->pred)) ||
-                      cli_weights_need_buffer(r->weights);
+  const int convert =
+      r->gout.w || !is_u8(r->labels) ||
+      (r->scores && clm_array_dtype(r->scores) != CLM_DTYPE_F32) ||
+      (r->pred && !is_u8(r->pred)) || cli_weights_need_buffer(r->weights);
   uint64_t rows = n;
   if (convert) {
     rows = ((uint64_t)1 << 22) / L;
@@ -365,15 +374,14 @@ static int evaluate(const struct cli_multilabel_args *a,
     cli_progress_batch(first, n);
     st = p ? clm_multilabel_update_predictions(r->ctx, &r->state, first, y, p,
                                                w, m, &err)
-           : clm_multilabel_update(r->ctx, &r->state, first, y, z, w, m,
-                                   b.grad, &err);
+           : clm_multilabel_update(r->ctx, &r->state, first, y, z, w, m, b.grad,
+                                   &err);
     if (st != CLM_OK) {
       rc = update_error(a, &err, st);
       break;
     }
-    if (r->gout.w &&
-        (st = clm_npy_writer_append_f32(r->gout.w, b.grad, m * L, &err)) !=
-            CLM_OK)
+    if (r->gout.w && (st = clm_npy_writer_append_f32(r->gout.w, b.grad, m * L,
+                                                     &err)) != CLM_OK)
       rc = cli_report_error(&err, st);
   }
   batch_free(&b);
@@ -417,8 +425,7 @@ static int compute(const struct cli_multilabel_args *a,
     cli_error("%s", clm_status_str(st));
     return CLI_EXIT_ERROR;
   }
-  if (r->scores && !a->rank.off &&
-      (rc = cli_multilabel_ranking(a, r)) >= 0)
+  if (r->scores && !a->rank.off && (rc = cli_multilabel_ranking(a, r)) >= 0)
     return rc;
   r->compute_s = cli_now() - t0;
   if (cli_output_commit(&r->gout))

@@ -12,10 +12,10 @@
 
 struct ml_source {
   const struct cli_multilabel_run *r;
-  int micro;     /* source rows are cells, not rows of the matrix */
-  uint64_t batch;  /* data rows per read */
-  uint8_t *y;      /* converted labels, NULL when read in place */
-  void *z;         /* converted scores (float32), NULL in place */
+  int micro;        /* source rows are cells, not rows of the matrix */
+  uint64_t batch;   /* data rows per read */
+  uint8_t *y;       /* converted labels, NULL when read in place */
+  void *z;          /* converted scores (float32), NULL in place */
   float *w, *wcell; /* converted row weights; per-cell weights (micro) */
 };
 
@@ -31,18 +31,17 @@ static clm_status source_read(void *user, uint64_t first, uint64_t count,
   clm_status st = CLM_OK;
   if (s->y)
     st = clm_array_read_indicator_u8(r->labels, row0, rows, s->y, err);
-  *labels =
-      s->y ? (const void *)s->y
-           : (const void *)((const uint8_t *)clm_array_data(r->labels) +
-                            row0 * L);
+  *labels = s->y ? (const void *)s->y
+                 : (const void *)((const uint8_t *)clm_array_data(r->labels) +
+                                  row0 * L);
   if (st == CLM_OK && s->z)
     st = clm_array_read_values_f32(r->scores, row0, rows, s->z, 0, err);
   if (s->z) {
     *scores = s->z;
   } else {
-    const size_t esz =
-        clm_array_dtype(r->scores) == CLM_DTYPE_F64 ? sizeof(double)
-                                                    : sizeof(float);
+    const size_t esz = clm_array_dtype(r->scores) == CLM_DTYPE_F64
+                           ? sizeof(double)
+                           : sizeof(float);
     *scores = (const char *)clm_array_data(r->scores) + row0 * L * esz;
   }
   return st;

@@ -11,10 +11,11 @@ void cli_warn_multilabel_undefined(const clm_multilabel_result *r, char **names,
   static const struct {
     unsigned bit;
     const char *what, *why;
-  } kinds[] = {{CLM_UNDEF_PRECISION, "precision", "nothing predicted"},
-               {CLM_UNDEF_RECALL, "recall", "no true cells"},
-               {CLM_UNDEF_F1, "F1", "no true and no predicted cells"},
-               {CLM_UNDEF_JACCARD, "Jaccard", "no true and no predicted cells"}};
+  } kinds[] = {
+      {CLM_UNDEF_PRECISION, "precision", "nothing predicted"},
+      {CLM_UNDEF_RECALL, "recall", "no true cells"},
+      {CLM_UNDEF_F1, "F1", "no true and no predicted cells"},
+      {CLM_UNDEF_JACCARD, "Jaccard", "no true and no predicted cells"}};
   for (size_t q = 0; q < sizeof kinds / sizeof *kinds; ++q) {
     char list[512] = "";
     size_t len = 0;
@@ -94,8 +95,8 @@ static int has_micro(const struct cli_multilabel_run *run) {
 
 static void text_averages(FILE *f, const char *name,
                           const clm_average_metrics *m, double jaccard) {
-  fprintf(f, "  %-10s %9.6f %9.6f %9.6f %9.6f\n", name, m->precision,
-          m->recall, m->f1, jaccard);
+  fprintf(f, "  %-10s %9.6f %9.6f %9.6f %9.6f\n", name, m->precision, m->recall,
+          m->f1, jaccard);
 }
 
 void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
@@ -127,12 +128,14 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
     const clm_ranking_result *q = &run->rank_labels;
     const clm_ranking_class *m = run->rank_micro.classes;
     const int pl = has_ranking(run);
-    fprintf(f, "  ROC-AUC micro / macro / weighted / samples   %.6f %.6f "
-               "%.6f %.6f\n",
+    fprintf(f,
+            "  ROC-AUC micro / macro / weighted / samples   %.6f %.6f "
+            "%.6f %.6f\n",
             m->roc_auc, pl ? q->roc_auc_macro : NAN,
             pl ? q->roc_auc_weighted : NAN, r->roc_auc_samples);
-    fprintf(f, "  average precision micro / macro / weighted   %.6f %.6f "
-               "%.6f\n",
+    fprintf(f,
+            "  average precision micro / macro / weighted   %.6f %.6f "
+            "%.6f\n",
             m->average_precision, pl ? q->average_precision_macro : NAN,
             pl ? q->average_precision_weighted : NAN);
   }
@@ -142,8 +145,8 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
   const uint32_t shown = a->all_labels || r->n_labels <= CLI_ML_TABLE_ROWS
                              ? r->n_labels
                              : CLI_ML_TABLE_ROWS;
-  fprintf(f, "\n  %-16s %9s %9s %9s %12s", "label", "precision", "recall",
-          "f1", "support");
+  fprintf(f, "\n  %-16s %9s %9s %9s %12s", "label", "precision", "recall", "f1",
+          "support");
   if (r->has_scores)
     fprintf(f, " %9s", "bce");
   if (has_ranking(run))
@@ -166,7 +169,7 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
   if (shown < r->n_labels)
     fprintf(f, "  ... %u more labels (%s; --all-labels shows every label)\n",
             r->n_labels - shown,
-            a->sort == CLI_ML_SORT_F1 ? "worst F1 first"
+            a->sort == CLI_ML_SORT_F1      ? "worst F1 first"
             : a->sort == CLI_ML_SORT_LABEL ? "in label order"
                                            : "largest support first");
   free(order);
@@ -192,7 +195,8 @@ static void json_cell(struct json *j, const char *key, int weighted,
     json_u64(j, key, count);
 }
 
-static void json_per_label(struct json *j, const struct cli_multilabel_run *run) {
+static void json_per_label(struct json *j,
+                           const struct cli_multilabel_run *run) {
   const clm_multilabel_result *r = &run->res;
   const int w = r->weighted;
   json_array_open(j, "per_label");

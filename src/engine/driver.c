@@ -101,8 +101,7 @@ clm_status clm_engine_upload(clm_context *ctx, const clm_upload *copies,
 }
 
 clm_status clm_engine_map_back(clm_context *ctx, cl_mem wrapped, void *host,
-                               size_t bytes, const char *what,
-                               clm_error *err) {
+                               size_t bytes, const char *what, clm_error *err) {
   char where[96];
   cl_int rc;
   void *p = clEnqueueMapBuffer(ctx->queue, wrapped, CL_FALSE, CL_MAP_READ, 0,
@@ -123,8 +122,7 @@ clm_status clm_engine_map_back(clm_context *ctx, cl_mem wrapped, void *host,
   if (rc == CL_SUCCESS)
     rc = urc;
   if (rc != CL_SUCCESS) {
-    snprintf(where, sizeof where, "clFinish/clEnqueueUnmapMemObject(%s)",
-             what);
+    snprintf(where, sizeof where, "clFinish/clEnqueueUnmapMemObject(%s)", what);
     return clm_fail_cl(err, rc, where);
   }
   return CLM_OK;

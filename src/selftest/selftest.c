@@ -606,9 +606,8 @@ static double err_units(double got, double want, double tol) {
  * weighted cells 18u of the weight sum (bounds derived in
  * tests/test_multilabel.c). */
 static void multilabel_case(struct st_ctx *t, clm_selftest_row *row,
-                            clm_context *ctx, const uint8_t *y,
-                            const float *z, const float *w, uint64_t n,
-                            uint32_t L) {
+                            clm_context *ctx, const uint8_t *y, const float *z,
+                            const float *w, uint64_t n, uint32_t L) {
   const double u = 0x1p-24;
   clm_multilabel_options o;
   clm_multilabel_options_init(&o);
@@ -637,11 +636,12 @@ static void multilabel_case(struct st_ctx *t, clm_selftest_row *row,
     char msg[160];
     for (uint32_t c = 0; c < L; ++c) {
       const clm_multilabel_label *a = &got.labels[c], *b = &want.labels[c];
-      snprintf(msg, sizeof msg, "label %u: tp/fp/fn %llu/%llu/%llu, expected "
-               "%llu/%llu/%llu", c, (unsigned long long)a->tp,
-               (unsigned long long)a->fp, (unsigned long long)a->fn,
-               (unsigned long long)b->tp, (unsigned long long)b->fp,
-               (unsigned long long)b->fn);
+      snprintf(msg, sizeof msg,
+               "label %u: tp/fp/fn %llu/%llu/%llu, expected "
+               "%llu/%llu/%llu",
+               c, (unsigned long long)a->tp, (unsigned long long)a->fp,
+               (unsigned long long)a->fn, (unsigned long long)b->tp,
+               (unsigned long long)b->fp, (unsigned long long)b->fn);
       record(t, row,
              a->tp == b->tp && a->fp == b->fp && a->fn == b->fn ? 0.0
                                                                 : INFINITY,
@@ -650,8 +650,8 @@ static void multilabel_case(struct st_ctx *t, clm_selftest_row *row,
                a->bce_mean, b->bce_mean);
       record(t, row, err_units(a->bce_mean, b->bce_mean, 27 * u * b->bce_mean),
              msg);
-      snprintf(msg, sizeof msg, "label %u: weight of TP %.9g, expected %.9g",
-               c, a->w_tp, b->w_tp);
+      snprintf(msg, sizeof msg, "label %u: weight of TP %.9g, expected %.9g", c,
+               a->w_tp, b->w_tp);
       record(t, row, err_units(a->w_tp, b->w_tp, 18 * u * want.weight_sum),
              msg);
     }
@@ -662,8 +662,8 @@ static void multilabel_case(struct st_ctx *t, clm_selftest_row *row,
         {got.coverage_error, want.coverage_error},
         {got.label_ranking_loss, want.label_ranking_loss}};
     for (size_t q = 0; q < sizeof pairs / sizeof *pairs; ++q) {
-      snprintf(msg, sizeof msg, "per-row metric %zu: %.17g, expected %.17g",
-               q, pairs[q][0], pairs[q][1]);
+      snprintf(msg, sizeof msg, "per-row metric %zu: %.17g, expected %.17g", q,
+               pairs[q][0], pairs[q][1]);
       record(t, row,
              err_units(pairs[q][0], pairs[q][1], 1e-12 * fabs(pairs[q][1])),
              msg);

@@ -334,9 +334,9 @@ static clm_status chunk_read(clm_context *ctx, struct chunk_job *c, uint64_t d,
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(gradient)");
   if (m->zc_grad) {
-    clm_status st = clm_engine_map_back(ctx, c->w_grad, c->grad_out,
-                                        (size_t)c->n * sizeof(float),
-                                        "gradient", err);
+    clm_status st =
+        clm_engine_map_back(ctx, c->w_grad, c->grad_out,
+                            (size_t)c->n * sizeof(float), "gradient", err);
     if (st != CLM_OK)
       return st;
   }

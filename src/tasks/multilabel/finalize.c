@@ -14,8 +14,8 @@ void clm_multilabel_result_release(clm_multilabel_result *r) {
 }
 
 /* num / den, or the policy's value with `bit` set when den is 0. */
-static double ratio(double num, double den, clm_zero_division zd,
-                    unsigned bit, unsigned *undefined) {
+static double ratio(double num, double den, clm_zero_division zd, unsigned bit,
+                    unsigned *undefined) {
   if (den > 0)
     return num / den;
   *undefined |= bit;
@@ -162,12 +162,12 @@ clm_status clm_multilabel_finalize(const clm_multilabel_state *s,
   unsigned *su = &r->samples_undefined;
   r->samples.precision = samples_average(s->prec_sum, s->prec_undef_w, w, zd,
                                          CLM_UNDEF_PRECISION, su);
-  r->samples.recall = samples_average(s->rec_sum, s->rec_undef_w, w, zd,
-                                      CLM_UNDEF_RECALL, su);
+  r->samples.recall =
+      samples_average(s->rec_sum, s->rec_undef_w, w, zd, CLM_UNDEF_RECALL, su);
   r->samples.f1 =
       samples_average(s->f1_sum, s->f1_undef_w, w, zd, CLM_UNDEF_F1, su);
-  r->jaccard_samples = samples_average(s->jac_sum, s->jac_undef_w, w, zd,
-                                       CLM_UNDEF_JACCARD, su);
+  r->jaccard_samples =
+      samples_average(s->jac_sum, s->jac_undef_w, w, zd, CLM_UNDEF_JACCARD, su);
   r->subset_accuracy = w > 0 ? s->exact_w / w : NAN;
   r->hamming_loss = w > 0 ? s->diff_w / ((double)L * w) : NAN;
   r->bce_mean = NAN;

@@ -29,7 +29,9 @@ void clm_multilabel_state_release(clm_multilabel_state *s) {
   memset(s, 0, sizeof *s);
 }
 
-static int valid_threshold(double t) { return t >= 0.0 && t <= 1.0; }
+static int valid_threshold(double t) {
+  return t >= 0.0 && t <= 1.0;
+}
 
 clm_status clm_multilabel_state_init(clm_multilabel_state *s,
                                      const clm_multilabel_options *o) {
