@@ -1,21 +1,31 @@
 /* Multilabel evaluation: one pass over an n x L row-major matrix of labels
  * and scores (or 0/1 predictions), and per-row weights.
  *
- * Each work-item takes bands of CLM_ML_BAND rows (band = gid, gid + S, ...)
- * and walks a band column block by column block (CLM_VW labels): per label
- * the band's counts and sums stay in registers and reach the work-item's
- * own slice in global memory once per band (no atomics, deterministic);
- * per row the counts build up in private vectors and are written to the
- * row's words at the end of the band. With label ranking, each row of the
- * band is then scanned again (it is in cache): for every true label j, the
- * labels scoring >= s_j, the true ones among them and the false ones tied
- * with it.
+ * Each work-item takes bands of CLM_ML_BAND rows: on CPUs (CLM_STRIDED 0)
+ * one contiguous run of bands, so that its reads are long sequential
+ * streams (interleaved bands, gid, gid + S, ..., each started with a cache
+ * miss: 1.4-2x slower on PoCL); on GPUs bands gid, gid + S, .... A band is
+ * walked column block by column block (CLM_VW labels): per label the
+ * band's counts and sums stay in registers and reach the work-item's own
+ * slice in global memory once per band (no atomics, deterministic); per
+ * row the counts build up in private vectors and are written to the row's
+ * words at the end of the band. When L <= CLM_VW (one block) the label sums
+ * stay in registers for the work-item's whole life and each row's counts
+ * are summed at once. With label ranking, each row is then scanned again
+ * (it is in cache): for every true label j, the labels scoring >= s_j, the
+ * true ones among them and the false ones tied with it.
  *
  * Per cell (as the binary kernel): BCE in the softplus form for logits,
  * clipped for probabilities; gradient sigma(z) - y (p - y); decision
  * z > thr[label] (thresholds already in the score's domain). Input checks:
  * the first bad flat index (row * L + label) by one atomic_min per
- * work-item; a bad row weight flags its row's first cell. */
+ * work-item; a bad row weight flags its row's first cell.
+ *
+ * PoCL 3.1 does not inline these helpers by itself (called, with vectors
+ * passed through the stack, they made the pass 1.7x slower): they are
+ * always_inline. The common flags (logits, unweighted, no gradient) get
+ * their own instantiation of the pass, without flag tests in the loops
+ * (1.5-1.9x faster for L >= 100). */
 #ifndef CLM_VW
 #include "clm_shared.h"
 #include "common.cl"
@@ -53,6 +63,14 @@ inline void clm_ml_kahan(__global float *restrict s, __global float *restrict c,
 /* Adds `m` lane counts to a slice's counters. */
 inline void clm_ml_count(__global uint *restrict p, const intv v,
                          const uint m) {
+#if CLM_VW > 1
+  if (m == CLM_VW) { /* unsigned, so the wrap-around is defined */
+    VSTOREI(CLM_CAT(as_int, CLM_VW)(CLM_CAT(vload, CLM_VW)(0, p) +
+                                    CLM_CAT(as_uint, CLM_VW)(v)),
+            (__global int *)p);
+    return;
+  }
+#endif
   int tv[CLM_VW];
   VSTOREI(v, tv);
   for (uint j = 0; j < m; ++j)
@@ -104,6 +122,137 @@ inline void clm_ml_rank_row(__global const float *restrict s,
   rw[CLM_ML_ROW_TIE] = (uint)ties;
   rw[CLM_ML_ROW_TIE + 1] = (uint)(ties >> 32);
   rw[CLM_ML_ROW_LRAP] = as_uint(lr - lc);
+}
+
+/* Kahan step on private vectors (lane by lane the same operations as
+ * clm_ml_kahan). */
+__attribute__((always_inline)) inline void
+clm_ml_kahan_p(floatv *restrict s, floatv *restrict c, const floatv x) {
+  const floatv sum = *s;
+  const floatv y = x - *c;
+  const floatv t = sum + y;
+  *c = select((t - sum) - y, (floatv)0.0f, isinf(t));
+  *s = t;
+}
+
+/* The thresholds and the lane mask of the column block at c0 (m labels). */
+__attribute__((always_inline)) inline void
+clm_ml_block(__global const float *restrict thr, const uint c0, const uint m,
+             const int from_pred, floatv *t, intv *valid) {
+  if (m == CLM_VW) {
+    *t = from_pred ? (floatv)0.0f : VLOADF(thr + c0);
+    *valid = (intv)CLM_TRUE;
+    return;
+  }
+  float tt[CLM_VW];
+  int tv[CLM_VW];
+  for (uint j = 0; j < CLM_VW; ++j) {
+    tt[j] = (!from_pred && j < m) ? thr[c0 + j] : 0.0f;
+    tv[j] = j < m ? CLM_TRUE : 0;
+  }
+  *t = VLOADF(tt);
+  *valid = VLOADI(tv);
+}
+
+/* Loads the m cells at flat index e0. `full`: one vector load, also when
+ * m < CLM_VW (the lanes past the row's end then hold the next cells of the
+ * launch, masked off by `valid`); else lane by lane, zero past m. */
+__attribute__((always_inline)) inline void
+clm_ml_load(__global const float *restrict scores,
+            __global const uchar *restrict labels,
+            __global const uchar *restrict pred, const uint e0, const uint m,
+            const int full, const int from_pred, intv *y, intv *pv, floatv *z) {
+  if (full) {
+    *y = TO_INTV(VLOADU(labels + e0));
+    *pv = 0;
+    *z = 0.0f;
+    if (from_pred)
+      *pv = TO_INTV(VLOADU(pred + e0));
+    else
+      *z = VLOADF(scores + e0);
+    return;
+  }
+  uchar ty[CLM_VW], tp8[CLM_VW];
+  float tz[CLM_VW];
+  for (uint j = 0; j < CLM_VW; ++j) {
+    ty[j] = j < m ? labels[e0 + j] : (uchar)0;
+    tp8[j] = (from_pred && j < m) ? pred[e0 + j] : (uchar)0;
+    tz[j] = (!from_pred && j < m) ? scores[e0 + j] : 0.0f;
+  }
+  *y = TO_INTV(VLOADU(ty));
+  *pv = TO_INTV(VLOADU(tp8));
+  *z = VLOADF(tz);
+}
+
+/* Per-cell work on one vector of cells of a row (weight w): decision,
+ * loss, gradient, input checks; adds to the block's sums and returns the
+ * tp / fp / fn lanes as 0 or 1. */
+__attribute__((always_inline)) inline void
+clm_ml_cells(const floatv z, const intv y, const intv pv, const floatv t,
+             const intv valid, const float w, const int probs,
+             const int from_pred, const int weighted, const int write_grad,
+             __global float *restrict grad, const uint e0, const uint m,
+             floatv *closs, floatv *cwtp, floatv *cwfp, floatv *cwfn,
+             floatv *cwtn, intv *one_tp, intv *one_fp, intv *one_fn,
+             uint *first_bad) {
+  const intv pos = (y == (intv)1) & valid;
+  intv prd, bad = y > (intv)1;
+  if (from_pred) {
+    prd = (pv != (intv)0) & valid;
+    bad |= pv > (intv)1;
+  } else {
+    prd = (z > t) & valid;
+    const floatv yf = TO_FLOATV(y);
+    floatv loss, g;
+    if (probs) {
+      const floatv pc = clamp(z, FLT_EPSILON, 1.0f - FLT_EPSILON);
+      loss = select(-log1p(-pc), -log(pc), pos);
+      g = z - yf;
+      bad |= (z < 0.0f) | (z > 1.0f) | isnan(z);
+    } else {
+      const floatv e = clm_exp_nonpos(-fabs(z));
+      loss = fmax(select(z, -z, pos), 0.0f) + clm_log1p_unit(e);
+      const floatv inv = 1.0f / (1.0f + e);
+      g = select(e * inv, inv, z >= 0.0f) - yf;
+      bad |= isnan(z);
+    }
+    if (weighted) {
+      /* A zero weight drops the row, even a loss of +inf. */
+      loss = w == 0.0f ? (floatv)0.0f : w * loss;
+      g = w * g;
+    }
+    *closs += select((floatv)0.0f, loss, valid);
+    if (write_grad) {
+      if (m == CLM_VW) {
+        VSTOREF(g, grad + e0);
+      } else {
+        float tg[CLM_VW];
+        VSTOREF(g, tg);
+        for (uint j = 0; j < m; ++j)
+          grad[e0 + j] = tg[j];
+      }
+    }
+  }
+  bad &= valid;
+  if (ANYV(bad)) {
+    int tb[CLM_VW];
+    VSTOREI(bad, tb);
+    for (uint j = 0; j < CLM_VW; ++j)
+      if (tb[j])
+        *first_bad = min(*first_bad, e0 + j);
+  }
+  /* pos and prd are 0 or CLM_TRUE, so a & ~b is one of them too. */
+  const intv is_tp = pos & prd, is_fp = prd & ~pos, is_fn = pos & ~prd;
+  *one_tp = select((intv)0, (intv)1, is_tp);
+  *one_fp = select((intv)0, (intv)1, is_fp);
+  *one_fn = select((intv)0, (intv)1, is_fn);
+  if (weighted) {
+    const floatv wv = (floatv)w;
+    *cwtp += select((floatv)0.0f, wv, is_tp);
+    *cwfp += select((floatv)0.0f, wv, is_fp);
+    *cwfn += select((floatv)0.0f, wv, is_fn);
+    *cwtn += select((floatv)0.0f, wv, valid & ~(pos | prd));
+  }
 }
 
 /* Heap sort of a[0..n) ascending (no NaN: those rows are errors). */
@@ -214,6 +363,224 @@ inline void clm_ml_rank_sorted(__global const float *restrict s,
 #define CLM_ML_SCAN_MAX 12 /* true labels up to which a row is scanned */
 #endif
 
+/* Writes a row's words (and, with label ranking, scans the row). */
+__attribute__((always_inline)) inline void
+clm_ml_row_out(__global const float *restrict scores,
+               __global const uchar *restrict labels,
+               __global uint *restrict rows, const uint row, const uint L,
+               const uint row_words, const int rank, const uint tp,
+               const uint fp, const uint fn, __global uint *restrict sc) {
+  __global uint *restrict rw = rows + (ulong)row * row_words;
+  rw[CLM_ML_ROW_TP] = tp;
+  rw[CLM_ML_ROW_FP] = fp;
+  rw[CLM_ML_ROW_FN] = fn;
+  if (!rank)
+    return;
+  const uint t_true = tp + fn;
+  if (t_true == 0 || t_true == L) {
+    rw[CLM_ML_ROW_COV] = t_true; /* 0, or every label */
+    for (uint q = CLM_ML_ROW_BAD; q < CLM_ML_ROW_WORDS_RANK; ++q)
+      rw[q] = 0;
+  } else if (t_true <= CLM_ML_SCAN_MAX) {
+    const ulong off = (ulong)row * L;
+    clm_ml_rank_row(scores + off, labels + off, L, rw);
+  } else {
+    const ulong off = (ulong)row * L;
+    clm_ml_rank_sorted(scores + off, labels + off, L, t_true,
+                       (__global float *)sc, sc + L, sc + 2 * L + 1, rw);
+  }
+}
+
+/* Reads a row's weight (1 unweighted); a bad one flags the row's first
+ * cell. */
+__attribute__((always_inline)) inline float
+clm_ml_weight(__global const float *restrict weights, const int weighted,
+              const uint row, const uint L, uint *first_bad) {
+  if (!weighted)
+    return 1.0f;
+  const float w = weights[row];
+  if (isnan(w) || isinf(w) || w < 0.0f)
+    *first_bad = min(*first_bad, row * L);
+  return w;
+}
+
+/* The whole pass of one work-item; the flags are parameters so that the
+ * kernel can instantiate it with constant ones. */
+__attribute__((always_inline)) inline void clm_ml_pass(
+    __global const float *restrict scores,
+    __global const uchar *restrict labels, __global const uchar *restrict pred,
+    __global const float *restrict weights, const uint n, const uint L,
+    __global const float *restrict thr, __global float *restrict grad,
+    __global uint *restrict counts, __global float *restrict sums,
+    __global uint *restrict rows, __global uint *restrict status,
+    __global uint *restrict scratch, const int probs, const int from_pred,
+    const int weighted, const int rank, const int write_grad) {
+  const uint gid = get_global_id(0);
+  const uint S = get_global_size(0);
+  const uint nsums = weighted ? CLM_ML_SUMS_WEIGHTED : CLM_ML_SUMS_PLAIN;
+  const uint row_words = rank ? CLM_ML_ROW_WORDS_RANK : CLM_ML_ROW_WORDS_PLAIN;
+  __global uint *restrict cnt = counts + (ulong)gid * CLM_ML_COUNTS * L;
+  __global float *restrict sm = sums + (ulong)gid * nsums * 2 * L;
+  /* Label ranking of rows with many true labels: this work-item's scratch
+   * (clm_ml_rank_sorted). */
+  __global uint *restrict sc = scratch + (ulong)gid * (3 * L + 2);
+  for (uint i = 0; i < CLM_ML_COUNTS * L; ++i)
+    cnt[i] = 0;
+  for (uint i = 0; i < nsums * 2 * L; ++i)
+    sm[i] = 0.0f;
+  /* n * L < 2^32 - 1 (the host's chunk bound). A vector load at e0 stays
+   * inside the launch's cells iff e0 <= last_full. */
+  const uint cells = n * L;
+  const int any_full = cells >= CLM_VW;
+  const uint last_full = any_full ? cells - CLM_VW : 0;
+
+  uint first_bad = CLM_NO_BAD;
+  const uint bands = (n + CLM_ML_BAND - 1) / CLM_ML_BAND;
+#if CLM_STRIDED
+  /* Interleaved bands (GPU shape). */
+  const uint band_first = gid, band_step = S, band_end = bands;
+#else
+  /* One contiguous run of bands per work-item (runs differ by at most one
+   * band): long sequential streams for the CPU's prefetchers
+   * (interleaved, each band was a jump). */
+  const uint band_first = (uint)((ulong)gid * bands / S), band_step = 1,
+             band_end = (uint)((ulong)(gid + 1) * bands / S);
+#endif
+  if (L <= CLM_VW) {
+    /* One column block: the label sums stay in registers for the
+     * work-item's whole life (Kahan steps once per band, as the slices
+     * would take them), and each row's counts are summed at once, as
+     * three 8-bit fields of one vector (at most CLM_VW <= 16 each). */
+    const uint m = L;
+    floatv t;
+    intv valid;
+    clm_ml_block(thr, 0, m, from_pred, &t, &valid);
+    intv ctp = 0, cfp = 0, cfn = 0;
+    floatv s_loss = 0.0f, c_loss = 0.0f, s_wtp = 0.0f, c_wtp = 0.0f,
+           s_wfp = 0.0f, c_wfp = 0.0f, s_wfn = 0.0f, c_wfn = 0.0f, s_wtn = 0.0f,
+           c_wtn = 0.0f;
+    for (uint band = band_first; band < band_end; band += band_step) {
+      const uint r0 = band * CLM_ML_BAND;
+      const uint nr = min((uint)CLM_ML_BAND, n - r0);
+      floatv closs = 0.0f, cwtp = 0.0f, cwfp = 0.0f, cwfn = 0.0f, cwtn = 0.0f;
+      for (uint r = 0; r < nr; ++r) {
+        const uint row = r0 + r;
+        const uint e0 = row * L;
+        const float w = clm_ml_weight(weights, weighted, row, L, &first_bad);
+        intv y, pv, one_tp, one_fp, one_fn;
+        floatv z;
+        clm_ml_load(scores, labels, pred, e0, m,
+                    m == CLM_VW || (any_full && e0 <= last_full), from_pred, &y,
+                    &pv, &z);
+        clm_ml_cells(z, y, pv, t, valid, w, probs, from_pred, weighted,
+                     write_grad, grad, e0, m, &closs, &cwtp, &cwfp, &cwfn,
+                     &cwtn, &one_tp, &one_fp, &one_fn, &first_bad);
+        ctp += one_tp;
+        cfp += one_fp;
+        cfn += one_fn;
+        const uint packed = clm_hsum_i(one_tp + (one_fp << 8) + (one_fn << 16));
+        clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
+                       packed & 255u, (packed >> 8) & 255u, packed >> 16, sc);
+      }
+      if (!from_pred)
+        clm_ml_kahan_p(&s_loss, &c_loss, closs);
+      if (weighted) {
+        clm_ml_kahan_p(&s_wtp, &c_wtp, cwtp);
+        clm_ml_kahan_p(&s_wfp, &c_wfp, cwfp);
+        clm_ml_kahan_p(&s_wfn, &c_wfn, cwfn);
+        clm_ml_kahan_p(&s_wtn, &c_wtn, cwtn);
+      }
+    }
+    clm_ml_count(cnt + CLM_ML_TP * L, ctp, m);
+    clm_ml_count(cnt + CLM_ML_FP * L, cfp, m);
+    clm_ml_count(cnt + CLM_ML_FN * L, cfn, m);
+    /* The registers took the Kahan steps the zeroed slice would have
+     * taken, in the same order: store the pairs as they are. */
+    float ts[CLM_VW], tc[CLM_VW];
+#define CLM_ML_PUT(q, sv, cv)                                                  \
+  do {                                                                         \
+    VSTOREF(sv, ts);                                                           \
+    VSTOREF(cv, tc);                                                           \
+    for (uint j = 0; j < m; ++j) {                                             \
+      sm[(2 * (q)) * L + j] = ts[j];                                           \
+      sm[(2 * (q) + 1) * L + j] = tc[j];                                       \
+    }                                                                          \
+  } while (0)
+    if (!from_pred)
+      CLM_ML_PUT(CLM_ML_LOSS, s_loss, c_loss);
+    if (weighted) {
+      CLM_ML_PUT(CLM_ML_WTP, s_wtp, c_wtp);
+      CLM_ML_PUT(CLM_ML_WFP, s_wfp, c_wfp);
+      CLM_ML_PUT(CLM_ML_WFN, s_wfn, c_wfn);
+      CLM_ML_PUT(CLM_ML_WTN, s_wtn, c_wtn);
+    }
+#undef CLM_ML_PUT
+  } else {
+    for (uint band = band_first; band < band_end; band += band_step) {
+      const uint r0 = band * CLM_ML_BAND;
+      const uint nr = min((uint)CLM_ML_BAND, n - r0);
+      intv rtp[CLM_ML_BAND], rfp[CLM_ML_BAND], rfn[CLM_ML_BAND];
+      float rw8[CLM_ML_BAND];
+      for (uint r = 0; r < CLM_ML_BAND; ++r) {
+        rtp[r] = 0;
+        rfp[r] = 0;
+        rfn[r] = 0;
+      }
+      for (uint r = 0; r < nr; ++r)
+        rw8[r] = clm_ml_weight(weights, weighted, r0 + r, L, &first_bad);
+
+      for (uint c0 = 0; c0 < L; c0 += CLM_VW) {
+        const uint m = min((uint)CLM_VW, L - c0);
+        floatv t;
+        intv valid;
+        clm_ml_block(thr, c0, m, from_pred, &t, &valid);
+        intv ctp = 0, cfp = 0, cfn = 0;
+        floatv closs = 0.0f, cwtp = 0.0f, cwfp = 0.0f, cwfn = 0.0f, cwtn = 0.0f;
+        for (uint r = 0; r < nr; ++r) {
+          const uint e0 = (r0 + r) * L + c0;
+          intv y, pv, one_tp, one_fp, one_fn;
+          floatv z;
+          clm_ml_load(scores, labels, pred, e0, m,
+                      m == CLM_VW || (any_full && e0 <= last_full), from_pred,
+                      &y, &pv, &z);
+          clm_ml_cells(z, y, pv, t, valid, rw8[r], probs, from_pred, weighted,
+                       write_grad, grad, e0, m, &closs, &cwtp, &cwfp, &cwfn,
+                       &cwtn, &one_tp, &one_fp, &one_fn, &first_bad);
+          ctp += one_tp;
+          cfp += one_fp;
+          cfn += one_fn;
+          rtp[r] += one_tp;
+          rfp[r] += one_fp;
+          rfn[r] += one_fn;
+        }
+        clm_ml_count(cnt + CLM_ML_TP * L + c0, ctp, m);
+        clm_ml_count(cnt + CLM_ML_FP * L + c0, cfp, m);
+        clm_ml_count(cnt + CLM_ML_FN * L + c0, cfn, m);
+        if (!from_pred)
+          clm_ml_kahan(sm + (2 * CLM_ML_LOSS) * L + c0,
+                       sm + (2 * CLM_ML_LOSS + 1) * L + c0, closs, m);
+        if (weighted) {
+          clm_ml_kahan(sm + (2 * CLM_ML_WTP) * L + c0,
+                       sm + (2 * CLM_ML_WTP + 1) * L + c0, cwtp, m);
+          clm_ml_kahan(sm + (2 * CLM_ML_WFP) * L + c0,
+                       sm + (2 * CLM_ML_WFP + 1) * L + c0, cwfp, m);
+          clm_ml_kahan(sm + (2 * CLM_ML_WFN) * L + c0,
+                       sm + (2 * CLM_ML_WFN + 1) * L + c0, cwfn, m);
+          clm_ml_kahan(sm + (2 * CLM_ML_WTN) * L + c0,
+                       sm + (2 * CLM_ML_WTN + 1) * L + c0, cwtn, m);
+        }
+      }
+
+      for (uint r = 0; r < nr; ++r)
+        clm_ml_row_out(scores, labels, rows, r0 + r, L, row_words, rank,
+                       clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
+                       clm_hsum_i(rfn[r]), sc);
+    }
+  }
+  if (first_bad != CLM_NO_BAD)
+    atomic_min(status, first_bad);
+}
+
 __kernel void clm_multilabel(
     __global const float *restrict scores,
     __global const uchar *restrict labels, __global const uchar *restrict pred,
@@ -222,194 +589,18 @@ __kernel void clm_multilabel(
     __global float *restrict grad, __global uint *restrict counts,
     __global float *restrict sums, __global uint *restrict rows,
     __global uint *restrict status, __global uint *restrict scratch) {
-  const uint gid = get_global_id(0);
-  const uint S = get_global_size(0);
-  const int probs = (flags & CLM_ML_PROBS) != 0;
-  const int from_pred = (flags & CLM_ML_FROM_PRED) != 0;
-  const int weighted = (flags & CLM_ML_WEIGHTED) != 0;
-  const int rank = (flags & CLM_ML_RANK) != 0;
-  const int write_grad = (flags & CLM_ML_GRAD) != 0;
-  const uint nsums = weighted ? CLM_ML_SUMS_WEIGHTED : CLM_ML_SUMS_PLAIN;
-  const uint row_words = rank ? CLM_ML_ROW_WORDS_RANK : CLM_ML_ROW_WORDS_PLAIN;
-  __global uint *restrict cnt = counts + (ulong)gid * CLM_ML_COUNTS * L;
-  __global float *restrict sm = sums + (ulong)gid * nsums * 2 * L;
-  for (uint i = 0; i < CLM_ML_COUNTS * L; ++i)
-    cnt[i] = 0;
-  for (uint i = 0; i < nsums * 2 * L; ++i)
-    sm[i] = 0.0f;
-
-  uint first_bad = CLM_NO_BAD;
-  const uint bands = (n + CLM_ML_BAND - 1) / CLM_ML_BAND;
-  for (uint band = gid; band < bands; band += S) {
-    const uint r0 = band * CLM_ML_BAND;
-    const uint nr = min((uint)CLM_ML_BAND, n - r0);
-    intv rtp[CLM_ML_BAND], rfp[CLM_ML_BAND], rfn[CLM_ML_BAND];
-    float rw8[CLM_ML_BAND];
-    for (uint r = 0; r < CLM_ML_BAND; ++r) {
-      rtp[r] = 0;
-      rfp[r] = 0;
-      rfn[r] = 0;
-      rw8[r] = 1.0f;
-    }
-    if (weighted)
-      for (uint r = 0; r < nr; ++r) {
-        const float w = weights[r0 + r];
-        rw8[r] = w;
-        if (isnan(w) || isinf(w) || w < 0.0f)
-          first_bad = min(first_bad, (r0 + r) * L);
-      }
-
-    for (uint c0 = 0; c0 < L; c0 += CLM_VW) {
-      const uint m = min((uint)CLM_VW, L - c0);
-      floatv t = 0.0f;
-      intv valid;
-      if (m == CLM_VW) {
-        if (!from_pred)
-          t = VLOADF(thr + c0);
-        valid = (intv)CLM_TRUE;
-      } else {
-        float tt[CLM_VW];
-        int tv[CLM_VW];
-        for (uint j = 0; j < CLM_VW; ++j) {
-          tt[j] = (!from_pred && j < m) ? thr[c0 + j] : 0.0f;
-          tv[j] = j < m ? CLM_TRUE : 0;
-        }
-        t = VLOADF(tt);
-        valid = VLOADI(tv);
-      }
-      intv ctp = 0, cfp = 0, cfn = 0;
-      floatv closs = 0.0f, cwtp = 0.0f, cwfp = 0.0f, cwfn = 0.0f, cwtn = 0.0f;
-      for (uint r = 0; r < nr; ++r) {
-        const uint e0 = (r0 + r) * L + c0;
-        intv y, pv = 0;
-        floatv z = 0.0f;
-        if (m == CLM_VW) {
-          y = TO_INTV(VLOADU(labels + e0));
-          if (from_pred)
-            pv = TO_INTV(VLOADU(pred + e0));
-          else
-            z = VLOADF(scores + e0);
-        } else {
-          uchar ty[CLM_VW], tp8[CLM_VW];
-          float tz[CLM_VW];
-          for (uint j = 0; j < CLM_VW; ++j) {
-            ty[j] = j < m ? labels[e0 + j] : (uchar)0;
-            tp8[j] = (from_pred && j < m) ? pred[e0 + j] : (uchar)0;
-            tz[j] = (!from_pred && j < m) ? scores[e0 + j] : 0.0f;
-          }
-          y = TO_INTV(VLOADU(ty));
-          pv = TO_INTV(VLOADU(tp8));
-          z = VLOADF(tz);
-        }
-        const intv pos = (y == (intv)1) & valid;
-        intv prd, bad = y > (intv)1;
-        if (from_pred) {
-          prd = (pv != (intv)0) & valid;
-          bad |= pv > (intv)1;
-        } else {
-          prd = (z > t) & valid;
-          const float w = rw8[r];
-          const floatv yf = TO_FLOATV(y);
-          floatv loss, g;
-          if (probs) {
-            const floatv pc = clamp(z, FLT_EPSILON, 1.0f - FLT_EPSILON);
-            loss = select(-log1p(-pc), -log(pc), pos);
-            g = z - yf;
-            bad |= (z < 0.0f) | (z > 1.0f) | isnan(z);
-          } else {
-            const floatv e = clm_exp_nonpos(-fabs(z));
-            loss = fmax(select(z, -z, pos), 0.0f) + clm_log1p_unit(e);
-            const floatv inv = 1.0f / (1.0f + e);
-            g = select(e * inv, inv, z >= 0.0f) - yf;
-            bad |= isnan(z);
-          }
-          if (weighted) {
-            /* A zero weight drops the row, even a loss of +inf. */
-            loss = w == 0.0f ? (floatv)0.0f : w * loss;
-            g = w * g;
-          }
-          closs += select((floatv)0.0f, loss, valid);
-          if (write_grad) {
-            if (m == CLM_VW) {
-              VSTOREF(g, grad + e0);
-            } else {
-              float tg[CLM_VW];
-              VSTOREF(g, tg);
-              for (uint j = 0; j < m; ++j)
-                grad[e0 + j] = tg[j];
-            }
-          }
-        }
-        bad &= valid;
-        if (ANYV(bad)) {
-          int tb[CLM_VW];
-          VSTOREI(bad, tb);
-          for (uint j = 0; j < CLM_VW; ++j)
-            if (tb[j])
-              first_bad = min(first_bad, e0 + j);
-        }
-        /* pos and prd are 0 or CLM_TRUE, so a & ~b is one of them too. */
-        const intv is_tp = pos & prd, is_fp = prd & ~pos, is_fn = pos & ~prd;
-        const intv one_tp = select((intv)0, (intv)1, is_tp),
-                   one_fp = select((intv)0, (intv)1, is_fp),
-                   one_fn = select((intv)0, (intv)1, is_fn);
-        ctp += one_tp;
-        cfp += one_fp;
-        cfn += one_fn;
-        rtp[r] += one_tp;
-        rfp[r] += one_fp;
-        rfn[r] += one_fn;
-        if (weighted) {
-          const floatv w = (floatv)rw8[r];
-          cwtp += select((floatv)0.0f, w, is_tp);
-          cwfp += select((floatv)0.0f, w, is_fp);
-          cwfn += select((floatv)0.0f, w, is_fn);
-          cwtn += select((floatv)0.0f, w, valid & ~(pos | prd));
-        }
-      }
-      clm_ml_count(cnt + CLM_ML_TP * L + c0, ctp, m);
-      clm_ml_count(cnt + CLM_ML_FP * L + c0, cfp, m);
-      clm_ml_count(cnt + CLM_ML_FN * L + c0, cfn, m);
-      if (!from_pred)
-        clm_ml_kahan(sm + (2 * CLM_ML_LOSS) * L + c0,
-                     sm + (2 * CLM_ML_LOSS + 1) * L + c0, closs, m);
-      if (weighted) {
-        clm_ml_kahan(sm + (2 * CLM_ML_WTP) * L + c0,
-                     sm + (2 * CLM_ML_WTP + 1) * L + c0, cwtp, m);
-        clm_ml_kahan(sm + (2 * CLM_ML_WFP) * L + c0,
-                     sm + (2 * CLM_ML_WFP + 1) * L + c0, cwfp, m);
-        clm_ml_kahan(sm + (2 * CLM_ML_WFN) * L + c0,
-                     sm + (2 * CLM_ML_WFN + 1) * L + c0, cwfn, m);
-        clm_ml_kahan(sm + (2 * CLM_ML_WTN) * L + c0,
-                     sm + (2 * CLM_ML_WTN + 1) * L + c0, cwtn, m);
-      }
-    }
-
-    for (uint r = 0; r < nr; ++r) {
-      const uint tp = clm_hsum_i(rtp[r]), fp = clm_hsum_i(rfp[r]),
-                 fn = clm_hsum_i(rfn[r]);
-      __global uint *restrict rw = rows + (ulong)(r0 + r) * row_words;
-      rw[CLM_ML_ROW_TP] = tp;
-      rw[CLM_ML_ROW_FP] = fp;
-      rw[CLM_ML_ROW_FN] = fn;
-      if (!rank)
-        continue;
-      const uint t_true = tp + fn;
-      if (t_true == 0 || t_true == L) {
-        rw[CLM_ML_ROW_COV] = t_true; /* 0, or every label */
-        for (uint q = CLM_ML_ROW_BAD; q < CLM_ML_ROW_WORDS_RANK; ++q)
-          rw[q] = 0;
-      } else if (t_true <= CLM_ML_SCAN_MAX) {
-        const ulong off = (ulong)(r0 + r) * L;
-        clm_ml_rank_row(scores + off, labels + off, L, rw);
-      } else {
-        const ulong off = (ulong)(r0 + r) * L;
-        __global uint *restrict sc = scratch + (ulong)gid * (3 * L + 2);
-        clm_ml_rank_sorted(scores + off, labels + off, L, t_true,
-                           (__global float *)sc, sc + L, sc + 2 * L + 1, rw);
-      }
-    }
-  }
-  if (first_bad != CLM_NO_BAD)
-    atomic_min(status, first_bad);
+  /* Logits, unweighted, no gradient (with or without label ranking): the
+   * common case, instantiated with constant flags so that its loops test
+   * none. */
+  if (flags == 0)
+    clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
+                rows, status, scratch, 0, 0, 0, 0, 0);
+  else if (flags == CLM_ML_RANK)
+    clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
+                rows, status, scratch, 0, 0, 0, 1, 0);
+  else
+    clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
+                rows, status, scratch, (flags & CLM_ML_PROBS) != 0,
+                (flags & CLM_ML_FROM_PRED) != 0, (flags & CLM_ML_WEIGHTED) != 0,
+                (flags & CLM_ML_RANK) != 0, (flags & CLM_ML_GRAD) != 0);
 }

@@ -23,12 +23,21 @@
 #define ML_CHUNK_CELLS ((uint64_t)1 << 25)
 #define ML_CHUNK_ROWS ((uint64_t)1 << 20)
 #define ML_GROUPS_PER_CU 4
+/* Up to this L the row ratios come from a table of quotients (at most
+ * 129 x 129 doubles): four divisions per row were most of the host's fold
+ * for small L. */
+#define ML_QUOT_MAX_L 64
 
 struct slot {
   cl_mem scores, labels, pred, weights, grad, counts, sums, rows, status,
       scratch;
   size_t scores_cap, labels_cap, pred_cap, weights_cap, grad_cap, counts_cap,
       sums_cap, rows_cap, status_cap, scratch_cap;
+  /* Host copies of a chunk's slices and rows, kept across update calls:
+   * allocated per call, the row words (12-36 bytes a row) were fresh pages
+   * to fault in every time, on the thread that folds them. */
+  void *h_counts, *h_sums, *h_rows;
+  size_t h_counts_cap, h_sums_cap, h_rows_cap;
 };
 
 struct ml_ws {
@@ -57,6 +66,9 @@ static void ws_release(void *p) {
     clm_release_mem(&b->pred);
     clm_release_mem(&b->labels);
     clm_release_mem(&b->scores);
+    free(b->h_rows);
+    free(b->h_sums);
+    free(b->h_counts);
   }
   clm_release_mem(&ws->thr);
   clm_release_kernel(&ws->k_ml);
@@ -77,6 +89,10 @@ struct ml_run {
   uint32_t L;
   cl_uint flags;
   uint32_t slices, row_words, nsums;
+  /* Small L: quot[den * (2L + 1) + num] = num / den for the row ratios
+   * (every num, den <= 2L), the same doubles a division gives, and +0.0
+   * for den = 0; NULL: divide. */
+  double *quot;
   struct job {
     struct slot *slot;
     uint64_t first; /* row within the update call */
@@ -144,9 +160,9 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   int count = 0;
   cl_mem m_scores = NULL, m_labels = NULL, m_pred = NULL, m_weights = NULL,
          m_grad = NULL;
-  clm_status st = input_buffer(ctx, wrap, labels, cells, &j->w_labels,
-                               &b->labels, &b->labels_cap, copies, &count,
-                               &m_labels, err);
+  clm_status st =
+      input_buffer(ctx, wrap, labels, cells, &j->w_labels, &b->labels,
+                   &b->labels_cap, copies, &count, &m_labels, err);
   if (st == CLM_OK)
     st = input_buffer(ctx, wrap, scores, cells * sizeof(float), &j->w_scores,
                       &b->scores, &b->scores_cap, copies, &count, &m_scores,
@@ -161,8 +177,8 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const int zc_grad = grad && clm_can_wrap(ctx, grad);
   if (st == CLM_OK && zc_grad) {
     cl_int rc = CL_SUCCESS;
-    j->w_grad = clm_wrap_host(ctx, CL_MEM_READ_WRITE, grad,
-                              cells * sizeof(float), &rc);
+    j->w_grad =
+        clm_wrap_host(ctx, CL_MEM_READ_WRITE, grad, cells * sizeof(float), &rc);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR gradient)");
     m_grad = j->w_grad;
@@ -267,8 +283,8 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
     if (st != CLM_OK)
       return st;
   }
-  rc = clEnqueueReadBuffer(ctx->queue, b->status, CL_FALSE, 0,
-                           sizeof j->status, &j->status, 0, NULL, &j->done);
+  rc = clEnqueueReadBuffer(ctx->queue, b->status, CL_FALSE, 0, sizeof j->status,
+                           &j->status, 0, NULL, &j->done);
   if (rc == CL_SUCCESS)
     rc = clFlush(ctx->queue);
   if (rc != CL_SUCCESS)
@@ -345,39 +361,129 @@ static void fold_slices(struct ml_run *r, const struct job *j) {
   }
 }
 
-/* A ratio over a row, or its weight added to the undefined ones. */
-static void row_ratio(double w, double num, double den, double *sum,
-                      double *undef_w) {
-  if (den > 0)
-    *sum += w * (num / den);
-  else
-    *undef_w += w;
+/* A ratio over a row (from the table when there is one), or its weight
+ * added to the undefined ones. Branch-free: which rows are undefined is
+ * data-dependent. Adding +0.0 leaves these sums (all >= +0.0) unchanged,
+ * so the result is the branchy version's. */
+static inline void row_ratio(double w, uint64_t num, uint64_t den,
+                             const double *quot, uint64_t stride, double *sum,
+                             double *undef_w) {
+  const int def = den > 0;
+  const double q = !def   ? 0.0
+                   : quot ? quot[(size_t)den * stride + num]
+                          : (double)num / (double)den;
+  *sum += def ? w * q : 0.0;
+  *undef_w += def ? 0.0 : w;
+}
+
+/* The per-row sums, as locals while a chunk's rows are folded: kept in the
+ * state, the compiler must store every one of them after each row (the
+ * state could alias the rows), a chain of store-to-load round trips. */
+struct row_acc {
+  double w_sum, exact_w, diff_w, prec_sum, rec_sum, f1_sum, jac_sum;
+  double prec_undef_w, rec_undef_w, f1_undef_w, jac_undef_w;
+  double coverage_sum, lrap_sum, rank_loss_sum, auc_sum, auc_undef_w;
+};
+
+/* fold_rows for unweighted rows without label ranking, the common case,
+ * with the same results: every w_r is 1, so the weight, exact-match,
+ * wrong-cell and undefined-row sums are integers (exact in double below
+ * 2^53, whatever the order) and count in uint64; w * q is q. Only the four
+ * ratio sums stay double, added in row order. */
+static void fold_rows_plain(struct ml_run *r, const struct job *j) {
+  clm_multilabel_state *a = &r->acc;
+  const cl_uint *rows = j->rows;
+  const double *quot = r->quot;
+  const uint64_t stride = 2 * (uint64_t)r->L + 1;
+  uint64_t exact = 0, diff = 0, pu = 0, ru = 0, fu = 0, ju = 0;
+  double prec = a->prec_sum, rec = a->rec_sum, f1 = a->f1_sum, jac = a->jac_sum;
+#define ML_Q(num, den)                                                         \
+  (quot ? quot[(size_t)(den)*stride + (num)] : (double)(num) / (double)(den))
+  for (uint32_t i = 0; i < j->n; ++i) {
+    const cl_uint *rw = rows + (size_t)i * CLM_ML_ROW_WORDS_PLAIN;
+    const uint64_t tp = rw[CLM_ML_ROW_TP], fp = rw[CLM_ML_ROW_FP],
+                   fn = rw[CLM_ML_ROW_FN];
+    exact += fp + fn == 0;
+    diff += fp + fn;
+    /* tp + fp + fn = 0 leaves every ratio undefined; then tp = 0 too. */
+    pu += tp + fp == 0;
+    ru += tp + fn == 0;
+    fu += tp + fp + fn == 0;
+    ju += tp + fp + fn == 0;
+    if (quot) { /* row den = 0 of the table holds +0.0: no branches */
+      prec += quot[(tp + fp) * stride + tp];
+      rec += quot[(tp + fn) * stride + tp];
+      f1 += quot[(2 * tp + fp + fn) * stride + 2 * tp];
+      jac += quot[(tp + fp + fn) * stride + tp];
+    } else {
+      prec += tp + fp ? ML_Q(tp, tp + fp) : 0.0;
+      rec += tp + fn ? ML_Q(tp, tp + fn) : 0.0;
+      f1 += tp + fp + fn ? ML_Q(2 * tp, 2 * tp + fp + fn) : 0.0;
+      jac += tp + fp + fn ? ML_Q(tp, tp + fp + fn) : 0.0;
+    }
+  }
+#undef ML_Q
+  a->w_sum += (double)j->n;
+  a->exact_w += (double)exact;
+  a->diff_w += (double)diff;
+  a->prec_undef_w += (double)pu;
+  a->rec_undef_w += (double)ru;
+  a->f1_undef_w += (double)fu;
+  a->jac_undef_w += (double)ju;
+  a->prec_sum = prec;
+  a->rec_sum = rec;
+  a->f1_sum = f1;
+  a->jac_sum = jac;
+  a->n += j->n;
 }
 
 /* Adds a chunk's rows to the per-row sums, in row order. */
 static void fold_rows(struct ml_run *r, const struct job *j) {
+  if (!r->weights && !r->acc.label_ranking) {
+    fold_rows_plain(r, j);
+    return;
+  }
   clm_multilabel_state *a = &r->acc;
   const double L = r->L;
+  const int rank = a->label_ranking;
+  const uint32_t words = r->row_words;
+  const cl_uint *rows = j->rows;
+  const double *quot = r->quot;
+  const uint64_t stride = 2 * (uint64_t)r->L + 1;
+  const float *weights = r->weights ? r->weights + j->first : NULL;
+  struct row_acc x = {
+      a->w_sum,       a->exact_w,       a->diff_w,      a->prec_sum,
+      a->rec_sum,     a->f1_sum,        a->jac_sum,     a->prec_undef_w,
+      a->rec_undef_w, a->f1_undef_w,    a->jac_undef_w, a->coverage_sum,
+      a->lrap_sum,    a->rank_loss_sum, a->auc_sum,     a->auc_undef_w};
   for (uint32_t i = 0; i < j->n; ++i) {
-    const cl_uint *rw = j->rows + (size_t)i * r->row_words;
-    const double w = r->weights ? (double)r->weights[j->first + i] : 1.0;
-    const double tp = rw[CLM_ML_ROW_TP], fp = rw[CLM_ML_ROW_FP],
-                 fn = rw[CLM_ML_ROW_FN];
-    a->w_sum += w;
-    if (fp + fn == 0)
-      a->exact_w += w;
-    a->diff_w += w * (fp + fn);
-    row_ratio(w, tp, tp + fp, &a->prec_sum, &a->prec_undef_w);
-    row_ratio(w, tp, tp + fn, &a->rec_sum, &a->rec_undef_w);
-    row_ratio(w, 2 * tp, 2 * tp + fp + fn, &a->f1_sum, &a->f1_undef_w);
-    row_ratio(w, tp, tp + fp + fn, &a->jac_sum, &a->jac_undef_w);
-    if (!a->label_ranking)
+    const cl_uint *rw = rows + (size_t)i * words;
+    const double w = weights ? (double)weights[i] : 1.0;
+    /* Each count is at most L < 2^32, so the sums below do not wrap. */
+    const uint64_t tp = rw[CLM_ML_ROW_TP], fp = rw[CLM_ML_ROW_FP],
+                   fn = rw[CLM_ML_ROW_FN];
+    x.w_sum += w;
+    x.exact_w += fp + fn == 0 ? w : 0.0;
+    x.diff_w += w * (double)(fp + fn);
+    if (quot) {
+      row_ratio(w, tp, tp + fp, quot, stride, &x.prec_sum, &x.prec_undef_w);
+      row_ratio(w, tp, tp + fn, quot, stride, &x.rec_sum, &x.rec_undef_w);
+      row_ratio(w, 2 * tp, 2 * tp + fp + fn, quot, stride, &x.f1_sum,
+                &x.f1_undef_w);
+      row_ratio(w, tp, tp + fp + fn, quot, stride, &x.jac_sum, &x.jac_undef_w);
+    } else {
+      row_ratio(w, tp, tp + fp, NULL, 0, &x.prec_sum, &x.prec_undef_w);
+      row_ratio(w, tp, tp + fn, NULL, 0, &x.rec_sum, &x.rec_undef_w);
+      row_ratio(w, 2 * tp, 2 * tp + fp + fn, NULL, 0, &x.f1_sum, &x.f1_undef_w);
+      row_ratio(w, tp, tp + fp + fn, NULL, 0, &x.jac_sum, &x.jac_undef_w);
+    }
+    if (!rank)
       continue;
-    const double t = tp + fn;
-    a->coverage_sum += w * rw[CLM_ML_ROW_COV];
+    const double t = (double)(tp + fn);
+    x.coverage_sum += w * rw[CLM_ML_ROW_COV];
     if (t == 0 || t == L) {
-      a->lrap_sum += w; /* scikit-learn scores such rows 1 */
-      a->auc_undef_w += w;
+      x.lrap_sum += w; /* scikit-learn scores such rows 1 */
+      x.auc_undef_w += w;
       continue;
     }
     const double pairs = t * (L - t);
@@ -387,10 +493,26 @@ static void fold_rows(struct ml_run *r, const struct job *j) {
                                 (uint64_t)rw[CLM_ML_ROW_TIE + 1] << 32);
     float lr;
     memcpy(&lr, &rw[CLM_ML_ROW_LRAP], sizeof lr);
-    a->lrap_sum += w * ((double)lr / t);
-    a->rank_loss_sum += w * (bad / pairs);
-    a->auc_sum += w * ((pairs - bad + 0.5 * tie) / pairs);
+    x.lrap_sum += w * ((double)lr / t);
+    x.rank_loss_sum += w * (bad / pairs);
+    x.auc_sum += w * ((pairs - bad + 0.5 * tie) / pairs);
   }
+  a->w_sum = x.w_sum;
+  a->exact_w = x.exact_w;
+  a->diff_w = x.diff_w;
+  a->prec_sum = x.prec_sum;
+  a->rec_sum = x.rec_sum;
+  a->f1_sum = x.f1_sum;
+  a->jac_sum = x.jac_sum;
+  a->prec_undef_w = x.prec_undef_w;
+  a->rec_undef_w = x.rec_undef_w;
+  a->f1_undef_w = x.f1_undef_w;
+  a->jac_undef_w = x.jac_undef_w;
+  a->coverage_sum = x.coverage_sum;
+  a->lrap_sum = x.lrap_sum;
+  a->rank_loss_sum = x.rank_loss_sum;
+  a->auc_sum = x.auc_sum;
+  a->auc_undef_w = x.auc_undef_w;
   a->n += j->n;
 }
 
@@ -423,13 +545,23 @@ static void run_release(void *self, int slot) {
 }
 
 static void run_free(struct ml_run *r) {
-  for (int i = 0; i < 2; ++i) {
-    job_release(&r->job[i]);
-    free(r->job[i].rows);
-    free(r->job[i].sums);
-    free(r->job[i].counts);
-  }
+  for (int i = 0; i < 2; ++i)
+    job_release(&r->job[i]); /* the host scratch stays in the slots */
+  free(r->quot);
   clm_multilabel_state_release(&r->acc);
+}
+
+/* A slot's host buffer of at least `bytes`, grown (contents dropped) when
+ * smaller; NULL when it cannot be allocated. */
+static void *host_scratch(void **p, size_t *cap, size_t bytes) {
+  if (*p && *cap >= bytes)
+    return *p;
+  free(*p);
+  *cap = 0;
+  *p = clm_malloc(bytes ? bytes : 1);
+  if (*p)
+    *cap = bytes;
+  return *p;
 }
 
 static uint64_t round_up(uint64_t x, uint64_t m) {
@@ -468,9 +600,9 @@ static clm_status upload_thresholds(clm_context *ctx, struct ml_ws *ws,
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0, "thresholds");
   for (uint32_t c = 0; c < L; ++c)
     thr[c] = clm_binary_device_threshold(s->kind, s->thresholds[c]);
-  clm_status st = clm_ensure_buffer(ctx, &ws->thr, &ws->thr_cap,
-                                    (size_t)L * sizeof(float),
-                                    CL_MEM_READ_ONLY, err);
+  clm_status st =
+      clm_ensure_buffer(ctx, &ws->thr, &ws->thr_cap, (size_t)L * sizeof(float),
+                        CL_MEM_READ_ONLY, err);
   if (st == CLM_OK) {
     const cl_int rc =
         clEnqueueWriteBuffer(ctx->queue, ws->thr, CL_TRUE, 0,
@@ -487,8 +619,8 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
                          const float *scores, const uint8_t *pred,
                          int from_pred, const float *weights, uint64_t n,
                          float *grad_out, clm_error *err) {
-  const char *fn = from_pred ? "clm_multilabel_update_predictions"
-                             : "clm_multilabel_update";
+  const char *fn =
+      from_pred ? "clm_multilabel_update_predictions" : "clm_multilabel_update";
   if (!state || !state->tp)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "%s: the state is not initialised", fn);
@@ -530,8 +662,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
                      .base = base,
                      .L = L};
   r.flags = (state->kind == CLM_SCORES_PROBS ? CLM_ML_PROBS : 0) |
-            (pred ? CLM_ML_FROM_PRED : 0) |
-            (weights ? CLM_ML_WEIGHTED : 0) |
+            (pred ? CLM_ML_FROM_PRED : 0) | (weights ? CLM_ML_WEIGHTED : 0) |
             (state->label_ranking ? CLM_ML_RANK : 0) |
             (r.grad_out ? CLM_ML_GRAD : 0);
   r.nsums = weights ? CLM_ML_SUMS_WEIGHTED : CLM_ML_SUMS_PLAIN;
@@ -557,12 +688,26 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
       clm_engine_chunk_rows(ctx, (uint64_t)L * sizeof(float), 1, cap);
   const uint64_t rows = chunk < n ? chunk : n;
   r.slices = slice_count(ctx, rows, L, r.nsums, state->label_ranking);
+  if (L <= ML_QUOT_MAX_L && n >= (uint64_t)(2 * L + 1) * (2 * L + 1)) {
+    const size_t stride = 2 * (size_t)L + 1;
+    r.quot = clm_malloc(stride * stride * sizeof(double));
+    if (r.quot) { /* without the table the rows divide: the same values */
+      memset(r.quot, 0, stride * sizeof(double)); /* den = 0: adds +0.0 */
+      for (size_t den = 1; den < stride; ++den)
+        for (size_t num = 0; num <= den; ++num)
+          r.quot[den * stride + num] = (double)num / (double)den;
+    }
+  }
   for (int i = 0; i < 2 && st == CLM_OK; ++i) {
     struct job *j = &r.job[i];
-    j->counts = clm_malloc((size_t)r.slices * CLM_ML_COUNTS * L *
-                           sizeof(cl_uint));
-    j->sums = clm_malloc((size_t)r.slices * r.nsums * 2 * L * sizeof(float));
-    j->rows = clm_malloc((size_t)rows * r.row_words * sizeof(cl_uint));
+    struct slot *b = &ws->slot[i];
+    j->counts =
+        host_scratch(&b->h_counts, &b->h_counts_cap,
+                     (size_t)r.slices * CLM_ML_COUNTS * L * sizeof(cl_uint));
+    j->sums = host_scratch(&b->h_sums, &b->h_sums_cap,
+                           (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
+    j->rows = host_scratch(&b->h_rows, &b->h_rows_cap,
+                           (size_t)rows * r.row_words * sizeof(cl_uint));
     if (!j->counts || !j->sums || !j->rows)
       st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate host scratch for %u slices of %u labels",
@@ -599,16 +744,17 @@ clm_status clm_multilabel_update(clm_context *ctx, clm_multilabel_state *state,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multilabel_update: NULL scores");
   pthread_mutex_lock(&ctx->lock);
-  clm_status st = update(ctx, state, base, labels, scores, NULL, 0, weights,
-                         n, grad_out, err);
+  clm_status st = update(ctx, state, base, labels, scores, NULL, 0, weights, n,
+                         grad_out, err);
   pthread_mutex_unlock(&ctx->lock);
   return st;
 }
 
-clm_status clm_multilabel_update_predictions(
-    clm_context *ctx, clm_multilabel_state *state, uint64_t base,
-    const uint8_t *labels, const uint8_t *pred, const float *weights,
-    uint64_t n, clm_error *err) {
+clm_status
+clm_multilabel_update_predictions(clm_context *ctx, clm_multilabel_state *state,
+                                  uint64_t base, const uint8_t *labels,
+                                  const uint8_t *pred, const float *weights,
+                                  uint64_t n, clm_error *err) {
   clm_error_clear(err);
   if (!ctx)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
