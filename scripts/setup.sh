@@ -10,8 +10,11 @@ with_tests=0
 if [ "${1:-}" = "--tests" ]; then
   with_tests=1
   # Criterion for the unit tests; NumPy, scikit-learn and PyTorch for the
-  # cross-check against independent references.
-  pkgs+=(libcriterion-dev python3 python3-numpy python3-sklearn python3-torch)
+  # cross-check against independent references; libxml2-utils (xmllint) and
+  # Chromium to parse and render the HTML report; Open MPI for the
+  # multi-process tests.
+  pkgs+=(libcriterion-dev python3 python3-numpy python3-sklearn python3-torch
+         libxml2-utils chromium fonts-dejavu-core openmpi-bin libopenmpi-dev)
 fi
 
 missing=()
