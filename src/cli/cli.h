@@ -131,7 +131,8 @@ struct cli_calibration_args {
 };
 struct cli_binary_args {
   const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
-  const char *weights; /* --weights FILE */
+  const char *weights;    /* --weights FILE */
+  const char *save_state; /* --save-state FILE (cli_state.h) */
   clm_scores_kind kind;
   double threshold;
   double pos_weight; /* --pos-weight P, default 1 */
@@ -145,6 +146,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
 struct cli_multiclass_args {
   const char *labels, *pred, *scores, *names, *device;
   const char *weights, *class_weights; /* --weights, --class-weights */
+  const char *save_state;              /* --save-state FILE */
   clm_scores_kind kind;
   unsigned long long classes, top_k;
   int has_ignore_index; /* --ignore-index I */

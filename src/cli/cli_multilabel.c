@@ -2,6 +2,7 @@
  * scores (or 0/1 predictions) to a report, optional per-cell gradients. */
 #include "cli_calibration.h"
 #include "cli_multilabel.h"
+#include "cli_state.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ static void usage(FILE *f) {
       "                         also when L > %d\n"
       "  --device SPEC          device index or name substring "
       "(CLMETRICS_DEVICE)\n"
+      "  --save-state FILE      also write the run's mergeable state (see\n"
+      "                         `clmetrics merge`)\n"
       "  --json                 print one JSON object instead of the table\n"
       "  --help                 this help\n",
       CLI_ML_TABLE_ROWS, CLI_ML_TABLE_ROWS, CLI_ML_MCM_MAX);
@@ -84,19 +87,12 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       }
     if (matched)
       continue;
-    static const char *const with_value[] = {"--labels",
-                                             "--scores",
-                                             "--pred",
-                                             "--scores-kind",
-                                             "--threshold",
-                                             "--thresholds",
-                                             "--names",
-                                             "--weights",
-                                             "--zero-division",
-                                             "--grad-out",
-                                             "--sort",
-                                             "--device",
-                                             NULL};
+    static const char *const with_value[] = {
+        "--labels",      "--scores",    "--pred",
+        "--scores-kind", "--threshold", "--thresholds",
+        "--names",       "--weights",   "--zero-division",
+        "--grad-out",    "--sort",      "--device",
+        "--save-state",  NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multilabel", &v);
     if (rc >= 0)
@@ -115,6 +111,8 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       a->weights = v;
     else if (strcmp(arg, "--grad-out") == 0)
       a->grad_out = v;
+    else if (strcmp(arg, "--save-state") == 0)
+      a->save_state = v;
     else if (strcmp(arg, "--device") == 0)
       a->device = v;
     else if (strcmp(arg, "--scores-kind") == 0) {
@@ -376,6 +374,9 @@ static int evaluate(const struct cli_multilabel_args *a,
                                                w, m, &err)
            : clm_multilabel_update(r->ctx, &r->state, first, y, z, w, m, b.grad,
                                    &err);
+    if (st == CLM_OK && z && r->srank) /* --save-state's streaming ranking */
+      st =
+          cli_state_rank_add(r->ctx, r->srank, r->scores, first, m, y, z, &err);
     if (st != CLM_OK) {
       rc = update_error(a, &err, st);
       break;
@@ -410,8 +411,20 @@ static int compute(const struct cli_multilabel_args *a,
   }
   const int one_d = clm_array_ndim(r->labels) == 1;
   if (cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n,
-                      one_d ? 0 : r->L))
+                      one_d ? 0 : r->L) ||
+      (a->save_state && cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
+  /* The saved state carries streaming per-label and micro rankings
+   * (unweighted runs only: weighted ranking has no mergeable state). */
+  if (a->save_state && r->scores && !a->rank.off && !a->weights) {
+    if (!(r->srank = calloc(1, sizeof *r->srank))) {
+      cli_error("cannot allocate the streaming ranking");
+      return CLI_EXIT_ERROR;
+    }
+    if ((rc = cli_state_rank_begin(r->srank, r->scores, (uint32_t)r->L, 1,
+                                   a->kind, NULL)) >= 0)
+      return rc;
+  }
   if ((rc = evaluate(a, r)) >= 0)
     return rc;
   st = clm_multilabel_finalize(&r->state, a->zd, &r->res);
@@ -428,13 +441,23 @@ static int compute(const struct cli_multilabel_args *a,
   if (r->scores && !a->rank.off && (rc = cli_multilabel_ranking(a, r)) >= 0)
     return rc;
   r->compute_s = cli_now() - t0;
-  if (cli_output_commit(&r->gout))
+  if (a->save_state && (rc = cli_state_of_multilabel(
+                            a, &r->state, r->names, r->thresholds != NULL,
+                            r->srank, &r->bundle)) >= 0)
+    return rc;
+  if (cli_output_commit(&r->gout) ||
+      cli_state_save_commit(&r->sout, r->bundle) >= 0)
     return CLI_EXIT_ERROR;
   return -1;
 }
 
 static void run_free(struct cli_multilabel_run *r) {
   cli_output_abort(&r->gout);
+  cli_output_abort(&r->sout);
+  if (r->srank)
+    cli_state_rank_free(r->srank);
+  free(r->srank);
+  cli_state_free(r->bundle);
   clm_ranking_result_release(&r->rank_labels);
   clm_ranking_result_release(&r->rank_micro);
   clm_multilabel_result_release(&r->res);
@@ -459,8 +482,9 @@ int cli_multilabel(int argc, char **argv) {
                                  {"--weights", a.weights},
                                  {"--thresholds", a.thresholds},
                                  {"--names", a.names}};
-  const struct cli_file outs[] = {{"--grad-out", a.grad_out}};
-  rc = cli_check_outputs(ins, 6, outs, 1);
+  const struct cli_file outs[] = {{"--grad-out", a.grad_out},
+                                  {"--save-state", a.save_state}};
+  rc = cli_check_outputs(ins, 6, outs, 2);
   if (rc >= 0)
     return rc;
   struct cli_multilabel_run r = {0};

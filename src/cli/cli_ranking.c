@@ -411,3 +411,62 @@ void cli_ranking_json_timing(struct json *j,
   json_u64(j, "ranking_passes", out->result.passes);
   json_u64(j, "ranking_memory_bytes", out->result.memory_bytes);
 }
+
+/* ---- certified intervals of a streaming (merged) result ---- */
+
+static void json_pair(struct json *j, const char *key, double lo, double hi) {
+  json_array_open(j, key);
+  json_number(j, NULL, lo);
+  json_number(j, NULL, hi);
+  json_array_close(j);
+}
+
+void cli_ranking_json_class_interval(struct json *j,
+                                     const clm_ranking_class *c) {
+  json_pair(j, "roc_auc_interval", c->roc_auc_lo, c->roc_auc_hi);
+  json_pair(j, "average_precision_interval", c->average_precision_lo,
+            c->average_precision_hi);
+}
+
+void cli_ranking_avg_interval(const clm_ranking_result *q, int auc,
+                              int weighted, double *lo, double *hi) {
+  double slo = 0, shi = 0, w = 0;
+  for (uint32_t k = 0; k < q->k; ++k) {
+    const clm_ranking_class *c = &q->classes[k];
+    const double l = auc ? c->roc_auc_lo : c->average_precision_lo;
+    const double h = auc ? c->roc_auc_hi : c->average_precision_hi;
+    if (isnan(l))
+      continue; /* undefined values are left out, as in the averages */
+    const double cw = weighted ? (double)c->positives : 1.0;
+    slo += cw * l;
+    shi += cw * h;
+    w += cw;
+  }
+  *lo = w > 0 ? slo / w : NAN;
+  *hi = w > 0 ? shi / w : NAN;
+}
+
+void cli_ranking_json_avg_interval(struct json *j, const clm_ranking_result *q,
+                                   int auc) {
+  double lo, hi;
+  cli_ranking_avg_interval(q, auc, 0, &lo, &hi);
+  json_pair(j, "macro_interval", lo, hi);
+  cli_ranking_avg_interval(q, auc, 1, &lo, &hi);
+  json_pair(j, "weighted_interval", lo, hi);
+}
+
+void cli_ranking_json_exact(struct json *j, const clm_ranking_result *q) {
+  json_bool(j, "ranking_exact", q->exact);
+}
+
+void cli_ranking_text_interval(FILE *f, const clm_ranking_result *q,
+                               const char *what, double lo, double hi) {
+  (void)q;
+  if (isnan(lo))
+    return;
+  if (lo == hi)
+    fprintf(f, "    %s exact (certified interval of width 0)\n", what);
+  else
+    fprintf(f, "    %s in [%.6f, %.6f] (certified; merged state)\n", what, lo,
+            hi);
+}
