@@ -79,7 +79,12 @@ set(CLM_CLI_SOURCES
   src/cli/cli_demo.c
   src/cli/cli_devices.c
   src/cli/cli_selftest.c
-  src/cli/json.c)
+  src/cli/json.c
+  # the visual report: --html, --svg-dir
+  src/cli/svg.c
+  src/cli/report_html.c
+  src/cli/report_figures.c
+  src/cli/report_pages.c)
 
 # Generates the embedded kernel table into OUT from the .cl files in
 # SRC_DIR/kernels.

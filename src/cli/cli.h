@@ -120,6 +120,7 @@ struct cli_ranking_args {
   const char *roc_out, *pr_out;    /* CSV files */
   unsigned long long curve_points; /* --curve-points, default 1000 */
   unsigned long long budget;       /* --ranking-memory bytes; 0: default */
+  int curves; /* compute curves for the visual report (--html, --svg-dir) */
 };
 /* The calibration options shared by `binary` and `multiclass`
  * (cli_calibration.h). */
@@ -128,6 +129,12 @@ struct cli_calibration_args {
   unsigned long long bins;     /* --calibration-bins, default 15 */
   int quantile;                /* --calibration-strategy quantile */
   const char *reliability_out; /* --reliability-out FILE.csv */
+};
+/* The visual report's options (report_html.h). */
+struct cli_report_args {
+  const char *html;    /* --html FILE.html */
+  const char *svg_dir; /* --svg-dir DIR */
+  int full;            /* --full: every class in the page's table */
 };
 struct cli_binary_args {
   const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
@@ -140,6 +147,7 @@ struct cli_binary_args {
   int json;
   struct cli_ranking_args rank;
   struct cli_calibration_args calib;
+  struct cli_report_args report; /* --html, --svg-dir */
 };
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
 
@@ -156,6 +164,7 @@ struct cli_multiclass_args {
   int json;
   struct cli_ranking_args rank;
   struct cli_calibration_args calib;
+  struct cli_report_args report; /* --html, --svg-dir, --full */
 };
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a);

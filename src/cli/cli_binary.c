@@ -3,6 +3,7 @@
 #include "cli_calibration.h"
 #include "cli_ranking.h"
 #include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ static void usage(FILE *f) {
       "                         `clmetrics merge`)\n"
       "  --json                 print one JSON object instead of the table\n"
       "  --help                 this help\n");
+  fputs(cli_report_help, f);
 }
 
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
@@ -75,6 +77,8 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     int rrc = cli_ranking_flag(argc, argv, &i, "binary", &a->rank);
     if (rrc == 0)
       rrc = cli_calibration_flag(argc, argv, &i, "binary", &a->calib);
+    if (rrc == 0) /* --html, --svg-dir */
+      rrc = cli_report_flag(argc, argv, &i, "binary", 0, &a->report);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
@@ -145,6 +149,7 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
   const int crc = cli_calibration_check("binary", &a->calib, 1);
   if (crc >= 0)
     return crc;
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return cli_ranking_check("binary", &a->rank);
 }
 
@@ -461,7 +466,7 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   return -1;
 }
 
-static void report(const struct cli_binary_args *a, const struct run *r) {
+static int report(const struct cli_binary_args *a, const struct run *r) {
   cli_warn_undefined(&r->res, a->zd);
   cli_ranking_warn(&r->rank);
   struct cli_binary_report rep = {
@@ -479,10 +484,14 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
       .ranking = r->rank.done ? &r->rank : NULL,
       .calibration = r->cal.done ? &r->cal : NULL,
   };
+  const int hrc = cli_report_binary(&a->report, &rep); /* --html */
+  if (hrc >= 0)
+    return hrc;
   if (a->json)
     cli_print_binary_json(stdout, &rep);
   else
     cli_print_binary_text(stdout, &rep);
+  return CLI_EXIT_OK;
 }
 
 /* Removes unfinished outputs and frees what the run holds. */
@@ -524,10 +533,11 @@ int cli_binary(int argc, char **argv) {
   rc = cli_check_outputs(ins, 4, outs, 6);
   if (rc >= 0)
     return rc;
+  if ((rc = cli_report_check(&a.report, ins, 4, outs, 5)) >= 0)
+    return rc;
   struct run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
-    report(&a, &r);
-    rc = CLI_EXIT_OK;
+    rc = report(&a, &r);
   }
   run_free(&r);
   return rc;

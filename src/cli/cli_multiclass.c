@@ -4,6 +4,7 @@
 #include "cli_ranking.h"
 #include "cli_outputs.h"
 #include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -59,6 +60,10 @@ static void usage(FILE *f) {
       "                       `clmetrics merge`)\n"
       "  --json               print one JSON object instead of the report\n"
       "  --help               this help\n");
+  fputs(cli_report_help, f);
+  fputs("  --full                 with --html: every class in the page's "
+        "table\n",
+        f);
 }
 
 int cli_multiclass_parse_args(int argc, char **argv,
@@ -79,6 +84,8 @@ int cli_multiclass_parse_args(int argc, char **argv,
     int rrc = cli_ranking_flag(argc, argv, &i, "multiclass", &a->rank);
     if (rrc == 0)
       rrc = cli_calibration_flag(argc, argv, &i, "multiclass", &a->calib);
+    if (rrc == 0) /* --html, --svg-dir, --full */
+      rrc = cli_report_flag(argc, argv, &i, "multiclass", 1, &a->report);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
@@ -169,6 +176,7 @@ int cli_multiclass_parse_args(int argc, char **argv,
       cli_calibration_check("multiclass", &a->calib, a->scores != NULL);
   if (crc >= 0)
     return crc;
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return cli_ranking_check("multiclass", &a->rank);
 }
 
@@ -610,12 +618,31 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
   return cli_state_save_commit(&r->sout, r->bundle);
 }
 
-static void report(const struct cli_multiclass_args *a, const struct run *r) {
+static int report(const struct cli_multiclass_args *a, const struct run *r) {
   cli_warn_multiclass_undefined(&r->res, r->names, a->zd);
   cli_ranking_warn(&r->rank);
   const struct cli_ranking_out *q = r->rank.done ? &r->rank : NULL;
   const struct cli_multiclass_extra extra = {
       r->state.w_confusion, r->cal.done ? &r->cal : NULL, &r->state};
+  const struct cli_report_multiclass page = {
+      .res = &r->res,
+      .cm = r->state.confusion,
+      .wcm = r->state.w_confusion,
+      .names = r->names,
+      .ctx = r->ctx,
+      .startup_s = clm_context_startup_seconds(r->ctx),
+      .compute_s = r->compute_s,
+      .total_s = cli_now() - cli_start_time,
+      .ranking = q,
+      .calibration = extra.calibration,
+      .labels_path = a->labels,
+      .pred_path = a->pred,
+      .scores_path = a->scores,
+      .weights_path = a->weights,
+      .kind = a->kind};
+  const int hrc = cli_report_multiclass(&a->report, &page); /* --html */
+  if (hrc >= 0)
+    return hrc;
   if (a->json)
     cli_print_multiclass_json(stdout, &r->res, r->state.confusion, r->names,
                               a->zd, r->ctx,
@@ -626,6 +653,7 @@ static void report(const struct cli_multiclass_args *a, const struct run *r) {
                               r->ctx, clm_context_startup_seconds(r->ctx),
                               r->compute_s, cli_now() - cli_start_time, q,
                               &extra);
+  return CLI_EXIT_OK;
 }
 
 static void run_free(struct run *r) {
@@ -664,12 +692,13 @@ int cli_multiclass(int argc, char **argv) {
   rc = cli_check_outputs(ins, 6, outs, 4);
   if (rc >= 0)
     return rc;
+  if ((rc = cli_report_check(&a.report, ins, 6, outs, 3)) >= 0)
+    return rc;
   struct run r;
   memset(&r, 0, sizeof r);
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = settle_classes(&a, &r)) < 0 &&
       (rc = compute(&a, &r)) < 0) {
-    report(&a, &r);
-    rc = CLI_EXIT_OK;
+    rc = report(&a, &r);
   }
   run_free(&r);
   return rc;

@@ -3,6 +3,7 @@
 #include "cli_calibration.h"
 #include "cli_multilabel.h"
 #include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -51,6 +52,11 @@ static void usage(FILE *f) {
       "  --json                 print one JSON object instead of the table\n"
       "  --help                 this help\n",
       CLI_ML_TABLE_ROWS, CLI_ML_TABLE_ROWS, CLI_ML_MCM_MAX);
+  fputs(cli_report_help, f);
+  fprintf(f,
+          "                         with --full, every label in the page's\n"
+          "                         table (else the %d largest)\n",
+          CLI_REPORT_TABLE_ROWS);
 }
 
 static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
@@ -78,6 +84,12 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
     if (rrc > 0)
       return rrc;
     if (rrc < 0)
+      continue;
+    const int hrc = /* --html, --svg-dir */
+        cli_report_flag(argc, argv, &i, "multilabel", 0, &a->report);
+    if (hrc > 0)
+      return hrc;
+    if (hrc < 0)
       continue;
     int matched = 0;
     for (size_t s = 0; s < sizeof switches / sizeof *switches; ++s)
@@ -159,6 +171,7 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
   if (a->pred && (a->thresholds || a->threshold_given))
     return cli_usage_error("multilabel",
                            "--threshold and --thresholds need --scores");
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return -1;
 }
 
@@ -487,15 +500,19 @@ int cli_multilabel(int argc, char **argv) {
   rc = cli_check_outputs(ins, 6, outs, 2);
   if (rc >= 0)
     return rc;
+  if ((rc = cli_report_check(&a.report, ins, 6, outs, 1)) >= 0)
+    return rc;
   struct cli_multilabel_run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
     cli_warn_multilabel_undefined(&r.res, r.names, a.zd);
     r.total_s = cli_now() - cli_start_time;
-    if (a.json)
+    rc = cli_report_multilabel(&a.report, &a, &r); /* --html */
+    if (rc < 0 && a.json)
       cli_print_multilabel_json(stdout, &a, &r);
-    else
+    else if (rc < 0)
       cli_print_multilabel_text(stdout, &a, &r);
-    rc = CLI_EXIT_OK;
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
   }
   run_free(&r);
   return rc;

@@ -29,7 +29,8 @@ struct cli_multilabel_args {
   clm_zero_division zd;
   int json, full, all_labels, no_label_ranking;
   enum cli_ml_sort sort;
-  struct cli_ranking_args rank; /* --no-ranking, --ranking-memory */
+  struct cli_ranking_args rank;  /* --no-ranking, --ranking-memory */
+  struct cli_report_args report; /* --html, --svg-dir (--full above) */
 };
 
 /* Everything one run holds, freed by one clean-up on every path. */

@@ -2,6 +2,7 @@
  * source over the loaded arrays, and the ROC / PR curve files. */
 #include "cli_calibration.h"
 #include "cli_ranking.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -278,6 +279,14 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   if (a->budget)
     o.memory_budget = a->budget;
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
+  /* Curves only for the visual report: at most CLI_REPORT_CURVE_CELLS
+   * points over all classes (a page draws at most 500 per curve). */
+  if (!o.curve_points && a->curves) {
+    const uint64_t per = CLI_REPORT_CURVE_CELLS / k;
+    o.curve_points = per < 2                 ? 2
+                     : per < a->curve_points ? per
+                                             : a->curve_points;
+  }
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
   const clm_ranking_source source = {&src,
