@@ -344,6 +344,41 @@ def demo_case(cli, d):
 
 # ---- the screenshot ----------------------------------------------------
 
+def merge_case(cli, d):
+    """`merge --html`: the page of merged saved states, from the merged
+    counts (no curves: the page says so) and the same numbers as the JSON."""
+    rng = np.random.default_rng(15)
+    n = 3000
+    y = (rng.random(n) < 0.4).astype(np.uint8)
+    z = (np.where(y == 1, 1.0, -1.0) + rng.normal(0, 1.5, n)).astype(
+        np.float32)
+    states = []
+    for i in range(3):
+        Y, Z = (os.path.join(d, "%s%d.npy" % (x, i)) for x in "yz")
+        np.save(Y, y[i * 1000:(i + 1) * 1000])
+        np.save(Z, z[i * 1000:(i + 1) * 1000])
+        states.append(os.path.join(d, "s%d.state" % i))
+        run(cli, "binary", "--labels", Y, "--scores", Z, "--save-state",
+            states[-1])
+    html, sd = os.path.join(d, "m.html"), os.path.join(d, "m-svg")
+    out = run(cli, "merge", *states, "--html", html, "--svg-dir", sd,
+              "--json")
+    js = json.loads(out.stdout)
+    root, text = check_page(html, js, ["confusion.svg", "reliability.svg",
+                                       "histogram.svg"], sd)
+    check("3 saved states" in text, "merged page does not name its states")
+    check("Not shown" in text and "curve" in text,
+          "merged page does not say the curves are missing")
+    check(r4(js["accuracy"]) in text, "merged page lacks the accuracy")
+    lo, hi = js["roc_auc_interval"]
+    check("[%.6f, %.6f]" % (lo, hi) in text,
+          "merged page lacks the ROC-AUC interval [%.6f, %.6f]" % (lo, hi))
+    # The page never replaces a state file.
+    run(cli, "merge", *states, "--html", states[0], expect=2)
+    with open(states[0], "rb") as f:
+        check(f.read(4) == b"CLMB", "a refused page replaced a state file")
+
+
 def png_pixels(path):
     """(width, height, rows of RGB(A) bytes, bytes per pixel) of an 8-bit
     RGB or RGBA PNG, decoded with zlib."""
@@ -447,7 +482,7 @@ def main():
                 return 77
         else:
             for case in (binary_cases, multiclass_cases, multilabel_cases,
-                         demo_case):
+                         demo_case, merge_case):
                 sub = os.path.join(d, case.__name__)
                 os.mkdir(sub)
                 case(cli, sub)

@@ -2,13 +2,15 @@
  * number, merged in the order given) and prints the report one run over
  * all their data would print. */
 #include "cli_state.h"
+#include "report_html.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: clmetrics merge STATE... [--json]\n\n"
+          "usage: clmetrics merge STATE... [--json] [--html FILE] [--svg-dir "
+          "DIR]\n\n"
           "Merges states saved by `clmetrics binary|multiclass|multilabel\n"
           "... --save-state FILE` (e.g. one per shard of the data) and prints\n"
           "the report of one run over all their data: counts exactly, sums\n"
@@ -17,14 +19,20 @@ static void usage(FILE *f) {
           "L, weights, calibration bins, ...). ROC-AUC and average precision\n"
           "come from streaming counts per score prefix, with a certified\n"
           "interval [lo, hi] that is exact when its width is 0. No device\n"
-          "is used.\n\n"
-          "  --json     print one JSON object instead of the report\n"
-          "  --help     this help\n");
+          "is used. The page of --html has no ROC / PR curves (the states\n"
+          "hold no curve points) and says so.\n\n"
+          "  --json                 print one JSON object instead of the "
+          "report\n");
+  fputs(cli_report_help, f);
+  fprintf(f, "  --full                 every class or label in the page's "
+             "table\n"
+             "  --help                 this help\n");
 }
 
 int cli_merge(int argc, char **argv) {
   int json = 0, n_files = 0;
-  const char *html = NULL;
+  struct cli_report_args page = {0};
+  int prc;
   const char **files = calloc((size_t)argc + 1, sizeof *files);
   if (!files) {
     cli_error("out of memory");
@@ -38,12 +46,10 @@ int cli_merge(int argc, char **argv) {
       rc = CLI_EXIT_OK;
     } else if (strcmp(arg, "--json") == 0) {
       json = 1;
-    } else if (strcmp(arg, "--html") == 0) {
-      static const char *const with_value[] = {"--html", NULL};
-      const int vrc =
-          cli_take_value(argc, argv, &i, with_value, "merge", &html);
-      if (vrc >= 0)
-        rc = vrc;
+    } else if ((prc = cli_report_flag(argc, argv, &i, "merge", 1, &page)) !=
+               0) {
+      if (prc > 0)
+        rc = prc;
     } else if (strcmp(arg, "--") == 0) {
       while (++i < argc)
         files[n_files++] = argv[i];
@@ -55,13 +61,28 @@ int cli_merge(int argc, char **argv) {
   }
   if (rc < 0 && n_files == 0)
     rc = cli_usage_error("merge", "give at least one saved state file");
-  if (rc < 0 && html) {
-    /* TODO(html report): once the HTML writer lands (wt-report), render the
-     * merged bundle here, e.g. cli_state_html(s, html) after the merge
-     * below, with the same safe replacement as the other outputs. */
-    rc = cli_usage_error("merge", "--html is not available for merged "
-                                  "states in this build");
+  struct cli_file *ins = NULL;
+  if (rc < 0 && cli_report_wanted(&page)) {
+    /* The page and figures never replace a state file. */
+    ins = calloc((size_t)n_files + 1, sizeof *ins);
+    if (!ins) {
+      cli_error("out of memory");
+      rc = CLI_EXIT_ERROR;
+    }
+    for (int f = 0; f < n_files && rc < 0; ++f)
+      ins[f] = (struct cli_file){"STATE", files[f]};
+    if (rc < 0)
+      rc = cli_report_check(&page, ins, (size_t)n_files, NULL, 0);
   }
+  /* The page's "inputs": the state files, as many as fit. */
+  char inputs[512];
+  int used = snprintf(inputs, sizeof inputs, "%d saved state%s:", n_files,
+                      n_files == 1 ? "" : "s");
+  for (int f = 0; f < n_files && used > 0 && (size_t)used < sizeof inputs; ++f)
+    used += snprintf(inputs + used, sizeof inputs - (size_t)used, "%s %s",
+                     f ? "," : "", files[f]);
+  if (used > 0 && (size_t)used >= sizeof inputs)
+    memcpy(inputs + sizeof inputs - 5, " ...", 5);
   struct cli_state *s = NULL;
   if (rc < 0 && cli_state_read_file(files[0], &s) != CLI_EXIT_OK)
     rc = CLI_EXIT_ERROR;
@@ -73,8 +94,9 @@ int cli_merge(int argc, char **argv) {
     cli_state_free(next);
   }
   if (rc < 0)
-    rc = cli_state_report(s, json, NULL);
+    rc = cli_state_report_page(s, json, NULL, &page, inputs);
   cli_state_free(s);
+  free(ins);
   free(files);
   return rc;
 }

@@ -16,6 +16,7 @@
  * 3 ranking, 4 micro ranking). */
 #include "cli_multilabel.h"
 #include "cli_state.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <math.h>
@@ -688,8 +689,13 @@ static int calibration_for(const struct cli_state *s,
   return -1;
 }
 
+/* Where the page says the data came from: every input is in the states. */
+#define IN_STATES "(in the saved states)"
+
 static int report_binary(const struct cli_state *s, int json,
-                         const struct cli_ranking_out *given, double t0) {
+                         const struct cli_ranking_out *given, double t0,
+                         const struct cli_report_args *page,
+                         const char *inputs) {
   clm_binary_result res;
   const uint64_t d = s->binary.n_features;
   double *wg = d ? malloc(d * sizeof *wg) : NULL;
@@ -728,14 +734,20 @@ static int report_binary(const struct cli_state *s, int json,
         .n_features = d,
         .compute_s = now - t0,
         .total_s = now - cli_start_time,
+        .labels_path = inputs,
+        .scores_path = IN_STATES,
         .ranking = rank.done ? &rank : NULL,
         .calibration = cal.done ? &cal : NULL,
     };
-    if (json)
+    if (page && (rc = cli_report_binary(page, &rep)) >= 0) {
+      /* the page failed: its message is out */
+    } else if (json) {
       cli_print_binary_json(stdout, &rep);
-    else
+    } else {
       cli_print_binary_text(stdout, &rep);
-    rc = CLI_EXIT_OK;
+    }
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
   }
   if (!given)
     clm_ranking_result_release(&rank.result);
@@ -745,7 +757,9 @@ static int report_binary(const struct cli_state *s, int json,
 }
 
 static int report_multiclass(const struct cli_state *s, int json,
-                             const struct cli_ranking_out *given, double t0) {
+                             const struct cli_ranking_out *given, double t0,
+                             const struct cli_report_args *page,
+                             const char *inputs) {
   clm_multiclass_result res;
   memset(&res, 0, sizeof res);
   struct cli_calibration_out cal;
@@ -777,15 +791,34 @@ static int report_multiclass(const struct cli_state *s, int json,
     const struct cli_multiclass_extra extra = {
         s->multiclass.w_confusion, cal.done ? &cal : NULL, &s->multiclass};
     const double now = cli_now();
-    if (json)
+    const int scores = (s->flags & CLI_STATE_SCORES) != 0;
+    const struct cli_report_multiclass mp = {
+        .res = &res,
+        .cm = s->multiclass.confusion,
+        .wcm = s->multiclass.w_confusion,
+        .names = s->names,
+        .compute_s = now - t0,
+        .total_s = now - cli_start_time,
+        .ranking = q,
+        .calibration = extra.calibration,
+        .labels_path = inputs,
+        .pred_path = scores ? NULL : IN_STATES,
+        .scores_path = scores ? IN_STATES : NULL,
+        .weights_path = s->multiclass.w_confusion ? IN_STATES : NULL,
+        .kind = s->kind};
+    if (page && (rc = cli_report_multiclass(page, &mp)) >= 0) {
+      /* the page failed: its message is out */
+    } else if (json) {
       cli_print_multiclass_json(stdout, &res, s->multiclass.confusion, s->names,
                                 s->zd, NULL, 0.0, now - t0,
                                 now - cli_start_time, q, &extra);
-    else
+    } else {
       cli_print_multiclass_text(stdout, &res, s->multiclass.confusion, s->names,
                                 NULL, 0.0, now - t0, now - cli_start_time, q,
                                 &extra);
-    rc = CLI_EXIT_OK;
+    }
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
   }
   if (!given)
     clm_ranking_result_release(&rank.result);
@@ -795,7 +828,9 @@ static int report_multiclass(const struct cli_state *s, int json,
 }
 
 static int report_multilabel(const struct cli_state *s, int json,
-                             const struct cli_ranking_out *given, double t0) {
+                             const struct cli_ranking_out *given, double t0,
+                             const struct cli_report_args *page,
+                             const char *inputs) {
   struct cli_multilabel_args a;
   memset(&a, 0, sizeof a);
   a.kind = s->kind;
@@ -839,11 +874,24 @@ static int report_multilabel(const struct cli_state *s, int json,
     warn_no_ranking(s);
     r.compute_s = cli_now() - t0;
     r.total_s = cli_now() - cli_start_time;
-    if (json)
-      cli_print_multilabel_json(stdout, &a, &r);
+    a.labels = inputs;
+    if (s->flags & CLI_STATE_SCORES)
+      a.scores = IN_STATES;
     else
+      a.pred = IN_STATES;
+    if (s->multilabel.weighted)
+      a.weights = IN_STATES;
+    if (s->flags & CLI_STATE_THRESHOLDS)
+      a.thresholds = IN_STATES;
+    if (page && (rc = cli_report_multilabel(page, &a, &r)) >= 0) {
+      /* the page failed: its message is out */
+    } else if (json) {
+      cli_print_multilabel_json(stdout, &a, &r);
+    } else {
       cli_print_multilabel_text(stdout, &a, &r);
-    rc = CLI_EXIT_OK;
+    }
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
   }
   if (!given)
     clm_ranking_result_release(&r.rank_labels);
@@ -854,14 +902,23 @@ static int report_multilabel(const struct cli_state *s, int json,
 
 int cli_state_report(const struct cli_state *s, int json,
                      const struct cli_ranking_out *ranking) {
+  return cli_state_report_page(s, json, ranking, NULL, "saved states");
+}
+
+int cli_state_report_page(const struct cli_state *s, int json,
+                          const struct cli_ranking_out *ranking,
+                          const struct cli_report_args *page,
+                          const char *inputs) {
   const double t0 = cli_now();
+  if (page && !cli_report_wanted(page))
+    page = NULL;
   switch (s->family) {
   case CLI_STATE_BINARY:
-    return report_binary(s, json, ranking, t0);
+    return report_binary(s, json, ranking, t0, page, inputs);
   case CLI_STATE_MULTICLASS:
-    return report_multiclass(s, json, ranking, t0);
+    return report_multiclass(s, json, ranking, t0, page, inputs);
   case CLI_STATE_MULTILABEL:
-    return report_multilabel(s, json, ranking, t0);
+    return report_multilabel(s, json, ranking, t0, page, inputs);
   }
   cli_error("unknown saved-state family %u", (unsigned)s->family);
   return CLI_EXIT_ERROR;

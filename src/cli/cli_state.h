@@ -75,6 +75,15 @@ int cli_state_merge(struct cli_state *dst, const struct cli_state *src,
  * its timing shows the merge. */
 int cli_state_report(const struct cli_state *s, int json,
                      const struct cli_ranking_out *ranking);
+/* cli_state_report, and the --html page / --svg-dir figures of `page`
+ * (NULL or neither given: none) from the same results; `inputs` describes
+ * where the data came from on the page (e.g. the state files). Without an
+ * exact `ranking` the page has no curves and says so. */
+struct cli_report_args;
+int cli_state_report_page(const struct cli_state *s, int json,
+                          const struct cli_ranking_out *ranking,
+                          const struct cli_report_args *page,
+                          const char *inputs);
 void cli_state_free(struct cli_state *s);
 
 /* Reads a --save-state / merge input file (whole) and parses it. */

@@ -196,11 +196,26 @@ void report_fact_run(struct report_page *p, const clm_context *ctx,
   }
   report_factf(p, "time", "start-up %.3f s, compute %.3f s, total %.3f s",
                startup_s, compute_s, total_s);
-  if (ranking && ranking->done)
+  if (ranking && ranking->done && ranking->interval) {
+    /* Merged streaming counts: say how close to exact the values are. */
+    const clm_ranking_result *q = &ranking->result;
+    if (q->k == 1 && q->classes)
+      report_factf(p, "ranking",
+                   "from counts per score prefix (%s): ROC-AUC in [%.6f, "
+                   "%.6f], average precision in [%.6f, %.6f]",
+                   q->exact ? "exact" : "certified intervals",
+                   q->classes[0].roc_auc_lo, q->classes[0].roc_auc_hi,
+                   q->classes[0].average_precision_lo,
+                   q->classes[0].average_precision_hi);
+    else
+      report_factf(p, "ranking", "from counts per score prefix: %s",
+                   q->exact ? "exact" : "certified intervals (in the JSON)");
+  } else if (ranking && ranking->done) {
     report_factf(p, "ranking",
                  "%.3f s of the compute, %u passes over the data, %.1f MiB",
                  ranking->seconds, (unsigned)ranking->result.passes,
                  (double)ranking->result.memory_bytes / (1 << 20));
+  }
   char when[64] = "";
   const time_t now = time(NULL);
   struct tm tm;
