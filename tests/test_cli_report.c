@@ -48,6 +48,7 @@ Test(report, binary_page_and_figures) {
   /* No temporary file is left. */
   char *left = outdir_listing();
   cr_expect_str_eq(left, "figs page.html ");
+  free(left);
 }
 
 Test(report, html_onto_an_input_is_refused) {

@@ -247,7 +247,11 @@ Test(cli, binary_weighted_shards_merge_to_one_run) {
     char *x = json_nth_object(mb, b), *y = json_nth_object(ob, b);
     cr_assert(x && y);
     same("bin count", json_num(x, "count"), json_num(y, "count"));
+    free(x);
+    free(y);
   }
+  free(mb);
+  free(ob);
   /* Weighted runs save no ranking: said once, and left out. */
   cr_expect(!json_has_key(m, "roc_auc"), "%s", m);
   cr_expect(strstr(merr, "not in saved states of weighted runs"), "%s", merr);
@@ -335,6 +339,8 @@ Test(cli, multiclass_scores_k5_shards_merge_to_one_run) {
   char *cm = strip_spaces(json_array_text(m, "confusion_matrix"));
   char *co = strip_spaces(json_array_text(o, "confusion_matrix"));
   cr_expect_str_eq(cm, co);
+  free(cm);
+  free(co);
   static const char *exact[] = {"accuracy", "balanced_accuracy", "mcc",
                                 "cohen_kappa", "top_k_accuracy"};
   for (int k = 0; k < 5; ++k)
@@ -352,13 +358,19 @@ Test(cli, multiclass_scores_k5_shards_merge_to_one_run) {
     in_interval("per-class ROC-AUC", x, "roc_auc", json_num(z, "roc_auc"), 0);
     in_interval("per-class AP", x, "average_precision",
                 json_num(z, "average_precision"), 0);
+    free(x);
+    free(z);
   }
+  free(pm);
+  free(po);
   const double slack = 4.0 * MCK * 0x1p-53;
   char *ra = json_object_text(m, "roc_auc");
   char *rb = json_object_text(o, "roc_auc");
   in_interval("ROC-AUC macro", ra, "macro", json_num(rb, "macro"), slack);
   in_interval("ROC-AUC weighted", ra, "weighted", json_num(rb, "weighted"),
               slack);
+  free(ra);
+  free(rb);
 }
 
 /* ---- multilabel ---- */
@@ -392,7 +404,11 @@ Test(cli, multilabel_l7_shards_merge_to_one_run) {
     near("per-label bce", json_num(x, "bce_mean"), json_num(w, "bce_mean"), F,
          1);
     in_interval("per-label ROC-AUC", x, "roc_auc", json_num(w, "roc_auc"), 0);
+    free(x);
+    free(w);
   }
+  free(pm);
+  free(po);
   same("subset accuracy", json_num(m, "subset_accuracy"),
        json_num(o, "subset_accuracy"));
   same("hamming loss", json_num(m, "hamming_loss"),
@@ -411,6 +427,8 @@ Test(cli, multilabel_l7_shards_merge_to_one_run) {
   in_interval("ROC-AUC micro", ra, "micro", json_num(rb, "micro"), 0);
   in_interval("ROC-AUC macro", ra, "macro", json_num(rb, "macro"),
               4.0 * MLL * 0x1p-53);
+  free(ra);
+  free(rb);
 }
 
 /* ---- refused states ---- */
@@ -523,7 +541,9 @@ Test(cli, failed_run_leaves_no_state) {
   run_result r = RUN("binary", "--labels", fpath("bad.npy"), "--scores",
                      fpath("z10.npy"), "--save-state", out);
   cr_expect_eq(r.status, 1, "%s", r.err);
-  cr_expect_str_eq(outdir_listing(), "");
+  char *left = outdir_listing();
+  cr_expect_str_eq(left, "");
+  free(left);
   /* An existing state stays as it was. */
   rewrite(out, "old", 3);
   r = RUN("binary", "--labels", fpath("bad.npy"), "--scores", fpath("z10.npy"),
@@ -532,7 +552,9 @@ Test(cli, failed_run_leaves_no_state) {
   size_t len;
   char *data = slurp(out, &len);
   cr_expect(len == 3 && memcmp(data, "old", 3) == 0);
-  cr_expect_str_eq(outdir_listing(), "x.state ");
+  left = outdir_listing();
+  cr_expect_str_eq(left, "x.state ");
+  free(left);
 }
 
 Test(cli, save_state_refused_on_an_input_and_with_quantile_bins) {
