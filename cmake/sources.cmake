@@ -28,6 +28,7 @@ set(CLM_LIB_SOURCES
   src/tasks/multiclass/confusion.c
   src/tasks/multiclass/update.c
   src/tasks/multiclass/weighted.c
+  src/tasks/multiclass/gradient.c
   src/tasks/multiclass/finalize.c
   src/tasks/multiclass/serialize.c
   src/tasks/ranking/device.c

@@ -573,6 +573,36 @@ CLM_API clm_status clm_multiclass_update_scores_weighted(
     uint64_t n, clm_scores_kind kind, int32_t *pred_out, clm_error *err);
 
 /**
+ * Per-row gradients of the state's loss (PyTorch's CrossEntropyLoss with
+ * the state's class weights w_c, ignore_index and label smoothing e) with
+ * respect to the scores of n rows, each times its sample weight s_n, into
+ * grad_out (n x K float32, row-major):
+ *   grad[n][j] = s_n [(1 - e) w_t (p_j - [j = t]) + (e / K)(W p_j - w_j)],
+ * t = y_true[n], W = sum_c w_c (w_c = 1 without class weights), p the
+ * row's softmax (max-subtracted, in float32; among m logits at +inf each
+ * has probability 1/m, every other class 0). This is the gradient of s_n
+ * l_n, not divided by the loss normaliser: dividing by the state's
+ * ce_norm (after the update of every row) gives the gradient of PyTorch's
+ * reduction="mean" loss; without dividing, that of reduction="sum" with
+ * the sample weights as factors. For probabilities the row is taken as
+ * logits log p, so p is the row divided by its sum (1/K each for an
+ * all-zero row). Rows whose true label is the state's ignore_index get a
+ * zero row.
+ * weights: NULL (every s_n = 1) or n values, finite and >= 0, whether or
+ * not the state is weighted. The state is only read. Checked before any
+ * device work, in this order: weights (CLM_ERR_BAD_WEIGHT), true labels
+ * outside [0, K) that are not the ignored one (CLM_ERR_BAD_LABEL); then on
+ * the device, scores as in the update (NaN, probabilities outside [0, 1],
+ * logit rows all -inf or all +inf: CLM_ERR_BAD_SCORE naming row and
+ * column). Errors name base + i; on error grad_out's contents are
+ * unspecified. Accuracy: see README ("Loss options").
+ */
+CLM_API clm_status clm_multiclass_gradient(
+    clm_context *ctx, const clm_multiclass_state *state, uint64_t base,
+    const int32_t *y_true, const float *scores, const float *weights,
+    uint64_t n, clm_scores_kind kind, float *grad_out, clm_error *err);
+
+/**
  * Converts an n x K float64 score matrix to float32 without changing any
  * row's argmax: values are rounded to nearest, then the columns that
  * rounding tied with the row's first float64 maximum are moved one float32

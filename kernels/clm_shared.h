@@ -129,6 +129,32 @@
 #define CLM_AM_OPT_LOSS 0
 #define CLM_AM_OPT_WHITS 1
 
+/* ---- clm_mc_grad ----------------------------------------------------------
+ * Per-row gradients of the multi-class loss (clm_multiclass_gradient). */
+#define CLM_MG_ARG_SCORES 0
+#define CLM_MG_ARG_YT 1
+#define CLM_MG_ARG_SAMPLE_WEIGHT 2 /* n floats, read when HAS_SW */
+#define CLM_MG_ARG_N 3
+#define CLM_MG_ARG_K 4
+#define CLM_MG_ARG_PROBS 5
+#define CLM_MG_ARG_HAS_SW 6
+#define CLM_MG_ARG_HAS_IGNORE 7
+#define CLM_MG_ARG_IGNORE 8
+/* 2K floats: the class weights w_c (1 without them), then for each class
+ * the sum of the others' weights, W - w_c (rounded once from double). */
+#define CLM_MG_ARG_CLASS_WEIGHT 9
+#define CLM_MG_ARG_ONE_MINUS_E 10 /* float: 1 - label_smoothing */
+#define CLM_MG_ARG_E_OVER_K 11    /* float: label_smoothing / K */
+#define CLM_MG_ARG_W_SUM 12       /* float: W = sum_c w_c */
+#define CLM_MG_ARG_ROWS 13        /* uint: rows per work-item */
+#define CLM_MG_ARG_GRAD 14        /* n x K floats, written */
+#define CLM_MG_ARG_STATUS 15
+/* Status word: rows with a bad score and the first one's flat index
+ * (row * K + column; column 0 for logit rows all -inf or all +inf). */
+#define CLM_MG_BAD_ROWS 0
+#define CLM_MG_FIRST_BAD 1
+#define CLM_MG_STATUS 2
+
 /* ---- clm_rank_hist_*, clm_rank_refine_* ---------------------------------
  * A refine task whose keys are gathered rather than counted. */
 #define CLM_RK_GATHER 0xffffffffu

@@ -702,3 +702,162 @@ __kernel void clm_argmax_ce_rows_opt(
                           status, lsum, lcnt, 1, has_ignore, ignore, cw, sw,
                           has_sw, one_minus_e, e_over_k);
 }
+
+/* clm_mc_grad: per row of an N x K score matrix, the gradient of the row's
+ * CrossEntropyLoss(weight, ignore_index, label_smoothing) term with
+ * respect to its logits, times the row's sample weight s:
+ *   g_j = s [(1 - e) w_t (p_j - [j = t]) + (e / K)(W p_j - w_j)],
+ * t the true class, W = sum_c w_c, p the max-subtracted softmax (among m
+ * logits at +inf each has 1/m, every other class 0) or, for probabilities,
+ * the row divided by its sum (the softmax of log p; an all-zero row gives
+ * 1/K each). It is evaluated as
+ *   g_j = s (c1 p_j - (e / K) w_j) for j != t,  c1 = (1 - e) w_t + (e / K) W,
+ *   g_t = s ((e / K)(W - w_t) - c1 q),  q = 1 - p_t = sum_{c != t} e_c / S,
+ * S = sum_c e_c, so a confident row keeps its small true-class gradient instead
+ * of losing it to 1 - p_t. Rows whose true label is `ignore` get zeros; labels
+ * outside [0, K) were refused by the host (zeros here too). Rows with NaN, a
+ * probability outside [0, 1], or logits all -inf or all +inf are counted in
+ * status (count, first flat index) and left unwritten. Between the passes
+ * the output row holds the unnormalised e_c. Each work-item takes `rows`
+ * rows (consecutive ones, or interleaved with its group's in the strided
+ * shape) and walks each row in CLM_VW-wide column blocks. */
+
+/* Columns [c0, c0 + CLM_VW) of a row; lanes at or past k read as `pad`. */
+inline floatv clm_mg_load(__global const float *restrict row, const uint c0,
+                          const uint k, const float pad) {
+  if (c0 + CLM_VW <= k)
+    return VLOADF(row + c0);
+  float tmp[CLM_VW];
+  for (uint j = 0; j < CLM_VW; ++j)
+    tmp[j] = c0 + j < k ? row[c0 + j] : pad;
+  return VLOADF(tmp);
+}
+
+/* Stores the lanes of v that fall in [c0, k). */
+inline void clm_mg_store(__global float *restrict row, const uint c0,
+                         const uint k, const floatv v) {
+  if (c0 + CLM_VW <= k) {
+    VSTOREF(v, row + c0);
+    return;
+  }
+  float tmp[CLM_VW];
+  VSTOREF(v, tmp);
+  for (uint j = 0; c0 + j < k; ++j)
+    row[c0 + j] = tmp[j];
+}
+
+inline float clm_hmax_f(const floatv v) {
+  float tmp[CLM_VW];
+  VSTOREF(v, tmp);
+  float m = tmp[0];
+  for (int j = 1; j < CLM_VW; ++j)
+    m = fmax(m, tmp[j]);
+  return m;
+}
+
+inline float clm_hmin_f(const floatv v) {
+  float tmp[CLM_VW];
+  VSTOREF(v, tmp);
+  float m = tmp[0];
+  for (int j = 1; j < CLM_VW; ++j)
+    m = fmin(m, tmp[j]);
+  return m;
+}
+
+__kernel void
+clm_mc_grad(__global const float *restrict s, __global const int *restrict yt,
+            __global const float *restrict sw, const uint n, const uint k,
+            const int probs, const int has_sw, const int has_ignore,
+            const int ignore, __global const float *restrict cw,
+            const float one_minus_e, const float e_over_k, const float w_all,
+            const uint rows, __global float *restrict g,
+            __global uint *restrict status) {
+  const uint lid = get_local_id(0);
+  const uint ls = get_local_size(0);
+  const uint grp = get_group_id(0);
+  int io[CLM_VW];
+  for (int j = 0; j < CLM_VW; ++j)
+    io[j] = j;
+  const intv iota = VLOADI(io);
+  uint bad = 0, first_bad = CLM_NO_BAD;
+  for (uint it = 0; it < rows; ++it) {
+#if CLM_STRIDED
+    const ulong r = ((ulong)grp * rows + it) * ls + lid;
+#else
+    const ulong r = ((ulong)grp * ls + lid) * rows + it;
+#endif
+    if (r >= n)
+      continue;
+    __global const float *row = s + r * k;
+    __global float *out = g + r * k;
+    /* Pass 1: maximum, minimum, input checks. */
+    floatv bv = -INFINITY, lov = INFINITY;
+    intv badm = 0;
+    for (uint c0 = 0; c0 < k; c0 += CLM_VW) {
+      const floatv v = clm_mg_load(row, c0, k, 0.0f);
+      const intv valid = iota + (int)c0 < (int)k;
+      badm |= valid & (probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v));
+      bv = fmax(bv, select((floatv)(-INFINITY), v, valid));
+      lov = fmin(lov, select((floatv)INFINITY, v, valid));
+    }
+    const float best = clm_hmax_f(bv), lo = clm_hmin_f(lov);
+    if (ANYV(badm) || (!probs && (best == -INFINITY || lo == INFINITY))) {
+      uint col = 0; /* all -inf or all +inf: column 0 */
+      for (uint c = 0; c < k; ++c) {
+        const float v = row[c];
+        if (isnan(v) || (probs && (v < 0.0f || v > 1.0f))) {
+          col = c;
+          break;
+        }
+      }
+      ++bad;
+      first_bad = min(first_bad, (uint)(r * k) + col);
+      continue;
+    }
+    const int t = yt[r];
+    if ((has_ignore && t == ignore) || (uint)t >= k) {
+      for (uint c0 = 0; c0 < k; c0 += CLM_VW)
+        clm_mg_store(out, c0, k, (floatv)0.0f);
+      continue;
+    }
+    /* Pass 2: e_c (into the output row), their sum and the sum without
+     * the true class. Padding lanes give e = 0. */
+    const int top = !probs && best == INFINITY;
+    floatv sev = 0.0f, srv = 0.0f;
+    for (uint c0 = 0; c0 < k; c0 += CLM_VW) {
+      const floatv v = clm_mg_load(row, c0, k, probs ? 0.0f : -INFINITY);
+      floatv e;
+      if (probs)
+        e = v;
+      else if (top)
+        e = select((floatv)0.0f, (floatv)1.0f, v == (floatv)INFINITY);
+      else
+        e = clm_exp_nonpos(v - best);
+      clm_mg_store(out, c0, k, e);
+      sev += e;
+      srv += select(e, (floatv)0.0f, iota + (int)c0 == (intv)t);
+    }
+    float se = clm_hsum_f(sev), sr = clm_hsum_f(srv);
+    const int uniform = se == 0.0f; /* probabilities all 0 */
+    if (uniform) {
+      se = (float)k;
+      sr = (float)(k - 1);
+    }
+    /* Pass 3: the gradient over the e_c, then the true class. */
+    const float sv = has_sw ? sw[r] : 1.0f;
+    const float c1 = one_minus_e * cw[t] + e_over_k * w_all;
+    for (uint c0 = 0; c0 < k; c0 += CLM_VW) {
+      floatv e = clm_mg_load(out, c0, k, 0.0f);
+      if (uniform)
+        e = (floatv)1.0f;
+      const floatv w = clm_mg_load(cw, c0, k, 0.0f);
+      const floatv p = e / se;
+      clm_mg_store(out, c0, k, sv * (c1 * p - e_over_k * w));
+    }
+    out[t] = sv * (e_over_k * cw[k + t] - c1 * (sr / se));
+  }
+  if (bad) {
+    atomic_add(&status[CLM_MG_BAD_ROWS], bad);
+    atomic_min(&status[CLM_MG_FIRST_BAD], first_bad);
+  }
+}

@@ -25,6 +25,14 @@ options"):
   reduction="mean") in float64 on the float32-rounded logits, and a NumPy
   transcription of its formula; ignored rows leave every metric (scikit-learn
   on the remaining rows).
+* Multi-class --grad-out: each row's s_n * d l_n / d z (not divided by the
+  normaliser) against a NumPy float64 transcription of
+  (1 - e) w_y (p - onehot) + (e / K)(W p - w) (probabilities as logits
+  log p; +inf logits share the mass) and, on finite logits, against torch
+  autograd of cross_entropy(reduction="none") * s summed (reduction="sum"
+  when unweighted); grad / loss.normalizer against autograd of the
+  reduction="mean" loss (Σ s l / Σ s w_y with sample weights). Tolerance
+  MC_GRAD_TOL(K) relative to the row's term magnitudes (see below).
 * Calibration: confidence = sigma(z) (binary; the positive-class
   probability, torchmetrics' binary convention) or the top-label softmax
   probability (multi-class), bins (lo, hi] with the first [0, hi] over
@@ -74,6 +82,18 @@ CAL_TOL = 1e-6  # calibration errors and bin means (float32 sigma/softmax)
 RANK_REL_TOL = 1e-9  # weighted ROC-AUC / AP of the stored scores
 RANK_SOFTMAX_REL_TOL = 1e-6  # of a float32 softmax (device exp)
 EDGE_SLACK = 1e-6  # confidences this close to an edge may change bin
+
+
+def MC_GRAD_TOL(K):
+    """Multi-class --grad-out, relative to the element's term magnitude
+    M_j = s (c1 p_j + [j = y]((1 - e) w_y + (e/K) W) + (e/K) w_j),
+    c1 = (1 - e) w_y + (e/K) W. tests/test_multiclass_grad.c bounds the
+    float32 evaluation by u s [c1 p_j (|x_j| + xb + K + 15) + 5 (e/K) w_j]
+    (j != y) and u s [c1 q (xr + xb + 2K + 14) + 5 (e/K)(W - w_y)] (j = y),
+    x_c = z_c - max: |x_c| <= 104 wherever exp(x_c) is not 0 in float32,
+    xb <= K/e (x e^x <= 1/e) and xr <= 104, q <= 1: both are below
+    u (3K + 128) M_j. PyTorch's own float64 result adds nothing visible."""
+    return 2.0 ** -24 * (3 * K + 128)
 
 
 def run(cli, args):
@@ -367,12 +387,99 @@ def np_cross_entropy(z, y, cw, ii, eps):
     return num / math.fsum(w[y])
 
 
+def np_mc_grad(s32, yi, keep, wv, cw, eps, kind):
+    """Each row's s_n d l_n / d z in float64 (zero rows where ignored) and
+    the term magnitudes M the tolerance scales with."""
+    n, K = s32.shape
+    if kind == "probs":
+        tot = s32.sum(axis=1, keepdims=True)
+        P = np.where(tot > 0, s32 / np.where(tot > 0, tot, 1.0), 1.0 / K)
+    else:
+        m = s32.max(axis=1, keepdims=True)
+        top = np.isinf(m) & (m > 0)
+        with np.errstate(invalid="ignore"):
+            E = np.where(top, (s32 == np.inf).astype(np.float64),
+                         np.exp(s32 - np.where(top, 0.0, m)))
+        P = E / E.sum(axis=1, keepdims=True)
+    cwv = np.ones(K) if cw is None else np.asarray(cw, dtype=np.float64)
+    W = cwv.sum()
+    ys = np.where(keep, yi, 0)
+    onehot = np.eye(K)[ys]
+    wy = cwv[ys][:, None]
+    G = (1 - eps) * wy * (P - onehot) + eps / K * (W * P - cwv[None, :])
+    c1 = (1 - eps) * wy + eps / K * W
+    M = c1 * P + onehot * ((1 - eps) * wy + eps / K * W) + \
+        eps / K * cwv[None, :]
+    G *= wv[:, None]
+    M *= wv[:, None]
+    G[~keep] = 0.0
+    M[~keep] = 0.0
+    return G, M
+
+
+def check_mc_grad(chk, case, gp, js, s32, yi, keep, wv, w, cw, ii, eps,
+                  kind):
+    n, K = s32.shape
+    grad = np.load(gp)
+    chk.exact(case, "grad-out dtype", str(grad.dtype), "float32")
+    chk.exact(case, "grad-out shape", grad.shape, (n, K))
+    if grad.shape != (n, K):
+        return
+    grad = grad.astype(np.float64)
+    G, M = np_mc_grad(s32, yi, keep, wv, cw, eps, kind)
+    tol = MC_GRAD_TOL(K) * M + 1e-37
+    chk.array(case, "grad-out (NumPy float64)", grad, G, tol)
+    chk.exact(case, "grad-out ignored rows are 0",
+              bool((grad[~keep] == 0).all()), True)
+    if torch is None:
+        return
+    # Probabilities are logits log p; rows with an infinite logit (or a
+    # zero probability) are NaN in PyTorch's formula: the NumPy reference
+    # above covers them.
+    zz = np.log(s32) if kind == "probs" else s32
+    if not np.isfinite(zz).all():
+        return
+    tw = None if cw is None else torch.tensor(np.asarray(cw, np.float64))
+    iit = -100 if ii is None else ii
+    yt = torch.tensor(yi, dtype=torch.long)
+    zt = torch.tensor(zz, dtype=torch.float64, requires_grad=True)
+    if w is None:
+        loss = torch.nn.functional.cross_entropy(
+            zt, yt, weight=tw, ignore_index=iit, label_smoothing=eps,
+            reduction="sum")
+    else:
+        loss = (torch.nn.functional.cross_entropy(
+            zt, yt, weight=tw, ignore_index=iit, label_smoothing=eps,
+            reduction="none") * torch.tensor(wv)).sum()
+    loss.backward()
+    chk.array(case, "torch autograd (sum)", grad, zt.grad.numpy(), tol)
+    # reduction="mean": the same gradient over the JSON's normaliser.
+    norm = js["loss"]["normalizer"]
+    zt = torch.tensor(zz, dtype=torch.float64, requires_grad=True)
+    if w is None:
+        mean = torch.nn.functional.cross_entropy(
+            zt, yt, weight=tw, ignore_index=iit, label_smoothing=eps,
+            reduction="mean")
+    else:
+        cwv = np.ones(K) if cw is None else np.asarray(cw, np.float64)
+        den = math.fsum((wv * cwv[np.where(keep, yi, 0)])[keep])
+        mean = (torch.nn.functional.cross_entropy(
+            zt, yt, weight=tw, ignore_index=iit, label_smoothing=eps,
+            reduction="none") * torch.tensor(wv)).sum() / den
+        chk.close(case, "loss.normalizer = sum(s w_y)", norm, den,
+                  WSUM_REL_TOL * den)
+    mean.backward()
+    chk.array(case, "grad-out / normalizer = torch mean autograd",
+              grad / norm, zt.grad.numpy(), tol / norm)
+
+
 def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
                     ii=None, eps=0.0, top_k=None, pred=None, bins=15,
-                    ranking=False):
+                    ranking=False, grad=False, grad_only=False):
     case = f"mc_{name}"
     os.makedirs(d, exist_ok=True)
     lp, sp = os.path.join(d, "y.npy"), os.path.join(d, "s.npy")
+    gp = os.path.join(d, "g.npy")
     np.save(lp, y)
     K = z.shape[1] if z is not None else int(max(y.max(), pred.max()) + 1)
     if pred is not None:
@@ -403,6 +510,8 @@ def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
         args += ["--label-smoothing", repr(eps)]
     if top_k:
         args += ["--top-k", str(top_k)]
+    if grad:
+        args += ["--grad-out", gp]
     js = run_json(chk, case, cli, args)
     if js is None:
         return
@@ -445,6 +554,11 @@ def multiclass_case(chk, cli, d, name, y, z, kind="logits", w=None, cw=None,
              cohen_kappa_score(yk, pk, labels=labels, sample_weight=wk))):
         chk.close(case, key, js[key], float(val), METRIC_W_TOL)
     if s32 is None:
+        return
+    if grad:
+        check_mc_grad(chk, case, gp, js, s32, yi, keep, wv, w, cw, ii, eps,
+                      kind)
+    if grad_only:  # infinite logits: the float64 references below are NaN
         return
     if kind == "logits":
         want = np_cross_entropy(s32 * 1.0, yi, cw, ii, eps) if w is None \
@@ -594,6 +708,22 @@ def main():
     wk[rng.random(n) < 0.1] = 0.0
     huge = np.ones(n)
     huge[123] = 1e30
+    # float64 logits with +-100, 0, +-inf (never a whole row infinite), and
+    # a finite float64 set of K = 12 (the CLI rounds both to float32).
+    zkx = zk.astype(np.float64)
+    ext = np.array([100.0, -100.0, 0.0, np.inf, -np.inf])
+    rows = rng.choice(n, 600, replace=False)
+    zkx[rows, rng.integers(0, K, 600)] = ext[rng.integers(0, 5, 600)]
+    zkx[rows[:50], 0] = np.inf
+    zkx[rows[:50], 1] = np.inf
+    zkx[rows[50:100], yk[rows[50:100]]] = -np.inf
+    n12 = 3001
+    y12 = rng.integers(0, 12, n12).astype(np.int32)
+    z12 = rng.normal(size=(n12, 12)) * 4
+    z12[np.arange(n12), y12] += 2.0
+    y12[rng.random(n12) < 0.05] = 5
+    w12 = rng.uniform(0, 3, n12)
+    cw12 = rng.uniform(0.1, 3.0, 12)
     cases = [
         lambda d: binary_case(chk, opts.cli, d, "plain", y, z, "logits"),
         lambda d: binary_case(chk, opts.cli, d, "weighted_f32", y, z,
@@ -614,19 +744,27 @@ def main():
                               "logits", w=huge, w_dtype=np.float64),
         lambda d: binary_errors(chk, opts.cli, d, rng),
         lambda d: multiclass_case(chk, opts.cli, d, "plain", yk, zk,
-                                  top_k=2),
+                                  top_k=2, grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "weighted", yk, zk,
-                                  w=wk, top_k=3, ranking=True),
+                                  w=wk, top_k=3, ranking=True, grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "class_weights_smooth",
-                                  yk, zk, cw=cw, eps=0.1),
+                                  yk, zk, cw=cw, eps=0.1, grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "ignore_neg", yign, zk,
-                                  ii=-100, eps=0.2, ranking=True),
+                                  ii=-100, eps=0.2, ranking=True, grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "ignore_in_range", yign3,
-                                  zk, ii=3, cw=cw),
+                                  zk, ii=3, cw=cw, grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "all_options_weighted",
-                                  yign, zk, w=wk, cw=cw, ii=-100, eps=0.3),
+                                  yign, zk, w=wk, cw=cw, ii=-100, eps=0.3,
+                                  grad=True),
+        lambda d: multiclass_case(chk, opts.cli, d, "grad_f64_extremes",
+                                  yign, zkx, w=wk, cw=cw, ii=-100, eps=0.05,
+                                  grad=True, grad_only=True),
+        lambda d: multiclass_case(chk, opts.cli, d, "grad_f64_finite_k12",
+                                  y12, z12, w=w12, cw=cw12, ii=5, eps=0.25,
+                                  grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "probs_weighted", yk, pk,
-                                  kind="probs", w=wk, ranking=True),
+                                  kind="probs", w=wk, ranking=True,
+                                  grad=True),
         lambda d: multiclass_case(chk, opts.cli, d, "pred_weighted", yk, None,
                                   w=wk, pred=np.argmax(zk, axis=1)),
         lambda d: multiclass_case(chk, opts.cli, d, "pred_ignore", yign, None,

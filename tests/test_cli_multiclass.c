@@ -755,3 +755,228 @@ Test(cli, demo_origin_q2) {
   cr_expect_not_null(strstr(r.out, "origin Q2"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "0.7937"), "F1_A must be 0.7937: %s", r.out);
 }
+
+/* ---------------------------------------------------------------- */
+/* --grad-out                                                        */
+/* ---------------------------------------------------------------- */
+
+#include "ref_multiclass_options.h"
+
+/* A float32 .npy of `rows` x `cols` (checked in the header), its data. */
+static float *read_grad(const char *path, size_t rows, size_t cols) {
+  size_t len = 0;
+  char *b = slurp(path, &len);
+  cr_assert(len >= 12 && memcmp(b, "\x93NUMPY", 6) == 0, "%s: bad magic", path);
+  const size_t pre = b[6] == 1 ? 10 : 12;
+  size_t hlen = (size_t)(unsigned char)b[8] | (size_t)(unsigned char)b[9] << 8;
+  if (b[6] != 1)
+    hlen |= (size_t)(unsigned char)b[10] << 16 | (size_t)(unsigned char)b[11]
+                                                     << 24;
+  cr_assert(pre + hlen <= len, "%s: header longer than the file", path);
+  char *hdr = strndup(b + pre, hlen);
+  char want[96];
+  snprintf(want, sizeof want, "'shape': %s", shape2(rows, cols));
+  cr_expect_not_null(strstr(hdr, "'descr': '<f4'"), "%s: %s", path, hdr);
+  cr_expect_not_null(strstr(hdr, want), "%s: expected %s in %s", path, want,
+                     hdr);
+  free(hdr);
+  cr_assert_eq(len - pre - hlen, rows * cols * sizeof(float),
+               "%s: %zu data bytes", path, len - pre - hlen);
+  float *g = malloc(rows * cols * sizeof(float));
+  cr_assert_not_null(g);
+  memcpy(g, b + pre + hlen, rows * cols * sizeof(float));
+  free(b);
+  return g;
+}
+
+/* Rows [lo, hi) of a gradient file against the double reference, within
+ * its derived float32 bound (tests/test_multiclass_grad.c). */
+static void expect_grad_rows(const float *g, const float *z, const int32_t *y,
+                             const float *w, uint32_t k, size_t lo, size_t hi,
+                             const clm_ref_mc_options *o, int probs) {
+  double ref[64], mag[64];
+  cr_assert(k <= 64);
+  for (size_t i = lo; i < hi; ++i) {
+    cr_assert_eq(clm_ref_ce_option_grad(z + i * k, k, probs, y[i],
+                                        w ? w[i] : 1.0, o, ref, mag),
+                 0);
+    for (uint32_t j = 0; j < k; ++j)
+      cr_expect(fabs(g[i * k + j] - ref[j]) <= 0x1p-24 * mag[j],
+                "row %zu col %u: %.9g, want %.17g", i, (unsigned)j,
+                (double)g[i * k + j], ref[j]);
+  }
+}
+
+/* N x K float32 of s_n dl_n/dz with every loss option; the float64 copy of
+ * the scores (rounded to float32 by the CLI) gives the same file. */
+Test(cli, mc_grad_out_values) {
+  write_mc_fixture();
+  int32_t y[MN];
+  float w[MN];
+  for (int i = 0; i < MN; ++i) {
+    y[i] = (int32_t)mc_y[i];
+    w[i] = (float)(i % 4) * 0.5f; /* zeros too */
+  }
+  y[3] = -100;
+  y[9] = -100;
+  write_i32_v(fpath("y.npy"), y, MN);
+  write_f32(fpath("w.npy"), w, MN);
+  const double cw[MK] = {1.0, 0.5, 2.0, 0.0, 1.25};
+  write_f64_v(fpath("cw.npy"), cw, MK);
+  double s64[MN * MK];
+  for (int i = 0; i < MN * MK; ++i)
+    s64[i] = mc_s[i];
+  write_npy(fpath("s64.npy"), "<f8", shape2(MN, MK), s64, sizeof s64);
+  const char *gp = opath("g.npy");
+  /* Plain. */
+  run_result r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--scores",
+                     fpath("mc_s.npy"), "--grad-out", gp, "--json");
+  cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+  float *g = read_grad(gp, MN, MK);
+  int32_t y0[MN];
+  for (int i = 0; i < MN; ++i)
+    y0[i] = (int32_t)mc_y[i];
+  const clm_ref_mc_options plain = {MK, NULL, 0, 0, 0.0, NULL};
+  expect_grad_rows(g, mc_s, y0, NULL, MK, 0, MN, &plain, 0);
+  free(g);
+  /* Every option, float32 and float64 scores. */
+  const char *scores[2] = {fpath("mc_s.npy"), fpath("s64.npy")};
+  float *g32 = NULL;
+  for (int q = 0; q < 2; ++q) {
+    r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", scores[q],
+            "--weights", fpath("w.npy"), "--class-weights", fpath("cw.npy"),
+            "--ignore-index", "-100", "--label-smoothing", "0.2", "--grad-out",
+            gp, "--json");
+    cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+    cr_expect(json_has_key(r.out, "normalizer"), "%s", r.out);
+    g = read_grad(gp, MN, MK);
+    const clm_ref_mc_options all = {MK, cw, 1, -100, 0.2, NULL};
+    expect_grad_rows(g, mc_s, y, w, MK, 0, MN, &all, 0);
+    for (int j = 0; j < MK; ++j)
+      cr_expect(g[3 * MK + j] == 0.0f && g[9 * MK + j] == 0.0f,
+                "ignored rows must be 0");
+    if (q == 0)
+      g32 = g;
+    else {
+      cr_expect(memcmp(g, g32, sizeof(float) * MN * MK) == 0,
+                "float64 scores gave another gradient");
+      free(g);
+    }
+  }
+  free(g32);
+  /* Probabilities: the row over its sum, as logits log p. */
+  float p[MN * MK];
+  for (int i = 0; i < MN; ++i)
+    for (int j = 0; j < MK; ++j)
+      p[i * MK + j] = (float)((i + 2 * j) % 5) * 0.1f;
+  write_f32_2d(fpath("p.npy"), p, MN, MK);
+  r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--scores",
+          fpath("p.npy"), "--scores-kind", "probs", "--grad-out", gp, "--json");
+  cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+  g = read_grad(gp, MN, MK);
+  expect_grad_rows(g, p, y0, NULL, MK, 0, MN, &plain, 1);
+  free(g);
+  char *left = outdir_listing();
+  cr_expect_str_eq(left, "g.npy ", "only g.npy expected, got: %s", left);
+  free(left);
+}
+
+Test(cli, mc_grad_out_needs_scores) {
+  write_mc_fixture();
+  run_result r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--pred",
+                     fpath("mc_p.npy"), "--grad-out", opath("g.npy"));
+  expect_failure(&r, 2, NEEDLES("--grad-out", "--scores"));
+  char *left = outdir_listing();
+  cr_expect_str_eq(left, "", "nothing may be written: %s", left);
+  free(left);
+}
+
+Test(cli, mc_grad_out_onto_an_input_is_refused) {
+  write_mc_fixture();
+  size_t len = 0, len2 = 0;
+  char *before = slurp(fpath("mc_s.npy"), &len);
+  run_result r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--scores",
+                     fpath("mc_s.npy"), "--grad-out", fpath("mc_s.npy"));
+  expect_failure(&r, 2, NEEDLES("--grad-out", "--scores"));
+  cr_assert_eq(symlink(fpath("mc_y.npy"), fpath("alias.npy")), 0);
+  r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--scores",
+          fpath("mc_s.npy"), "--grad-out", fpath("alias.npy"));
+  expect_failure(&r, 2, NEEDLES("--grad-out", "--labels"));
+  /* Another output naming the same file. */
+  r = RUN("multiclass", "--labels", fpath("mc_y.npy"), "--scores",
+          fpath("mc_s.npy"), "--grad-out", opath("x.csv"), "--roc-out",
+          opath("x.csv"));
+  expect_failure(&r, 2, NEEDLES("--grad-out", "--roc-out"));
+  char *after = slurp(fpath("mc_s.npy"), &len2);
+  cr_expect(len == len2 && memcmp(before, after, len) == 0,
+            "the scores file was changed");
+  free(after);
+  free(before);
+}
+
+/* A bad label in the last rows, after a first batch's gradients were
+ * streamed to the temporary file: exit 1, the existing target untouched
+ * and no temporary file left. K = 1024 makes batches of 4096 rows. */
+Test(cli, mc_grad_out_no_file_on_failure) {
+  enum { K = 1024, M = 4096 + 100 };
+  float *z = malloc((size_t)M * K * sizeof *z);
+  int32_t *y = malloc(M * sizeof *y);
+  cr_assert(z && y);
+  for (size_t i = 0; i < M; ++i) {
+    y[i] = (int32_t)((i * 37) % K);
+    for (size_t j = 0; j < K; ++j)
+      z[i * K + j] = (float)((i * 7 + j * 13) % 29) * 0.25f - 3.0f;
+  }
+  write_f32_2d(fpath("z.npy"), z, M, K);
+  /* A bad label near the end: nothing is left in the output directory. */
+  const char *gp = opath("g.npy");
+  y[M - 3] = K;
+  write_i32_v(fpath("y.npy"), y, M);
+  char idx[32];
+  snprintf(idx, sizeof idx, "%d", M - 3);
+  run_result r =
+      RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("z.npy"),
+          "--grad-out", gp, "--no-ranking", "--no-calibration", "--json");
+  expect_failure(&r, 1, NEEDLES(idx, "1024"));
+  /* A good run: the rows around the batch boundary are right. */
+  y[M - 3] = 5;
+  write_i32_v(fpath("y.npy"), y, M);
+  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("z.npy"),
+          "--grad-out", gp, "--no-ranking", "--no-calibration", "--json");
+  cr_assert_eq(r.status, 0, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+  float *g = read_grad(gp, M, K);
+  const clm_ref_mc_options plain = {K, NULL, 0, 0, 0.0, NULL};
+  double *ref = malloc(K * sizeof *ref), *mag = malloc(K * sizeof *mag);
+  const size_t rows[] = {0, 4095, 4096, M - 3, M - 1};
+  for (int q = 0; q < 5; ++q) {
+    const size_t i = rows[q];
+    cr_assert_eq(
+        clm_ref_ce_option_grad(z + i * K, K, 0, y[i], 1.0, &plain, ref, mag),
+        0);
+    for (size_t j = 0; j < K; ++j)
+      cr_expect(fabs(g[i * K + j] - ref[j]) <= 0x1p-24 * mag[j],
+                "row %zu col %zu: %.9g, want %.17g", i, j, (double)g[i * K + j],
+                ref[j]);
+  }
+  free(mag);
+  free(ref);
+  free(g);
+  /* The failure again over the existing file: it is left as it was. */
+  size_t len = 0, len2 = 0;
+  char *before = slurp(gp, &len);
+  y[M - 3] = K;
+  write_i32_v(fpath("y.npy"), y, M);
+  r = RUN("multiclass", "--labels", fpath("y.npy"), "--scores", fpath("z.npy"),
+          "--grad-out", gp, "--no-ranking", "--no-calibration", "--json");
+  cr_expect_eq(r.status, 1, "%s: exit %d: %s", r.cmdline, r.status, r.err);
+  char *after = slurp(gp, &len2);
+  cr_expect(len == len2 && memcmp(before, after, len) == 0,
+            "the existing --grad-out file was changed");
+  char *left = outdir_listing();
+  cr_expect_str_eq(left, "g.npy ", "a temporary file was left: %s", left);
+  free(left);
+  free(after);
+  free(before);
+  free(y);
+  free(z);
+}

@@ -155,6 +155,7 @@ struct cli_multiclass_args {
   const char *labels, *pred, *scores, *names, *device;
   const char *weights, *class_weights; /* --weights, --class-weights */
   const char *save_state;              /* --save-state FILE */
+  const char *grad_out;                /* --grad-out FILE */
   clm_scores_kind kind;
   unsigned long long classes, top_k;
   int has_ignore_index; /* --ignore-index I */

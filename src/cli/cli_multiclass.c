@@ -40,6 +40,12 @@ static void usage(FILE *f) {
       "                       metric and the loss (PyTorch's ignore_index)\n"
       "  --label-smoothing E  PyTorch's label_smoothing in [0, 1] (needs "
       "--scores)\n"
+      "  --grad-out FILE.npy  write each row's dL/dz (N x K float32): s_n "
+      "times\n"
+      "                       the gradient of its CrossEntropyLoss term with\n"
+      "                       the options above (divide by the JSON's\n"
+      "                       loss.normalizer for reduction=\"mean\"); zero\n"
+      "                       rows for --ignore-index (needs --scores)\n"
       "  --no-calibration     with --scores: skip the Brier score and the\n"
       "                       top-label and class-wise reliability tables\n"
       "  --calibration-bins B reliability bins (default 15)\n"
@@ -92,11 +98,14 @@ int cli_multiclass_parse_args(int argc, char **argv,
       continue;
     }
     static const char *const with_value[] = {
-        "--labels",          "--pred",          "--scores",
-        "--scores-kind",     "--classes",       "--top-k",
-        "--names",           "--zero-division", "--device",
-        "--weights",         "--class-weights", "--ignore-index",
-        "--label-smoothing", "--save-state",    NULL};
+        "--labels",          "--pred",
+        "--scores",          "--scores-kind",
+        "--classes",         "--top-k",
+        "--names",           "--zero-division",
+        "--device",          "--weights",
+        "--class-weights",   "--ignore-index",
+        "--label-smoothing", "--save-state",
+        "--grad-out",        NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multiclass", &v);
     if (rc >= 0)
@@ -117,6 +126,8 @@ int cli_multiclass_parse_args(int argc, char **argv,
       a->class_weights = v;
     else if (strcmp(arg, "--save-state") == 0)
       a->save_state = v;
+    else if (strcmp(arg, "--grad-out") == 0)
+      a->grad_out = v;
     else if (strcmp(arg, "--ignore-index") == 0) {
       char *end;
       errno = 0;
@@ -160,6 +171,10 @@ int cli_multiclass_parse_args(int argc, char **argv,
                            "are required");
   if (a->top_k && !a->scores)
     return cli_usage_error("multiclass", "--top-k needs --scores");
+  if (a->grad_out && !a->scores)
+    return cli_usage_error("multiclass", "--grad-out needs --scores (the "
+                                         "gradient is taken with respect to "
+                                         "them)");
   if (!a->scores && (a->rank.roc_out || a->rank.pr_out))
     return cli_usage_error("multiclass",
                            "--roc-out and --pr-out need --scores");
@@ -332,23 +347,25 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
                     const clm_array *other, const clm_array *weights,
                     uint32_t k, const char *k_from,
                     struct cli_calibration_out *cal,
-                    struct cli_state_rank *srank) {
+                    struct cli_state_rank *srank, struct cli_output *gout) {
   const uint64_t n = clm_array_rows(labels);
   const int yt_copy = !in_place(labels, CLM_DTYPE_I32);
   const int other_copy =
       !in_place(other, a->scores ? CLM_DTYPE_F32 : CLM_DTYPE_I32);
   const int w_copy = cli_weights_need_buffer(weights);
-  const uint64_t rows =
-      batch_rows(n, k, a->scores != NULL, yt_copy || other_copy || w_copy);
+  /* --grad-out streams batch by batch: bounded batches even in place. */
+  const uint64_t rows = batch_rows(n, k, a->scores != NULL,
+                                   yt_copy || other_copy || w_copy || gout->w);
   int32_t *yt_buf = NULL, *yp_buf = NULL;
-  float *s_buf = NULL, *w_buf = NULL;
+  float *s_buf = NULL, *w_buf = NULL, *g_buf = NULL;
   int rc = -1;
   if ((yt_copy && !(yt_buf = malloc(rows * sizeof(int32_t)))) ||
       (other_copy && !a->scores &&
        !(yp_buf = malloc(rows * sizeof(int32_t)))) ||
       (other_copy && a->scores &&
        !(s_buf = malloc(rows * k * sizeof(float)))) ||
-      (w_copy && !(w_buf = malloc(rows * sizeof(float))))) {
+      (w_copy && !(w_buf = malloc(rows * sizeof(float)))) ||
+      (gout->w && !(g_buf = malloc(rows * k * sizeof(float))))) {
     cli_error("cannot allocate buffers for %llu samples",
               (unsigned long long)rows);
     rc = CLI_EXIT_ERROR;
@@ -403,6 +420,10 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
                                             a->kind, &err);
       if (st == CLM_OK && pass == 1) /* --save-state's streaming ranking */
         st = cli_state_rank_add(ctx, srank, other, first, m, yt, s, &err);
+      /* The rows' gradients, from the float32 scores the update saw. */
+      if (st == CLM_OK && pass == 1 && gout->w)
+        st = clm_multiclass_gradient(ctx, state, first, yt, s, w, m, a->kind,
+                                     g_buf, &err);
       if (st != CLM_OK) {
         const char *file = cli_input_path(err.input, a->labels, a->pred,
                                           a->scores, a->weights);
@@ -414,11 +435,16 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
           cli_error("%s%s", err.message[0] ? err.message : clm_status_str(st),
                     k_from);
         rc = CLI_EXIT_ERROR;
+      } else if (pass == 1 && gout->w &&
+                 (st = clm_npy_writer_append_f32(gout->w, g_buf, m * k,
+                                                 &err)) != CLM_OK) {
+        rc = cli_report_error(&err, st);
       }
     }
     if (pass == 0 && rc < 0)
       rc = cli_calibration_end_prepass(cal);
   }
+  free(g_buf);
   free(w_buf);
   free(s_buf);
   free(yp_buf);
@@ -443,6 +469,7 @@ struct run {
   struct cli_output sout;      /* --save-state */
   struct cli_state_rank srank; /* its streaming ranking */
   struct cli_state *bundle;    /* the run's mergeable state, when wanted */
+  struct cli_output gout;      /* --grad-out */
 };
 
 /* An N x K score matrix gives K (which --classes must match); -1 to go
@@ -544,7 +571,10 @@ static int settle_classes(const struct cli_multiclass_args *a, struct run *r) {
 /* Opens the device and counts; -1 on success, else the exit code after
  * one message. */
 static int compute(const struct cli_multiclass_args *a, struct run *r) {
-  if (cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
+  /* Outputs go under temporary names, renamed once everything succeeded. */
+  if (cli_output_open(&r->gout, "--grad-out", a->grad_out,
+                      clm_array_rows(r->labels), r->k) ||
+      cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
       cli_calibration_open_outputs(&a->calib, &r->cal) >= 0 ||
       (a->save_state && cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
@@ -579,7 +609,7 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
                                                      : NULL)) >= 0)
     return rc;
   rc = evaluate(a, r->ctx, &r->state, r->labels, r->other, r->weights, r->k,
-                r->k_from, &r->cal, &r->srank);
+                r->k_from, &r->cal, &r->srank, &r->gout);
   if (rc >= 0)
     return rc;
   st = clm_multiclass_finalize(&r->state, a->zd, &r->res);
@@ -613,6 +643,8 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
       (rc = cli_state_of_multiclass(a, &r->state, r->names, &r->cal, &r->srank,
                                     &r->bundle)) >= 0)
     return rc;
+  if (cli_output_commit(&r->gout))
+    return CLI_EXIT_ERROR;
   if ((rc = cli_ranking_write_curves(&r->rank)) >= 0)
     return rc;
   return cli_state_save_commit(&r->sout, r->bundle);
@@ -657,6 +689,7 @@ static int report(const struct cli_multiclass_args *a, const struct run *r) {
 }
 
 static void run_free(struct run *r) {
+  cli_output_abort(&r->gout);
   cli_output_abort(&r->sout);
   cli_state_rank_free(&r->srank);
   cli_state_free(r->bundle);
@@ -685,14 +718,15 @@ int cli_multiclass(int argc, char **argv) {
       {"--scores", a.scores},   {"--names", a.names},
       {"--weights", a.weights}, {"--class-weights", a.class_weights}};
   const struct cli_file outs[] = {
+      {"--grad-out", a.grad_out},
       {"--roc-out", a.rank.roc_out},
       {"--pr-out", a.rank.pr_out},
       {"--reliability-out", a.calib.reliability_out},
       {"--save-state", a.save_state}};
-  rc = cli_check_outputs(ins, 6, outs, 4);
+  rc = cli_check_outputs(ins, 6, outs, 5);
   if (rc >= 0)
     return rc;
-  if ((rc = cli_report_check(&a.report, ins, 6, outs, 3)) >= 0)
+  if ((rc = cli_report_check(&a.report, ins, 6, outs, 4)) >= 0)
     return rc;
   struct run r;
   memset(&r, 0, sizeof r);

@@ -84,6 +84,80 @@ double clm_ref_ce_option_row(const float *row, uint32_t k, int probs,
   return l;
 }
 
+int clm_ref_ce_option_grad(const float *row, uint32_t k, int probs, int32_t t,
+                           double s, const clm_ref_mc_options *o, double *grad,
+                           double *mag) {
+  double mx = -INFINITY, lo = INFINITY;
+  for (uint32_t c = 0; c < k; ++c) {
+    const double v = row[c];
+    if (isnan(v) || (probs && (v < 0 || v > 1)))
+      return -1;
+    mx = v > mx ? v : mx;
+    lo = v < lo ? v : lo;
+  }
+  if (!probs && (mx == -INFINITY || lo == INFINITY))
+    return -1;
+  if (o->has_ignore && t == o->ignore) {
+    for (uint32_t c = 0; c < k; ++c) {
+      grad[c] = 0;
+      if (mag)
+        mag[c] = 0;
+    }
+    return 0;
+  }
+  /* e_c = exp(z_c - max) and x_c = z_c - max; their sums. */
+  const int top = !probs && mx == INFINITY;
+  double sum = 0, rest = 0, xs = 0, xr = 0;
+  for (uint32_t c = 0; c < k; ++c) {
+    const double v = row[c];
+    const double x = probs || top ? 0 : v - mx;
+    const double e = probs ? v : top ? (v == INFINITY) : exp(x);
+    sum += e;
+    xs += e * fabs(x == -INFINITY ? 0 : x);
+    if (c != (uint32_t)t) {
+      rest += e;
+      xr += e * fabs(x == -INFINITY ? 0 : x);
+    }
+  }
+  const int uniform = sum == 0; /* probabilities all 0 */
+  if (uniform) {
+    sum = k;
+    rest = k - 1;
+  }
+  const double *cw = o->class_weight;
+  double w_all = 0;
+  for (uint32_t c = 0; c < k; ++c)
+    w_all += cw ? cw[c] : 1.0;
+  const double e = o->smoothing, ek = e / k;
+  const double wt = cw ? cw[t] : 1.0, w_rest = w_all - wt;
+  const double q = rest / sum; /* 1 - p_t, without cancellation */
+  const double c1 = (1 - e) * wt + ek * w_all;
+  const double xb = xs / sum, xrb = rest > 0 ? xr / rest : 0;
+  /* Results near the float32 underflow: a few subnormal steps. */
+  const double floor = (s * (c1 + 1) + 1) * 0x1p-120;
+  for (uint32_t c = 0; c < k; ++c) {
+    const double v = row[c];
+    const double ec = uniform ? 1.0
+                      : probs ? v
+                      : top   ? (v == INFINITY)
+                              : exp(v - mx);
+    const double p = ec / sum, wc = cw ? cw[c] : 1.0;
+    const double x = probs || top || v == -INFINITY ? 0 : mx - v;
+    if (c == (uint32_t)t) {
+      /* W p_t - w_t = (W - w_t) p_t - w_t q */
+      grad[c] = s * ((1 - e) * wt * -q + ek * (w_rest * p - wt * q));
+      if (mag)
+        mag[c] =
+            s * (c1 * q * (xrb + xb + 2.0 * k + 14) + 5 * ek * w_rest) + floor;
+    } else {
+      grad[c] = s * ((1 - e) * wt * p + ek * (w_all * p - wc));
+      if (mag)
+        mag[c] = s * (c1 * p * (x + xb + k + 15) + 5 * ek * wc) + floor;
+    }
+  }
+  return 0;
+}
+
 void clm_ref_mc_weighted_eval(const int32_t *yt, const int32_t *yp,
                               const float *scores, uint64_t n, int probs,
                               uint32_t top_k, const clm_ref_mc_options *o,

@@ -36,6 +36,30 @@ double clm_ref_ce_option_row(const float *row, uint32_t k, int probs,
                              uint32_t t, const clm_ref_mc_options *o,
                              double *mag);
 
+/* One row's gradient of s * l (l as in clm_ref_ce_option_row) with respect
+ * to its logits:
+ *   g_j = s [(1 - e) w_t (p_j - [j = t]) + (e / K)(W p_j - w_j)],
+ * W = sum_c w_c, p the softmax with the limits of clm_ref_neg_log_p (among
+ * m logits at +inf each has 1/m, every other class 0). Probabilities are
+ * taken as logits log p: p is the row divided by its sum (1/K each for an
+ * all-zero row). A row whose label is the options' ignored one gets zeros.
+ * Writes k doubles to grad and returns 0; returns -1 (nothing written) for
+ * a row without probabilities: NaN, logits all -inf or all +inf, a
+ * probability outside [0, 1].
+ * mag (optional, k doubles): per element, the first-order bound, in units
+ * of u = 2^-24, of the rounding error of the device's float32 evaluation
+ * (tests/test_multiclass_grad.c derives it):
+ *   j != t: s [c1 p_j (|x_j| + xb + K + 15) + 5 (e/K) w_j],
+ *   j == t: s [c1 q (xr + xb + 2K + 14) + 5 (e/K)(W - w_t)],
+ * with c1 = (1 - e) w_t + (e/K) W, q = 1 - p_t, x_j = z_j - max (0 for
+ * probabilities and rows with +inf), xb and xr the means of |x_c| weighted
+ * by exp(x_c) over all classes and over the classes other than t; plus
+ * (s (c1 + 1) + 1) 2^-120 (a few float32 subnormal steps, for results at
+ * or below the underflow). */
+int clm_ref_ce_option_grad(const float *row, uint32_t k, int probs, int32_t t,
+                           double s, const clm_ref_mc_options *o, double *grad,
+                           double *mag);
+
 typedef struct clm_ref_mc_weighted {
   uint64_t n, n_ignored, top_k_hits;
   double w_sum, w_ignored, w_scored, w_top_k_hits;

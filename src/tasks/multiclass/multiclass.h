@@ -8,8 +8,9 @@
 /* Device buffers of one chunk in flight (two on the copy path). */
 struct mc_slot {
   cl_mem yt, yp, scores, partials, hits, am_status, cm_status, sw;
+  cl_mem grad; /* clm_multiclass_gradient's output on the copy path */
   size_t yt_cap, yp_cap, scores_cap, partials_cap, hits_cap, am_status_cap,
-      cm_status_cap, sw_cap; /* bytes */
+      cm_status_cap, sw_cap, grad_cap; /* bytes */
 };
 
 /* The family's workspace: its kernels, the device confusion matrix (and
@@ -18,9 +19,11 @@ struct mc_ws {
   cl_kernel k_confusion, k_confusion_private, k_argmax_ce, k_argmax_ce_rows;
   cl_kernel k_argmax_ce_opt, k_argmax_ce_rows_opt; /* with loss options */
   cl_kernel k_confusion_ignore, k_confusion_private_ignore;
+  cl_kernel k_grad; /* clm_mc_grad (gradient.c) */
   cl_mem cm, cm_scratch;
   cl_mem class_weight; /* K floats for the option kernels */
-  size_t cm_cap, cm_scratch_cap, class_weight_cap;
+  cl_mem grad_weight;  /* 2K floats for clm_mc_grad */
+  size_t cm_cap, cm_scratch_cap, class_weight_cap, grad_weight_cap;
   struct mc_slot slot[2];
 };
 
@@ -73,6 +76,11 @@ static inline int clm_mc_ignored(const clm_multiclass_state *s, int32_t t) {
   return s->has_ignore_index && t == s->ignore_index;
 }
 
+/* Checks n sample weights (finite, >= 0; CLM_ERR_BAD_WEIGHT naming the
+ * first bad index base + i, err->input = CLM_INPUT_WEIGHTS). */
+clm_status clm_mc_check_weight_values(const float *weights, uint64_t n,
+                                      uint64_t base, clm_error *err);
+
 /* Checks the weights argument against the state (non-NULL iff weighted)
  * and every weight (finite, >= 0; CLM_ERR_BAD_WEIGHT naming the first bad
  * index base + i, err->input = CLM_INPUT_WEIGHTS). */
@@ -90,6 +98,13 @@ struct mc_wsums {
 void clm_mc_weight_rows(const clm_multiclass_state *s, const int32_t *yt,
                         const int32_t *yp, const float *weights, uint64_t n,
                         int scored, double *w_cm, struct mc_wsums *acc);
+
+/* The error for a score row a kernel flagged (flagged column `col`), found
+ * again on the host: NaN, a probability outside [0, 1], or a logit row all
+ * -inf or all +inf (update.c). r: the row's index in the caller's input. */
+clm_status clm_mc_report_bad_row(const float *row, uint32_t k,
+                                 clm_scores_kind kind, uint64_t r, uint64_t col,
+                                 clm_error *err);
 
 /* The workspace's kernels and buffers (update.c). */
 extern const clm_family clm_family_multiclass;

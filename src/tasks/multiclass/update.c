@@ -41,6 +41,8 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_argmax_ce_rows_opt",
                            &ws->k_argmax_ce_rows_opt, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_mc_grad", &ws->k_grad, err);
   return st;
 }
 
@@ -48,6 +50,7 @@ static void ws_release(void *p) {
   struct mc_ws *ws = p;
   for (int i = 1; i >= 0; --i) {
     struct mc_slot *b = &ws->slot[i];
+    clm_release_mem(&b->grad);
     clm_release_mem(&b->sw);
     clm_release_mem(&b->cm_status);
     clm_release_mem(&b->am_status);
@@ -57,9 +60,11 @@ static void ws_release(void *p) {
     clm_release_mem(&b->yp);
     clm_release_mem(&b->yt);
   }
+  clm_release_mem(&ws->grad_weight);
   clm_release_mem(&ws->class_weight);
   clm_release_mem(&ws->cm_scratch);
   clm_release_mem(&ws->cm);
+  clm_release_kernel(&ws->k_grad);
   clm_release_kernel(&ws->k_confusion_private_ignore);
   clm_release_kernel(&ws->k_confusion_ignore);
   clm_release_kernel(&ws->k_argmax_ce_rows_opt);
@@ -275,7 +280,7 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
 /* The first bad score of a row the kernel flagged (flagged column `col`),
  * found again on the host: NaN, a probability outside [0, 1], or a logit
  * row whose scores are all -inf or all +inf. */
-static clm_status report_bad_row(const float *row, uint32_t k,
+clm_status clm_mc_report_bad_row(const float *row, uint32_t k,
                                  clm_scores_kind kind, uint64_t r, uint64_t col,
                                  clm_error *err) {
   const unsigned long long at = (unsigned long long)r;
@@ -537,8 +542,8 @@ static clm_status scores_collect(void *self, int slot, clm_error *err) {
   if (j->am_status[CLM_AM_BAD_SCORES] > 0) {
     const uint64_t flat = j->am_status[CLM_AM_FIRST_BAD_SCORE];
     const uint64_t row = j->first + flat / k;
-    return report_bad_row(r->scores + row * k, k, r->kind, r->base + row,
-                          flat % k, err);
+    return clm_mc_report_bad_row(r->scores + row * k, k, r->kind, r->base + row,
+                                 flat % k, err);
   }
   if (j->cm_status[CLM_CM_BAD_COUNT] > 0) /* cannot happen: checked above */
     return clm_fail(err, CLM_ERR_BAD_LABEL, -1, 0,

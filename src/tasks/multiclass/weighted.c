@@ -22,8 +22,11 @@ clm_status clm_mc_check_weights(const clm_multiclass_state *s,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "the state is weighted: every update needs per-sample "
                     "weights");
-  if (!weights)
-    return CLM_OK;
+  return weights ? clm_mc_check_weight_values(weights, n, base, err) : CLM_OK;
+}
+
+clm_status clm_mc_check_weight_values(const float *weights, uint64_t n,
+                                      uint64_t base, clm_error *err) {
   for (uint64_t i = 0; i < n; ++i) {
     const float w = weights[i];
     if (!(w >= 0.0f) || isinf(w)) {
