@@ -1,6 +1,7 @@
 /* `clmetrics binary`: labels + scores files to a report, optional gradient
  * files. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_ranking.h"
 
 #include <math.h>
@@ -486,8 +487,15 @@ int cli_binary(int argc, char **argv) {
     return rc;
   struct run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
-    report(&a, &r);
-    rc = CLI_EXIT_OK;
+    if (cli_mpi_active()) {
+      /* MPI: rank 0 merges the ranks' states and reports, with the
+       * collective exact ranking. TEMPORARY: NULL until the state code's
+       * builder of this run's state is merged. */
+      rc = cli_mpi_report(NULL, a.json, r.rank.done ? &r.rank : NULL);
+    } else {
+      report(&a, &r);
+      rc = CLI_EXIT_OK;
+    }
   }
   run_free(&r);
   return rc;

@@ -1,6 +1,7 @@
 /* `clmetrics multilabel`: an N x L indicator matrix of labels against N x L
  * scores (or 0/1 predictions) to a report, optional per-cell gradients. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_multilabel.h"
 
 #include <math.h>
@@ -182,7 +183,7 @@ static int check_matrix(const char *path, const clm_array *x,
 /* Loads --thresholds: L values in [0, 1]. */
 static int load_thresholds(const char *path, uint64_t L, double **out) {
   clm_array *t = NULL;
-  if (cli_load_input(path, &t))
+  if (cli_load_file(path, &t))
     return CLI_EXIT_ERROR;
   int rc = -1;
   const uint64_t count = clm_array_rows(t) * clm_array_cols(t);
@@ -464,7 +465,13 @@ int cli_multilabel(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   struct cli_multilabel_run r = {0};
-  if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
+  if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0 &&
+      cli_mpi_active()) {
+    /* MPI: rank 0 merges the ranks' states and reports, with the
+     * collective exact per-label ranking (r.rank_labels, r.rank_micro).
+     * TEMPORARY: NULL until the state code's builder is merged. */
+    rc = cli_mpi_report(NULL, a.json, NULL);
+  } else if (rc < 0) {
     cli_warn_multilabel_undefined(&r.res, r.names, a.zd);
     r.total_s = cli_now() - cli_start_time;
     if (a.json)

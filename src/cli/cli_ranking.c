@@ -1,6 +1,7 @@
 /* Ranking in the CLI: the options shared by `binary` and `multiclass`, the
  * source over the loaded arrays, and the ROC / PR curve files. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_ranking.h"
 
 #include <math.h>
@@ -280,6 +281,7 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
+  cli_mpi_ranking_options(&o); /* under MPI: over every rank's rows */
   const clm_ranking_source source = {&src,
                                      n,
                                      k,
