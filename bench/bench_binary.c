@@ -152,6 +152,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  bc_omp_passive(argc, argv);
   uint64_t sizes[32] = {1000000, 10000000, 100000000};
   int n_sizes = 3;
   int reps = 5;
@@ -230,9 +231,11 @@ int main(int argc, char **argv) {
          dev->platform, dev->name, dev->type, dev->version, dev->compute_units,
          clm_context_startup_seconds(g_ctx));
   printf("# kernel build options: %s\n", clm_context_build_options(g_ctx));
-  printf("# baselines: OpenMP threads %d of %d online CPUs; plain flags '%s', "
+  printf("# baselines: OpenMP threads %d of %d online CPUs (OMP_WAIT_POLICY "
+         "%s); plain flags '%s', "
          "fast flags '%s', arch %s\n",
-         threads, ncpu, bl_flags_plain, bl_flags_fast, BENCH_BASELINE_ARCH);
+         threads, ncpu, bc_omp_policy(), bl_flags_plain, bl_flags_fast,
+         BENCH_BASELINE_ARCH);
   bc_quiet_print(&quiet);
   printf("# data: seed 0x%llx, 30%% positives, logits +-1.2 + N(0,1)-like "
          "noise, generated in %.2f s; %d reps, median; %g bytes/sample\n",

@@ -143,3 +143,17 @@ void bc_meter_print(const bc_meter *m) {
            (others > 0 ? others : 0.0) / wall, steal1 - m->steal0);
   }
 }
+
+void bc_omp_passive(int argc, char **argv) {
+  if (!getenv("OMP_WAIT_POLICY") && argc > 0) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+    /* No /proc: on with the default policy (bc_omp_policy says which). */
+    unsetenv("OMP_WAIT_POLICY");
+  }
+}
+
+const char *bc_omp_policy(void) {
+  const char *p = getenv("OMP_WAIT_POLICY");
+  return p ? p : "unset";
+}

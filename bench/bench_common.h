@@ -9,6 +9,17 @@
 
 /* Monotonic wall clock, seconds. */
 double bc_now_s(void);
+
+/* libgomp reads OMP_WAIT_POLICY once, at load time. Left active, a
+ * baseline's idle OpenMP threads spin for milliseconds after each parallel
+ * loop and take the cores from PoCL's threads in the variant timed next
+ * (bench_multilabel measured clmetrics at 0.80 instead of 1.19 Gcells/s).
+ * Re-executes the program with OMP_WAIT_POLICY=passive unless the caller
+ * chose a policy; returns (going on with the default policy) when it
+ * cannot. Call first in main. */
+void bc_omp_passive(int argc, char **argv);
+/* The policy in force, for the header lines ("unset" if none). */
+const char *bc_omp_policy(void);
 /* CPU time (user + system) of this process, seconds. */
 double bc_own_cpu_s(void);
 /* Machine-wide busy and steal time from /proc/stat, seconds; -1 if

@@ -344,6 +344,7 @@ static int parse_classes(const char *s, uint32_t *out, int cap) {
 }
 
 int main(int argc, char **argv) {
+  bc_omp_passive(argc, argv);
   uint64_t sizes[MAX_LIST] = {100000000};
   int n_sizes = 1;
   uint32_t classes[MAX_LIST] = {3, 10, 100, 1000, 10000};
@@ -480,10 +481,11 @@ int main(int argc, char **argv) {
          clm_context_startup_seconds(g_ctx));
   printf("# kernel build options: %s; confusion strategy: %s\n",
          clm_context_build_options(g_ctx), strategy_name[strategy]);
-  printf("# baselines: OpenMP threads %d of %d online CPUs; plain flags '%s', "
+  printf("# baselines: OpenMP threads %d of %d online CPUs (OMP_WAIT_POLICY "
+         "%s); plain flags '%s', "
          "fast flags '%s', arch %s; private uint32 histograms per thread "
          "(4 interleaved for K <= 32), merged into uint64\n",
-         threads, quiet.ncpu, bl_flags_plain, bl_flags_fast,
+         threads, quiet.ncpu, bc_omp_policy(), bl_flags_plain, bl_flags_fast,
          BENCH_BASELINE_ARCH);
   bc_quiet_print(&quiet);
   printf("# data: seed 0x%llx, uniform true classes, prediction right %.0f%% "

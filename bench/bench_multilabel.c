@@ -416,16 +416,7 @@ typedef struct row {
 } row;
 
 int main(int argc, char **argv) {
-  /* libgomp reads OMP_WAIT_POLICY once, at load time. Left active, the
-   * baselines' idle threads spin for milliseconds after each parallel loop
-   * and take the cores from PoCL's threads in the variant timed next
-   * (clmetrics at L = 1000 measured 0.80 instead of 1.19 Gcells/s): run
-   * again with passive threads unless the caller chose a policy. */
-  if (!getenv("OMP_WAIT_POLICY") && argc > 0) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);
-    /* No /proc: go on with the default policy (the header names it). */
-  }
+  bc_omp_passive(argc, argv);
   uint64_t shape_n[MAX_SHAPES] = {100000, 1000000, 10000000, 1000000};
   uint32_t shape_l[MAX_SHAPES] = {1000, 100, 10, 1000};
   int n_shapes = 4, reps = 3;
@@ -537,9 +528,8 @@ int main(int argc, char **argv) {
   printf("# kernel build options: %s\n", clm_context_build_options(g_ctx));
   printf("# baselines: OpenMP threads %d of %d online CPUs (OMP_WAIT_POLICY "
          "%s); plain flags '%s', fast flags '%s', arch %s\n",
-         threads, quiet.ncpu,
-         getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "unset",
-         bl_flags_plain, bl_flags_fast, BENCH_BASELINE_ARCH);
+         threads, quiet.ncpu, bc_omp_policy(), bl_flags_plain, bl_flags_fast,
+         BENCH_BASELINE_ARCH);
   bc_quiet_print(&quiet);
   printf("# memory: MemAvailable %.1f GB; buffers %.2f GB (%s)\n",
          (double)avail / 1e9, BYTES_PER_CELL * (double)buf_cells / 1e9,

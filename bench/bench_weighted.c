@@ -220,6 +220,7 @@ static const struct variant VARIANTS[] = {
 #define NV (sizeof VARIANTS / sizeof VARIANTS[0])
 
 int main(int argc, char **argv) {
+  bc_omp_passive(argc, argv);
   uint64_t sizes[8] = {10000000ull, 100000000ull};
   int nsizes = 2, reps = 5;
   unsigned k = 10;
@@ -257,8 +258,11 @@ int main(int argc, char **argv) {
   bc_quiet q;
   bc_quiet_probe(&q);
   bc_quiet_print(&q);
-  printf("# device: %s; OpenMP threads: %d; K = %u for the multi-class rows\n",
-         clm_context_device(g_ctx)->name, omp_get_max_threads(), k);
+  printf(
+      "# device: %s; OpenMP threads: %d (OMP_WAIT_POLICY %s); K = %u for the "
+      "multi-class rows\n",
+      clm_context_device(g_ctx)->name, omp_get_max_threads(), bc_omp_policy(),
+      k);
   printf("%-15s %12s %10s %14s %9s %11s\n", "variant", "N", "median_s",
          "samples/s", "GB/s", "vs_unweighted");
   bc_meter m;

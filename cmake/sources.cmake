@@ -22,24 +22,29 @@ set(CLM_LIB_SOURCES
   src/tasks/binary/scores.c
   src/tasks/binary/update.c
   src/tasks/binary/finalize.c
+  src/tasks/binary/serialize.c
   src/tasks/multiclass/state.c
   src/tasks/multiclass/scores.c
   src/tasks/multiclass/confusion.c
   src/tasks/multiclass/update.c
   src/tasks/multiclass/weighted.c
   src/tasks/multiclass/finalize.c
+  src/tasks/multiclass/serialize.c
   src/tasks/ranking/device.c
   src/tasks/ranking/resolve.c
   src/tasks/ranking/compute.c
   src/tasks/ranking/state.c
   src/tasks/ranking/weighted.c
+  src/tasks/ranking/serialize.c
   src/tasks/calibration/state.c
   src/tasks/calibration/update.c
   src/tasks/calibration/finalize.c
+  src/tasks/calibration/serialize.c
   src/tasks/multilabel/state.c
   src/tasks/multilabel/update.c
   src/tasks/multilabel/scores.c
   src/tasks/multilabel/finalize.c
+  src/tasks/multilabel/serialize.c
   # the device self-test and its double-precision reference
   src/selftest/selftest.c
   src/reference/reference.c
@@ -49,13 +54,14 @@ set(CLM_LIB_SOURCES
   src/io/array.c
   src/io/npy_read.c
   src/io/npy_write.c
-  src/io/csv.c)
+  src/io/csv.c
+  # saved states: byte codec, checksum and container
+  src/io/state_codec.c)
 
 # The CLI without main.c (the fuzz build links these into its harness).
 set(CLM_CLI_SOURCES
   src/cli/cli_common.c
   src/cli/cli_mpi.c
-  src/cli/cli_mpi_state_stub.c
   src/cli/cli_shards.c
   src/cli/cli_cache.c
   src/cli/cli_outputs.c
@@ -69,11 +75,18 @@ set(CLM_CLI_SOURCES
   src/cli/cli_multilabel.c
   src/cli/cli_multilabel_rank.c
   src/cli/report_multilabel.c
+  src/cli/cli_state.c
+  src/cli/cli_merge.c
   src/cli/class_names.c
   src/cli/cli_demo.c
   src/cli/cli_devices.c
   src/cli/cli_selftest.c
-  src/cli/json.c)
+  src/cli/json.c
+  # the visual report: --html, --svg-dir
+  src/cli/svg.c
+  src/cli/report_html.c
+  src/cli/report_figures.c
+  src/cli/report_pages.c)
 
 # Generates the embedded kernel table into OUT from the .cl files in
 # SRC_DIR/kernels.

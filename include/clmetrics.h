@@ -1221,6 +1221,10 @@ typedef struct clm_ranking_state {
   int softmax;
   uint64_t n;
   uint64_t *counts; /* k * 2^bits * 2: (negatives, positives) per prefix */
+  /* 1: labels are n x k uint8 0/1 indicator rows, each column ranked
+   * against its own labels (clm_ranking_state_init_multilabel). Last, so
+   * that initializers written without it leave it 0. */
+  int multilabel;
 } clm_ranking_state;
 
 /** Prepares an empty state; bits 0 picks 16 for k == 1 and fewer for large
@@ -1228,6 +1232,14 @@ typedef struct clm_ranking_state {
 CLM_API clm_status clm_ranking_state_init(clm_ranking_state *state, uint32_t k,
                                           clm_dtype dtype, int softmax,
                                           uint32_t bits);
+/** As clm_ranking_state_init for an n x k multilabel problem (k >= 1):
+ * updates pass n x k uint8 0/1 indicator labels and n x k scores of
+ * `dtype`, and column c ranks its scores against its own labels (the
+ * per-label ranking of clm_ranking_compute_multilabel, unweighted). */
+CLM_API clm_status clm_ranking_state_init_multilabel(clm_ranking_state *state,
+                                                     uint32_t k,
+                                                     clm_dtype dtype,
+                                                     uint32_t bits);
 /** Frees the counts and zeroes the state. Accepts NULL. */
 CLM_API void clm_ranking_state_release(clm_ranking_state *state);
 /** Adds n rows (labels and scores as in clm_ranking_compute_arrays); on
@@ -1237,7 +1249,8 @@ CLM_API clm_status clm_ranking_update(clm_context *ctx,
                                       clm_ranking_state *state, uint64_t base,
                                       const void *labels, const void *scores,
                                       uint64_t n, clm_error *err);
-/** dst += src; both must have the same k, bits, dtype and softmax. */
+/** dst += src; both must have the same k, bits, dtype, softmax and
+ * multilabel. */
 CLM_API clm_status clm_ranking_merge(clm_ranking_state *dst,
                                      const clm_ranking_state *src);
 /** Metrics with certified intervals from the counts (no curves, no
@@ -1386,6 +1399,142 @@ CLM_API clm_status clm_multilabel_finalize(const clm_multilabel_state *state,
                                            clm_multilabel_result *out);
 /** Frees the per-label array. Accepts NULL. */
 CLM_API void clm_multilabel_result_release(clm_multilabel_result *result);
+
+/* ------------------------------------------------------------------ */
+/* Saved states                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every state above serializes to bytes that load back bit-identical, so
+ * states computed by different processes, jobs or machines merge exactly:
+ * save, move the bytes, load, then clm_*_merge. The format (README,
+ * "Saved states and merging"):
+ *
+ *   offset  size  field
+ *   0       4     magic "CLMS"
+ *   4       4     format version (uint32, CLM_STATE_FORMAT_VERSION)
+ *   8       4     family (uint32, clm_state_family)
+ *   12      4     reserved, 0
+ *   16      8     payload length P (uint64)
+ *   24      P     payload: the family's options, then its counts and sums
+ *   24 + P  4     CRC-32C (Castagnoli) of bytes [0, 24 + P)
+ *
+ * Every integer is little-endian, every double its IEEE-754 binary64 bit
+ * pattern as a little-endian uint64 (so NaN, -0 and every sum round-trip
+ * exactly), whatever the host's byte order. The payload first holds the
+ * options a merge requires to agree (kind, threshold, K, L, bins and edges,
+ * weighting, loss options, ...), so a file describes itself.
+ *
+ * Versioning: the magic and the version stay at offsets 0 and 4 in every
+ * version. A reader accepts versions 1 to its own CLM_STATE_FORMAT_VERSION;
+ * a change to any payload bumps the version, and a newer file is refused
+ * (CLM_ERR_UNSUPPORTED: "written by a newer clmetrics: format version X,
+ * this build reads up to Y").
+ *
+ * Loading rejects, with err->message saying which: a wrong magic, a
+ * truncated or over-long buffer, a checksum mismatch (CLM_ERR_FORMAT); a
+ * newer version (CLM_ERR_UNSUPPORTED); a state of another family
+ * (CLM_ERR_STATE_MISMATCH); sizes the payload cannot hold (K, L, bins,
+ * features and ranking columns are checked against the bytes actually
+ * present before anything is allocated) and counts that do not add up
+ * (CLM_ERR_FORMAT). The library never prints: callers report the message.
+ */
+
+/** Version of the saved-state format written by this build. */
+#define CLM_STATE_FORMAT_VERSION 1u
+
+/** Which state a saved buffer holds. */
+typedef enum clm_state_family {
+  CLM_STATE_BINARY = 1,
+  CLM_STATE_MULTICLASS = 2,
+  CLM_STATE_CALIBRATION = 3,
+  CLM_STATE_RANKING = 4,
+  CLM_STATE_MULTILABEL = 5
+} clm_state_family;
+
+/** "binary", "multiclass", "calibration", "ranking", "multilabel", or
+ * "unknown". */
+CLM_API const char *clm_state_family_name(clm_state_family family);
+
+/**
+ * Checks a saved buffer's header, length and checksum and tells which
+ * family and format version it holds (either pointer may be NULL). The
+ * same errors as the loaders, except that any family is accepted.
+ */
+CLM_API clm_status clm_state_info(const uint8_t *buf, size_t len,
+                                  clm_state_family *family, uint32_t *version,
+                                  clm_error *err);
+
+/** Frees a buffer returned by a clm_*_state_save function (it is malloc'ed:
+ * free() does the same). Accepts NULL. */
+CLM_API void clm_state_buffer_free(uint8_t *buf);
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of len bytes,
+ * continuing from `crc` (0 to start): the checksum of saved states, for
+ * callers that wrap several states in a container of their own. */
+CLM_API uint32_t clm_crc32c(uint32_t crc, const void *data, size_t len);
+
+/**
+ * Serializes a binary state into a new buffer (*buf, *len; free with
+ * clm_state_buffer_free): kind, threshold, pos_weight, weighting, the
+ * features' count, the counts and every sum (weight_grad_sum included).
+ * CLM_ERR_OUT_OF_MEMORY, or CLM_ERR_INVALID_ARGUMENT for a NULL argument
+ * or a state that was never initialised.
+ */
+CLM_API clm_status clm_binary_state_save(const clm_binary_state *state,
+                                         uint8_t **buf, size_t *len,
+                                         clm_error *err);
+/**
+ * Loads a saved binary state into `state` (any previous content is
+ * overwritten, not released: pass a released or zeroed state). The result
+ * is bit-identical to the state saved; release it with
+ * clm_binary_state_release. On error `state` is zeroed.
+ */
+CLM_API clm_status clm_binary_state_load(const uint8_t *buf, size_t len,
+                                         clm_binary_state *state,
+                                         clm_error *err);
+
+/** As clm_binary_state_save: K, top_k, score kind, weighting, class
+ * weights, ignore_index, label smoothing, the matrix (and its weight sums)
+ * and every count and sum. */
+CLM_API clm_status clm_multiclass_state_save(const clm_multiclass_state *state,
+                                             uint8_t **buf, size_t *len,
+                                             clm_error *err);
+/** As clm_binary_state_load; release with clm_multiclass_state_release. */
+CLM_API clm_status clm_multiclass_state_load(const uint8_t *buf, size_t len,
+                                             clm_multiclass_state *state,
+                                             clm_error *err);
+
+/** As clm_binary_state_save: K, the bins' edges, class-wise, weighting,
+ * ignore_index, and every bin's counts and sums. */
+CLM_API clm_status
+clm_calibration_state_save(const clm_calibration_state *state, uint8_t **buf,
+                           size_t *len, clm_error *err);
+/** As clm_binary_state_load; release with clm_calibration_state_release. */
+CLM_API clm_status clm_calibration_state_load(const uint8_t *buf, size_t len,
+                                              clm_calibration_state *state,
+                                              clm_error *err);
+
+/** As clm_binary_state_save: k, prefix bits, dtype, softmax, multilabel
+ * and the k x 2^bits x 2 counts (8 bytes each: 1 MiB for one column of 16
+ * bits). */
+CLM_API clm_status clm_ranking_state_save(const clm_ranking_state *state,
+                                          uint8_t **buf, size_t *len,
+                                          clm_error *err);
+/** As clm_binary_state_load; release with clm_ranking_state_release. */
+CLM_API clm_status clm_ranking_state_load(const uint8_t *buf, size_t len,
+                                          clm_ranking_state *state,
+                                          clm_error *err);
+
+/** As clm_binary_state_save: L, kind, inputs, thresholds, weighting,
+ * label ranking, the per-label counts and sums and the per-row sums. */
+CLM_API clm_status clm_multilabel_state_save(const clm_multilabel_state *state,
+                                             uint8_t **buf, size_t *len,
+                                             clm_error *err);
+/** As clm_binary_state_load; release with clm_multilabel_state_release. */
+CLM_API clm_status clm_multilabel_state_load(const uint8_t *buf, size_t len,
+                                             clm_multilabel_state *state,
+                                             clm_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,7 @@ root=$(pwd)
 # references the tests compare with.
 pkgs=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-headers
       pocl-opencl-icd python3 python3-venv python3-dev python3-numpy
-      python3-sklearn python3-torch)
+      python3-sklearn python3-torch python3-dask)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

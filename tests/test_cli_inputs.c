@@ -192,11 +192,21 @@ Test(cli, mc_f64_scores_stream_in_bounded_memory, .timeout = 300) {
   cr_log_info("anonymous memory: %.1f MiB (4 rows), %.1f MiB (float64), "
               "%.1f MiB (float32 in place)",
               small_mib, big_mib, ref_mib);
-  if (!UNDER_ASAN)
-    cr_expect_lt(big_mib - small_mib, (double)n * K * sizeof(float) / 1048576,
-                 "float64 scores took %.1f MiB over the %.1f MiB baseline: "
-                 "as much as a float32 copy of all %zu x %d scores",
-                 big_mib - small_mib, small_mib, n, K);
+  /* The baseline is the same command on the float32 copy of the data,
+   * which is evaluated in place from the mapped file: the one-vs-rest
+   * ranking's histograms grow with the number of distinct scores (up to
+   * its budget), so the 4-row run only bounds the process's fixed cost.
+   * Streaming float64 adds a chunk buffer; a copy of all scores would add
+   * n x K floats (64 MiB), and the bound is half of that. */
+  if (!UNDER_ASAN) {
+    const double copy_mib = (double)n * K * sizeof(float) / 1048576;
+    cr_expect_lt(big_mib - ref_mib, copy_mib / 2,
+                 "float64 scores took %.1f MiB over the %.1f MiB of the "
+                 "float32 run: near a float32 copy of all %zu x %d scores "
+                 "(%.0f MiB)",
+                 big_mib - ref_mib, ref_mib, n, K, copy_mib);
+    cr_expect_lt(small_mib, ref_mib, "the 4-row run took %.1f MiB", small_mib);
+  }
   /* Same answers: counts exactly, the loss to float32 summation. */
   char *cm = json_array_text(r.out, "confusion_matrix");
   char *cm_ref = json_array_text(ref.out, "confusion_matrix");

@@ -63,6 +63,34 @@ static PyObject *raise_status(clm_status st, const clm_error *err) {
   return NULL;
 }
 
+/* One save call's outputs (the GIL serializes their use). */
+static uint8_t *g_save_buf;
+static size_t g_save_len;
+static clm_error g_save_err;
+
+/* bytes of the buffer a clm_*_state_save just filled (freed here). */
+static PyObject *state_bytes(clm_status st) {
+  if (st != CLM_OK)
+    return raise_status(st, &g_save_err);
+  PyObject *b = PyBytes_FromStringAndSize((const char *)g_save_buf,
+                                          (Py_ssize_t)g_save_len);
+  clm_state_buffer_free(g_save_buf);
+  g_save_buf = NULL;
+  return b;
+}
+
+/* (clmetrics._core.state_from_bytes, (b,)): steals b. */
+static PyObject *reduce_from_bytes(PyObject *b) {
+  PyObject *mod = PyImport_ImportModule("clmetrics._core");
+  PyObject *fn = mod ? PyObject_GetAttrString(mod, "state_from_bytes") : NULL;
+  Py_XDECREF(mod);
+  if (!fn) {
+    Py_DECREF(b);
+    return NULL;
+  }
+  return Py_BuildValue("N(N)", fn, b);
+}
+
 static int same_spec(const char *a, const char *b) {
   if (!a || !b)
     return a == b;
@@ -732,15 +760,22 @@ static PyObject *BinaryState_setstate(BinaryStateObject *self, PyObject *d) {
   Py_RETURN_NONE;
 }
 
+/* Pickles through the library's saved-state bytes (versioned,
+ * checksummed, little-endian): state_from_bytes(bytes) rebuilds it. */
+static PyObject *BinaryState_to_bytes(BinaryStateObject *self,
+                                      PyObject *Py_UNUSED(ignored)) {
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  return state_bytes(
+      clm_binary_state_save(&self->st, &g_save_buf, &g_save_len, &g_save_err));
+}
+
 static PyObject *BinaryState_reduce(BinaryStateObject *self,
                                     PyObject *Py_UNUSED(ignored)) {
-  PyObject *state = BinaryState_getstate(self, NULL);
-  if (!state)
-    return NULL;
-  return Py_BuildValue("O(idKdi)N", (PyObject *)Py_TYPE(self),
-                       (int)self->st.kind, self->st.threshold,
-                       (unsigned long long)self->st.n_features,
-                       self->st.pos_weight, self->st.weighted, state);
+  PyObject *b = BinaryState_to_bytes(self, NULL);
+  return b ? reduce_from_bytes(b) : NULL;
 }
 
 static PyMethodDef BinaryState_methods[] = {
@@ -761,6 +796,9 @@ static PyMethodDef BinaryState_methods[] = {
     {"__getstate__", (PyCFunction)BinaryState_getstate, METH_NOARGS, NULL},
     {"__setstate__", (PyCFunction)BinaryState_setstate, METH_O, NULL},
     {"__reduce__", (PyCFunction)BinaryState_reduce, METH_NOARGS, NULL},
+    {"to_bytes", (PyCFunction)BinaryState_to_bytes, METH_NOARGS,
+     "The state as the library's saved-state bytes (clm_binary_state_save); "
+     "state_from_bytes() loads them."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject BinaryStateType = {
@@ -1411,13 +1449,22 @@ static PyObject *MulticlassState_setstate(MulticlassStateObject *self,
   Py_RETURN_NONE;
 }
 
+/* Pickles through the library's saved-state bytes (versioned,
+ * checksummed, little-endian): state_from_bytes(bytes) rebuilds it. */
+static PyObject *MulticlassState_to_bytes(MulticlassStateObject *self,
+                                          PyObject *Py_UNUSED(ignored)) {
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  return state_bytes(clm_multiclass_state_save(&self->st, &g_save_buf,
+                                               &g_save_len, &g_save_err));
+}
+
 static PyObject *MulticlassState_reduce(MulticlassStateObject *self,
                                         PyObject *Py_UNUSED(ignored)) {
-  PyObject *state = MulticlassState_getstate(self, NULL);
-  if (!state)
-    return NULL;
-  return Py_BuildValue("O(II)N", (PyObject *)Py_TYPE(self), self->st.n_classes,
-                       self->st.top_k, state);
+  PyObject *b = MulticlassState_to_bytes(self, NULL);
+  return b ? reduce_from_bytes(b) : NULL;
 }
 
 static PyObject *MulticlassState_merge(MulticlassStateObject *self,
@@ -1447,6 +1494,10 @@ static PyMethodDef MulticlassState_methods[] = {
     {"__getstate__", (PyCFunction)MulticlassState_getstate, METH_NOARGS, NULL},
     {"__setstate__", (PyCFunction)MulticlassState_setstate, METH_O, NULL},
     {"__reduce__", (PyCFunction)MulticlassState_reduce, METH_NOARGS, NULL},
+    {"to_bytes", (PyCFunction)MulticlassState_to_bytes, METH_NOARGS,
+     "The state as the library's saved-state bytes "
+     "(clm_multiclass_state_save); "
+     "state_from_bytes() loads them."},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *MulticlassState_get_n_classes(MulticlassStateObject *self,
@@ -1971,13 +2022,22 @@ static PyObject *CalibrationState_setstate(CalibrationStateObject *self,
   Py_RETURN_NONE;
 }
 
+/* Pickles through the library's saved-state bytes (versioned,
+ * checksummed, little-endian): state_from_bytes(bytes) rebuilds it. */
+static PyObject *CalibrationState_to_bytes(CalibrationStateObject *self,
+                                           PyObject *Py_UNUSED(ignored)) {
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  return state_bytes(clm_calibration_state_save(&self->st, &g_save_buf,
+                                                &g_save_len, &g_save_err));
+}
+
 static PyObject *CalibrationState_reduce(CalibrationStateObject *self,
                                          PyObject *Py_UNUSED(ignored)) {
-  PyObject *state = CalibrationState_getstate(self, NULL);
-  if (!state)
-    return NULL;
-  return Py_BuildValue("O(II)N", (PyObject *)Py_TYPE(self), self->st.n_classes,
-                       self->st.n_bins, state);
+  PyObject *b = CalibrationState_to_bytes(self, NULL);
+  return b ? reduce_from_bytes(b) : NULL;
 }
 
 static PyObject *CalibrationState_merge(CalibrationStateObject *self,
@@ -2011,6 +2071,10 @@ static PyMethodDef CalibrationState_methods[] = {
     {"__getstate__", (PyCFunction)CalibrationState_getstate, METH_NOARGS, NULL},
     {"__setstate__", (PyCFunction)CalibrationState_setstate, METH_O, NULL},
     {"__reduce__", (PyCFunction)CalibrationState_reduce, METH_NOARGS, NULL},
+    {"to_bytes", (PyCFunction)CalibrationState_to_bytes, METH_NOARGS,
+     "The state as the library's saved-state bytes "
+     "(clm_calibration_state_save); "
+     "state_from_bytes() loads them."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject CalibrationStateType = {
@@ -2557,13 +2621,22 @@ static PyObject *MultilabelState_setstate(MultilabelStateObject *self,
   Py_RETURN_NONE;
 }
 
+/* Pickles through the library's saved-state bytes (versioned,
+ * checksummed, little-endian): state_from_bytes(bytes) rebuilds it. */
+static PyObject *MultilabelState_to_bytes(MultilabelStateObject *self,
+                                          PyObject *Py_UNUSED(ignored)) {
+  if (self->busy) {
+    busy_error();
+    return NULL;
+  }
+  return state_bytes(clm_multilabel_state_save(&self->st, &g_save_buf,
+                                               &g_save_len, &g_save_err));
+}
+
 static PyObject *MultilabelState_reduce(MultilabelStateObject *self,
                                         PyObject *Py_UNUSED(ignored)) {
-  PyObject *state = MultilabelState_getstate(self, NULL);
-  if (!state)
-    return NULL;
-  return Py_BuildValue("O(I)N", (PyObject *)Py_TYPE(self), self->st.n_labels,
-                       state);
+  PyObject *b = MultilabelState_to_bytes(self, NULL);
+  return b ? reduce_from_bytes(b) : NULL;
 }
 
 static PyObject *MultilabelState_merge(MultilabelStateObject *self,
@@ -2607,6 +2680,10 @@ static PyMethodDef MultilabelState_methods[] = {
     {"__getstate__", (PyCFunction)MultilabelState_getstate, METH_NOARGS, NULL},
     {"__setstate__", (PyCFunction)MultilabelState_setstate, METH_O, NULL},
     {"__reduce__", (PyCFunction)MultilabelState_reduce, METH_NOARGS, NULL},
+    {"to_bytes", (PyCFunction)MultilabelState_to_bytes, METH_NOARGS,
+     "The state as the library's saved-state bytes "
+     "(clm_multilabel_state_save); "
+     "state_from_bytes() loads them."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject MultilabelStateType = {
@@ -2964,6 +3041,54 @@ static PyObject *mod_last_weights(PyObject *Py_UNUSED(m),
   return PyLong_FromUnsignedLongLong((unsigned long long)g_last_weights);
 }
 
+/* Rebuilds a state from clm_*_state_save bytes (any family this module
+ * wraps); corrupted, truncated or newer data raise ValueError. */
+static PyObject *mod_state_from_bytes(PyObject *Py_UNUSED(m), PyObject *arg) {
+  Py_buffer view;
+  if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) != 0)
+    return NULL;
+  clm_error err;
+  clm_state_family fam;
+  clm_status st = clm_state_info(view.buf, (size_t)view.len, &fam, NULL, &err);
+  PyTypeObject *type = NULL;
+  if (st == CLM_OK)
+    type = fam == CLM_STATE_BINARY        ? &BinaryStateType
+           : fam == CLM_STATE_MULTICLASS  ? &MulticlassStateType
+           : fam == CLM_STATE_CALIBRATION ? &CalibrationStateType
+           : fam == CLM_STATE_MULTILABEL  ? &MultilabelStateType
+                                          : NULL;
+  if (st == CLM_OK && !type) {
+    PyBuffer_Release(&view);
+    PyErr_Format(PyExc_ValueError, "a saved %s state has no Python type",
+                 clm_state_family_name(fam));
+    return NULL;
+  }
+  PyObject *obj = st == CLM_OK ? PyType_GenericNew(type, NULL, NULL) : NULL;
+  if (obj) {
+    const uint8_t *b = view.buf;
+    const size_t n = (size_t)view.len;
+    st =
+        fam == CLM_STATE_BINARY
+            ? clm_binary_state_load(b, n, &((BinaryStateObject *)obj)->st, &err)
+        : fam == CLM_STATE_MULTICLASS
+            ? clm_multiclass_state_load(
+                  b, n, &((MulticlassStateObject *)obj)->st, &err)
+        : fam == CLM_STATE_CALIBRATION
+            ? clm_calibration_state_load(
+                  b, n, &((CalibrationStateObject *)obj)->st, &err)
+            : clm_multilabel_state_load(
+                  b, n, &((MultilabelStateObject *)obj)->st, &err);
+  }
+  PyBuffer_Release(&view);
+  if (st != CLM_OK) {
+    Py_XDECREF(obj);
+    PyErr_Format(PyExc_ValueError, "cannot load the saved state: %s",
+                 err.message[0] ? err.message : clm_status_str(st));
+    return NULL;
+  }
+  return obj;
+}
+
 static PyMethodDef module_methods[] = {
     {"devices", mod_devices, METH_NOARGS,
      "Every OpenCL device of every platform, as dicts."},
@@ -2987,6 +3112,10 @@ static PyMethodDef module_methods[] = {
      "(float32/float64, read in place). Curves as bytes of (threshold f8, "
      "tp u8, fp u8, tp_weight f8, fp_weight f8) records, descending "
      "thresholds."},
+    {"state_from_bytes", mod_state_from_bytes, METH_O,
+     "state_from_bytes(b): the state saved in b by a state's to_bytes() "
+     "(clm_*_state_load: versioned, checksummed; ValueError when b is "
+     "corrupted, truncated, of another version or family)."},
     {"_last_buffers", mod_last_buffers, METH_NOARGS,
      "Debug: addresses of the (labels, scores) buffers the last update on "
      "this thread handed to the library."},

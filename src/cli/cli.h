@@ -125,6 +125,7 @@ struct cli_ranking_args {
   const char *roc_out, *pr_out;    /* CSV files */
   unsigned long long curve_points; /* --curve-points, default 1000 */
   unsigned long long budget;       /* --ranking-memory bytes; 0: default */
+  int curves; /* compute curves for the visual report (--html, --svg-dir) */
 };
 /* The calibration options shared by `binary` and `multiclass`
  * (cli_calibration.h). */
@@ -134,9 +135,16 @@ struct cli_calibration_args {
   int quantile;                /* --calibration-strategy quantile */
   const char *reliability_out; /* --reliability-out FILE.csv */
 };
+/* The visual report's options (report_html.h). */
+struct cli_report_args {
+  const char *html;    /* --html FILE.html */
+  const char *svg_dir; /* --svg-dir DIR */
+  int full;            /* --full: every class in the page's table */
+};
 struct cli_binary_args {
   const char *labels, *scores, *grad_out, *features, *weight_grad_out, *device;
-  const char *weights; /* --weights FILE */
+  const char *weights;    /* --weights FILE */
+  const char *save_state; /* --save-state FILE (cli_state.h) */
   clm_scores_kind kind;
   double threshold;
   double pos_weight; /* --pos-weight P, default 1 */
@@ -144,12 +152,14 @@ struct cli_binary_args {
   int json;
   struct cli_ranking_args rank;
   struct cli_calibration_args calib;
+  struct cli_report_args report; /* --html, --svg-dir */
 };
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a);
 
 struct cli_multiclass_args {
   const char *labels, *pred, *scores, *names, *device;
   const char *weights, *class_weights; /* --weights, --class-weights */
+  const char *save_state;              /* --save-state FILE */
   clm_scores_kind kind;
   unsigned long long classes, top_k;
   int has_ignore_index; /* --ignore-index I */
@@ -159,6 +169,7 @@ struct cli_multiclass_args {
   int json;
   struct cli_ranking_args rank;
   struct cli_calibration_args calib;
+  struct cli_report_args report; /* --html, --svg-dir, --full */
 };
 int cli_multiclass_parse_args(int argc, char **argv,
                               struct cli_multiclass_args *a);

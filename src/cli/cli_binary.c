@@ -3,6 +3,8 @@
 #include "cli_calibration.h"
 #include "cli_mpi.h"
 #include "cli_ranking.h"
+#include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -49,8 +51,11 @@ static void usage(FILE *f) {
       "256M)\n"
       "  --device SPEC          device index or name substring "
       "(CLMETRICS_DEVICE)\n"
+      "  --save-state FILE      also write the run's mergeable state (see\n"
+      "                         `clmetrics merge`)\n"
       "  --json                 print one JSON object instead of the table\n"
       "  --help                 this help\n");
+  fputs(cli_report_help, f);
 }
 
 int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
@@ -73,15 +78,26 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     int rrc = cli_ranking_flag(argc, argv, &i, "binary", &a->rank);
     if (rrc == 0)
       rrc = cli_calibration_flag(argc, argv, &i, "binary", &a->calib);
+    if (rrc == 0) /* --html, --svg-dir */
+      rrc = cli_report_flag(argc, argv, &i, "binary", 0, &a->report);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
       continue;
     }
-    static const char *const with_value[] = {
-        "--labels",        "--scores",   "--scores-kind",     "--threshold",
-        "--grad-out",      "--features", "--weight-grad-out", "--device",
-        "--zero-division", "--weights",  "--pos-weight",      NULL};
+    static const char *const with_value[] = {"--labels",
+                                             "--scores",
+                                             "--scores-kind",
+                                             "--threshold",
+                                             "--grad-out",
+                                             "--features",
+                                             "--weight-grad-out",
+                                             "--device",
+                                             "--zero-division",
+                                             "--weights",
+                                             "--pos-weight",
+                                             "--save-state",
+                                             NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "binary", &v);
     if (rc >= 0)
@@ -100,6 +116,8 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
       a->device = v;
     else if (strcmp(arg, "--weights") == 0)
       a->weights = v;
+    else if (strcmp(arg, "--save-state") == 0)
+      a->save_state = v;
     else if (strcmp(arg, "--pos-weight") == 0) {
       if (cli_parse_double(v, &a->pos_weight) != 0 ||
           !(a->pos_weight > 0.0 && isfinite(a->pos_weight)))
@@ -124,9 +142,15 @@ int cli_binary_parse_args(int argc, char **argv, struct cli_binary_args *a) {
     return cli_usage_error("binary", "--labels and --scores are required");
   if (a->weight_grad_out && !a->features)
     return cli_usage_error("binary", "--weight-grad-out needs --features");
+  if (a->save_state && a->calib.quantile && !a->calib.off)
+    return cli_usage_error("binary",
+                           "--save-state needs equal-width calibration bins "
+                           "(equal-mass edges depend on all the data; use "
+                           "--calibration-strategy uniform)");
   const int crc = cli_calibration_check("binary", &a->calib, 1);
   if (crc >= 0)
     return crc;
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return cli_ranking_check("binary", &a->rank);
 }
 
@@ -263,7 +287,8 @@ static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
                     clm_binary_state *state, const clm_array *labels,
                     const clm_array *scores, const clm_array *features,
                     const clm_array *weights, struct cli_output *gout,
-                    struct cli_calibration_out *cal) {
+                    struct cli_calibration_out *cal,
+                    struct cli_state_rank *srank) {
   const uint64_t n = clm_array_rows(labels);
   const uint64_t d = features ? clm_array_cols(features) : 0;
   const clm_dtype ld = clm_array_dtype(labels);
@@ -304,6 +329,8 @@ static int evaluate(const struct cli_binary_args *a, clm_context *ctx,
       if (st == CLM_OK && cal->active)
         st = cli_calibration_add_binary(ctx, cal, first, y, z, w, m, a->kind,
                                         &err);
+      if (st == CLM_OK && pass == 1) /* --save-state's streaming ranking */
+        st = cli_state_rank_add(ctx, srank, scores, first, m, y, z, &err);
       if (st != CLM_OK) {
         rc = update_error(a, &err, st);
         break;
@@ -331,6 +358,9 @@ struct run {
   double compute_s;
   struct cli_ranking_out rank;
   struct cli_calibration_out cal;
+  struct cli_output sout;      /* --save-state */
+  struct cli_state_rank srank; /* its streaming ranking */
+  struct cli_state *bundle;    /* the run's mergeable state, when wanted */
 };
 
 /* Loads and checks the inputs and allocates the weight gradients; -1 to
@@ -385,18 +415,30 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
                       0) ||
       cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n, 0) ||
       cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
-      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0)
+      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0 ||
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
   int erc;
+  /* The saved state carries a streaming ranking (exact counts per score
+   * prefix, mergeable); weighted ranking has no such state. */
+  if (a->save_state && !a->rank.off && !a->weights &&
+      (erc = cli_state_rank_begin(&r->srank, r->scores, 1, 0, a->kind, NULL)) >=
+          0)
+    return erc;
   if (!a->calib.off &&
       (erc = cli_calibration_begin(&a->calib, &r->cal, 1, a->weights != NULL, 0,
                                    0)) >= 0)
     return erc;
   erc = evaluate(a, r->ctx, &r->state, r->labels, r->scores, r->features,
-                 r->weights, &r->gout, &r->cal);
+                 r->weights, &r->gout, &r->cal, &r->srank);
   if (erc >= 0)
     return erc;
-  st = clm_binary_finalize(&r->state, a->zd, &r->res, r->wgrad);
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none). */
+  st = cli_mpi_active()
+           ? CLM_OK
+           : clm_binary_finalize(&r->state, a->zd, &r->res, r->wgrad);
   if (st == CLM_ERR_EMPTY && r->state.weighted) {
     cli_error("%s: the sample weights sum to 0: every weighted metric is "
               "undefined",
@@ -420,13 +462,20 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   if (r->wout.w &&
       (st = clm_npy_writer_append_f64(r->wout.w, r->wgrad, r->d, &err)))
     return cli_report_error(&err, st);
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
+      (erc = cli_state_of_binary(a, &r->state, &r->cal, &r->srank,
+                                 &r->bundle)) >= 0)
+    return erc;
   if (cli_output_commit(&r->gout) || cli_output_commit(&r->wout) ||
-      cli_ranking_write_curves(&r->rank) >= 0)
+      cli_ranking_write_curves(&r->rank) >= 0 ||
+      (!cli_mpi_active() && cli_state_save_commit(&r->sout, r->bundle) >= 0))
     return CLI_EXIT_ERROR;
   return -1;
 }
 
-static void report(const struct cli_binary_args *a, const struct run *r) {
+static int report(const struct cli_binary_args *a, const struct run *r) {
   cli_warn_undefined(&r->res, a->zd);
   cli_ranking_warn(&r->rank);
   struct cli_binary_report rep = {
@@ -444,16 +493,23 @@ static void report(const struct cli_binary_args *a, const struct run *r) {
       .ranking = r->rank.done ? &r->rank : NULL,
       .calibration = r->cal.done ? &r->cal : NULL,
   };
+  const int hrc = cli_report_binary(&a->report, &rep); /* --html */
+  if (hrc >= 0)
+    return hrc;
   if (a->json)
     cli_print_binary_json(stdout, &rep);
   else
     cli_print_binary_text(stdout, &rep);
+  return CLI_EXIT_OK;
 }
 
 /* Removes unfinished outputs and frees what the run holds. */
 static void run_free(struct run *r) {
   cli_output_abort(&r->gout);
   cli_output_abort(&r->wout);
+  cli_output_abort(&r->sout);
+  cli_state_rank_free(&r->srank);
+  cli_state_free(r->bundle);
   cli_ranking_abort(&r->rank);
   cli_ranking_free(&r->rank);
   cli_calibration_abort(&r->cal);
@@ -481,20 +537,27 @@ int cli_binary(int argc, char **argv) {
       {"--weight-grad-out", a.weight_grad_out},
       {"--roc-out", a.rank.roc_out},
       {"--pr-out", a.rank.pr_out},
-      {"--reliability-out", a.calib.reliability_out}};
-  rc = cli_check_outputs(ins, 4, outs, 5);
+      {"--reliability-out", a.calib.reliability_out},
+      {"--save-state", a.save_state}};
+  rc = cli_check_outputs(ins, 4, outs, 6);
   if (rc >= 0)
+    return rc;
+  if ((rc = cli_report_check(&a.report, ins, 4, outs, 5)) >= 0)
     return rc;
   struct run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
     if (cli_mpi_active()) {
-      /* MPI: rank 0 merges the ranks' states and reports, with the
-       * collective exact ranking. TEMPORARY: NULL until the state code's
-       * builder of this run's state is merged. */
-      rc = cli_mpi_report(NULL, a.json, r.rank.done ? &r.rank : NULL);
+      /* Rank 0 merges the ranks' states in rank order and reports, with
+       * the collective exact ranking. */
+      const struct cli_mpi_end end = {.json = a.json,
+                                      .ranking = r.rank.done ? &r.rank : NULL,
+                                      .page = &a.report,
+                                      .inputs = a.labels,
+                                      .save = r.sout.w ? &r.sout : NULL};
+      rc = cli_mpi_report(r.bundle, &end);
+      r.bundle = NULL;
     } else {
-      report(&a, &r);
-      rc = CLI_EXIT_OK;
+      rc = report(&a, &r);
     }
   }
   run_free(&r);

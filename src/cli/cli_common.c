@@ -314,11 +314,20 @@ const char *cli_zero_division_name(clm_zero_division zd) {
 
 void cli_print_device(FILE *f, const clm_context *ctx) {
   const clm_device_info *dev = clm_context_device(ctx);
+  if (!dev) { /* a report merged from saved states */
+    fprintf(f, "merged from saved states (no device used)\n\n");
+    return;
+  }
   fprintf(f, "device: %s / %s (%s)\n\n", dev->platform, dev->name, dev->type);
 }
 
 void cli_json_device(struct json *j, const clm_context *ctx) {
   const clm_device_info *dev = clm_context_device(ctx);
+  if (!dev) { /* merged from saved states: no device */
+    json_key(j, "device");
+    fputs("null", j->f);
+    return;
+  }
   json_object_open(j, "device");
   json_string(j, "platform", dev->platform);
   json_string(j, "name", dev->name);

@@ -1,6 +1,8 @@
 /* `clmetrics demo`: the origin notes' Q1 gradient table, a finite-difference
  * check of dL/dW, and a synthetic set of 10 million predictions. */
+#include "cli_calibration.h"
 #include "cli_ranking.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +21,10 @@ static void usage(FILE *f) {
              "  3. a synthetic set of N predictions (default 10000000): "
              "report and\n"
              "     throughput (--json prints that report as JSON).\n");
+  fputs("\n  --html FILE.html       also write the visual report of the "
+        "synthetic set\n  --svg-dir DIR          and/or its figures as SVG "
+        "files\n",
+        f);
 }
 
 /* One sample through the device: BCE and gradient. */
@@ -149,7 +155,28 @@ static float uniform(uint64_t *s) {
   return (float)(next_u64(s) >> 40) * (1.0f / 16777216.0f);
 }
 
-static int synthetic(clm_context *ctx, uint64_t n, int json) {
+/* The reliability table of the synthetic set, for the visual report. */
+static clm_status demo_calibration(clm_context *ctx, const uint8_t *y,
+                                   const float *z, uint64_t n,
+                                   struct cli_calibration_out *cal,
+                                   clm_error *err) {
+  clm_calibration_options o;
+  clm_calibration_options_init(&o);
+  clm_status st = clm_calibration_state_init(&cal->state, &o);
+  if (st == CLM_OK)
+    st = clm_calibration_update_binary(ctx, &cal->state, 0, y, z, NULL, n,
+                                       CLM_SCORES_LOGITS, err);
+  if (st == CLM_OK)
+    st = clm_calibration_finalize(&cal->state, &cal->result);
+  cal->done = st == CLM_OK;
+  if (st != CLM_OK && !err->message[0])
+    snprintf(err->message, sizeof err->message, "calibration: %s",
+             clm_status_str(st));
+  return st;
+}
+
+static int synthetic(clm_context *ctx, uint64_t n, int json,
+                     const struct cli_report_args *page) {
   uint8_t *y = malloc(n ? n : 1);
   float *z = malloc((n ? n : 1) * sizeof(float));
   float *g = malloc((n ? n : 1) * sizeof(float));
@@ -180,14 +207,24 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
   struct cli_ranking_out rank;
   memset(&rank, 0, sizeof rank);
   const double t1 = cli_now();
+  /* The visual report draws the curves and the reliability table. */
+  clm_ranking_options ro;
+  clm_ranking_options_init(&ro);
+  ro.curve_points = cli_report_wanted(page) ? 1000 : 0;
   if (st == CLM_OK)
-    st = clm_ranking_compute_arrays(ctx, y, z, CLM_DTYPE_F32, n, 1, 0, NULL,
+    st = clm_ranking_compute_arrays(ctx, y, z, CLM_DTYPE_F32, n, 1, 0, &ro,
                                     &rank.result, &err);
+  struct cli_calibration_out cal;
+  memset(&cal, 0, sizeof cal);
+  if (st == CLM_OK && cli_report_wanted(page))
+    st = demo_calibration(ctx, y, z, n, &cal, &err);
   rank.done = st == CLM_OK;
   rank.seconds = cli_now() - t1;
   const double dt = cli_now() - t0;
   if (st != CLM_OK) {
     cli_error("%s", err.message[0] ? err.message : clm_status_str(st));
+    cli_ranking_free(&rank);
+    cli_calibration_free(&cal);
     goto done;
   }
   struct cli_binary_report rep = {.result = &r,
@@ -196,8 +233,12 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
                                   .startup_s = clm_context_startup_seconds(ctx),
                                   .compute_s = dt,
                                   .total_s = cli_now() - cli_start_time,
-                                  .ranking = &rank};
-  if (json) {
+                                  .ranking = &rank,
+                                  .calibration = cal.done ? &cal : NULL};
+  const int hrc = cli_report_binary(page, &rep); /* --html */
+  if (hrc >= 0) {
+    rc = hrc;
+  } else if (json) {
     cli_print_binary_json(stdout, &rep);
   } else {
     printf("synthetic: %llu predictions (30%% positives, noisy logits), "
@@ -206,7 +247,9 @@ static int synthetic(clm_context *ctx, uint64_t n, int json) {
     cli_print_binary_text(stdout, &rep);
   }
   cli_ranking_free(&rank);
-  rc = CLI_EXIT_OK;
+  cli_calibration_free(&cal);
+  if (hrc < 0)
+    rc = CLI_EXIT_OK;
 done:
   free(g);
   free(z);
@@ -218,7 +261,13 @@ int cli_demo(int argc, char **argv) {
   const char *device = NULL;
   unsigned long long n = 10000000ULL;
   int json = 0;
+  struct cli_report_args page = {0};
   for (int i = 1; i < argc; ++i) {
+    const int hrc = cli_report_flag(argc, argv, &i, "demo", 0, &page);
+    if (hrc > 0)
+      return hrc;
+    if (hrc < 0)
+      continue;
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return CLI_EXIT_OK;
@@ -234,15 +283,18 @@ int cli_demo(int argc, char **argv) {
                              argv[i]);
     }
   }
+  int rc = cli_report_check(&page, NULL, 0, NULL, 0);
+  if (rc >= 0)
+    return rc;
   clm_context *ctx = NULL;
-  int rc = cli_open_context(device, &ctx);
+  rc = cli_open_context(device, &ctx);
   if (rc != CLI_EXIT_OK)
     return rc;
   if (!json && (origin_q1(ctx) != 0 || origin_q2(ctx) != 0)) {
     clm_context_free(ctx);
     return CLI_EXIT_ERROR;
   }
-  rc = synthetic(ctx, n, json);
+  rc = synthetic(ctx, n, json, &page);
   clm_context_free(ctx);
   return rc;
 }

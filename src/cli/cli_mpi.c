@@ -2,17 +2,7 @@
  * the ranking reduce hook, error collection, state gathering. Without
  * CLM_WITH_MPI only the launch check remains. */
 #include "cli_mpi.h"
-/* TEMPORARY until the state code (src/cli/cli_state.h) is merged: its
- * contract (/work/briefs/state_api.md), stubbed in cli_mpi_state_stub.c.
- * Replace this block by #include "cli_state.h" and delete the stub. */
-int cli_state_to_bytes(const struct cli_state *s, uint8_t **buf, size_t *len);
-int cli_state_from_bytes(const uint8_t *buf, size_t len, const char *origin,
-                         struct cli_state **out);
-int cli_state_merge(struct cli_state *dst, const struct cli_state *src,
-                    const char *origin);
-int cli_state_report(const struct cli_state *s, int json,
-                     const struct cli_ranking_out *ranking);
-void cli_state_free(struct cli_state *s);
+#include "cli_state.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +50,10 @@ int cli_mpi_failure_known(void) {
   return g.failure_known;
 }
 
+const char *cli_mpi_rank0_path(const char *path) {
+  return g.active && g.rank != 0 ? NULL : path;
+}
+
 int cli_mpi_capture(const char *message) {
   if (!g.active)
     return 0;
@@ -83,7 +77,7 @@ int cli_mpi_check_args(int argc, char **argv) {
   static const char *const refused[] = {"--grad-out", "--weight-grad-out",
                                         "--reliability-out", NULL};
   const char *cmd = argc > 0 ? argv[0] : "clmetrics";
-  int pred = 0, classes = 0;
+  int pred = 0, classes = 0, weights = 0, scores = 0, no_ranking = 0;
   for (int i = 1; i < argc; ++i) {
     for (const char *const *f = refused; *f; ++f)
       if (strcmp(argv[i], *f) == 0)
@@ -99,7 +93,17 @@ int cli_mpi_check_args(int argc, char **argv) {
                                   "differ between ranks)");
     pred |= strcmp(argv[i], "--pred") == 0;
     classes |= strcmp(argv[i], "--classes") == 0;
+    weights |= strcmp(argv[i], "--weights") == 0;
+    scores |= strcmp(argv[i], "--scores") == 0;
+    no_ranking |= strcmp(argv[i], "--no-ranking") == 0;
   }
+  /* The weighted ranking sums weights per score key in double: it has no
+   * integer reduction to run collectively. */
+  if (weights && scores && !no_ranking)
+    return cli_usage_error(cmd, "weighted ROC-AUC and average precision "
+                                "(--weights with --scores) are not supported "
+                                "under MPI; add --no-ranking for the other "
+                                "weighted metrics, or run without mpirun");
   if (strcmp(cmd, "multiclass") == 0 && pred && !classes)
     return cli_usage_error(cmd, "under MPI, --pred needs --classes K (a rank "
                                 "sees only its rows, so the largest label "
@@ -155,10 +159,8 @@ int cli_mpi_gather_bytes(const uint8_t *buf, size_t len, uint8_t ***bufs,
   return CLI_EXIT_ERROR;
 }
 
-int cli_mpi_report(struct cli_state *state, int json,
-                   const struct cli_ranking_out *ranking) {
-  (void)json;
-  (void)ranking;
+int cli_mpi_report(struct cli_state *state, const struct cli_mpi_end *end) {
+  (void)end;
   cli_state_free(state);
   return CLI_EXIT_ERROR;
 }
@@ -363,15 +365,11 @@ int cli_mpi_gather_bytes(const uint8_t *buf, size_t len, uint8_t ***bufs,
   return -1;
 }
 
-int cli_mpi_report(struct cli_state *state, int json,
-                   const struct cli_ranking_out *ranking) {
+int cli_mpi_report(struct cli_state *state, const struct cli_mpi_end *end) {
   uint8_t *buf = NULL;
   size_t len = 0;
   int rc = CLI_EXIT_ERROR;
-  if (!state)
-    cli_error("this build cannot merge the ranks' results yet (no saved "
-              "state of the run)");
-  else if (cli_state_to_bytes(state, &buf, &len) != 0)
+  if (state && cli_state_to_bytes(state, &buf, &len) != 0)
     buf = NULL;
   uint8_t **bufs = NULL;
   size_t *lens = NULL;
@@ -405,8 +403,16 @@ int cli_mpi_report(struct cli_state *state, int json,
     free(bufs[r]);
   free(bufs);
   free(lens);
-  if (rc == CLI_EXIT_OK)
-    rc = cli_state_report(merged, json, ranking);
+  /* The merged state is saved first, as one run saves before it reports. */
+  if (rc == CLI_EXIT_OK && end->save &&
+      cli_state_save_commit(end->save, merged) >= 0)
+    rc = CLI_EXIT_ERROR;
+  if (rc == CLI_EXIT_OK) {
+    rc = cli_state_report_page(merged, end->json, end->ranking, end->micro,
+                               end->page, end->inputs);
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
+  }
   cli_state_free(merged);
   cli_state_free(state);
   return rc;
@@ -479,6 +485,10 @@ static int report_failures(int rc) {
     /* A usage error was printed by rank 0 already (every rank had it). */
     if (!printed && all[0] == CLI_EXIT_OK)
       fprintf(stderr, "clmetrics: error: a rank failed without a message\n");
+    /* Usage errors are printed, not captured: their code still counts. */
+    for (int r = 0; r < R && !first_rc; ++r)
+      if (all[3 * r] != CLI_EXIT_OK)
+        first_rc = all[3 * r];
     code = first_rc ? first_rc : CLI_EXIT_ERROR;
     fflush(stderr);
   }

@@ -54,12 +54,25 @@ int cli_mpi_gather_bytes(const uint8_t *buf, size_t len, uint8_t ***bufs,
                          size_t **lens);
 
 /* The end of a command under MPI: gathers every rank's state to rank 0,
- * merges them in rank order and prints the report there (ranking: the
- * collective exact ranking, or NULL). Takes ownership of `state` (may be
- * NULL when this rank could not build it: a failure). Returns the exit
- * code. */
+ * merges them in rank order and, there, prints the report (text or JSON,
+ * and the --html page / --svg-dir figures of `page`), and writes the merged
+ * state to `save` (an opened --save-state output, or NULL). `ranking`: the
+ * collective exact ranking (for multilabel the per-label one, with
+ * `micro`), or NULL. Takes ownership of `state` (NULL when this rank could
+ * not build it: a failure). Returns the exit code. */
 struct cli_state;
-int cli_mpi_report(struct cli_state *state, int json,
-                   const struct cli_ranking_out *ranking);
+struct cli_report_args;
+struct cli_mpi_end {
+  int json;
+  const struct cli_ranking_out *ranking;
+  const clm_ranking_result *micro;
+  const struct cli_report_args *page;
+  const char *inputs; /* what the page names as the data */
+  struct cli_output *save;
+};
+int cli_mpi_report(struct cli_state *state, const struct cli_mpi_end *end);
+
+/* Under MPI, the ranks other than 0 write no files: NULL for them. */
+const char *cli_mpi_rank0_path(const char *path);
 
 #endif

@@ -4,6 +4,8 @@
 #include "cli_mpi.h"
 #include "cli_ranking.h"
 #include "cli_outputs.h"
+#include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -55,8 +57,14 @@ static void usage(FILE *f) {
       "                       memory budget of the exact ranking (256M)\n"
       "  --device SPEC        device index or name substring "
       "(CLMETRICS_DEVICE)\n"
+      "  --save-state FILE    also write the run's mergeable state (see\n"
+      "                       `clmetrics merge`)\n"
       "  --json               print one JSON object instead of the report\n"
       "  --help               this help\n");
+  fputs(cli_report_help, f);
+  fputs("  --full                 with --html: every class in the page's "
+        "table\n",
+        f);
 }
 
 int cli_multiclass_parse_args(int argc, char **argv,
@@ -77,16 +85,19 @@ int cli_multiclass_parse_args(int argc, char **argv,
     int rrc = cli_ranking_flag(argc, argv, &i, "multiclass", &a->rank);
     if (rrc == 0)
       rrc = cli_calibration_flag(argc, argv, &i, "multiclass", &a->calib);
+    if (rrc == 0) /* --html, --svg-dir, --full */
+      rrc = cli_report_flag(argc, argv, &i, "multiclass", 1, &a->report);
     if (rrc != 0) {
       if (rrc > 0)
         return rrc;
       continue;
     }
     static const char *const with_value[] = {
-        "--labels",          "--pred",    "--scores",        "--scores-kind",
-        "--classes",         "--top-k",   "--names",         "--zero-division",
-        "--device",          "--weights", "--class-weights", "--ignore-index",
-        "--label-smoothing", NULL};
+        "--labels",          "--pred",          "--scores",
+        "--scores-kind",     "--classes",       "--top-k",
+        "--names",           "--zero-division", "--device",
+        "--weights",         "--class-weights", "--ignore-index",
+        "--label-smoothing", "--save-state",    NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multiclass", &v);
     if (rc >= 0)
@@ -105,6 +116,8 @@ int cli_multiclass_parse_args(int argc, char **argv,
       a->weights = v;
     else if (strcmp(arg, "--class-weights") == 0)
       a->class_weights = v;
+    else if (strcmp(arg, "--save-state") == 0)
+      a->save_state = v;
     else if (strcmp(arg, "--ignore-index") == 0) {
       char *end;
       errno = 0;
@@ -155,10 +168,16 @@ int cli_multiclass_parse_args(int argc, char **argv,
     return cli_usage_error("multiclass", "--class-weights and "
                                          "--label-smoothing shape the loss: "
                                          "they need --scores");
+  if (a->save_state && a->scores && a->calib.quantile && !a->calib.off)
+    return cli_usage_error("multiclass",
+                           "--save-state needs equal-width calibration bins "
+                           "(equal-mass edges depend on all the data; use "
+                           "--calibration-strategy uniform)");
   const int crc =
       cli_calibration_check("multiclass", &a->calib, a->scores != NULL);
   if (crc >= 0)
     return crc;
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return cli_ranking_check("multiclass", &a->rank);
 }
 
@@ -313,7 +332,8 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
                     clm_multiclass_state *state, const clm_array *labels,
                     const clm_array *other, const clm_array *weights,
                     uint32_t k, const char *k_from,
-                    struct cli_calibration_out *cal) {
+                    struct cli_calibration_out *cal,
+                    struct cli_state_rank *srank) {
   const uint64_t n = clm_array_rows(labels);
   const int yt_copy = !in_place(labels, CLM_DTYPE_I32);
   const int other_copy =
@@ -382,6 +402,8 @@ static int evaluate(const struct cli_multiclass_args *a, clm_context *ctx,
       if (st == CLM_OK && cal->active)
         st = cli_calibration_add_multiclass(ctx, cal, first, yt, s, w, m,
                                             a->kind, &err);
+      if (st == CLM_OK && pass == 1) /* --save-state's streaming ranking */
+        st = cli_state_rank_add(ctx, srank, other, first, m, yt, s, &err);
       if (st != CLM_OK) {
         const char *file = cli_input_path(err.input, a->labels, a->pred,
                                           a->scores, a->weights);
@@ -419,6 +441,9 @@ struct run {
   double compute_s;
   struct cli_ranking_out rank;
   struct cli_calibration_out cal;
+  struct cli_output sout;      /* --save-state */
+  struct cli_state_rank srank; /* its streaming ranking */
+  struct cli_state *bundle;    /* the run's mergeable state, when wanted */
 };
 
 /* An N x K score matrix gives K (which --classes must match); -1 to go
@@ -521,7 +546,9 @@ static int settle_classes(const struct cli_multiclass_args *a, struct run *r) {
  * one message. */
 static int compute(const struct cli_multiclass_args *a, struct run *r) {
   if (cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
-      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0)
+      cli_calibration_open_outputs(&a->calib, &r->cal) >= 0 ||
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
   int rc = cli_open_context(a->device, &r->ctx);
   if (rc != CLI_EXIT_OK)
@@ -546,11 +573,21 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
       (rc = cli_calibration_begin(&a->calib, &r->cal, r->k, a->weights != NULL,
                                   a->has_ignore_index, a->ignore_index)) >= 0)
     return rc;
+  /* The saved state carries a streaming one-vs-rest ranking (unweighted
+   * runs only: weighted ranking has no mergeable state). */
+  if (a->save_state && a->scores && !a->rank.off && !a->weights &&
+      (rc = cli_state_rank_begin(&r->srank, r->other, r->k, 0, a->kind,
+                                 a->has_ignore_index ? &a->ignore_index
+                                                     : NULL)) >= 0)
+    return rc;
   rc = evaluate(a, r->ctx, &r->state, r->labels, r->other, r->weights, r->k,
-                r->k_from, &r->cal);
+                r->k_from, &r->cal, &r->srank);
   if (rc >= 0)
     return rc;
-  st = clm_multiclass_finalize(&r->state, a->zd, &r->res);
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none, or all ignored). */
+  st = cli_mpi_active() ? CLM_OK
+                        : clm_multiclass_finalize(&r->state, a->zd, &r->res);
   if (st == CLM_ERR_EMPTY) {
     if (r->state.n == 0)
       cli_error("%s: every row has the --ignore-index label %d: nothing to "
@@ -577,15 +614,42 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
       return rrc;
   }
   r->compute_s = cli_now() - t0;
-  return cli_ranking_write_curves(&r->rank);
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
+      (rc = cli_state_of_multiclass(a, &r->state, r->names, &r->cal, &r->srank,
+                                    &r->bundle)) >= 0)
+    return rc;
+  if ((rc = cli_ranking_write_curves(&r->rank)) >= 0)
+    return rc;
+  return cli_mpi_active() ? -1 : cli_state_save_commit(&r->sout, r->bundle);
 }
 
-static void report(const struct cli_multiclass_args *a, const struct run *r) {
+static int report(const struct cli_multiclass_args *a, const struct run *r) {
   cli_warn_multiclass_undefined(&r->res, r->names, a->zd);
   cli_ranking_warn(&r->rank);
   const struct cli_ranking_out *q = r->rank.done ? &r->rank : NULL;
   const struct cli_multiclass_extra extra = {
       r->state.w_confusion, r->cal.done ? &r->cal : NULL, &r->state};
+  const struct cli_report_multiclass page = {
+      .res = &r->res,
+      .cm = r->state.confusion,
+      .wcm = r->state.w_confusion,
+      .names = r->names,
+      .ctx = r->ctx,
+      .startup_s = clm_context_startup_seconds(r->ctx),
+      .compute_s = r->compute_s,
+      .total_s = cli_now() - cli_start_time,
+      .ranking = q,
+      .calibration = extra.calibration,
+      .labels_path = a->labels,
+      .pred_path = a->pred,
+      .scores_path = a->scores,
+      .weights_path = a->weights,
+      .kind = a->kind};
+  const int hrc = cli_report_multiclass(&a->report, &page); /* --html */
+  if (hrc >= 0)
+    return hrc;
   if (a->json)
     cli_print_multiclass_json(stdout, &r->res, r->state.confusion, r->names,
                               a->zd, r->ctx,
@@ -596,9 +660,13 @@ static void report(const struct cli_multiclass_args *a, const struct run *r) {
                               r->ctx, clm_context_startup_seconds(r->ctx),
                               r->compute_s, cli_now() - cli_start_time, q,
                               &extra);
+  return CLI_EXIT_OK;
 }
 
 static void run_free(struct run *r) {
+  cli_output_abort(&r->sout);
+  cli_state_rank_free(&r->srank);
+  cli_state_free(r->bundle);
   cli_ranking_abort(&r->rank);
   cli_ranking_free(&r->rank);
   cli_calibration_abort(&r->cal);
@@ -626,22 +694,29 @@ int cli_multiclass(int argc, char **argv) {
   const struct cli_file outs[] = {
       {"--roc-out", a.rank.roc_out},
       {"--pr-out", a.rank.pr_out},
-      {"--reliability-out", a.calib.reliability_out}};
-  rc = cli_check_outputs(ins, 6, outs, 3);
+      {"--reliability-out", a.calib.reliability_out},
+      {"--save-state", a.save_state}};
+  rc = cli_check_outputs(ins, 6, outs, 4);
   if (rc >= 0)
+    return rc;
+  if ((rc = cli_report_check(&a.report, ins, 6, outs, 3)) >= 0)
     return rc;
   struct run r;
   memset(&r, 0, sizeof r);
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = settle_classes(&a, &r)) < 0 &&
       (rc = compute(&a, &r)) < 0) {
     if (cli_mpi_active()) {
-      /* MPI: rank 0 merges the ranks' states and reports, with the
-       * collective exact ranking. TEMPORARY: NULL until the state code's
-       * builder of this run's state is merged. */
-      rc = cli_mpi_report(NULL, a.json, r.rank.done ? &r.rank : NULL);
+      /* Rank 0 merges the ranks' states in rank order and reports, with
+       * the collective exact ranking. */
+      const struct cli_mpi_end end = {.json = a.json,
+                                      .ranking = r.rank.done ? &r.rank : NULL,
+                                      .page = &a.report,
+                                      .inputs = a.labels,
+                                      .save = r.sout.w ? &r.sout : NULL};
+      rc = cli_mpi_report(r.bundle, &end);
+      r.bundle = NULL;
     } else {
-      report(&a, &r);
-      rc = CLI_EXIT_OK;
+      rc = report(&a, &r);
     }
   }
   run_free(&r);

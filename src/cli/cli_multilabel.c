@@ -3,6 +3,8 @@
 #include "cli_calibration.h"
 #include "cli_mpi.h"
 #include "cli_multilabel.h"
+#include "cli_state.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,9 +48,16 @@ static void usage(FILE *f) {
       "                         also when L > %d\n"
       "  --device SPEC          device index or name substring "
       "(CLMETRICS_DEVICE)\n"
+      "  --save-state FILE      also write the run's mergeable state (see\n"
+      "                         `clmetrics merge`)\n"
       "  --json                 print one JSON object instead of the table\n"
       "  --help                 this help\n",
       CLI_ML_TABLE_ROWS, CLI_ML_TABLE_ROWS, CLI_ML_MCM_MAX);
+  fputs(cli_report_help, f);
+  fprintf(f,
+          "                         with --full, every label in the page's\n"
+          "                         table (else the %d largest)\n",
+          CLI_REPORT_TABLE_ROWS);
 }
 
 static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
@@ -77,6 +86,12 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       return rrc;
     if (rrc < 0)
       continue;
+    const int hrc = /* --html, --svg-dir */
+        cli_report_flag(argc, argv, &i, "multilabel", 0, &a->report);
+    if (hrc > 0)
+      return hrc;
+    if (hrc < 0)
+      continue;
     int matched = 0;
     for (size_t s = 0; s < sizeof switches / sizeof *switches; ++s)
       if (strcmp(arg, switches[s].flag) == 0) {
@@ -85,19 +100,12 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       }
     if (matched)
       continue;
-    static const char *const with_value[] = {"--labels",
-                                             "--scores",
-                                             "--pred",
-                                             "--scores-kind",
-                                             "--threshold",
-                                             "--thresholds",
-                                             "--names",
-                                             "--weights",
-                                             "--zero-division",
-                                             "--grad-out",
-                                             "--sort",
-                                             "--device",
-                                             NULL};
+    static const char *const with_value[] = {
+        "--labels",      "--scores",    "--pred",
+        "--scores-kind", "--threshold", "--thresholds",
+        "--names",       "--weights",   "--zero-division",
+        "--grad-out",    "--sort",      "--device",
+        "--save-state",  NULL};
     const char *v = NULL;
     const int rc = cli_take_value(argc, argv, &i, with_value, "multilabel", &v);
     if (rc >= 0)
@@ -116,6 +124,8 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
       a->weights = v;
     else if (strcmp(arg, "--grad-out") == 0)
       a->grad_out = v;
+    else if (strcmp(arg, "--save-state") == 0)
+      a->save_state = v;
     else if (strcmp(arg, "--device") == 0)
       a->device = v;
     else if (strcmp(arg, "--scores-kind") == 0) {
@@ -162,6 +172,7 @@ static int parse_args(int argc, char **argv, struct cli_multilabel_args *a) {
   if (a->pred && (a->thresholds || a->threshold_given))
     return cli_usage_error("multilabel",
                            "--threshold and --thresholds need --scores");
+  a->rank.curves = cli_report_wanted(&a->report); /* the page draws them */
   return -1;
 }
 
@@ -377,6 +388,9 @@ static int evaluate(const struct cli_multilabel_args *a,
                                                w, m, &err)
            : clm_multilabel_update(r->ctx, &r->state, first, y, z, w, m, b.grad,
                                    &err);
+    if (st == CLM_OK && z && r->srank) /* --save-state's streaming ranking */
+      st =
+          cli_state_rank_add(r->ctx, r->srank, r->scores, first, m, y, z, &err);
     if (st != CLM_OK) {
       rc = update_error(a, &err, st);
       break;
@@ -411,12 +425,30 @@ static int compute(const struct cli_multilabel_args *a,
   }
   const int one_d = clm_array_ndim(r->labels) == 1;
   if (cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n,
-                      one_d ? 0 : r->L))
+                      one_d ? 0 : r->L) ||
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
+  /* The saved state carries streaming per-label and micro rankings
+   * (unweighted runs only: weighted ranking has no mergeable state). */
+  if (a->save_state && r->scores && !a->rank.off && !a->weights) {
+    if (!(r->srank = calloc(1, sizeof *r->srank))) {
+      cli_error("cannot allocate the streaming ranking");
+      return CLI_EXIT_ERROR;
+    }
+    if ((rc = cli_state_rank_begin(r->srank, r->scores, (uint32_t)r->L, 1,
+                                   a->kind, NULL)) >= 0)
+      return rc;
+  }
   if ((rc = evaluate(a, r)) >= 0)
     return rc;
-  st = clm_multilabel_finalize(&r->state, a->zd, &r->res);
-  if (st == CLM_OK && r->state.weighted && !(r->state.w_sum > 0)) {
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none). */
+  if (cli_mpi_active())
+    st = CLM_OK;
+  else if ((st = clm_multilabel_finalize(&r->state, a->zd, &r->res)) ==
+               CLM_OK &&
+           r->state.weighted && !(r->state.w_sum > 0)) {
     cli_error("%s: the sample weights sum to 0: every weighted metric is "
               "undefined",
               a->weights);
@@ -429,13 +461,26 @@ static int compute(const struct cli_multilabel_args *a,
   if (r->scores && !a->rank.off && (rc = cli_multilabel_ranking(a, r)) >= 0)
     return rc;
   r->compute_s = cli_now() - t0;
-  if (cli_output_commit(&r->gout))
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
+      (rc = cli_state_of_multilabel(a, &r->state, r->names,
+                                    r->thresholds != NULL, r->srank,
+                                    &r->bundle)) >= 0)
+    return rc;
+  if (cli_output_commit(&r->gout) ||
+      (!cli_mpi_active() && cli_state_save_commit(&r->sout, r->bundle) >= 0))
     return CLI_EXIT_ERROR;
   return -1;
 }
 
 static void run_free(struct cli_multilabel_run *r) {
   cli_output_abort(&r->gout);
+  cli_output_abort(&r->sout);
+  if (r->srank)
+    cli_state_rank_free(r->srank);
+  free(r->srank);
+  cli_state_free(r->bundle);
   clm_ranking_result_release(&r->rank_labels);
   clm_ranking_result_release(&r->rank_micro);
   clm_multilabel_result_release(&r->res);
@@ -460,25 +505,41 @@ int cli_multilabel(int argc, char **argv) {
                                  {"--weights", a.weights},
                                  {"--thresholds", a.thresholds},
                                  {"--names", a.names}};
-  const struct cli_file outs[] = {{"--grad-out", a.grad_out}};
-  rc = cli_check_outputs(ins, 6, outs, 1);
+  const struct cli_file outs[] = {{"--grad-out", a.grad_out},
+                                  {"--save-state", a.save_state}};
+  rc = cli_check_outputs(ins, 6, outs, 2);
   if (rc >= 0)
+    return rc;
+  if ((rc = cli_report_check(&a.report, ins, 6, outs, 1)) >= 0)
     return rc;
   struct cli_multilabel_run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0 &&
       cli_mpi_active()) {
-    /* MPI: rank 0 merges the ranks' states and reports, with the
-     * collective exact per-label ranking (r.rank_labels, r.rank_micro).
-     * TEMPORARY: NULL until the state code's builder is merged. */
-    rc = cli_mpi_report(NULL, a.json, NULL);
+    /* MPI: rank 0 merges the ranks' states in rank order and reports,
+     * with the collective exact per-label and micro rankings. */
+    struct cli_ranking_out labels;
+    memset(&labels, 0, sizeof labels);
+    labels.result = r.rank_labels;
+    labels.done = 1;
+    const struct cli_mpi_end end = {
+        .json = a.json,
+        .ranking = r.has_ranking ? &labels : NULL,
+        .micro = r.has_ranking && r.rank_micro.classes ? &r.rank_micro : NULL,
+        .page = &a.report,
+        .inputs = a.labels,
+        .save = r.sout.w ? &r.sout : NULL};
+    rc = cli_mpi_report(r.bundle, &end);
+    r.bundle = NULL;
   } else if (rc < 0) {
     cli_warn_multilabel_undefined(&r.res, r.names, a.zd);
     r.total_s = cli_now() - cli_start_time;
-    if (a.json)
+    rc = cli_report_multilabel(&a.report, &a, &r); /* --html */
+    if (rc < 0 && a.json)
       cli_print_multilabel_json(stdout, &a, &r);
-    else
+    else if (rc < 0)
       cli_print_multilabel_text(stdout, &a, &r);
-    rc = CLI_EXIT_OK;
+    if (rc < 0)
+      rc = CLI_EXIT_OK;
   }
   run_free(&r);
   return rc;

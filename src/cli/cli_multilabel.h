@@ -22,13 +22,15 @@ enum cli_ml_sort {
 struct cli_multilabel_args {
   const char *labels, *scores, *pred, *thresholds, *names, *weights;
   const char *grad_out, *device;
+  const char *save_state; /* --save-state FILE (cli_state.h) */
   clm_scores_kind kind;
   double threshold;
   int threshold_given;
   clm_zero_division zd;
   int json, full, all_labels, no_label_ranking;
   enum cli_ml_sort sort;
-  struct cli_ranking_args rank; /* --no-ranking, --ranking-memory */
+  struct cli_ranking_args rank;  /* --no-ranking, --ranking-memory */
+  struct cli_report_args report; /* --html, --svg-dir (--full above) */
 };
 
 /* Everything one run holds, freed by one clean-up on every path. */
@@ -45,7 +47,11 @@ struct cli_multilabel_run {
    * problem); has_ranking when computed. */
   int has_ranking;
   clm_ranking_result rank_labels, rank_micro;
+  int rank_interval; /* from merged streaming states: report intervals */
   double compute_s, total_s;
+  struct cli_output sout;       /* --save-state */
+  struct cli_state_rank *srank; /* its streaming ranking (cli_state.h) */
+  struct cli_state *bundle;     /* the run's mergeable state, when wanted */
 };
 
 /* Per-label and micro ROC-AUC / AP into r->rank_*; -1 on success, else the

@@ -4,6 +4,7 @@
 #include "cli_calibration.h"
 #include "cli_mpi.h"
 #include "cli_multilabel.h"
+#include "report_html.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,15 @@ static int run_one(const struct cli_multilabel_args *a,
   o.memory_budget = a->rank.budget;
   o.batch_rows = micro ? s.batch * r->L : s.batch;
   o.scores_are_probs = a->kind == CLM_SCORES_PROBS;
+  /* Curves for the visual report: the micro curve, and per label at most
+   * CLI_REPORT_CURVE_CELLS points in all. */
+  if (a->rank.curves) {
+    const uint64_t per =
+        micro ? a->rank.curve_points : CLI_REPORT_CURVE_CELLS / r->L;
+    o.curve_points = per < 2                      ? 2
+                     : per < a->rank.curve_points ? per
+                                                  : a->rank.curve_points;
+  }
   cli_mpi_ranking_options(&o); /* under MPI: over every rank's rows */
   clm_error err;
   clm_status st = clm_ranking_compute(r->ctx, &src, &o, out, &err);

@@ -3,6 +3,7 @@
 #include "cli_calibration.h"
 #include "cli_mpi.h"
 #include "cli_ranking.h"
+#include "report_html.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -279,6 +280,14 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   if (a->budget)
     o.memory_budget = a->budget;
   o.curve_points = (a->roc_out || a->pr_out) ? a->curve_points : 0;
+  /* Curves only for the visual report: at most CLI_REPORT_CURVE_CELLS
+   * points over all classes (a page draws at most 500 per curve). */
+  if (!o.curve_points && a->curves) {
+    const uint64_t per = CLI_REPORT_CURVE_CELLS / k;
+    o.curve_points = per < 2                 ? 2
+                     : per < a->curve_points ? per
+                                             : a->curve_points;
+  }
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
   cli_mpi_ranking_options(&o); /* under MPI: over every rank's rows */
@@ -357,8 +366,10 @@ static void write_curve(struct cli_text *t, const clm_ranking_result *r,
 
 int cli_ranking_open_outputs(const struct cli_ranking_args *a,
                              struct cli_ranking_out *out) {
-  if (cli_output_open_text(&out->roc, "--roc-out", a->roc_out) ||
-      cli_output_open_text(&out->pr, "--pr-out", a->pr_out))
+  /* Under MPI every rank holds the same exact curves: rank 0 writes them. */
+  if (cli_output_open_text(&out->roc, "--roc-out",
+                           cli_mpi_rank0_path(a->roc_out)) ||
+      cli_output_open_text(&out->pr, "--pr-out", cli_mpi_rank0_path(a->pr_out)))
     return CLI_EXIT_ERROR;
   return -1;
 }
@@ -412,4 +423,63 @@ void cli_ranking_json_timing(struct json *j,
   json_number(j, "ranking_s", out->seconds);
   json_u64(j, "ranking_passes", out->result.passes);
   json_u64(j, "ranking_memory_bytes", out->result.memory_bytes);
+}
+
+/* ---- certified intervals of a streaming (merged) result ---- */
+
+static void json_pair(struct json *j, const char *key, double lo, double hi) {
+  json_array_open(j, key);
+  json_number(j, NULL, lo);
+  json_number(j, NULL, hi);
+  json_array_close(j);
+}
+
+void cli_ranking_json_class_interval(struct json *j,
+                                     const clm_ranking_class *c) {
+  json_pair(j, "roc_auc_interval", c->roc_auc_lo, c->roc_auc_hi);
+  json_pair(j, "average_precision_interval", c->average_precision_lo,
+            c->average_precision_hi);
+}
+
+void cli_ranking_avg_interval(const clm_ranking_result *q, int auc,
+                              int weighted, double *lo, double *hi) {
+  double slo = 0, shi = 0, w = 0;
+  for (uint32_t k = 0; k < q->k; ++k) {
+    const clm_ranking_class *c = &q->classes[k];
+    const double l = auc ? c->roc_auc_lo : c->average_precision_lo;
+    const double h = auc ? c->roc_auc_hi : c->average_precision_hi;
+    if (isnan(l))
+      continue; /* undefined values are left out, as in the averages */
+    const double cw = weighted ? (double)c->positives : 1.0;
+    slo += cw * l;
+    shi += cw * h;
+    w += cw;
+  }
+  *lo = w > 0 ? slo / w : NAN;
+  *hi = w > 0 ? shi / w : NAN;
+}
+
+void cli_ranking_json_avg_interval(struct json *j, const clm_ranking_result *q,
+                                   int auc) {
+  double lo, hi;
+  cli_ranking_avg_interval(q, auc, 0, &lo, &hi);
+  json_pair(j, "macro_interval", lo, hi);
+  cli_ranking_avg_interval(q, auc, 1, &lo, &hi);
+  json_pair(j, "weighted_interval", lo, hi);
+}
+
+void cli_ranking_json_exact(struct json *j, const clm_ranking_result *q) {
+  json_bool(j, "ranking_exact", q->exact);
+}
+
+void cli_ranking_text_interval(FILE *f, const clm_ranking_result *q,
+                               const char *what, double lo, double hi) {
+  (void)q;
+  if (isnan(lo))
+    return;
+  if (lo == hi)
+    fprintf(f, "    %s exact (certified interval of width 0)\n", what);
+  else
+    fprintf(f, "    %s in [%.6f, %.6f] (certified; merged state)\n", what, lo,
+            hi);
 }

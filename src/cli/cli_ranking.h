@@ -24,6 +24,9 @@ int cli_ranking_check(const char *cmd, const struct cli_ranking_args *r);
 struct cli_ranking_out {
   clm_ranking_result result;
   int done;
+  /* 1: the result comes from a streaming (merged) state: the reports add
+   * each value's certified [lo, hi] interval and whether all are exact. */
+  int interval;
   double seconds;
   struct cli_output roc, pr;
 };
@@ -55,5 +58,22 @@ void cli_ranking_warn(const struct cli_ranking_out *out);
 /* Adds ranking_s, ranking_passes, ranking_memory_bytes to an open
  * "timing" object. */
 void cli_ranking_json_timing(struct json *j, const struct cli_ranking_out *out);
+
+/* Certified intervals of a streaming result (cli_ranking_out.interval):
+ * "roc_auc_interval" and "average_precision_interval" of one column, the
+ * macro and weighted averages' intervals ("macro_interval",
+ * "weighted_interval" inside an open "roc_auc" / "average_precision"
+ * object), and "ranking_exact". */
+void cli_ranking_json_class_interval(struct json *j,
+                                     const clm_ranking_class *c);
+void cli_ranking_json_avg_interval(struct json *j, const clm_ranking_result *q,
+                                   int auc);
+void cli_ranking_json_exact(struct json *j, const clm_ranking_result *q);
+/* The text report's line under ROC-AUC / AP: the interval or "exact". */
+void cli_ranking_text_interval(FILE *f, const clm_ranking_result *q,
+                               const char *what, double lo, double hi);
+/* [lo, hi] of the macro (weighted 0) or positives-weighted average. */
+void cli_ranking_avg_interval(const clm_ranking_result *q, int auc,
+                              int weighted, double *lo, double *hi);
 
 #endif

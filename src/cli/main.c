@@ -3,6 +3,7 @@
 #include "cli_mpi.h"
 #include "cli_outputs.h"
 #include "cli_shards.h"
+#include "cli_state.h"
 
 #include <string.h>
 
@@ -17,6 +18,8 @@ static void usage(FILE *f) {
           "cross-entropy\n"
           "  multilabel  per-label and averaged metrics of an N x L indicator "
           "matrix\n"
+          "  merge       combine states saved with --save-state into one "
+          "report\n"
           "  demo        run the built-in examples (no files needed)\n"
           "  devices     list OpenCL platforms and devices\n"
           "  selftest    check every kernel on the device against a CPU "
@@ -92,6 +95,8 @@ static int run(int argc, char **argv) {
     return cli_multiclass(argc - 1, argv + 1);
   if (strcmp(cmd, "multilabel") == 0)
     return cli_multilabel(argc - 1, argv + 1);
+  if (strcmp(cmd, "merge") == 0)
+    return cli_merge(argc - 1, argv + 1);
   if (strcmp(cmd, "demo") == 0)
     return cli_demo(argc - 1, argv + 1);
   if (strcmp(cmd, "selftest") == 0)

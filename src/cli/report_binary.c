@@ -72,7 +72,14 @@ void cli_print_binary_text(FILE *f, const struct cli_binary_report *rep) {
   if (rep->ranking) {
     const clm_ranking_class *c = &rep->ranking->result.classes[0];
     print_value(f, "ROC-AUC", c->roc_auc);
+    if (rep->ranking->interval)
+      cli_ranking_text_interval(f, &rep->ranking->result, "ROC-AUC",
+                                c->roc_auc_lo, c->roc_auc_hi);
     print_value(f, "average precision", c->average_precision);
+    if (rep->ranking->interval)
+      cli_ranking_text_interval(f, &rep->ranking->result, "AP",
+                                c->average_precision_lo,
+                                c->average_precision_hi);
   }
   fprintf(f, "\n");
   if (r->pos_weight != 1.0)
@@ -176,6 +183,10 @@ void cli_print_binary_json(FILE *f, const struct cli_binary_report *rep) {
     const clm_ranking_class *c = &rep->ranking->result.classes[0];
     json_number(&j, "roc_auc", c->roc_auc);
     json_number(&j, "average_precision", c->average_precision);
+    if (rep->ranking->interval) { /* from merged saved states */
+      cli_ranking_json_class_interval(&j, c);
+      cli_ranking_json_exact(&j, &rep->ranking->result);
+    }
   }
   json_object_open(&j, "loss");
   json_number(&j, "bce_mean", r->bce_mean);

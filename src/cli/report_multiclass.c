@@ -178,6 +178,13 @@ void cli_print_multiclass_text(FILE *f, const clm_multiclass_result *r,
     fmt(a, sizeof a, q->average_precision_macro);
     fmt(b, sizeof b, q->average_precision_weighted);
     fprintf(f, "  average precision  macro %s, weighted %s\n", a, b);
+    if (ranking->interval) { /* from merged saved states */
+      double lo, hi;
+      cli_ranking_avg_interval(q, 1, 0, &lo, &hi);
+      cli_ranking_text_interval(f, q, "ROC-AUC macro", lo, hi);
+      cli_ranking_avg_interval(q, 0, 0, &lo, &hi);
+      cli_ranking_text_interval(f, q, "AP macro", lo, hi);
+    }
   }
   if (extra && extra->calibration)
     cli_calibration_text(f, extra->calibration);
@@ -224,7 +231,8 @@ static void json_confusion(struct json *j, const char *key, const uint64_t *cm,
 }
 
 static void json_per_class(struct json *j, const clm_multiclass_result *r,
-                           char **names, const clm_ranking_result *q) {
+                           char **names, const clm_ranking_result *q,
+                           int interval) {
   json_array_open(j, "per_class");
   for (uint32_t c = 0; c < r->n_classes; ++c) {
     const clm_class_metrics *m = &r->per_class[c];
@@ -247,6 +255,8 @@ static void json_per_class(struct json *j, const clm_multiclass_result *r,
     if (q) {
       json_number(j, "roc_auc", q->classes[c].roc_auc);
       json_number(j, "average_precision", q->classes[c].average_precision);
+      if (interval)
+        cli_ranking_json_class_interval(j, &q->classes[c]);
     }
     json_object_close(j);
   }
@@ -276,7 +286,8 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
   json_confusion(&j, "confusion_matrix", cm, wcm, r->n_classes);
   if (wcm)
     json_confusion(&j, "confusion_matrix_counts", cm, NULL, r->n_classes);
-  json_per_class(&j, r, names, q);
+  const int interval = ranking && ranking->interval;
+  json_per_class(&j, r, names, q, interval);
   json_number(&j, "accuracy", r->accuracy);
   json_number(&j, "balanced_accuracy", r->balanced_accuracy);
   json_number(&j, "mcc", r->mcc);
@@ -306,11 +317,17 @@ void cli_print_multiclass_json(FILE *f, const clm_multiclass_result *r,
     json_object_open(&j, "roc_auc");
     json_number(&j, "macro", q->roc_auc_macro);
     json_number(&j, "weighted", q->roc_auc_weighted);
+    if (interval)
+      cli_ranking_json_avg_interval(&j, q, 1);
     json_object_close(&j);
     json_object_open(&j, "average_precision");
     json_number(&j, "macro", q->average_precision_macro);
     json_number(&j, "weighted", q->average_precision_weighted);
+    if (interval)
+      cli_ranking_json_avg_interval(&j, q, 0);
     json_object_close(&j);
+    if (interval)
+      cli_ranking_json_exact(&j, q);
   }
   if (extra && extra->calibration)
     cli_calibration_json(&j, extra->calibration);

@@ -138,6 +138,12 @@ void cli_print_multilabel_text(FILE *f, const struct cli_multilabel_args *a,
             "%.6f\n",
             m->average_precision, pl ? q->average_precision_macro : NAN,
             pl ? q->average_precision_weighted : NAN);
+    if (run->rank_interval) { /* from merged saved states */
+      cli_ranking_text_interval(f, q, "ROC-AUC micro", m->roc_auc_lo,
+                                m->roc_auc_hi);
+      cli_ranking_text_interval(f, q, "AP micro", m->average_precision_lo,
+                                m->average_precision_hi);
+    }
   }
   uint32_t *order = table_order(a, r);
   if (!order)
@@ -229,6 +235,8 @@ static void json_per_label(struct json *j,
       json_number(j, "roc_auc", run->rank_labels.classes[c].roc_auc);
       json_number(j, "average_precision",
                   run->rank_labels.classes[c].average_precision);
+      if (run->rank_interval)
+        cli_ranking_json_class_interval(j, &run->rank_labels.classes[c]);
     }
     json_object_close(j);
   }
@@ -325,6 +333,13 @@ void cli_print_multilabel_json(FILE *f, const struct cli_multilabel_args *a,
       json_number(&j, "macro", q->roc_auc_macro);
       json_number(&j, "weighted", q->roc_auc_weighted);
     }
+    if (run->rank_interval) { /* from merged saved states */
+      json_array_open(&j, "micro_interval");
+      json_number(&j, NULL, m->roc_auc_lo);
+      json_number(&j, NULL, m->roc_auc_hi);
+      json_array_close(&j);
+      cli_ranking_json_avg_interval(&j, q, 1);
+    }
     if (r->label_ranking)
       json_number(&j, "samples", r->roc_auc_samples);
     json_object_close(&j);
@@ -334,7 +349,16 @@ void cli_print_multilabel_json(FILE *f, const struct cli_multilabel_args *a,
       json_number(&j, "macro", q->average_precision_macro);
       json_number(&j, "weighted", q->average_precision_weighted);
     }
+    if (run->rank_interval) {
+      json_array_open(&j, "micro_interval");
+      json_number(&j, NULL, m->average_precision_lo);
+      json_number(&j, NULL, m->average_precision_hi);
+      json_array_close(&j);
+      cli_ranking_json_avg_interval(&j, q, 0);
+    }
     json_object_close(&j);
+    if (run->rank_interval)
+      json_bool(&j, "ranking_exact", q->exact && run->rank_micro.exact);
   }
   if (r->n_labels <= CLI_ML_MCM_MAX || a->full)
     json_mcm(&j, r);

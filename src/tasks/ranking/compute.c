@@ -235,6 +235,18 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
   struct refine_choice c;
   if (!gm->collective && count <= 0xffffffffull && gather + scratch <= avail) {
     c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count};
+  } else if (gm->collective) {
+    /* Every cell is reduced across the participants: a range's cells are
+     * kept near its (global) count, at least 2^8 so that a float32 range
+     * resolves in two levels, at most 2^16. */
+    unsigned w = 8;
+    while (w < 16 && ((uint64_t)1 << w) < 4 * count)
+      ++w;
+    if (w > rem)
+      w = rem;
+    while (w > 1 && DENSE_COST(w) > avail)
+      --w;
+    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w};
   } else if (rem <= 20 && DENSE_COST(rem) <= avail) {
     c = (struct refine_choice){0, DENSE_COST(rem), 0, (uint64_t)1 << rem};
   } else {

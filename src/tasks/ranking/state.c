@@ -12,6 +12,7 @@ static void state_setup(const clm_ranking_state *st, clm_rk_setup *s) {
   s->key_bits = s->f64 ? 64 : 32;
   s->bits1 = st->bits;
   s->bins1 = 1u << st->bits;
+  s->multilabel = st->multilabel != 0;
 }
 
 clm_status clm_ranking_state_init(clm_ranking_state *state, uint32_t k,
@@ -34,6 +35,15 @@ clm_status clm_ranking_state_init(clm_ranking_state *state, uint32_t k,
   state->dtype = dtype;
   state->softmax = softmax;
   return CLM_OK;
+}
+
+clm_status clm_ranking_state_init_multilabel(clm_ranking_state *state,
+                                             uint32_t k, clm_dtype dtype,
+                                             uint32_t bits) {
+  const clm_status st = clm_ranking_state_init(state, k, dtype, 0, bits);
+  if (st == CLM_OK)
+    state->multilabel = 1;
+  return st;
 }
 
 void clm_ranking_state_release(clm_ranking_state *state) {
@@ -59,7 +69,7 @@ static clm_status update(clm_context *ctx, clm_ranking_state *state,
                     "cannot allocate the ranking update's counts");
   }
   clm_status st = clm_rk_hist_begin(ctx, &s, err);
-  const size_t lsz = s.k == 1 ? 1 : 4;
+  const size_t lsz = clm_rk_label_bytes(&s);
   const size_t ssz = (size_t)s.k * (state->dtype == CLM_DTYPE_F64 ? 8 : 4);
   for (uint64_t first = 0; first < n && st == CLM_OK; first += batch) {
     const uint64_t m = n - first < batch ? n - first : batch;
@@ -104,7 +114,7 @@ clm_status clm_ranking_merge(clm_ranking_state *dst,
   if (!dst || !src || !dst->counts || !src->counts)
     return CLM_ERR_INVALID_ARGUMENT;
   if (dst->k != src->k || dst->bits != src->bits || dst->dtype != src->dtype ||
-      dst->softmax != src->softmax)
+      dst->softmax != src->softmax || dst->multilabel != src->multilabel)
     return CLM_ERR_STATE_MISMATCH;
   const size_t cells = ((size_t)dst->k << dst->bits) * 2;
   for (size_t i = 0; i < cells; ++i)
