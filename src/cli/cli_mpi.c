@@ -314,7 +314,8 @@ static clm_status ranking_reduce(void *user, uint64_t *counts, uint64_t len,
 }
 
 void cli_mpi_ranking_options(clm_ranking_options *o) {
-  if (!g.active)
+  /* One rank holds every row: the ranking's own (gathering) path. */
+  if (!g.active || g.size < 2)
     return;
   o->reduce = ranking_reduce;
   o->reduce_user = NULL;

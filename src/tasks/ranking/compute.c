@@ -236,11 +236,11 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
   if (!gm->collective && count <= 0xffffffffull && gather + scratch <= avail) {
     c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count};
   } else if (gm->collective) {
-    /* Every cell is reduced across the participants: a range's cells are
-     * kept near its (global) count, at least 2^8 so that a float32 range
-     * resolves in two levels, at most 2^16. */
+    /* Every cell is reduced across the participants: a range gets about
+     * as many cells as it holds rows (global count), at least 2^8 so that
+     * a float32 range resolves in two levels, at most 2^16. */
     unsigned w = 8;
-    while (w < 16 && ((uint64_t)1 << w) < 4 * count)
+    while (w < 16 && ((uint64_t)1 << w) < count)
       ++w;
     if (w > rem)
       w = rem;
