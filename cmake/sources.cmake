@@ -62,6 +62,8 @@ set(CLM_LIB_SOURCES
 # The CLI without main.c (the fuzz build links these into its harness).
 set(CLM_CLI_SOURCES
   src/cli/cli_common.c
+  src/cli/cli_mpi.c
+  src/cli/cli_shards.c
   src/cli/cli_cache.c
   src/cli/cli_outputs.c
   src/cli/cli_binary.c

@@ -62,8 +62,10 @@ typedef enum clm_status {
   CLM_ERR_EMPTY = -14,           /* no samples */
   CLM_ERR_STATE_MISMATCH = -15,  /* merging incompatible states */
   CLM_ERR_SELFTEST = -16,        /* the device computed a wrong answer */
-  CLM_ERR_BAD_WEIGHT = -17       /* a sample or class weight that is NaN, +-inf
+  CLM_ERR_BAD_WEIGHT = -17,      /* a sample or class weight that is NaN, +-inf
                                     or negative */
+  CLM_ERR_PEER = -18 /* a collective computation stopped because another
+                        participant (e.g. an MPI rank) failed */
 } clm_status;
 
 /** A short, static, human-readable name for a status code. */
@@ -895,6 +897,26 @@ CLM_API const char *clm_array_path(const clm_array *array);
 CLM_API const void *clm_array_data(const clm_array *array);
 
 /**
+ * Restricts a freshly loaded array to its rows [first, first + count) in
+ * place (no copy: the data pointer moves into the mapping), for splitting
+ * one file between processes. Indices in later messages count from
+ * `first`. CLM_ERR_INVALID_ARGUMENT when the rows lie outside the array
+ * or a conversion was already cached.
+ */
+CLM_API clm_status clm_array_slice(clm_array *array, uint64_t first,
+                                   uint64_t count, clm_error *err);
+
+/**
+ * A new array holding the rows of parts[0..count) one after the other
+ * (copied into memory the new array owns), named `name` in messages. Every
+ * part must have the same dtype and columns (else CLM_ERR_UNSUPPORTED
+ * naming the two files). The parts are not modified.
+ */
+CLM_API clm_status clm_array_concat(const clm_array *const *parts, size_t count,
+                                    const char *name, clm_array **out,
+                                    clm_error *err);
+
+/**
  * The array as 0/1 uint8 labels (1-D or N x 1). bool and uint8 arrays are
  * returned as they are (values checked later by the evaluation); other
  * dtypes are converted into a buffer owned by the array, and a value other
@@ -1066,6 +1088,26 @@ typedef struct clm_ranking_options {
                              per class (>= 2) */
   uint64_t batch_rows;    /* rows per read() call; 0: 2^22 */
   int scores_are_probs;   /* 1: check scores lie in [0, 1] */
+  /* Collective computation over data split between participants (MPI
+   * ranks, threads), each calling clm_ranking_compute on its own rows with
+   * the same options: NULL (the default) computes over this source alone.
+   * Else reduce() must replace counts[0..len) by their sums over every
+   * participant (e.g. MPI_Allreduce of uint64 with MPI_SUM) and return
+   * CLM_OK; each participant calls it the same number of times with the
+   * same len. Every pass then works on the global counts, so all
+   * participants plan the same passes and return the same result, exact
+   * over the union of their rows (n is the total). A call of len 1 is an
+   * agreement: the word is the number of participants whose own step
+   * failed; when it is not 0 every participant stops, returning its own
+   * error or CLM_ERR_PEER. Counts have len >= 2. The computation ends with
+   * an agreement, so it fails on every participant or on none. A source
+   * may hold 0 rows; weighted sources (read_weights) are not supported
+   * (CLM_ERR_UNSUPPORTED). Refinement then counts key ranges densely
+   * (never gathers keys, which could not be summed): see the README for
+   * the passes and memory this takes. */
+  clm_status (*reduce)(void *user, uint64_t *counts, uint64_t len,
+                       clm_error *err);
+  void *reduce_user;
 } clm_ranking_options;
 
 /** Sets the defaults. */

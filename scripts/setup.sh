@@ -31,6 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build_tests=OFF
-[ $with_tests -eq 1 ] && build_tests=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCLM_BUILD_TESTS=$build_tests >/dev/null
+with_mpi=OFF
+# The test build has MPI in, so CI runs the mpirun tests (tests/mpi_check.py).
+[ $with_tests -eq 1 ] && build_tests=ON && with_mpi=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCLM_BUILD_TESTS=$build_tests \
+  -DCLM_MPI=$with_mpi >/dev/null
 cmake --build build -j"$(nproc)"

@@ -51,7 +51,9 @@ class Error(C.Structure):
 
 class Options(C.Structure):
     _fields_ = [("memory_budget", C.c_uint64), ("curve_points", C.c_uint64),
-                ("batch_rows", C.c_uint64), ("scores_are_probs", C.c_int)]
+                ("batch_rows", C.c_uint64), ("scores_are_probs", C.c_int),
+                # The collective reduce hook and its argument (NULL here).
+                ("reduce", C.c_void_p), ("reduce_user", C.c_void_p)]
 
 
 class Class(C.Structure):

@@ -51,8 +51,13 @@ const char *cli_input_path(clm_input input, const char *labels,
                            const char *pred, const char *scores,
                            const char *weights);
 /* Loads the input at path (NULL: not given, nothing to do); CLI_EXIT_OK,
- * else CLI_EXIT_ERROR after the reader's error. */
+ * else CLI_EXIT_ERROR after the reader's error. For sample-aligned inputs
+ * (one row per sample): a glob or @list of shards, and under MPI this
+ * rank's rows (cli_shards.c). */
 int cli_load_input(const char *path, clm_array **out);
+/* The same for a whole file that is not split by rows (class weights,
+ * thresholds). */
+int cli_load_file(const char *path, clm_array **out);
 
 /* Tells the progress bar that the next update covers rows from `first` of
  * an input of `total` rows, so one bar spans every batch of a run. */

@@ -1,6 +1,7 @@
 /* `clmetrics binary`: labels + scores files to a report, optional gradient
  * files. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_ranking.h"
 #include "cli_state.h"
 #include "report_html.h"
@@ -415,7 +416,8 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
       cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n, 0) ||
       cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
       cli_calibration_open_outputs(&a->calib, &r->cal) >= 0 ||
-      (a->save_state && cli_state_save_open(&r->sout, a->save_state) >= 0))
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
   int erc;
   /* The saved state carries a streaming ranking (exact counts per score
@@ -432,7 +434,11 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
                  r->weights, &r->gout, &r->cal, &r->srank);
   if (erc >= 0)
     return erc;
-  st = clm_binary_finalize(&r->state, a->zd, &r->res, r->wgrad);
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none). */
+  st = cli_mpi_active()
+           ? CLM_OK
+           : clm_binary_finalize(&r->state, a->zd, &r->res, r->wgrad);
   if (st == CLM_ERR_EMPTY && r->state.weighted) {
     cli_error("%s: the sample weights sum to 0: every weighted metric is "
               "undefined",
@@ -456,12 +462,15 @@ static int compute(const struct cli_binary_args *a, struct run *r) {
   if (r->wout.w &&
       (st = clm_npy_writer_append_f64(r->wout.w, r->wgrad, r->d, &err)))
     return cli_report_error(&err, st);
-  if (a->save_state && (erc = cli_state_of_binary(a, &r->state, &r->cal,
-                                                  &r->srank, &r->bundle)) >= 0)
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
+      (erc = cli_state_of_binary(a, &r->state, &r->cal, &r->srank,
+                                 &r->bundle)) >= 0)
     return erc;
   if (cli_output_commit(&r->gout) || cli_output_commit(&r->wout) ||
       cli_ranking_write_curves(&r->rank) >= 0 ||
-      cli_state_save_commit(&r->sout, r->bundle) >= 0)
+      (!cli_mpi_active() && cli_state_save_commit(&r->sout, r->bundle) >= 0))
     return CLI_EXIT_ERROR;
   return -1;
 }
@@ -537,7 +546,19 @@ int cli_binary(int argc, char **argv) {
     return rc;
   struct run r = {0};
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
-    rc = report(&a, &r);
+    if (cli_mpi_active()) {
+      /* Rank 0 merges the ranks' states in rank order and reports, with
+       * the collective exact ranking. */
+      const struct cli_mpi_end end = {.json = a.json,
+                                      .ranking = r.rank.done ? &r.rank : NULL,
+                                      .page = &a.report,
+                                      .inputs = a.labels,
+                                      .save = r.sout.w ? &r.sout : NULL};
+      rc = cli_mpi_report(r.bundle, &end);
+      r.bundle = NULL;
+    } else {
+      rc = report(&a, &r);
+    }
   }
   run_free(&r);
   return rc;

@@ -1,8 +1,10 @@
 /* Messages, option parsing, input and context opening, and the report
  * pieces both commands share, for the CLI. */
 #include "cli.h"
-#include "cli_ranking.h"
+#include "cli_mpi.h"
 #include "cli_outputs.h"
+#include "cli_ranking.h"
+#include "cli_shards.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,13 +26,29 @@ double cli_now(void) {
 void cli_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("clmetrics: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = NULL;
+  const int len = vasprintf(&msg, fmt, ap);
   va_end(ap);
+  if (len < 0) {
+    fputs("clmetrics: error: (out of memory formatting the message)\n", stderr);
+    return;
+  }
+  /* A row of a sharded input is named by its shard file and row. */
+  const size_t cap = (size_t)len + 4096;
+  char *located = malloc(cap);
+  if (located)
+    cli_shards_locate(msg, located, cap);
+  const char *out = located ? located : msg;
+  /* Under MPI rank 0 prints every rank's messages once, at the end. */
+  if (!cli_mpi_capture(out))
+    fprintf(stderr, "clmetrics: error: %s\n", out);
+  free(located);
+  free(msg);
 }
 
 void cli_warning(const char *fmt, ...) {
+  if (cli_mpi_rank() > 0) /* every rank would say the same */
+    return;
   va_list ap;
   va_start(ap, fmt);
   fputs("clmetrics: warning: ", stderr);
@@ -40,6 +58,8 @@ void cli_warning(const char *fmt, ...) {
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  if (cli_mpi_rank() > 0) /* every rank has the same arguments */
+    return CLI_EXIT_USAGE;
   va_list ap;
   va_start(ap, fmt);
   fputs("clmetrics: error: ", stderr);
@@ -81,6 +101,14 @@ const char *cli_input_path(clm_input input, const char *labels,
 }
 
 int cli_load_input(const char *path, clm_array **out) {
+  if (!path)
+    return CLI_EXIT_OK;
+  if (cli_shards_wanted(path))
+    return cli_shards_load(path, out);
+  return cli_load_file(path, out);
+}
+
+int cli_load_file(const char *path, clm_array **out) {
   if (!path)
     return CLI_EXIT_OK;
   clm_error err;

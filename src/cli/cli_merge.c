@@ -94,7 +94,7 @@ int cli_merge(int argc, char **argv) {
     cli_state_free(next);
   }
   if (rc < 0)
-    rc = cli_state_report_page(s, json, NULL, &page, inputs);
+    rc = cli_state_report_page(s, json, NULL, NULL, &page, inputs);
   cli_state_free(s);
   free(ins);
   free(files);

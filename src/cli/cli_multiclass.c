@@ -1,6 +1,7 @@
 /* `clmetrics multiclass`: K x K confusion matrix on the device and a
  * classification report. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_ranking.h"
 #include "cli_outputs.h"
 #include "cli_state.h"
@@ -576,7 +577,8 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
                       clm_array_rows(r->labels), r->k) ||
       cli_ranking_open_outputs(&a->rank, &r->rank) >= 0 ||
       cli_calibration_open_outputs(&a->calib, &r->cal) >= 0 ||
-      (a->save_state && cli_state_save_open(&r->sout, a->save_state) >= 0))
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
   int rc = cli_open_context(a->device, &r->ctx);
   if (rc != CLI_EXIT_OK)
@@ -612,7 +614,10 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
                 r->k_from, &r->cal, &r->srank, &r->gout);
   if (rc >= 0)
     return rc;
-  st = clm_multiclass_finalize(&r->state, a->zd, &r->res);
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none, or all ignored). */
+  st = cli_mpi_active() ? CLM_OK
+                        : clm_multiclass_finalize(&r->state, a->zd, &r->res);
   if (st == CLM_ERR_EMPTY) {
     if (r->state.n == 0)
       cli_error("%s: every row has the --ignore-index label %d: nothing to "
@@ -639,7 +644,9 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
       return rrc;
   }
   r->compute_s = cli_now() - t0;
-  if (a->save_state &&
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
       (rc = cli_state_of_multiclass(a, &r->state, r->names, &r->cal, &r->srank,
                                     &r->bundle)) >= 0)
     return rc;
@@ -647,7 +654,7 @@ static int compute(const struct cli_multiclass_args *a, struct run *r) {
     return CLI_EXIT_ERROR;
   if ((rc = cli_ranking_write_curves(&r->rank)) >= 0)
     return rc;
-  return cli_state_save_commit(&r->sout, r->bundle);
+  return cli_mpi_active() ? -1 : cli_state_save_commit(&r->sout, r->bundle);
 }
 
 static int report(const struct cli_multiclass_args *a, const struct run *r) {
@@ -732,7 +739,19 @@ int cli_multiclass(int argc, char **argv) {
   memset(&r, 0, sizeof r);
   if ((rc = load_inputs(&a, &r)) < 0 && (rc = settle_classes(&a, &r)) < 0 &&
       (rc = compute(&a, &r)) < 0) {
-    rc = report(&a, &r);
+    if (cli_mpi_active()) {
+      /* Rank 0 merges the ranks' states in rank order and reports, with
+       * the collective exact ranking. */
+      const struct cli_mpi_end end = {.json = a.json,
+                                      .ranking = r.rank.done ? &r.rank : NULL,
+                                      .page = &a.report,
+                                      .inputs = a.labels,
+                                      .save = r.sout.w ? &r.sout : NULL};
+      rc = cli_mpi_report(r.bundle, &end);
+      r.bundle = NULL;
+    } else {
+      rc = report(&a, &r);
+    }
   }
   run_free(&r);
   return rc;

@@ -1,6 +1,7 @@
 /* `clmetrics multilabel`: an N x L indicator matrix of labels against N x L
  * scores (or 0/1 predictions) to a report, optional per-cell gradients. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_multilabel.h"
 #include "cli_state.h"
 #include "report_html.h"
@@ -193,7 +194,7 @@ static int check_matrix(const char *path, const clm_array *x,
 /* Loads --thresholds: L values in [0, 1]. */
 static int load_thresholds(const char *path, uint64_t L, double **out) {
   clm_array *t = NULL;
-  if (cli_load_input(path, &t))
+  if (cli_load_file(path, &t))
     return CLI_EXIT_ERROR;
   int rc = -1;
   const uint64_t count = clm_array_rows(t) * clm_array_cols(t);
@@ -425,7 +426,8 @@ static int compute(const struct cli_multilabel_args *a,
   const int one_d = clm_array_ndim(r->labels) == 1;
   if (cli_output_open(&r->gout, "--grad-out", a->grad_out, r->n,
                       one_d ? 0 : r->L) ||
-      (a->save_state && cli_state_save_open(&r->sout, a->save_state) >= 0))
+      (cli_mpi_rank0_path(a->save_state) &&
+       cli_state_save_open(&r->sout, a->save_state) >= 0))
     return CLI_EXIT_ERROR;
   /* The saved state carries streaming per-label and micro rankings
    * (unweighted runs only: weighted ranking has no mergeable state). */
@@ -440,8 +442,13 @@ static int compute(const struct cli_multilabel_args *a,
   }
   if ((rc = evaluate(a, r)) >= 0)
     return rc;
-  st = clm_multilabel_finalize(&r->state, a->zd, &r->res);
-  if (st == CLM_OK && r->state.weighted && !(r->state.w_sum > 0)) {
+  /* Under MPI, rank 0 finalizes the merged state instead (a rank's own
+   * rows may be none). */
+  if (cli_mpi_active())
+    st = CLM_OK;
+  else if ((st = clm_multilabel_finalize(&r->state, a->zd, &r->res)) ==
+               CLM_OK &&
+           r->state.weighted && !(r->state.w_sum > 0)) {
     cli_error("%s: the sample weights sum to 0: every weighted metric is "
               "undefined",
               a->weights);
@@ -454,12 +461,15 @@ static int compute(const struct cli_multilabel_args *a,
   if (r->scores && !a->rank.off && (rc = cli_multilabel_ranking(a, r)) >= 0)
     return rc;
   r->compute_s = cli_now() - t0;
-  if (a->save_state && (rc = cli_state_of_multilabel(
-                            a, &r->state, r->names, r->thresholds != NULL,
-                            r->srank, &r->bundle)) >= 0)
+  /* The run's state: to save, or for rank 0 to merge under MPI (which
+   * saves the merged state itself). */
+  if ((a->save_state || cli_mpi_active()) &&
+      (rc = cli_state_of_multilabel(a, &r->state, r->names,
+                                    r->thresholds != NULL, r->srank,
+                                    &r->bundle)) >= 0)
     return rc;
   if (cli_output_commit(&r->gout) ||
-      cli_state_save_commit(&r->sout, r->bundle) >= 0)
+      (!cli_mpi_active() && cli_state_save_commit(&r->sout, r->bundle) >= 0))
     return CLI_EXIT_ERROR;
   return -1;
 }
@@ -503,7 +513,24 @@ int cli_multilabel(int argc, char **argv) {
   if ((rc = cli_report_check(&a.report, ins, 6, outs, 1)) >= 0)
     return rc;
   struct cli_multilabel_run r = {0};
-  if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0) {
+  if ((rc = load_inputs(&a, &r)) < 0 && (rc = compute(&a, &r)) < 0 &&
+      cli_mpi_active()) {
+    /* MPI: rank 0 merges the ranks' states in rank order and reports,
+     * with the collective exact per-label and micro rankings. */
+    struct cli_ranking_out labels;
+    memset(&labels, 0, sizeof labels);
+    labels.result = r.rank_labels;
+    labels.done = 1;
+    const struct cli_mpi_end end = {
+        .json = a.json,
+        .ranking = r.has_ranking ? &labels : NULL,
+        .micro = r.has_ranking && r.rank_micro.classes ? &r.rank_micro : NULL,
+        .page = &a.report,
+        .inputs = a.labels,
+        .save = r.sout.w ? &r.sout : NULL};
+    rc = cli_mpi_report(r.bundle, &end);
+    r.bundle = NULL;
+  } else if (rc < 0) {
     cli_warn_multilabel_undefined(&r.res, r.names, a.zd);
     r.total_s = cli_now() - cli_start_time;
     rc = cli_report_multilabel(&a.report, &a, &r); /* --html */

@@ -2,6 +2,7 @@
  * against its own labels) and micro (every cell as one binary problem),
  * read from the inputs in bounded batches of rows. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_multilabel.h"
 #include "report_html.h"
 
@@ -138,6 +139,7 @@ static int run_one(const struct cli_multilabel_args *a,
                      : per < a->rank.curve_points ? per
                                                   : a->rank.curve_points;
   }
+  cli_mpi_ranking_options(&o); /* under MPI: over every rank's rows */
   clm_error err;
   clm_status st = clm_ranking_compute(r->ctx, &src, &o, out, &err);
   source_free(&s);

@@ -1,6 +1,7 @@
 /* Output safety for the CLI: refusing outputs that would destroy an input
  * or each other, removing temporary files on fatal signals, and a clear
  * message when a memory-mapped input shrinks under us (SIGBUS). */
+#include "cli_mpi.h"
 #include "cli_outputs.h"
 
 #include <pthread.h>
@@ -246,7 +247,7 @@ static int output_open(struct cli_output *o, const char *flag, const char *path,
   o->flag = flag;
   o->path = path;
   o->w = NULL;
-  if (!path)
+  if (!path || cli_mpi_rank() > 0) /* under MPI rank 0 writes */
     return CLI_EXIT_OK;
   /* Creating a temporary file and registering it for removal happen with
    * the signals held back (only this thread takes them: see

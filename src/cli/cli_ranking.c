@@ -1,6 +1,7 @@
 /* Ranking in the CLI: the options shared by `binary` and `multiclass`, the
  * source over the loaded arrays, and the ROC / PR curve files. */
 #include "cli_calibration.h"
+#include "cli_mpi.h"
 #include "cli_ranking.h"
 #include "report_html.h"
 
@@ -289,6 +290,7 @@ int cli_ranking_run(const struct cli_ranking_args *a, clm_context *ctx,
   }
   o.batch_rows = batch;
   o.scores_are_probs = kind == CLM_SCORES_PROBS;
+  cli_mpi_ranking_options(&o); /* under MPI: over every rank's rows */
   const clm_ranking_source source = {&src,
                                      n,
                                      k,
@@ -364,8 +366,10 @@ static void write_curve(struct cli_text *t, const clm_ranking_result *r,
 
 int cli_ranking_open_outputs(const struct cli_ranking_args *a,
                              struct cli_ranking_out *out) {
-  if (cli_output_open_text(&out->roc, "--roc-out", a->roc_out) ||
-      cli_output_open_text(&out->pr, "--pr-out", a->pr_out))
+  /* Under MPI every rank holds the same exact curves: rank 0 writes them. */
+  if (cli_output_open_text(&out->roc, "--roc-out",
+                           cli_mpi_rank0_path(a->roc_out)) ||
+      cli_output_open_text(&out->pr, "--pr-out", cli_mpi_rank0_path(a->pr_out)))
     return CLI_EXIT_ERROR;
   return -1;
 }

@@ -723,7 +723,8 @@ static int report_binary(const struct cli_state *s, int json,
   if (rc < 0) {
     cli_warn_undefined(&res, s->zd);
     cli_ranking_warn(&rank);
-    warn_no_ranking(s);
+    if (!given)
+      warn_no_ranking(s);
     const double now = cli_now();
     struct cli_binary_report rep = {
         .result = &res,
@@ -786,7 +787,8 @@ static int report_multiclass(const struct cli_state *s, int json,
   if (rc < 0) {
     cli_warn_multiclass_undefined(&res, s->names, s->zd);
     cli_ranking_warn(&rank);
-    warn_no_ranking(s);
+    if (!given)
+      warn_no_ranking(s);
     const struct cli_ranking_out *q = rank.done ? &rank : NULL;
     const struct cli_multiclass_extra extra = {
         s->multiclass.w_confusion, cal.done ? &cal : NULL, &s->multiclass};
@@ -828,7 +830,8 @@ static int report_multiclass(const struct cli_state *s, int json,
 }
 
 static int report_multilabel(const struct cli_state *s, int json,
-                             const struct cli_ranking_out *given, double t0,
+                             const struct cli_ranking_out *given,
+                             const clm_ranking_result *given_micro, double t0,
                              const struct cli_report_args *page,
                              const char *inputs) {
   struct cli_multilabel_args a;
@@ -857,6 +860,8 @@ static int report_multilabel(const struct cli_state *s, int json,
   }
   if (rc < 0 && given) {
     r.rank_labels = given->result; /* borrowed: not released here */
+    if (given_micro)
+      r.rank_micro = *given_micro;
     r.has_ranking = 1;
   } else if (rc < 0 && s->has_ranking) {
     st = clm_ranking_finalize(&s->ranking, &r.rank_labels);
@@ -871,7 +876,8 @@ static int report_multilabel(const struct cli_state *s, int json,
   }
   if (rc < 0) {
     cli_warn_multilabel_undefined(&r.res, r.names, s->zd);
-    warn_no_ranking(s);
+    if (!given)
+      warn_no_ranking(s);
     r.compute_s = cli_now() - t0;
     r.total_s = cli_now() - cli_start_time;
     a.labels = inputs;
@@ -893,20 +899,22 @@ static int report_multilabel(const struct cli_state *s, int json,
     if (rc < 0)
       rc = CLI_EXIT_OK;
   }
-  if (!given)
+  if (!given) {
     clm_ranking_result_release(&r.rank_labels);
-  clm_ranking_result_release(&r.rank_micro);
+    clm_ranking_result_release(&r.rank_micro);
+  }
   clm_multilabel_result_release(&r.res);
   return rc;
 }
 
 int cli_state_report(const struct cli_state *s, int json,
                      const struct cli_ranking_out *ranking) {
-  return cli_state_report_page(s, json, ranking, NULL, "saved states");
+  return cli_state_report_page(s, json, ranking, NULL, NULL, "saved states");
 }
 
 int cli_state_report_page(const struct cli_state *s, int json,
                           const struct cli_ranking_out *ranking,
+                          const clm_ranking_result *micro,
                           const struct cli_report_args *page,
                           const char *inputs) {
   const double t0 = cli_now();
@@ -918,7 +926,7 @@ int cli_state_report_page(const struct cli_state *s, int json,
   case CLI_STATE_MULTICLASS:
     return report_multiclass(s, json, ranking, t0, page, inputs);
   case CLI_STATE_MULTILABEL:
-    return report_multilabel(s, json, ranking, t0, page, inputs);
+    return report_multilabel(s, json, ranking, micro, t0, page, inputs);
   }
   cli_error("unknown saved-state family %u", (unsigned)s->family);
   return CLI_EXIT_ERROR;

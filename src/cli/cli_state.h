@@ -78,10 +78,13 @@ int cli_state_report(const struct cli_state *s, int json,
 /* cli_state_report, and the --html page / --svg-dir figures of `page`
  * (NULL or neither given: none) from the same results; `inputs` describes
  * where the data came from on the page (e.g. the state files). Without an
- * exact `ranking` the page has no curves and says so. */
+ * exact `ranking` the page has no curves and says so. For multilabel,
+ * `micro` is the exact micro ranking that goes with `ranking` (the
+ * per-label one; NULL: the micro average is left out). */
 struct cli_report_args;
 int cli_state_report_page(const struct cli_state *s, int json,
                           const struct cli_ranking_out *ranking,
+                          const clm_ranking_result *micro,
                           const struct cli_report_args *page,
                           const char *inputs);
 void cli_state_free(struct cli_state *s);

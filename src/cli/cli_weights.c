@@ -91,7 +91,7 @@ clm_status cli_weights_batch(const clm_array *w, uint64_t first, uint64_t m,
 
 double *cli_class_weights_load(const char *path, uint32_t k) {
   clm_array *a = NULL;
-  if (cli_load_input(path, &a))
+  if (cli_load_file(path, &a))
     return NULL;
   const uint64_t count = clm_array_rows(a) * clm_array_cols(a);
   if (count != k) {

@@ -50,6 +50,8 @@ const char *clm_status_str(clm_status status) {
     return "device self-test failed";
   case CLM_ERR_BAD_WEIGHT:
     return "invalid weight";
+  case CLM_ERR_PEER:
+    return "another participant failed";
   }
   return "unknown status";
 }

@@ -520,3 +520,90 @@ clm_status clm_array_labels_i32(clm_array *array, const int32_t **out,
   *out = a->labels_i32 ? a->labels_i32 : clm_array_empty_data();
   return CLM_OK;
 }
+
+clm_status clm_array_slice(clm_array *array, uint64_t first, uint64_t count,
+                           clm_error *err) {
+  clm_error_clear(err);
+  if (!array)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_array_slice: array must not be NULL");
+  clm_array *a = array;
+  if (first > a->rows || count > a->rows - first)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_array_slice: rows [%" PRIu64 ", %" PRIu64
+                    ") outside the %" PRIu64 " rows of %s",
+                    first, first + count, a->rows, a->path);
+  /* A cached conversion covers the old rows: refuse rather than mix. */
+  if (a->labels_u8 || a->values_f32 || a->labels_i32)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_array_slice: %s was already converted", a->path);
+  if (count == 0)
+    a->data = clm_array_empty_data();
+  else
+    a->data = (const unsigned char *)a->data +
+              first * a->cols * clm_dtype_size(a->dtype);
+  a->rows = count;
+  return CLM_OK;
+}
+
+clm_status clm_array_concat(const clm_array *const *parts, size_t count,
+                            const char *name, clm_array **out, clm_error *err) {
+  clm_error_clear(err);
+  if (out)
+    *out = NULL;
+  if (!out || (count > 0 && !parts) || !name)
+    return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                    "clm_array_concat: NULL argument");
+  uint64_t rows = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const clm_array *p = parts[i], *p0 = parts[0];
+    if (!p)
+      return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
+                      "clm_array_concat: part %zu is NULL", i);
+    if (p->dtype != p0->dtype)
+      return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                      "%s is %s but %s is %s: every shard must have the same "
+                      "dtype",
+                      p->path, clm_dtype_name(p->dtype), p0->path,
+                      clm_dtype_name(p0->dtype));
+    if (p->cols != p0->cols || (p->cols > 1 && p->ndim != p0->ndim))
+      return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                      "%s has %" PRIu64 " columns but %s has %" PRIu64
+                      ": every shard must have the same columns",
+                      p->path, p->cols, p0->path, p0->cols);
+    if (p->rows > UINT64_MAX / 2 - rows)
+      return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                      "%s: too many rows in all", name);
+    rows += p->rows;
+  }
+  clm_array *a = clm_array_new(name);
+  if (!a)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate the array %s", name);
+  if (count > 0) {
+    a->dtype = parts[0]->dtype;
+    a->ndim = parts[0]->ndim;
+    a->cols = parts[0]->cols;
+  }
+  a->rows = rows;
+  const size_t row_bytes = (size_t)a->cols * clm_dtype_size(a->dtype);
+  if (rows > 0) {
+    if (rows > SIZE_MAX / (row_bytes ? row_bytes : 1) ||
+        !(a->owned = clm_malloc((size_t)rows * row_bytes))) {
+      clm_array_free(a);
+      return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                      "%s: cannot allocate %" PRIu64 " rows of %zu bytes", name,
+                      rows, row_bytes);
+    }
+    unsigned char *dst = a->owned;
+    for (size_t i = 0; i < count; ++i) {
+      const size_t bytes = (size_t)parts[i]->rows * row_bytes;
+      if (bytes)
+        memcpy(dst, parts[i]->data, bytes);
+      dst += bytes;
+    }
+    a->data = a->owned;
+  }
+  *out = a;
+  return CLM_OK;
+}

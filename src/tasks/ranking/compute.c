@@ -106,9 +106,58 @@ static clm_status check_args(const clm_ranking_source *src,
   if (o->curve_points == 1)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "curve points must be 0 (none) or at least 2");
-  if (src->n == 0)
+  if (o->reduce && src->read_weights)
+    return clm_fail(err, CLM_ERR_UNSUPPORTED, -1, 0,
+                    "clm_ranking_compute: weighted ranking cannot be "
+                    "collective (reduce is set)");
+  /* Collective: one participant may hold no rows; the total is checked
+   * once the counts are summed. */
+  if (src->n == 0 && !o->reduce)
     return clm_fail(err, CLM_ERR_EMPTY, -1, 0, "no samples to rank");
   return CLM_OK;
+}
+
+/* Collective mode (o->reduce set): tells every participant whether one's
+ * own step failed. Returns the local error, CLM_ERR_PEER when another
+ * failed, else CLM_OK; *announced is set once the failure is known to all
+ * (no agreement follows then). */
+static clm_status agree(const clm_ranking_options *o, clm_status local,
+                        int *announced, clm_error *err) {
+  uint64_t word = local != CLM_OK;
+  clm_error rerr;
+  clm_error_clear(&rerr);
+  const clm_status rs = o->reduce(o->reduce_user, &word, 1, &rerr);
+  if (rs != CLM_OK) {
+    *announced = 1;
+    return local != CLM_OK
+               ? local
+               : clm_fail(err, rs, -1, 0, "ranking: the reduction failed: %s",
+                          rerr.message[0] ? rerr.message : clm_status_str(rs));
+  }
+  if (word == 0)
+    return CLM_OK;
+  *announced = 1;
+  if (local != CLM_OK)
+    return local;
+  return clm_fail(err, CLM_ERR_PEER, -1, (double)word,
+                  "ranking stopped: %llu other participant(s) failed",
+                  (unsigned long long)word);
+}
+
+/* Collective mode: counts[0..len) become the sums over all participants.
+ * Called only after an agreement that nobody failed. */
+static clm_status reduce_counts(const clm_ranking_options *o, uint64_t *counts,
+                                uint64_t len, int *announced, clm_error *err) {
+  clm_error rerr;
+  clm_error_clear(&rerr);
+  const clm_status rs = o->reduce(o->reduce_user, counts, len, &rerr);
+  if (rs == CLM_OK)
+    return CLM_OK;
+  *announced = 1; /* the participants may be out of step: stop talking */
+  return clm_fail(err, rs, -1, 0,
+                  "ranking: the reduction of %llu counts failed: %s",
+                  (unsigned long long)len,
+                  rerr.message[0] ? rerr.message : clm_status_str(rs));
 }
 
 /* Level-1 prefix bits: the most (at most 16) whose histogram, host counts
@@ -150,6 +199,7 @@ static int counts_gathered(unsigned rem, uint64_t count) {
  * and without atomics (CPUs). */
 struct gather_mode {
   int owners;
+  int collective; /* counts are summed across participants: never gather */
 };
 
 static int gathers_whole(const clm_rk_setup *s, const struct gather_mode *gm,
@@ -171,7 +221,9 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
   const unsigned rem = s->key_bits - nd->prefix;
   const uint64_t count = nd->pos + nd->neg, mf = mapcopy ? 2 : 1;
   const uint64_t cw = wide ? 8 : 4;
-#define DENSE_COST(w) (((uint64_t)1 << (w)) * 2 * cw * mf)
+  /* Collective: the host also holds every cell as uint64 to reduce it. */
+  const uint64_t hw = gm->collective ? 8 : 0;
+#define DENSE_COST(w) (((uint64_t)1 << (w)) * 2 * (cw * mf + hw))
   /* Gathering writes each key once, in order per range, and the host
    * counts or sorts one range at a time in cache: preferred on every
    * range that fits. Dense counting on the device touches a random cell
@@ -181,8 +233,20 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
   const uint64_t scratch =
       counts_gathered(rem, count) ? ((uint64_t)1 << rem) * 8 : count * 16;
   struct refine_choice c;
-  if (count <= 0xffffffffull && gather + scratch <= avail) {
+  if (!gm->collective && count <= 0xffffffffull && gather + scratch <= avail) {
     c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count};
+  } else if (gm->collective) {
+    /* Every cell is reduced across the participants: a range gets about
+     * as many cells as it holds rows (global count), at least 2^8 so that
+     * a float32 range resolves in two levels, at most 2^16. */
+    unsigned w = 8;
+    while (w < 16 && ((uint64_t)1 << w) < count)
+      ++w;
+    if (w > rem)
+      w = rem;
+    while (w > 1 && DENSE_COST(w) > avail)
+      --w;
+    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w};
   } else if (rem <= 20 && DENSE_COST(rem) <= avail) {
     c = (struct refine_choice){0, DENSE_COST(rem), 0, (uint64_t)1 << rem};
   } else {
@@ -200,6 +264,8 @@ struct pass {
   clm_rk_plan plan;
   clm_rk_node *nodes; /* the pass's nodes, sorted by (col, lo) */
   uint64_t scratch;   /* host bytes to resolve its largest node */
+  uint64_t *summed;   /* collective: the dense cells summed over all
+                         participants (uint64 pairs), else NULL */
 };
 
 static void pass_free(struct pass *p) {
@@ -213,6 +279,7 @@ static void pass_free(struct pass *p) {
   free(p->plan.cursor_init);
   free(p->plan.whole);
   free(p->nodes);
+  free(p->summed);
   memset(p, 0, sizeof *p);
 }
 
@@ -373,6 +440,9 @@ static clm_status resolve_task(clm_rk_resolver *r, const struct pass *p,
   const unsigned rem = r->setup->key_bits - nd->prefix;
   if (pl->shift[i] != CLM_RK_GATHER) {
     const unsigned sh = pl->shift[i];
+    if (p->summed)
+      return clm_rk_scan_cells(r, nd, p->summed + pl->base[i], CLM_RK_CELLS_U64,
+                               (uint64_t)1 << (rem - sh), sh);
     const uint32_t *at = o->dense + (pl->wide ? 2 : 1) * pl->base[i];
     return clm_rk_scan_cells(r, nd, at,
                              pl->wide ? CLM_RK_CELLS_PAIR64 : CLM_RK_CELLS_U32,
@@ -514,21 +584,31 @@ static clm_status run_pass(clm_context *ctx, const clm_rk_setup *s,
   return st;
 }
 
-/* Pass 1 and the root scan of every column; fills cols and pending. */
+/* Pass 1 and the root scan of every column; fills cols and pending.
+ * Collective: the counts are summed over the participants before the
+ * scan (st: what this participant's steps so far gave). */
 static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
                              struct input *in, clm_rk_resolver *r,
-                             clm_error *err) {
+                             const clm_ranking_options *o, int *announced,
+                             clm_status st, clm_error *err) {
   const size_t cells = (size_t)s->k * s->bins1 * 2;
-  uint64_t *counts = clm_malloc(cells * sizeof *counts);
-  if (!counts)
-    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
-                    "cannot allocate the ranking histogram");
-  clm_status st = clm_rk_hist_begin(ctx, s, err);
-  if (st == CLM_OK)
-    st = run_pass(ctx, s, in, NULL, err);
-  if (st == CLM_OK)
-    st = clm_rk_hist_end(ctx, s, counts, err);
-  clm_rk_trim(ctx, 1);
+  uint64_t *counts = NULL;
+  if (st == CLM_OK && !(counts = clm_malloc(cells * sizeof *counts)))
+    st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                  "cannot allocate the ranking histogram");
+  if (st == CLM_OK) {
+    st = clm_rk_hist_begin(ctx, s, err);
+    if (st == CLM_OK)
+      st = run_pass(ctx, s, in, NULL, err);
+    if (st == CLM_OK)
+      st = clm_rk_hist_end(ctx, s, counts, err);
+    clm_rk_trim(ctx, 1);
+  }
+  if (o->reduce && !*announced) {
+    st = agree(o, st, announced, err);
+    if (st == CLM_OK)
+      st = reduce_counts(o, counts, cells, announced, err);
+  }
   for (uint32_t k = 0; k < s->k && st == CLM_OK; ++k) {
     const uint64_t *c = counts + (size_t)k * s->bins1 * 2;
     clm_rk_column *col = &r->cols[k];
@@ -549,6 +629,21 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
   return st;
 }
 
+/* Collective: the pass's dense cells as uint64 pairs, to be summed. */
+static clm_status widen_dense(struct pass *p, const clm_rk_out *o,
+                              clm_error *err) {
+  const uint64_t len = p->plan.dense_cells * 2;
+  if (!(p->summed = clm_malloc((len ? len : 1) * sizeof *p->summed)))
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate %llu ranking counts",
+                    (unsigned long long)len);
+  for (uint64_t i = 0; i < len; ++i)
+    p->summed[i] = p->plan.wide
+                       ? (uint64_t)o->dense[2 * i + 1] << 32 | o->dense[2 * i]
+                       : o->dense[i];
+  return CLM_OK;
+}
+
 static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
                           const clm_ranking_options *o, clm_ranking_result *out,
                           clm_error *err) {
@@ -557,13 +652,36 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
                     .probs = o->scores_are_probs,
                     .multilabel = src->multilabel != 0};
   s.key_bits = s.f64 ? 64 : 32;
+  const int coll = o->reduce != NULL;
+  int announced = 0, mapcopy = clm_rk_maps_copy(ctx);
   clm_status st = choose_bits1(ctx, &s, o->memory_budget, err);
+  if (coll) {
+    st = agree(o, st, &announced, err);
+    /* Every participant must count the same cells and cost a pass alike:
+     * the fewest level-1 bits any chose (its device may hold less), and
+     * mapping copies where any device makes them. */
+    uint64_t w[18] = {0};
+    w[s.bits1] = 1;
+    w[17] = (uint64_t)mapcopy;
+    if (st == CLM_OK)
+      st = reduce_counts(o, w, 18, &announced, err);
+    if (st == CLM_OK) {
+      unsigned b = 1;
+      while (b < 16 && w[b] == 0)
+        ++b;
+      s.bits1 = b;
+      s.bins1 = 1u << b;
+      mapcopy = w[17] > 0;
+    }
+  }
   if (st != CLM_OK)
     return st;
   struct input in = {src, o->batch_rows ? o->batch_rows : (uint64_t)1 << 22,
                      NULL};
   if (in.batch > src->n)
     in.batch = src->n;
+  if (in.batch == 0) /* collective, no rows here */
+    in.batch = 1;
   if (src->softmax &&
       !(in.soft = clm_malloc(in.batch * src->k * sizeof *in.soft)))
     return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
@@ -572,20 +690,24 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   uint32_t *table = clm_malloc((size_t)s.k * s.bins1 * 2 * sizeof *table);
   clm_rk_nodes pending = {0}, next = {0};
   clm_rk_resolver r = {&s, cols, &next, o->curve_points, NULL};
-  const struct gather_mode gm = {clm_rk_owner_mode(ctx)};
+  const struct gather_mode gm = {clm_rk_owner_mode(ctx) && !coll, coll};
   if (!cols || !table)
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate the ranking columns");
-  if (st == CLM_OK)
-    st = first_pass(ctx, &s, &in, &r, err);
+  if (st == CLM_OK || coll)
+    st = first_pass(ctx, &s, &in, &r, o, &announced, st, err);
+  /* Collective: the columns now hold every participant's rows. */
+  const uint64_t total =
+      coll && st == CLM_OK ? cols[0].pos + cols[0].neg : src->n;
+  if (st == CLM_OK && total == 0)
+    st = clm_fail(err, CLM_ERR_EMPTY, -1, 0, "no samples to rank");
   uint32_t passes = 1;
   const uint64_t fixed = (uint64_t)s.k * s.bins1 * 8 * 2;
   /* Slots are uint32 on the device: at most 4 GiB of them per pass. */
   uint64_t avail = o->memory_budget > fixed ? o->memory_budget - fixed : 0;
   if (avail > ((uint64_t)4 << 30) - 1)
     avail = ((uint64_t)4 << 30) - 1;
-  const int wide = src->n > 0xffffffffull;
-  const int mapcopy = clm_rk_maps_copy(ctx);
+  const int wide = total > 0xffffffffull;
   uint64_t peak =
       clm_rk_hist_bytes(ctx, &s) + fixed + (uint64_t)s.k * s.bins1 * 2 * 8;
   while (st == CLM_OK && (pending.len > 0 || next.len > 0)) {
@@ -616,12 +738,20 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
       st = run_pass(ctx, &s, &in, &p.plan, err);
     if (st == CLM_OK)
       st = clm_rk_refine_end(ctx, &p.plan, &res, err);
+    if (coll && !announced) {
+      if (st == CLM_OK)
+        st = widen_dense(&p, &res, err);
+      st = agree(o, st, &announced, err);
+      if (st == CLM_OK)
+        st =
+            reduce_counts(o, p.summed, p.plan.dense_cells * 2, &announced, err);
+    }
     if (st == CLM_OK) {
       const uint64_t used =
           (p.plan.dense_cells * 2 * (wide ? 8 : 4) +
            p.plan.gather_slots * (s.f64 ? 8 : 4) + p.plan.g16_slots * 2) *
               (mapcopy ? 2 : 1) +
-          p.scratch + fixed;
+          p.plan.dense_cells * 2 * (coll ? 8 : 0) + p.scratch + fixed;
       if (used > peak)
         peak = used;
       st = resolve_pass(&r, &p, &res, o->memory_budget, err);
@@ -633,9 +763,12 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
             (pending.len - taken) * sizeof *pending.v);
     pending.len -= taken;
   }
+  /* Collective: fail everywhere or nowhere. */
+  if (coll && !announced)
+    st = agree(o, st, &announced, err);
   clm_rk_trim(ctx, 0);
   if (st == CLM_OK) {
-    st = clm_rk_result(&s, cols, src->n, o->curve_points, out);
+    st = clm_rk_result(&s, cols, total, o->curve_points, out);
     if (st != CLM_OK) {
       clm_ranking_result_release(out);
       st = clm_fail(err, st, -1, 0, "cannot allocate the ranking result");
@@ -669,6 +802,10 @@ clm_status clm_ranking_compute(clm_context *ctx,
     copy.memory_budget = CLM_RANKING_DEFAULT_BUDGET;
   const clm_ranking_options *o = &copy;
   clm_status st = check_args(source, o, err);
+  if (st != CLM_OK && o->reduce) {
+    int announced = 0; /* the others learn it and stop too */
+    return agree(o, st, &announced, err);
+  }
   if (st != CLM_OK)
     return st;
   if (source->read_weights) /* on the host: no device, no lock */
