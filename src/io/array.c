@@ -528,7 +528,7 @@ clm_status clm_array_slice(clm_array *array, uint64_t first, uint64_t count,
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_array_slice: array must not be NULL");
   clm_array *a = array;
-  if (first > a->rows || count > a->rows - first)
+  if (first > a->rows || a->rows - first < count)
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_array_slice: rows [%" PRIu64 ", %" PRIu64
                     ") outside the %" PRIu64 " rows of %s",
