@@ -46,38 +46,11 @@ static void job_release(struct grad_job *j) {
 static clm_status grad_inputs(struct grad_run *r, struct mc_slot *b,
                               struct grad_job *j, cl_event *uploaded,
                               clm_error *err) {
-  clm_context *ctx = r->ctx;
   const float *s = r->scores + j->first * r->k;
   const int32_t *yt = r->yt + j->first;
   const float *w = r->weights ? r->weights + j->first : NULL;
-  const size_t sbytes = (size_t)j->n * r->k * sizeof(float);
-  const size_t ybytes = (size_t)j->n * sizeof(int32_t);
-  const size_t wbytes = (size_t)j->n * sizeof(float);
-  cl_int rc = CL_SUCCESS;
-  if (clm_can_wrap(ctx, s) && clm_can_wrap(ctx, yt) &&
-      (!w || clm_can_wrap(ctx, w))) {
-    j->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, s, sbytes, &rc);
-    if (rc == CL_SUCCESS)
-      j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, ybytes, &rc);
-    if (rc == CL_SUCCESS && w)
-      j->w_sw = clm_wrap_host(ctx, CL_MEM_READ_ONLY, w, wbytes, &rc);
-    return rc == CL_SUCCESS
-               ? CLM_OK
-               : clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR scores)");
-  }
-  clm_status st = clm_ensure_buffer(ctx, &b->scores, &b->scores_cap, sbytes,
-                                    CL_MEM_READ_ONLY, err);
-  if (st == CLM_OK)
-    st = clm_ensure_buffer(ctx, &b->yt, &b->yt_cap, ybytes, CL_MEM_READ_ONLY,
-                           err);
-  if (st == CLM_OK && w)
-    st = clm_ensure_buffer(ctx, &b->sw, &b->sw_cap, wbytes, CL_MEM_READ_ONLY,
-                           err);
-  const clm_upload copies[3] = {
-      {s, b->scores, sbytes}, {yt, b->yt, ybytes}, {w, b->sw, wbytes}};
-  if (st == CLM_OK)
-    st = clm_engine_upload(ctx, copies, w ? 3 : 2, uploaded, err);
-  return st;
+  return clm_mc_chunk_inputs(r->ctx, b, j->n, r->k, s, yt, w, &j->w_scores,
+                             &j->w_yt, &j->w_sw, uploaded, err);
 }
 
 static clm_status grad_launch(struct grad_run *r, struct mc_slot *b,

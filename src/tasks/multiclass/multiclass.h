@@ -109,4 +109,11 @@ clm_status clm_mc_report_bad_row(const float *row, uint32_t k,
 /* The workspace's kernels and buffers (update.c). */
 extern const clm_family clm_family_multiclass;
 
+/* A chunk's scores, true labels and weights on the device (update.c). */
+clm_status clm_mc_chunk_inputs(clm_context *ctx, struct mc_slot *b, uint64_t n,
+                               uint32_t k, const float *s, const int32_t *yt,
+                               const float *w, cl_mem *w_scores, cl_mem *w_yt,
+                               cl_mem *w_sw, cl_event *uploaded,
+                               clm_error *err);
+
 #endif

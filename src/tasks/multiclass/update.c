@@ -338,24 +338,25 @@ struct scores_run {
   struct mc_job job[2];
 };
 
-/* The chunk's scores and true labels: wrapped in place on host-unified
- * devices, else uploaded into the slot. */
-static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
-                                struct mc_job *j, const float *s,
-                                const int32_t *yt, const float *w,
-                                cl_event *uploaded, clm_error *err) {
-  clm_context *ctx = r->ctx;
-  const size_t sbytes = (size_t)j->n * r->cm.k * sizeof(float);
-  const size_t ybytes = (size_t)j->n * sizeof(int32_t);
-  const size_t wbytes = (size_t)j->n * sizeof(float);
+/* A chunk's n x k scores, true labels and (w non-NULL) weights: wrapped in
+ * place on host-unified devices (*w_scores, *w_yt, *w_sw), else uploaded
+ * into the slot. Shared by the scores pass and the gradient pass. */
+clm_status clm_mc_chunk_inputs(clm_context *ctx, struct mc_slot *b, uint64_t n,
+                               uint32_t k, const float *s, const int32_t *yt,
+                               const float *w, cl_mem *w_scores, cl_mem *w_yt,
+                               cl_mem *w_sw, cl_event *uploaded,
+                               clm_error *err) {
+  const size_t sbytes = (size_t)n * k * sizeof(float);
+  const size_t ybytes = (size_t)n * sizeof(int32_t);
+  const size_t wbytes = (size_t)n * sizeof(float);
   cl_int rc = CL_SUCCESS;
   if (clm_can_wrap(ctx, s) && clm_can_wrap(ctx, yt) &&
       (!w || clm_can_wrap(ctx, w))) {
-    j->w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, s, sbytes, &rc);
+    *w_scores = clm_wrap_host(ctx, CL_MEM_READ_ONLY, s, sbytes, &rc);
     if (rc == CL_SUCCESS)
-      j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, ybytes, &rc);
+      *w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, ybytes, &rc);
     if (rc == CL_SUCCESS && w)
-      j->w_sw = clm_wrap_host(ctx, CL_MEM_READ_ONLY, w, wbytes, &rc);
+      *w_sw = clm_wrap_host(ctx, CL_MEM_READ_ONLY, w, wbytes, &rc);
     return rc == CL_SUCCESS
                ? CLM_OK
                : clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR scores)");
@@ -373,6 +374,14 @@ static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
   if (st == CLM_OK)
     st = clm_engine_upload(ctx, copies, w ? 3 : 2, uploaded, err);
   return st;
+}
+
+static clm_status scores_inputs(struct scores_run *r, struct mc_slot *b,
+                                struct mc_job *j, const float *s,
+                                const int32_t *yt, const float *w,
+                                cl_event *uploaded, clm_error *err) {
+  return clm_mc_chunk_inputs(r->ctx, b, j->n, r->cm.k, s, yt, w, &j->w_scores,
+                             &j->w_yt, &j->w_sw, uploaded, err);
 }
 
 /* The argmax / cross-entropy / top-k pass, after the uploads. */
