@@ -89,6 +89,10 @@
 #define CLM_CMP_ARG_SCRATCH 8
 /* clm_confusion_private_ignore: the same, then the ignored label. */
 #define CLM_CMP_ARG_IGNORE 9
+/* From this K on, the private slices hold 16-bit counters (half the cache
+ * footprint; K = 1000 fits a 2 MB L2); below it 32-bit ones, whose
+ * read-modify-write is shorter when few cells take every increment. */
+#define CLM_CM_NARROW_MIN_K 64
 
 /* ---- clm_argmax_ce, clm_argmax_ce_rows ----------------------------------
  * Status word: bad scores (count, first flat index row * K + column) and

@@ -7,11 +7,13 @@
  *     most samples) in local memory, off-diagonal cells by global atomics.
  *   With one work-item per group the local counters need no atomics.
  *
- * clm_confusion_private: for CPU devices (one work-item per group) when the
- *   matrix is too large for local memory: each group counts into its own
- *   K x K slice of a global scratch buffer without atomics, then adds the
- *   non-zero cells into the result (the private-histogram loop a C
- *   programmer would write with OpenMP).
+ * clm_confusion_private: for CPU devices (one work-item per group): each
+ *   group counts into its own K x K slice of a global scratch buffer
+ *   without atomics, then adds the non-zero cells into the result (the
+ *   private-histogram loop a C programmer would write with OpenMP). The
+ *   slice holds 16-bit counters from K = CLM_CM_NARROW_MIN_K on (half the
+ *   cache footprint); a counter that wraps to 0 adds 65536 to the
+ *   result's cell at once, so every count stays exact.
  *   Labels outside [0, K) are never used as indices: they are counted and
  *   the first offending index kept (status[CLM_CM_BAD_COUNT],
  * status[CLM_CM_FIRST_BAD]). With has_ignore, rows whose true label is
@@ -155,9 +157,16 @@ inline void clm_confusion_private_body(
    * cell do not wait on each other's increments. */
   const uint grp = get_group_id(0);
   const ulong cells = (ulong)k * k;
-  __global uint *restrict h = scratch + grp * cells * replicas;
-  for (ulong c = 0; c < cells * replicas; ++c)
-    h[c] = 0;
+  const int narrow = k >= CLM_CM_NARROW_MIN_K;
+  __global uint *restrict h32 = scratch + grp * cells * replicas;
+  __global ushort *restrict h16 =
+      (__global ushort *)scratch + grp * cells * replicas;
+  for (ulong c = 0; c < cells * replicas; ++c) {
+    if (narrow)
+      h16[c] = 0;
+    else
+      h32[c] = 0;
+  }
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
@@ -178,12 +187,21 @@ inline void clm_confusion_private_body(
       first_bad = min(first_bad, i);
       continue;
     }
-    h[(i & (replicas - 1)) * cells + (ulong)a * k + b] += 1;
+    const ulong cell = (ulong)a * k + b;
+    const ulong slot = (i & (replicas - 1)) * cells + cell;
+    if (narrow) {
+      const ushort v = (ushort)(h16[slot] + 1);
+      h16[slot] = v;
+      if (v == 0) /* wrapped: its 65536 counts move to the result */
+        atomic_add(&cm[cell], 65536u);
+    } else {
+      h32[slot] += 1;
+    }
   }
   for (ulong c = 0; c < cells; ++c) {
     uint v = 0;
     for (uint r = 0; r < replicas; ++r)
-      v += h[r * cells + c];
+      v += narrow ? h16[r * cells + c] : h32[r * cells + c];
     if (v)
       atomic_add(&cm[c], v);
   }

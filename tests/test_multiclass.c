@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clmetrics.h"
+#include "../kernels/clm_shared.h" /* CLM_CM_NARROW_MIN_K */
 #include "ref_multiclass_options.h"
 #include "reference.h"
 
@@ -169,6 +170,45 @@ ParameterizedTest(struct cm_case *c, multiclass, confusion_vs_reference) {
   cr_assert(memcmp(s.confusion, want, (size_t)c->k * c->k * 8) == 0,
             "K=%u n=%llu strategy %d: matrices differ", c->k,
             (unsigned long long)c->n, c->strategy);
+  clm_multiclass_state_release(&s);
+  free(want);
+  free(yt);
+  free(yp);
+  teardown();
+}
+
+/* The private strategy's 16-bit counters (K >= CLM_CM_NARROW_MIN_K) wrap
+ * many times per group here: one cell takes ~90% of 1.5 M samples. The
+ * 32-bit side of the threshold runs the same data. */
+ParameterizedTestParameters(multiclass, private_counters_wrap_exactly) {
+  static uint32_t ks[] = {CLM_CM_NARROW_MIN_K - 1, CLM_CM_NARROW_MIN_K, 1000};
+  return cr_make_param_array(uint32_t, ks, sizeof ks / sizeof ks[0]);
+}
+
+ParameterizedTest(uint32_t *kp, multiclass, private_counters_wrap_exactly) {
+  const uint32_t k = *kp;
+  const uint64_t n = 3 * 8 * 65536 + 11;
+  open_ctx(0, 0, CLM_CONFUSION_PRIVATE);
+  clm_rng_seed(&rng, 4242 + k);
+  int32_t *yt = malloc(n * sizeof(int32_t));
+  int32_t *yp = malloc(n * sizeof(int32_t));
+  cr_assert(yt && yp);
+  for (uint64_t i = 0; i < n; ++i) {
+    const double u = clm_rng_uniform(&rng);
+    yt[i] = u < 0.95 ? 5 : (int32_t)draw(k, 0.0);
+    yp[i] = u < 0.9 ? 5 : u < 0.93 ? 7 : (int32_t)draw(k, 0.0);
+  }
+  uint64_t *want = malloc((size_t)k * k * sizeof(uint64_t));
+  clm_ref_confusion(yt, yp, n, k, want);
+  cr_assert_gt(want[5 * k + 5], 16 * 65536ULL, "the hot cell must wrap");
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init(&s, k, 0), CLM_OK);
+  cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err), CLM_OK,
+               "%s", err.message);
+  for (uint64_t c = 0; c < (uint64_t)k * k; ++c)
+    cr_assert_eq(s.confusion[c], want[c], "K=%u cell (%llu, %llu)", k,
+                 (unsigned long long)(c / k), (unsigned long long)(c % k));
   clm_multiclass_state_release(&s);
   free(want);
   free(yt);

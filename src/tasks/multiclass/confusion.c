@@ -12,9 +12,13 @@ static uint64_t local_budget(const clm_context *ctx) {
   return budget > 256 * 1024 ? 256 * 1024 : budget;
 }
 
-/* CPU devices, matrices too large for local memory: this many groups each
- * count into a private K x K slice of global scratch, within a budget. */
+/* CPU devices: this many groups each count into a private K x K slice of
+ * global scratch (16-bit counters from CLM_CM_NARROW_MIN_K on), within a
+ * budget. */
 #define PRIVATE_BUDGET ((uint64_t)256 << 20)
+static uint64_t private_counter_bytes(uint32_t k) {
+  return k >= CLM_CM_NARROW_MIN_K ? sizeof(cl_ushort) : sizeof(cl_uint);
+}
 static uint64_t private_groups(const clm_context *ctx) {
   return 4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
 }
@@ -40,10 +44,10 @@ static clm_status cm_check_memory(const clm_context *ctx, uint32_t k, int mode,
                                   clm_error *err) {
   const double cells = (double)k * (double)k;
   const double counters = cells * sizeof(cl_uint);
-  const double slices =
-      mode == CLM_CM_PRIVATE
-          ? (double)private_groups(ctx) * cells * replicas * sizeof(cl_uint)
-          : 0.0;
+  const double slices = mode == CLM_CM_PRIVATE
+                            ? (double)private_groups(ctx) * cells * replicas *
+                                  private_counter_bytes(k)
+                            : 0.0;
   const double device = counters + slices;
   const double state = cells * sizeof(uint64_t);
   const double spill = n > ctx->flush_samples ? state : 0.0;
@@ -79,7 +83,8 @@ clm_status clm_cm_begin(clm_context *ctx, struct mc_ws *ws, struct cm_run *run,
     /* CPUs (one work-item per group): private slices without atomics, as
      * an OpenMP loop would; GPUs: local memory while the matrix fits. */
     if (ctx->cm_local_size == 1 &&
-        private_groups(ctx) * cells * sizeof(cl_uint) <= PRIVATE_BUDGET)
+        private_groups(ctx) * cells * private_counter_bytes(k) <=
+            PRIVATE_BUDGET)
       mode = CLM_CM_PRIVATE;
     else if (cells * sizeof(cl_uint) <= budget)
       mode = CLM_CM_LOCAL;
@@ -206,10 +211,11 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
   clm_kargs ka;
   const char *name;
   if (private_) {
-    clm_status st = clm_ensure_buffer(ctx, &ws->cm_scratch, &ws->cm_scratch_cap,
-                                      (size_t)(groups ? groups : 1) * cells *
-                                          run->replicas * sizeof(cl_uint),
-                                      CL_MEM_READ_WRITE, err);
+    clm_status st =
+        clm_ensure_buffer(ctx, &ws->cm_scratch, &ws->cm_scratch_cap,
+                          (size_t)(groups ? groups : 1) * cells *
+                              run->replicas * private_counter_bytes(k),
+                          CL_MEM_READ_WRITE, err);
     if (st != CLM_OK)
       return st;
     ka = (clm_kargs){ig ? ws->k_confusion_private_ignore
