@@ -7,6 +7,7 @@
  *               baseline a user would write
  *   mc-labels / mc-labels-w   clm_multiclass_update_labels(_weighted), K
  *   mc-scores / mc-scores-w   clm_multiclass_update_scores(_weighted), K
+ *   mc-scores-wopt            sample weights, class weights and smoothing
  *               (the weighted one with class weights and smoothing too)
  *   mc-cal      clm_calibration_update_multiclass (top-label + class-wise)
  * on fixed-seed data in memory; rates in samples (rows) per second and
@@ -145,8 +146,8 @@ static void mc_run(const struct data *d, int scores, int weighted) {
   clm_multiclass_options o;
   clm_multiclass_options_init(&o);
   o.n_classes = d->k;
-  o.weighted = weighted;
-  if (weighted && scores) {
+  o.weighted = weighted != 0;
+  if (weighted == 2 && scores) {
     o.class_weight = d->cw;
     o.label_smoothing = 0.1;
   }
@@ -182,6 +183,9 @@ static void v_mc_scores(const struct data *d) {
 static void v_mc_scores_w(const struct data *d) {
   mc_run(d, 1, 1);
 }
+static void v_mc_scores_wopt(const struct data *d) {
+  mc_run(d, 1, 2);
+}
 
 static void v_mc_cal(const struct data *d) {
   clm_calibration_options o;
@@ -215,6 +219,7 @@ static const struct variant VARIANTS[] = {
     {"mc-labels-w", v_mc_labels_w, 12, 0, 0},
     {"mc-scores", v_mc_scores, 4, 4, 1},
     {"mc-scores-w", v_mc_scores_w, 8, 4, 1},
+    {"mc-scores-wopt", v_mc_scores_wopt, 8, 4, 1},
     {"mc-cal", v_mc_cal, 4, 4, 1},
 };
 #define NV (sizeof VARIANTS / sizeof VARIANTS[0])
@@ -301,12 +306,12 @@ int main(int argc, char **argv) {
       med[v] = bc_median(t, reps);
       const double bytes = VARIANTS[v].bytes + VARIANTS[v].bytes_per_class * k;
       char ratio[32] = "";
-      if (v > 0 && strstr(VARIANTS[v].name, "-w") &&
-          med[v - 1] > 0) /* the unweighted row just above */
-        snprintf(ratio, sizeof ratio, "%.2fx (bytes %.2fx)",
-                 med[v] / med[v - 1],
-                 bytes / (VARIANTS[v - 1].bytes +
-                          VARIANTS[v - 1].bytes_per_class * k));
+      size_t u = v; /* the nearest unweighted row above */
+      while (u > 0 && strstr(VARIANTS[u].name, "-w"))
+        --u;
+      if (u < v && med[u] > 0)
+        snprintf(ratio, sizeof ratio, "%.2fx (bytes %.2fx)", med[v] / med[u],
+                 bytes / (VARIANTS[u].bytes + VARIANTS[u].bytes_per_class * k));
       printf("%-15s %12llu %10.4f %14.4g %9.2f %s\n", VARIANTS[v].name,
              (unsigned long long)d.n, med[v], (double)d.n / med[v],
              bytes * (double)d.n / med[v] / 1e9, ratio);

@@ -63,7 +63,9 @@
 #define CLM_CM_BAD_COUNT 0
 #define CLM_CM_FIRST_BAD 1
 #define CLM_CM_IGNORED 2
-#define CLM_CM_STATUS 3
+#define CLM_CM_BAD_WEIGHTS 3      /* clm_confusion_private_w */
+#define CLM_CM_FIRST_BAD_WEIGHT 4 /* clm_confusion_private_w */
+#define CLM_CM_STATUS 5
 /* Arguments of clm_confusion. */
 #define CLM_CM_ARG_YT 0
 #define CLM_CM_ARG_YP 1
@@ -89,6 +91,12 @@
 #define CLM_CMP_ARG_SCRATCH 8
 /* clm_confusion_private_ignore: the same, then the ignored label. */
 #define CLM_CMP_ARG_IGNORE 9
+/* clm_confusion_private_w: the private arguments, then the sample weights
+ * (float) and the per-group float64 slices; _w_ignore then the ignored
+ * label. */
+#define CLM_CMPW_ARG_WEIGHTS 9
+#define CLM_CMPW_ARG_WSLICES 10
+#define CLM_CMPW_ARG_IGNORE 11
 /* From this K on, the private slices hold 16-bit counters (half the cache
  * footprint; K = 1000 fits a 2 MB L2); below it 32-bit ones, whose
  * read-modify-write is shorter when few cells take every increment. */

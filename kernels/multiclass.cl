@@ -148,25 +148,70 @@ clm_confusion_ignore(__global const int *restrict yt,
                      1, ignore);
 }
 
+/* The private slices (see clm_confusion_private): 16-bit counters from
+ * K = CLM_CM_NARROW_MIN_K on, else 32-bit; `replicas` interleaved copies (a
+ * power of two), so that runs of one cell do not wait on each other's
+ * increments. */
+inline void clm_private_zero(__global uint *restrict h32,
+                             __global ushort *restrict h16, const int narrow,
+                             const ulong slots) {
+  for (ulong c = 0; c < slots; ++c) {
+    if (narrow)
+      h16[c] = 0;
+    else
+      h32[c] = 0;
+  }
+}
+
+inline void clm_private_count(__global uint *restrict h32,
+                              __global ushort *restrict h16, const int narrow,
+                              const ulong slot, const ulong cell,
+                              __global uint *restrict cm) {
+  if (narrow) {
+    const ushort v = (ushort)(h16[slot] + 1);
+    h16[slot] = v;
+    if (v == 0) /* wrapped: its 65536 counts move to the result */
+      atomic_add(&cm[cell], 65536u);
+  } else {
+    h32[slot] += 1;
+  }
+}
+
+inline void clm_private_flush(__global const uint *restrict h32,
+                              __global const ushort *restrict h16,
+                              const int narrow, const ulong cells,
+                              const uint replicas, __global uint *restrict cm) {
+  for (ulong c = 0; c < cells; ++c) {
+    uint v = 0;
+    for (uint r = 0; r < replicas; ++r)
+      v += narrow ? h16[r * cells + c] : h32[r * cells + c];
+    if (v)
+      atomic_add(&cm[c], v);
+  }
+}
+
+inline void clm_cm_status_add(__global uint *restrict status, const uint bad,
+                              const uint first_bad, const uint ignored) {
+  if (bad) {
+    atomic_add(&status[CLM_CM_BAD_COUNT], bad);
+    atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
+  }
+  if (ignored)
+    atomic_add(&status[CLM_CM_IGNORED], ignored);
+}
+
 inline void clm_confusion_private_body(
     __global const int *restrict yt, __global const int *restrict yp,
     const uint n, const uint k, const uint per_group, const uint replicas,
     __global uint *restrict cm, __global uint *restrict status,
     __global uint *restrict scratch, const int has_ignore, const int ignore) {
-  /* `replicas` (a power of two) interleaved copies, so that runs of one
-   * cell do not wait on each other's increments. */
   const uint grp = get_group_id(0);
   const ulong cells = (ulong)k * k;
   const int narrow = k >= CLM_CM_NARROW_MIN_K;
   __global uint *restrict h32 = scratch + grp * cells * replicas;
   __global ushort *restrict h16 =
       (__global ushort *)scratch + grp * cells * replicas;
-  for (ulong c = 0; c < cells * replicas; ++c) {
-    if (narrow)
-      h16[c] = 0;
-    else
-      h32[c] = 0;
-  }
+  clm_private_zero(h32, h16, narrow, cells * replicas);
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
@@ -188,29 +233,11 @@ inline void clm_confusion_private_body(
       continue;
     }
     const ulong cell = (ulong)a * k + b;
-    const ulong slot = (i & (replicas - 1)) * cells + cell;
-    if (narrow) {
-      const ushort v = (ushort)(h16[slot] + 1);
-      h16[slot] = v;
-      if (v == 0) /* wrapped: its 65536 counts move to the result */
-        atomic_add(&cm[cell], 65536u);
-    } else {
-      h32[slot] += 1;
-    }
+    clm_private_count(h32, h16, narrow, (i & (replicas - 1)) * cells + cell,
+                      cell, cm);
   }
-  for (ulong c = 0; c < cells; ++c) {
-    uint v = 0;
-    for (uint r = 0; r < replicas; ++r)
-      v += narrow ? h16[r * cells + c] : h32[r * cells + c];
-    if (v)
-      atomic_add(&cm[c], v);
-  }
-  if (bad) {
-    atomic_add(&status[CLM_CM_BAD_COUNT], bad);
-    atomic_min(&status[CLM_CM_FIRST_BAD], first_bad);
-  }
-  if (ignored)
-    atomic_add(&status[CLM_CM_IGNORED], ignored);
+  clm_private_flush(h32, h16, narrow, cells, replicas, cm);
+  clm_cm_status_add(status, bad, first_bad, ignored);
 }
 
 __kernel void clm_confusion_private(__global const int *restrict yt,
@@ -232,6 +259,96 @@ __kernel void clm_confusion_private_ignore(
   clm_confusion_private_body(yt, yp, n, k, per_group, replicas, cm, status,
                              scratch, 1, ignore);
 }
+
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* clm_confusion_private_w: the private count with sample weights, in the
+ * same pass: each group also sums its rows' weights per cell in its own
+ * float64 slice of `wsl` (K x K x replicas, then the weight of its ignored
+ * rows), in row order, without atomics; the host adds the slices in group
+ * order, so the sums are deterministic. A weight that is NaN, infinite or
+ * negative is counted with its first index (status[CLM_CM_BAD_WEIGHTS],
+ * status[CLM_CM_FIRST_BAD_WEIGHT]); its row is not counted. Only on
+ * devices with float64. */
+inline void clm_confusion_private_w_body(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint n, const uint k, const uint per_group, const uint replicas,
+    __global uint *restrict cm, __global uint *restrict status,
+    __global uint *restrict scratch, __global const float *restrict wts,
+    __global double *restrict wsl, const int has_ignore, const int ignore) {
+  const uint grp = get_group_id(0);
+  const ulong cells = (ulong)k * k;
+  const int narrow = k >= CLM_CM_NARROW_MIN_K;
+  __global uint *restrict h32 = scratch + grp * cells * replicas;
+  __global ushort *restrict h16 =
+      (__global ushort *)scratch + grp * cells * replicas;
+  __global double *restrict hw = wsl + grp * (cells * replicas + 1);
+  clm_private_zero(h32, h16, narrow, cells * replicas);
+  for (ulong c = 0; c < cells * replicas; ++c)
+    hw[c] = 0.0;
+  const uint start = grp * per_group;
+  const uint end = min(start + per_group, n);
+  uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
+  uint bad_w = 0, first_bad_w = CLM_NO_BAD;
+  double w_ignored = 0.0;
+  for (uint i = start; i < end; ++i) {
+    const float w = wts[i];
+    if (!(w >= 0.0f) || isinf(w)) {
+      ++bad_w;
+      first_bad_w = min(first_bad_w, i);
+      continue;
+    }
+    const int ta = yt[i];
+    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+    if (has_ignore && ta == ignore) {
+      if (b >= k) {
+        ++bad;
+        first_bad = min(first_bad, i);
+      } else {
+        ++ignored;
+        w_ignored += w;
+      }
+      continue;
+    }
+    if (a >= k || b >= k) {
+      ++bad;
+      first_bad = min(first_bad, i);
+      continue;
+    }
+    const ulong cell = (ulong)a * k + b;
+    const ulong slot = (i & (replicas - 1)) * cells + cell;
+    clm_private_count(h32, h16, narrow, slot, cell, cm);
+    hw[slot] += w;
+  }
+  hw[cells * replicas] = w_ignored;
+  clm_private_flush(h32, h16, narrow, cells, replicas, cm);
+  clm_cm_status_add(status, bad, first_bad, ignored);
+  if (bad_w) {
+    atomic_add(&status[CLM_CM_BAD_WEIGHTS], bad_w);
+    atomic_min(&status[CLM_CM_FIRST_BAD_WEIGHT], first_bad_w);
+  }
+}
+
+__kernel void clm_confusion_private_w(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint n, const uint k, const uint per_group, const uint replicas,
+    __global uint *restrict cm, __global uint *restrict status,
+    __global uint *restrict scratch, __global const float *restrict wts,
+    __global double *restrict wsl) {
+  clm_confusion_private_w_body(yt, yp, n, k, per_group, replicas, cm, status,
+                               scratch, wts, wsl, 0, 0);
+}
+
+__kernel void clm_confusion_private_w_ignore(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint n, const uint k, const uint per_group, const uint replicas,
+    __global uint *restrict cm, __global uint *restrict status,
+    __global uint *restrict scratch, __global const float *restrict wts,
+    __global double *restrict wsl, const int ignore) {
+  clm_confusion_private_w_body(yt, yp, n, k, per_group, replicas, cm, status,
+                               scratch, wts, wsl, 1, ignore);
+}
+#endif
 
 /* End of both argmax kernels: the group's loss and top-k hits through a
  * halving tree (every work-item calls this; lid is read once by the caller,

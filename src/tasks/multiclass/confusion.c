@@ -182,6 +182,26 @@ static size_t cm_groups(const struct cm_run *run, uint32_t n, size_t ls,
   return n ? (size_t)((n + *per_group - 1) / *per_group) : 0;
 }
 
+/* The groups a launch of n pairs uses in the private strategy. */
+static size_t private_launch_groups(const struct cm_run *run, uint32_t n) {
+  uint64_t per_group;
+  return cm_groups(run, n, 1, 1, &per_group);
+}
+
+size_t clm_cm_wslice_bytes(const struct cm_run *run, uint32_t n) {
+  const uint64_t cells = (uint64_t)run->k * run->k;
+  return private_launch_groups(run, n) * (size_t)(cells * run->replicas + 1) *
+         sizeof(double);
+}
+
+int clm_cm_weighted_fits(const struct cm_run *run) {
+  const uint64_t cells = (uint64_t)run->k * run->k;
+  const double bytes = (double)private_groups(run->ctx) *
+                       (double)(cells * run->replicas + 1) * sizeof(double);
+  return run->mode == CLM_CM_PRIVATE && run->ws->k_confusion_private_w &&
+         bytes <= (double)((uint64_t)64 << 20);
+}
+
 clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                           cl_mem status, uint32_t n, cl_event wait,
                           clm_error *err) {
@@ -196,10 +216,14 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                                                     : 1;
   uint64_t per_group;
   const size_t groups = cm_groups(run, n, ls, slots, &per_group);
+  run->groups = groups;
   /* Outlives the queue. */
   static const cl_uint init[CLM_CM_STATUS] = {[CLM_CM_BAD_COUNT] = 0,
                                               [CLM_CM_FIRST_BAD] = CLM_NO_BAD,
-                                              [CLM_CM_IGNORED] = 0};
+                                              [CLM_CM_IGNORED] = 0,
+                                              [CLM_CM_BAD_WEIGHTS] = 0,
+                                              [CLM_CM_FIRST_BAD_WEIGHT] =
+                                                  CLM_NO_BAD};
   cl_int rc = clEnqueueWriteBuffer(ctx->queue, status, CL_FALSE, 0, sizeof init,
                                    init, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
@@ -218,10 +242,16 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                           CL_MEM_READ_WRITE, err);
     if (st != CLM_OK)
       return st;
-    ka = (clm_kargs){ig ? ws->k_confusion_private_ignore
-                        : ws->k_confusion_private,
-                     CL_SUCCESS, 0};
-    name = ig ? "clm_confusion_private_ignore" : "clm_confusion_private";
+    const int w = run->weights != NULL;
+    ka = (clm_kargs){
+        w ? (ig ? ws->k_confusion_private_w_ignore : ws->k_confusion_private_w)
+        : ig ? ws->k_confusion_private_ignore
+             : ws->k_confusion_private,
+        CL_SUCCESS, 0};
+    name =
+        w ? (ig ? "clm_confusion_private_w_ignore" : "clm_confusion_private_w")
+        : ig ? "clm_confusion_private_ignore"
+             : "clm_confusion_private";
     clm_karg(&ka, CLM_CMP_ARG_YT, sizeof(cl_mem), &yt);
     clm_karg(&ka, CLM_CMP_ARG_YP, sizeof(cl_mem), &yp);
     clm_karg(&ka, CLM_CMP_ARG_N, sizeof n_arg, &n_arg);
@@ -231,8 +261,14 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
     clm_karg(&ka, CLM_CMP_ARG_CM, sizeof(cl_mem), &ws->cm);
     clm_karg(&ka, CLM_CMP_ARG_STATUS, sizeof(cl_mem), &status);
     clm_karg(&ka, CLM_CMP_ARG_SCRATCH, sizeof(cl_mem), &ws->cm_scratch);
-    if (ig)
+    if (w) {
+      clm_karg(&ka, CLM_CMPW_ARG_WEIGHTS, sizeof(cl_mem), &run->weights);
+      clm_karg(&ka, CLM_CMPW_ARG_WSLICES, sizeof(cl_mem), &run->wslices);
+      if (ig)
+        clm_karg(&ka, CLM_CMPW_ARG_IGNORE, sizeof ignore, &ignore);
+    } else if (ig) {
       clm_karg(&ka, CLM_CMP_ARG_IGNORE, sizeof ignore, &ignore);
+    }
   } else {
     const cl_int mode_arg = run->mode;
     ka = (clm_kargs){ig ? ws->k_confusion_ignore : ws->k_confusion, CL_SUCCESS,

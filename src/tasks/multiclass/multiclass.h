@@ -9,8 +9,9 @@
 struct mc_slot {
   cl_mem yt, yp, scores, partials, hits, am_status, cm_status, sw;
   cl_mem grad; /* clm_multiclass_gradient's output on the copy path */
+  cl_mem wsl;  /* clm_confusion_private_w's per-group float64 slices */
   size_t yt_cap, yp_cap, scores_cap, partials_cap, hits_cap, am_status_cap,
-      cm_status_cap, sw_cap, grad_cap; /* bytes */
+      cm_status_cap, sw_cap, grad_cap, wsl_cap; /* bytes */
 };
 
 /* The family's workspace: its kernels, the device confusion matrix (and
@@ -19,6 +20,8 @@ struct mc_ws {
   cl_kernel k_confusion, k_confusion_private, k_argmax_ce, k_argmax_ce_rows;
   cl_kernel k_argmax_ce_opt, k_argmax_ce_rows_opt; /* with loss options */
   cl_kernel k_confusion_ignore, k_confusion_private_ignore;
+  /* Weighted private counts; NULL on devices without float64. */
+  cl_kernel k_confusion_private_w, k_confusion_private_w_ignore;
   cl_kernel k_grad; /* clm_mc_grad (gradient.c) */
   cl_mem cm, cm_scratch;
   cl_mem class_weight; /* K floats for the option kernels */
@@ -43,6 +46,11 @@ struct cm_run {
   uint64_t *spill; /* NULL until needed */
   int has_ignore;  /* rows whose true label is `ignore` are skipped */
   int32_t ignore;
+  /* Weighted private counts (clm_cm_weighted_fits): the chunk's weights and
+   * its float64 slices, set before each clm_cm_enqueue; `groups` is the
+   * last launch's. */
+  cl_mem weights, wslices;
+  size_t groups;
 };
 
 /* Chooses the strategy, checks memory, zeroes the device matrix. */
@@ -55,6 +63,13 @@ clm_status clm_cm_begin(clm_context *ctx, struct mc_ws *ws, struct cm_run *run,
 clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                           cl_mem status, uint32_t n, cl_event wait,
                           clm_error *err);
+
+/* Whether this run can sum sample weights on the device: the private
+ * strategy, a float64 device and at most 64 MiB of slices. */
+int clm_cm_weighted_fits(const struct cm_run *run);
+
+/* Bytes of float64 slices a weighted launch of n pairs needs. */
+size_t clm_cm_wslice_bytes(const struct cm_run *run, uint32_t n);
 
 /* The engine's flush: device counts into the spill, device zeroed. */
 clm_status clm_cm_flush(struct cm_run *run, clm_error *err);

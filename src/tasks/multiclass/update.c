@@ -36,6 +36,17 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_confusion_private_ignore",
                            &ws->k_confusion_private_ignore, err);
+  if (st == CLM_OK) {
+    /* Only where the device has float64; without them the weighted cells
+     * are summed on the host. */
+    clm_error ignored;
+    if (clm_kernel_create(ctx, "clm_confusion_private_w",
+                          &ws->k_confusion_private_w, &ignored) != CLM_OK ||
+        clm_kernel_create(ctx, "clm_confusion_private_w_ignore",
+                          &ws->k_confusion_private_w_ignore,
+                          &ignored) != CLM_OK)
+      clm_release_kernel(&ws->k_confusion_private_w);
+  }
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_argmax_ce_opt", &ws->k_argmax_ce_opt, err);
   if (st == CLM_OK)
@@ -51,6 +62,7 @@ static void ws_release(void *p) {
   for (int i = 1; i >= 0; --i) {
     struct mc_slot *b = &ws->slot[i];
     clm_release_mem(&b->grad);
+    clm_release_mem(&b->wsl);
     clm_release_mem(&b->sw);
     clm_release_mem(&b->cm_status);
     clm_release_mem(&b->am_status);
@@ -65,6 +77,8 @@ static void ws_release(void *p) {
   clm_release_mem(&ws->cm_scratch);
   clm_release_mem(&ws->cm);
   clm_release_kernel(&ws->k_grad);
+  clm_release_kernel(&ws->k_confusion_private_w_ignore);
+  clm_release_kernel(&ws->k_confusion_private_w);
   clm_release_kernel(&ws->k_confusion_private_ignore);
   clm_release_kernel(&ws->k_confusion_ignore);
   clm_release_kernel(&ws->k_argmax_ce_rows_opt);
@@ -152,6 +166,12 @@ struct labels_run {
   uint64_t base;
   uint64_t ignored; /* rows of the ignored label, from the device */
   struct mc_job job[2];
+  /* Weights summed on the device (clm_cm_weighted_fits): the caller's
+   * weights, a launch's slices read back, and their sums (K x K cells,
+   * then the ignored rows' weight). */
+  const float *w;
+  int dev_w;
+  double *wtmp, *wacc;
 };
 
 static clm_status labels_submit(void *self, int slot, uint64_t first,
@@ -169,11 +189,19 @@ static clm_status labels_submit(void *self, int slot, uint64_t first,
   clm_status st =
       clm_ensure_buffer(ctx, &b->cm_status, &b->cm_status_cap,
                         sizeof j->cm_status, CL_MEM_READ_WRITE, err);
-  if (st == CLM_OK && clm_can_wrap(ctx, yt) && clm_can_wrap(ctx, yp)) {
+  const float *w = r->dev_w ? r->w + first : NULL;
+  if (st == CLM_OK && w)
+    st = clm_ensure_buffer(ctx, &b->wsl, &b->wsl_cap,
+                           clm_cm_wslice_bytes(&r->cm, n), CL_MEM_READ_WRITE,
+                           err);
+  if (st == CLM_OK && clm_can_wrap(ctx, yt) && clm_can_wrap(ctx, yp) &&
+      (!w || clm_can_wrap(ctx, w))) {
     /* Host-unified device: count the caller's arrays in place. */
     j->w_yt = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yt, bytes, &rc);
     if (rc == CL_SUCCESS)
       j->w_yp = clm_wrap_host(ctx, CL_MEM_READ_ONLY, yp, bytes, &rc);
+    if (rc == CL_SUCCESS && w)
+      j->w_sw = clm_wrap_host(ctx, CL_MEM_READ_ONLY, w, bytes, &rc);
     if (rc != CL_SUCCESS)
       return clm_fail_cl(err, rc, "clCreateBuffer(USE_HOST_PTR labels)");
   } else if (st == CLM_OK) {
@@ -182,31 +210,73 @@ static clm_status labels_submit(void *self, int slot, uint64_t first,
     if (st == CLM_OK)
       st = clm_ensure_buffer(ctx, &b->yp, &b->yp_cap, bytes, CL_MEM_READ_WRITE,
                              err);
-    const clm_upload copies[2] = {{yt, b->yt, bytes}, {yp, b->yp, bytes}};
+    if (st == CLM_OK && w)
+      st = clm_ensure_buffer(ctx, &b->sw, &b->sw_cap, bytes, CL_MEM_READ_ONLY,
+                             err);
+    const clm_upload copies[3] = {
+        {yt, b->yt, bytes}, {yp, b->yp, bytes}, {w, b->sw, bytes}};
     if (st == CLM_OK)
-      st = clm_engine_upload(ctx, copies, 2, &uploaded, err);
+      st = clm_engine_upload(ctx, copies, w ? 3 : 2, &uploaded, err);
   }
+  r->cm.weights = w ? (j->w_sw ? j->w_sw : b->sw) : NULL;
+  r->cm.wslices = w ? b->wsl : NULL;
   if (st == CLM_OK)
     st = clm_cm_enqueue(&r->cm, j->w_yt ? j->w_yt : b->yt,
                         j->w_yp ? j->w_yp : b->yp, b->cm_status, n, uploaded,
                         err);
   if (uploaded)
     clReleaseEvent(uploaded);
+  j->groups = r->cm.groups;
   if (st == CLM_OK)
     st = read_cm_status(ctx, b, j, err);
   return st;
+}
+
+/* Adds a weighted launch's per-group slices into the run's sums, in group
+ * order (replicas in order within a cell): deterministic. */
+static clm_status labels_add_wslices(struct labels_run *r, int slot,
+                                     const struct mc_job *j, clm_error *err) {
+  const uint64_t cells = (uint64_t)r->cm.k * r->cm.k;
+  const uint64_t reps = r->cm.replicas, stride = cells * reps + 1;
+  const size_t bytes = j->groups * (size_t)stride * sizeof(double);
+  if (!bytes)
+    return CLM_OK;
+  cl_int rc = clEnqueueReadBuffer(r->ctx->queue, r->ws->slot[slot].wsl, CL_TRUE,
+                                  0, bytes, r->wtmp, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weighted cells)");
+  for (size_t g = 0; g < j->groups; ++g) {
+    const double *h = r->wtmp + g * stride;
+    for (uint64_t c = 0; c < cells; ++c)
+      for (uint64_t q = 0; q < reps; ++q)
+        r->wacc[c] += h[q * cells + c];
+    r->wacc[cells] += h[cells * reps];
+  }
+  return CLM_OK;
 }
 
 static clm_status labels_collect(void *self, int slot, clm_error *err) {
   struct labels_run *r = self;
   struct mc_job *j = &r->job[slot];
   clm_status st = wait_job(j, err);
+  if (st == CLM_OK && j->cm_status[CLM_CM_BAD_WEIGHTS] > 0) {
+    /* Weights before labels, as the host check orders them. */
+    const uint64_t i = j->cm_status[CLM_CM_FIRST_BAD_WEIGHT];
+    st = clm_mc_check_weight_values(r->w + j->first + i, 1,
+                                    r->base + j->first + i, err);
+    if (st == CLM_OK) /* the memory changed under the call */
+      st = clm_fail(err, CLM_ERR_BAD_WEIGHT, (int64_t)(r->base + j->first + i),
+                    0, "index %llu: bad sample weight",
+                    (unsigned long long)(r->base + j->first + i));
+  }
   if (st == CLM_OK && j->cm_status[CLM_CM_BAD_COUNT] > 0)
     st = report_bad_pair(&r->cm, r->yt + j->first, r->yp + j->first,
                          j->cm_status[CLM_CM_FIRST_BAD], r->base + j->first,
                          err);
   if (st == CLM_OK)
     r->ignored += j->cm_status[CLM_CM_IGNORED];
+  if (st == CLM_OK && r->dev_w)
+    st = labels_add_wslices(r, slot, j, err);
   return st;
 }
 
@@ -227,15 +297,19 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
   if (!state || !state->confusion || (n > 0 && (!y_true || !y_pred)))
     return clm_fail(err, CLM_ERR_INVALID_ARGUMENT, -1, 0,
                     "clm_multiclass_update_labels: NULL argument");
-  /* Weights first, on the host: the device never reads them here. */
-  clm_status st = clm_mc_check_weights(state, weights, n, base, err);
+  /* The arguments first: weights iff the state is weighted. */
+  clm_status st = clm_mc_check_weights(state, weights, 0, base, err);
   if (st != CLM_OK)
     return st;
   struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
-  struct labels_run r = {
-      .ctx = ctx, .ws = ws, .yt = y_true, .yp = y_pred, .base = base};
+  struct labels_run r = {.ctx = ctx,
+                         .ws = ws,
+                         .yt = y_true,
+                         .yp = y_pred,
+                         .base = base,
+                         .w = weights};
   st = clm_cm_begin(ctx, ws, &r.cm, state->n_classes, n, err);
   if (st != CLM_OK)
     return st;
@@ -245,7 +319,28 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
    * flushes its groups' counters: launch over larger chunks. */
   const uint64_t chunk =
       clm_engine_chunk_rows(ctx, sizeof(int32_t), 8, (uint64_t)1 << 30);
-  const int copies = !(clm_can_wrap(ctx, y_true) && clm_can_wrap(ctx, y_pred));
+  /* Weighted: summed per cell on the device in the same pass where it can,
+   * else checked here and summed on the host after the count. */
+  r.dev_w = state->weighted && weights && n > 0 && clm_cm_weighted_fits(&r.cm);
+  if (r.dev_w) {
+    const uint64_t cells = (uint64_t)state->n_classes * state->n_classes;
+    r.wtmp = clm_malloc(
+        clm_cm_wslice_bytes(&r.cm, (uint32_t)(n < chunk ? n : chunk)));
+    r.wacc = clm_calloc((size_t)cells + 1, sizeof(double));
+    if (!r.wtmp || !r.wacc)
+      st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate the weighted cells");
+  } else {
+    st = clm_mc_check_weights(state, weights, n, base, err);
+  }
+  if (st != CLM_OK) {
+    free(r.wtmp);
+    free(r.wacc);
+    clm_cm_end(&r.cm);
+    return st;
+  }
+  const int copies = !(clm_can_wrap(ctx, y_true) && clm_can_wrap(ctx, y_pred) &&
+                       (!r.dev_w || clm_can_wrap(ctx, weights)));
   const clm_task task = {.self = &r,
                          .n = n,
                          .chunk = chunk,
@@ -260,7 +355,16 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
   if (st == CLM_OK) {
     state->n += n - r.ignored;
     state->n_ignored += r.ignored;
-    if (state->weighted) {
+    if (r.dev_w) {
+      const uint64_t cells = (uint64_t)state->n_classes * state->n_classes;
+      double w_sum = 0.0;
+      for (uint64_t c = 0; c < cells; ++c) {
+        state->w_confusion[c] += r.wacc[c];
+        w_sum += r.wacc[c];
+      }
+      state->w_sum += w_sum;
+      state->w_ignored += r.wacc[cells];
+    } else if (state->weighted) {
       /* Every label is valid now: the weighted cells in row order. */
       struct mc_wsums acc = {0};
       clm_mc_weight_rows(state, y_true, y_pred, weights, n, 0,
@@ -272,6 +376,8 @@ static clm_status update_labels(clm_context *ctx, clm_multiclass_state *state,
     clFinish(ctx->queue); /* nothing may still use the caller's memory */
   }
   clm_cm_end(&r.cm);
+  free(r.wtmp);
+  free(r.wacc);
   return st;
 }
 
