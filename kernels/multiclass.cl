@@ -262,6 +262,9 @@ __kernel void clm_confusion_private_ignore(
 
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#ifndef CLM_CM_WBLOCK
+#define CLM_CM_WBLOCK 4096 /* rows whose weights are checked at once */
+#endif
 /* clm_confusion_private_w: the private count with sample weights, in the
  * same pass: each group also sums its rows' weights per cell in its own
  * float64 slice of `wsl` (K x K x replicas, then the weight of its ignored
@@ -289,36 +292,53 @@ inline void clm_confusion_private_w_body(
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
-  uint bad_w = 0, first_bad_w = CLM_NO_BAD;
+  uint bad_w = 0, first_bad_w = CLM_NO_BAD, any_bad_w = 0;
   double w_ignored = 0.0;
-  for (uint i = start; i < end; ++i) {
-    const float w = wts[i];
-    if (!(w >= 0.0f) || isinf(w)) {
-      ++bad_w;
-      first_bad_w = min(first_bad_w, i);
-      continue;
+  /* Blocks of rows: the weights' check first, a loop without branches
+   * that the compiler vectorizes (a bad weight fails the whole update, so
+   * the counts of its row do not matter; the rare path below finds the
+   * first one), then the rows, their weights now in cache. */
+  for (uint b0 = start; b0 < end; b0 += CLM_CM_WBLOCK) {
+    const uint b1 = min(b0 + CLM_CM_WBLOCK, end);
+    uint any = 0;
+    for (uint i = b0; i < b1; ++i) {
+      const uint wb = as_uint(wts[i]); /* NaN, +-inf, < 0; not -0.0 */
+      any |= (wb >= 0x7f800000u) & (wb != 0x80000000u);
     }
-    const int ta = yt[i];
-    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
-    if (has_ignore && ta == ignore) {
-      if (b >= k) {
+    any_bad_w |= any;
+    for (uint i = b0; i < b1; ++i) {
+      const float w = wts[i];
+      const int ta = yt[i];
+      const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+      if (has_ignore && ta == ignore) {
+        if (b >= k) {
+          ++bad;
+          first_bad = min(first_bad, i);
+        } else {
+          ++ignored;
+          w_ignored += w;
+        }
+        continue;
+      }
+      if (a >= k || b >= k) {
         ++bad;
         first_bad = min(first_bad, i);
-      } else {
-        ++ignored;
-        w_ignored += w;
+        continue;
       }
-      continue;
+      const ulong cell = (ulong)a * k + b;
+      const ulong slot = (i & (replicas - 1)) * cells + cell;
+      clm_private_count(h32, h16, narrow, slot, cell, cm);
+      hw[slot] += w;
     }
-    if (a >= k || b >= k) {
-      ++bad;
-      first_bad = min(first_bad, i);
-      continue;
+  }
+  if (any_bad_w) {
+    for (uint i = start; i < end; ++i) {
+      const float w = wts[i];
+      if (!(w >= 0.0f) || isinf(w)) {
+        ++bad_w;
+        first_bad_w = min(first_bad_w, i);
+      }
     }
-    const ulong cell = (ulong)a * k + b;
-    const ulong slot = (i & (replicas - 1)) * cells + cell;
-    clm_private_count(h32, h16, narrow, slot, cell, cm);
-    hw[slot] += w;
   }
   hw[cells * replicas] = w_ignored;
   clm_private_flush(h32, h16, narrow, cells, replicas, cm);

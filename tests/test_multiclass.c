@@ -1728,6 +1728,68 @@ static void expect_bad_weight(clm_status st, const clm_error *err,
   cr_assert_eq(err->input, CLM_INPUT_WEIGHTS);
 }
 
+/* The device's weighted count (private strategy): weights checked in
+ * blocks of rows, -0.0 and denormals valid, the first bad weight named
+ * wherever it is (block edges, group edges, the last row), and a valid run
+ * equal to the float64 reference. */
+Test(multiclass, weighted_labels_check_every_block, .init = setup,
+     .fini = teardown) {
+  const uint32_t k = 7;
+  const uint64_t n = 3 * 4096 + 7;
+  clm_rng_seed(&rng, 77);
+  int32_t *yt = malloc(n * 4), *yp = malloc(n * 4);
+  float *w = malloc(n * 4);
+  cr_assert(yt && yp && w);
+  for (uint64_t i = 0; i < n; ++i) {
+    yt[i] = draw(k, 1.0);
+    yp[i] = clm_rng_uniform(&rng) < 0.6 ? yt[i] : draw(k, 0.0);
+    w[i] = (float)clm_rng_uniform(&rng);
+  }
+  w[5] = -0.0f;
+  w[9] = 1e-45f; /* the smallest denormal */
+  w[4096] = 0.0f;
+  clm_multiclass_options o;
+  clm_multiclass_options_init(&o);
+  o.n_classes = k;
+  o.weighted = 1;
+  clm_multiclass_state s;
+  clm_error err;
+  cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+  const clm_ref_mc_options ro = {k, NULL, 0, 0, 0.0, w};
+  uint64_t *cm = malloc((size_t)k * k * 8);
+  double *w_cm = malloc((size_t)k * k * 8);
+  clm_ref_mc_weighted ref;
+  clm_ref_mc_weighted_eval(yt, yp, NULL, n, 0, 0, &ro, cm, w_cm, &ref);
+  cr_assert_eq(
+      clm_multiclass_update_labels_weighted(ctx, &s, 0, yt, yp, w, n, &err),
+      CLM_OK, "%s", err.message);
+  check_opt_state(&s, &ref, cm, w_cm, k, 0, "valid weights");
+  const uint64_t at[] = {0, 4095, 4096, 8191, n / 2, n - 1};
+  const float bad[] = {NAN, -INFINITY, INFINITY, -1e-45f, -1.0f};
+  for (size_t a = 0; a < sizeof at / sizeof at[0]; ++a)
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; ++b) {
+      const float keep = w[at[a]];
+      const float keep2 = at[a] + 100 < n ? w[at[a] + 100] : 0.0f;
+      w[at[a]] = bad[b];
+      if (at[a] + 100 < n)
+        w[at[a] + 100] = -5.0f; /* a later bad weight: the first is named */
+      expect_bad_weight(clm_multiclass_update_labels_weighted(ctx, &s, 1000, yt,
+                                                              yp, w, n, &err),
+                        &err, (int64_t)(1000 + at[a]));
+      w[at[a]] = keep;
+      if (at[a] + 100 < n)
+        w[at[a] + 100] = keep2;
+    }
+  /* Failed updates left the state as it was. */
+  check_opt_state(&s, &ref, cm, w_cm, k, 0, "after errors");
+  clm_multiclass_state_release(&s);
+  free(cm);
+  free(w_cm);
+  free(yt);
+  free(yp);
+  free(w);
+}
+
 Test(multiclass, options_bad_weights_name_the_index, .init = setup,
      .fini = teardown) {
   const uint32_t k = 4;
