@@ -99,7 +99,8 @@ const clm_family clm_family_multiclass = {"multiclass", sizeof(struct mc_ws),
 struct mc_job {
   uint64_t first;
   uint32_t n;
-  size_t groups;
+  size_t groups;    /* of the chunk's first kernel */
+  size_t cm_groups; /* of its count, after the argmax pass */
   cl_mem w_yt, w_yp, w_scores, w_sw;
   cl_event done;
   cl_uint cm_status[CLM_CM_STATUS];
@@ -232,27 +233,40 @@ static clm_status labels_submit(void *self, int slot, uint64_t first,
   return st;
 }
 
-/* Adds a weighted launch's per-group slices into the run's sums, in group
- * order (replicas in order within a cell): deterministic. */
-static clm_status labels_add_wslices(struct labels_run *r, int slot,
-                                     const struct mc_job *j, clm_error *err) {
-  const uint64_t cells = (uint64_t)r->cm.k * r->cm.k;
-  const uint64_t reps = r->cm.replicas, stride = cells * reps + 1;
-  const size_t bytes = j->groups * (size_t)stride * sizeof(double);
+/* Adds a weighted launch's per-group slices (slot `wsl`, `groups` of them)
+ * into `cells` (K x K) and `*ignored`, in group order (replicas in order
+ * within a cell): deterministic. `tmp` holds the slices read back. */
+static clm_status add_wslices(const struct cm_run *cm, cl_mem wsl,
+                              size_t groups, double *tmp, double *cells_acc,
+                              double *ignored, clm_error *err) {
+  const uint64_t cells = (uint64_t)cm->k * cm->k;
+  const uint64_t reps = cm->replicas, stride = cells * reps + 1;
+  const size_t bytes = groups * (size_t)stride * sizeof(double);
   if (!bytes)
     return CLM_OK;
-  cl_int rc = clEnqueueReadBuffer(r->ctx->queue, r->ws->slot[slot].wsl, CL_TRUE,
-                                  0, bytes, r->wtmp, 0, NULL, NULL);
+  cl_int rc = clEnqueueReadBuffer(cm->ctx->queue, wsl, CL_TRUE, 0, bytes, tmp,
+                                  0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(weighted cells)");
-  for (size_t g = 0; g < j->groups; ++g) {
-    const double *h = r->wtmp + g * stride;
+  for (size_t g = 0; g < groups; ++g) {
+    const double *h = tmp + g * stride;
     for (uint64_t c = 0; c < cells; ++c)
       for (uint64_t q = 0; q < reps; ++q)
-        r->wacc[c] += h[q * cells + c];
-    r->wacc[cells] += h[cells * reps];
+        cells_acc[c] += h[q * cells + c];
+    *ignored += h[cells * reps];
   }
   return CLM_OK;
+}
+
+/* The first bad weight the weighted count flagged, reported as the host
+ * check words it. */
+static clm_status report_bad_weight(const float *w, uint64_t i, uint64_t at,
+                                    clm_error *err) {
+  clm_status st = clm_mc_check_weight_values(w + i, 1, at, err);
+  if (st == CLM_OK) /* the memory changed under the call */
+    st = clm_fail(err, CLM_ERR_BAD_WEIGHT, (int64_t)at, 0,
+                  "index %llu: bad sample weight", (unsigned long long)at);
+  return st;
 }
 
 static clm_status labels_collect(void *self, int slot, clm_error *err) {
@@ -261,13 +275,8 @@ static clm_status labels_collect(void *self, int slot, clm_error *err) {
   clm_status st = wait_job(j, err);
   if (st == CLM_OK && j->cm_status[CLM_CM_BAD_WEIGHTS] > 0) {
     /* Weights before labels, as the host check orders them. */
-    const uint64_t i = j->cm_status[CLM_CM_FIRST_BAD_WEIGHT];
-    st = clm_mc_check_weight_values(r->w + j->first + i, 1,
-                                    r->base + j->first + i, err);
-    if (st == CLM_OK) /* the memory changed under the call */
-      st = clm_fail(err, CLM_ERR_BAD_WEIGHT, (int64_t)(r->base + j->first + i),
-                    0, "index %llu: bad sample weight",
-                    (unsigned long long)(r->base + j->first + i));
+    const uint64_t i = j->first + j->cm_status[CLM_CM_FIRST_BAD_WEIGHT];
+    st = report_bad_weight(r->w, i, r->base + i, err);
   }
   if (st == CLM_OK && j->cm_status[CLM_CM_BAD_COUNT] > 0)
     st = report_bad_pair(&r->cm, r->yt + j->first, r->yp + j->first,
@@ -276,7 +285,8 @@ static clm_status labels_collect(void *self, int slot, clm_error *err) {
   if (st == CLM_OK)
     r->ignored += j->cm_status[CLM_CM_IGNORED];
   if (st == CLM_OK && r->dev_w)
-    st = labels_add_wslices(r, slot, j, err);
+    st = add_wslices(&r->cm, r->ws->slot[slot].wsl, j->groups, r->wtmp, r->wacc,
+                     &r->wacc[(uint64_t)r->cm.k * r->cm.k], err);
   return st;
 }
 
@@ -442,6 +452,10 @@ struct scores_run {
   double *w_cm;          /* this call's weighted cells (weighted states) */
   struct mc_wsums wsums; /* host sums in row order */
   struct mc_job job[2];
+  /* The weighted cells summed on the device by the count of each chunk's
+   * predictions (clm_cm_weighted_fits); `wtmp` holds a launch's slices. */
+  int dev_w;
+  double *wtmp;
 };
 
 /* A chunk's n x k scores, true labels and (w non-NULL) weights: wrapped in
@@ -631,9 +645,17 @@ static clm_status scores_submit(void *self, int slot, uint64_t first,
   if (st == CLM_OK)
     st = scores_read(r, b, j, err);
   /* The matrix counts the kernel's predictions; its own label check cannot
-   * fire after the argmax pass checked the true labels. */
+   * fire after the argmax pass checked the true labels. Weighted on the
+   * device, it also sums and checks the weights. */
+  if (st == CLM_OK && r->dev_w)
+    st = clm_ensure_buffer(ctx, &b->wsl, &b->wsl_cap,
+                           clm_cm_wslice_bytes(&r->cm, n), CL_MEM_READ_WRITE,
+                           err);
+  r->cm.weights = r->dev_w ? m_sw : NULL;
+  r->cm.wslices = r->dev_w ? b->wsl : NULL;
   if (st == CLM_OK)
     st = clm_cm_enqueue(&r->cm, m_yt, b->yp, b->cm_status, n, NULL, err);
+  j->cm_groups = r->cm.groups;
   if (st == CLM_OK)
     st = read_cm_status(ctx, b, j, err);
   return st;
@@ -646,6 +668,11 @@ static clm_status scores_collect(void *self, int slot, clm_error *err) {
   clm_status st = wait_job(j, err);
   if (st != CLM_OK)
     return st;
+  if (j->cm_status[CLM_CM_BAD_WEIGHTS] > 0) {
+    /* Weights first, as the host check orders them. */
+    const uint64_t i = j->first + j->cm_status[CLM_CM_FIRST_BAD_WEIGHT];
+    return report_bad_weight(r->weights, i, r->base + i, err);
+  }
   if (j->am_status[CLM_AM_BAD_LABELS] > 0) {
     const uint64_t i = j->am_status[CLM_AM_FIRST_BAD_LABEL];
     const int32_t v = r->yt[j->first + i];
@@ -677,6 +704,9 @@ static clm_status scores_collect(void *self, int slot, clm_error *err) {
     r->top_k_hits += j->hits[g];
   }
   r->ignored += j->cm_status[CLM_CM_IGNORED];
+  if (r->dev_w) /* the loss denominator then follows from the cells */
+    return add_wslices(&r->cm, r->ws->slot[slot].wsl, j->cm_groups, r->wtmp,
+                       r->w_cm, &r->wsums.w_ignored, err);
   /* The loss denominator and, weighted, the cells of the device's
    * predictions, in row order. */
   const int32_t *preds = r->pred_out ? r->pred_out + j->first : j->pred_host;
@@ -745,7 +775,7 @@ static clm_status upload_class_weights(clm_context *ctx, struct mc_ws *ws,
 static clm_status scores_scratch(struct scores_run *r, size_t max_groups,
                                  uint64_t max_rows, clm_error *err) {
   const size_t per_group = r->opts ? CLM_AM_OPT_PARTIALS_PER_GROUP : 1;
-  const int host_preds = r->weights && !r->pred_out;
+  const int host_preds = r->weights && !r->pred_out && !r->dev_w;
   for (int i = 0; i < 2; ++i) {
     struct mc_job *j = &r->job[i];
     j->partials = clm_malloc(max_groups * per_group * sizeof(float));
@@ -781,16 +811,30 @@ static void scores_commit(const struct scores_run *r,
   state->ce_sum += r->ce_sum;
   state->top_k_hits += r->top_k_hits;
   state->n_ignored += r->ignored;
+  const uint64_t k = state->n_classes, cells = k * k;
+  struct mc_wsums ws = r->wsums;
+  if (r->dev_w) {
+    /* Summed on the device per cell: every row counted is scored; the
+     * denominator weighs each true class's row of cells. */
+    ws.w_sum = ws.ce_norm = 0.0;
+    for (uint64_t t = 0; t < k; ++t) {
+      double row = 0.0;
+      for (uint64_t p = 0; p < k; ++p)
+        row += r->w_cm[t * k + p];
+      ws.w_sum += row;
+      ws.ce_norm += state->class_weight ? row * state->class_weight[t] : row;
+    }
+    ws.w_scored = ws.w_sum;
+  }
   /* Option-less: the plain mean over the scored rows. */
-  state->ce_norm += r->opts ? r->wsums.ce_norm : (double)n;
+  state->ce_norm += r->opts ? ws.ce_norm : (double)n;
   if (!state->weighted)
     return;
-  const uint64_t cells = (uint64_t)state->n_classes * state->n_classes;
   for (uint64_t c = 0; c < cells; ++c)
     state->w_confusion[c] += r->w_cm[c];
-  state->w_sum += r->wsums.w_sum;
-  state->w_ignored += r->wsums.w_ignored;
-  state->w_scored += r->wsums.w_scored;
+  state->w_sum += ws.w_sum;
+  state->w_ignored += ws.w_ignored;
+  state->w_scored += ws.w_scored;
   state->w_top_k_hits += r->w_top_k_hits;
 }
 
@@ -800,8 +844,8 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
                                 uint64_t n, clm_scores_kind kind,
                                 int32_t *pred_out, clm_error *err) {
   clm_status st = check_scores_call(state, y_true, scores, n, kind, err);
-  if (st == CLM_OK)
-    st = clm_mc_check_weights(state, weights, n, base, err);
+  if (st == CLM_OK) /* the arguments; the values below */
+    st = clm_mc_check_weights(state, weights, 0, base, err);
   if (st != CLM_OK)
     return st;
   struct mc_ws *ws = clm_workspace(ctx, CLM_FAMILY_MULTICLASS, err);
@@ -835,6 +879,18 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
   st = clm_cm_begin(ctx, ws, &r.cm, k, n, err);
   r.cm.has_ignore = state->has_ignore_index;
   r.cm.ignore = state->ignore_index;
+  /* Weighted: the count of the predictions sums (and checks) the weights
+   * on the device where it can; else they are checked here and summed on
+   * the host. */
+  r.dev_w = st == CLM_OK && state->weighted && weights && n > 0 &&
+            clm_cm_weighted_fits(&r.cm);
+  if (st == CLM_OK && r.dev_w) {
+    if (!(r.wtmp = clm_malloc(clm_cm_wslice_bytes(&r.cm, (uint32_t)max_rows))))
+      st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate the weighted cells");
+  } else if (st == CLM_OK) {
+    st = clm_mc_check_weights(state, weights, n, base, err);
+  }
   if (st == CLM_OK)
     st = scores_scratch(&r, max_groups, max_rows, err);
   if (st == CLM_OK && r.opts)
@@ -863,6 +919,7 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
     free(r.job[i].partials);
   }
   free(r.w_cm);
+  free(r.wtmp);
   clm_cm_end(&r.cm);
   return st;
 }
