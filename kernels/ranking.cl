@@ -36,6 +36,10 @@
 #include "clm_shared.h"
 #endif
 
+#ifndef CLM_RK_BLOCK
+#define CLM_RK_BLOCK 64 /* rows per block of the CPU gather's plain loop */
+#endif
+
 /* 64-bit counter as two uints: the add that wraps the low word carries. */
 inline void clm_rk_add64(__global uint *c, uint v) {
   const uint old = atomic_add(c, v);
@@ -221,17 +225,35 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const uint own_lo = owner ? split[grp] : 0;                                \
     const uint own_hi = owner ? split[grp + 1] : 0xffffffffu;                  \
     const int plain = owner && k == 1;                                         \
-    if (plain)                                                                 \
-      for (uint i = (uint)start; i < end; ++i) {                               \
+    /* Blocks of rows: first, without branches, each row's key and table   */  \
+    /* entry, keeping (in row order) the rows of tasks this group owns;    */  \
+    /* then those rows' writes, in the same order as before. About half    */  \
+    /* the rows are another group's, at random: skipping them with a       */  \
+    /* branch per row was about 15 % slower (bench_ranking, N = 2e7).      */  \
+    for (uint b0 = plain ? (uint)start : end; b0 < end; b0 += CLM_RK_BLOCK) {  \
+      const uint b1 = min(b0 + CLM_RK_BLOCK, end);                             \
+      KT bkey[CLM_RK_BLOCK];                                                   \
+      uint2 btc[CLM_RK_BLOCK];                                                 \
+      uint by[CLM_RK_BLOCK];                                                   \
+      uint m = 0;                                                              \
+      for (uint i = b0; i < b1; ++i) {                                         \
         const uint y = y8[i];                                                  \
         const KT b = scores[i];                                                \
-        if (y > 1 || clm_rk_bad_##SFX(b, 0))                                   \
-          continue;                                                            \
         const KT key = clm_rk_key_##SFX(b);                                    \
         const uint2 tc = table[(uint)(key >> shift1)];                         \
         const uint cnt = (tc.y & CLM_RK_WHOLE) ? 1 : tc.y;                     \
-        if (cnt == 0 || tc.x >= own_hi || tc.x + cnt <= own_lo)                \
-          continue; /* no task of this prefix is this group's */               \
+        const uint keep = (uint)(y <= 1) & (uint)!clm_rk_bad_##SFX(b, 0) &     \
+                          (uint)(cnt != 0) & (uint)(tc.x < own_hi) &           \
+                          (uint)(tc.x + cnt > own_lo);                         \
+        bkey[m] = key;                                                         \
+        btc[m] = tc;                                                           \
+        by[m] = y;                                                             \
+        m += keep;                                                             \
+      }                                                                        \
+      for (uint q = 0; q < m; ++q) {                                           \
+        const KT key = bkey[q];                                                \
+        const uint2 tc = btc[q];                                               \
+        const uint y = by[q];                                                  \
         if ((tc.y & (CLM_RK_WHOLE | CLM_RK_LOW16)) ==                          \
             (CLM_RK_WHOLE | CLM_RK_LOW16)) {                                   \
           /* The common case inline: a whole range, 16-bit keys. */            \
@@ -244,6 +266,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         clm_rk_refine_one_##SFX(key, y, tc, own_lo, own_hi, tlo, thi, tshift,  \
                                 tbase, tcap, dense, cursor, gkeys, g16, wide); \
       }                                                                        \
+    }                                                                          \
     const uint span = start < end && !plain ? end - (uint)start : 0;           \
     const uint trips = (span + ls - 1) / ls;                                   \
     for (uint t = 0; t < trips; ++t) {                                         \
