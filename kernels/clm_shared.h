@@ -291,6 +291,14 @@
 #define CLM_ML_WEIGHTED 4u
 #define CLM_ML_RANK 8u
 #define CLM_ML_GRAD 16u
+/* Row classes instead of row words (unweighted, without label ranking):
+ * every row's (tp, fp, fn) counts one in the work-item's histogram of
+ * (L + 1)^3 uint32 at rows + slice * (L + 1)^3, index
+ * (tp * (L + 1) + fp) * (L + 1) + fn; the host adds the histograms and
+ * derives every per-row sum from the classes. For L up to
+ * CLM_ML_HIST_MAX_L (a slice in a core's L1). */
+#define CLM_ML_HIST 32u
+#define CLM_ML_HIST_MAX_L 16
 /* A slice: CLM_ML_COUNTS arrays of L uint32, then its sums, each two arrays
  * of L floats (the Kahan sum and its compensation): the loss and, weighted,
  * the weights of the four cells. */
@@ -305,7 +313,7 @@
 #define CLM_ML_WTN 4
 #define CLM_ML_SUMS_PLAIN 1
 #define CLM_ML_SUMS_WEIGHTED 5
-/* Per-row words: the row's counts and, with label ranking, its coverage,
+/* Per-row words (without CLM_ML_HIST): the row's counts and, with label ranking, its coverage,
  * the (true, false) pairs ordered wrongly (s_true <= s_false) and tied
  * (uint64 as two words, low first), and the sum over true labels of
  * |{true k: s_k >= s_j}| / |{k: s_k >= s_j}| (float bits). */

@@ -11,7 +11,10 @@
  * row the counts build up in private vectors and are written to the row's
  * words at the end of the band. When L <= CLM_VW (one block) the label sums
  * stay in registers for the work-item's whole life and each row's counts
- * are summed at once. With label ranking, each row is then scanned again
+ * are summed at once. Unweighted and without label ranking, with small L
+ * (CLM_ML_HIST), a row's counts are its class in the work-item's histogram
+ * instead of words in global memory. With label ranking, each row is then
+ * scanned again
  * (it is in cache): for every true label j, the labels scoring >= s_j, the
  * true ones among them and the false ones tied with it.
  *
@@ -391,6 +394,14 @@ clm_ml_row_out(__global const float *restrict scores,
   }
 }
 
+/* Counts a row in its class (CLM_ML_HIST): the work-item's histogram
+ * instead of the row's words, so nothing per row leaves the device. */
+__attribute__((always_inline)) inline void
+clm_ml_row_class(__global uint *restrict hs, const uint L, const uint tp,
+                 const uint fp, const uint fn) {
+  hs[(tp * (L + 1) + fp) * (L + 1) + fn] += 1;
+}
+
 /* Reads a row's weight (1 unweighted); a bad one flags the row's first
  * cell. */
 __attribute__((always_inline)) inline float
@@ -414,7 +425,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
     __global uint *restrict counts, __global float *restrict sums,
     __global uint *restrict rows, __global uint *restrict status,
     __global uint *restrict scratch, const int probs, const int from_pred,
-    const int weighted, const int rank, const int write_grad) {
+    const int weighted, const int rank, const int write_grad, const int hist) {
   const uint gid = get_global_id(0);
   const uint S = get_global_size(0);
   const uint nsums = weighted ? CLM_ML_SUMS_WEIGHTED : CLM_ML_SUMS_PLAIN;
@@ -428,6 +439,11 @@ __attribute__((always_inline)) inline void clm_ml_pass(
     cnt[i] = 0;
   for (uint i = 0; i < nsums * 2 * L; ++i)
     sm[i] = 0.0f;
+  /* Row classes (hist): this work-item's histogram, in place of the rows. */
+  const uint bins = hist ? (L + 1) * (L + 1) * (L + 1) : 0;
+  __global uint *restrict hs = rows + (ulong)gid * bins;
+  for (uint i = 0; i < bins; ++i)
+    hs[i] = 0;
   /* n * L < 2^32 - 1 (the host's chunk bound). A vector load at e0 stays
    * inside the launch's cells iff e0 <= last_full. */
   const uint cells = n * L;
@@ -479,8 +495,12 @@ __attribute__((always_inline)) inline void clm_ml_pass(
         cfp += one_fp;
         cfn += one_fn;
         const uint packed = clm_hsum_i(one_tp + (one_fp << 8) + (one_fn << 16));
-        clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
-                       packed & 255u, (packed >> 8) & 255u, packed >> 16, sc);
+        if (hist)
+          clm_ml_row_class(hs, L, packed & 255u, (packed >> 8) & 255u,
+                           packed >> 16);
+        else
+          clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
+                         packed & 255u, (packed >> 8) & 255u, packed >> 16, sc);
       }
       if (!from_pred)
         clm_ml_kahan_p(&s_loss, &c_loss, closs);
@@ -571,10 +591,15 @@ __attribute__((always_inline)) inline void clm_ml_pass(
         }
       }
 
-      for (uint r = 0; r < nr; ++r)
-        clm_ml_row_out(scores, labels, rows, r0 + r, L, row_words, rank,
-                       clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
-                       clm_hsum_i(rfn[r]), sc);
+      for (uint r = 0; r < nr; ++r) {
+        if (hist)
+          clm_ml_row_class(hs, L, clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
+                           clm_hsum_i(rfn[r]));
+        else
+          clm_ml_row_out(scores, labels, rows, r0 + r, L, row_words, rank,
+                         clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
+                         clm_hsum_i(rfn[r]), sc);
+      }
     }
   }
   if (first_bad != CLM_NO_BAD)
@@ -589,18 +614,22 @@ __kernel void clm_multilabel(
     __global float *restrict grad, __global uint *restrict counts,
     __global float *restrict sums, __global uint *restrict rows,
     __global uint *restrict status, __global uint *restrict scratch) {
-  /* Logits, unweighted, no gradient (with or without label ranking): the
-   * common case, instantiated with constant flags so that its loops test
-   * none. */
-  if (flags == 0)
+  /* Logits, unweighted, no gradient (with label ranking, with row words,
+   * or with row classes): the common cases, instantiated with constant
+   * flags so that their loops test none. */
+  if (flags == CLM_ML_HIST)
     clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
-                rows, status, scratch, 0, 0, 0, 0, 0);
+                rows, status, scratch, 0, 0, 0, 0, 0, 1);
+  else if (flags == 0)
+    clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
+                rows, status, scratch, 0, 0, 0, 0, 0, 0);
   else if (flags == CLM_ML_RANK)
     clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
-                rows, status, scratch, 0, 0, 0, 1, 0);
+                rows, status, scratch, 0, 0, 0, 1, 0, 0);
   else
     clm_ml_pass(scores, labels, pred, weights, n, L, thr, grad, counts, sums,
                 rows, status, scratch, (flags & CLM_ML_PROBS) != 0,
                 (flags & CLM_ML_FROM_PRED) != 0, (flags & CLM_ML_WEIGHTED) != 0,
-                (flags & CLM_ML_RANK) != 0, (flags & CLM_ML_GRAD) != 0);
+                (flags & CLM_ML_RANK) != 0, (flags & CLM_ML_GRAD) != 0,
+                (flags & CLM_ML_HIST) != 0);
 }

@@ -234,11 +234,14 @@ static void compare(const clm_multilabel_result *g,
            r->label_ranking_average_precision, 5 * U, "LRAP");
 }
 
-/* Runs one configuration on the device and the reference. */
-static void check_case(const struct data *d, int weighted, int probs,
-                       int from_pred, int per_label, clm_zero_division zd) {
+/* Runs one configuration on the device and the reference, with or
+ * without label ranking. */
+static void check_case_ranking(const struct data *d, int weighted, int probs,
+                               int from_pred, int per_label,
+                               clm_zero_division zd, int ranking) {
   clm_multilabel_options o;
   clm_multilabel_options_init(&o);
+  o.label_ranking = ranking;
   o.n_labels = d->L;
   o.kind = probs ? CLM_SCORES_PROBS : CLM_SCORES_LOGITS;
   o.from_predictions = from_pred;
@@ -259,7 +262,7 @@ static void check_case(const struct data *d, int weighted, int probs,
   const clm_status fr = clm_multilabel_finalize(&st, zd, &got);
   const clm_status rr =
       clm_ref_multilabel(d->y, from_pred ? NULL : d->z, d->p, w, d->n, d->L,
-                         o.kind, per_label ? d->thr : NULL, 1, zd, &want);
+                         o.kind, per_label ? d->thr : NULL, ranking, zd, &want);
   if (d->n == 0) {
     cr_expect_eq(fr, CLM_ERR_EMPTY);
   } else {
@@ -281,6 +284,11 @@ static void check_case(const struct data *d, int weighted, int probs,
   free(grad);
   clm_multilabel_result_release(&got);
   clm_multilabel_state_release(&st);
+}
+
+static void check_case(const struct data *d, int weighted, int probs,
+                       int from_pred, int per_label, clm_zero_division zd) {
+  check_case_ranking(d, weighted, probs, from_pred, per_label, zd, 1);
 }
 
 struct mlcase {
@@ -314,6 +322,35 @@ ParameterizedTest(struct mlcase *c, multilabel, vs_reference, .init = setup,
   data_make(&d, c->n, c->L, 0.2, 1, 1, 1, 5 + c->n + c->L);
   check_case(&d, 0, 1, 0, 1, CLM_ZERO_DIVISION_ONE);
   check_case(&d, 1, 1, 0, 0, CLM_ZERO_DIVISION_ZERO);
+  data_free(&d);
+}
+
+/* Small L, unweighted, without label ranking: the rows are counted in
+ * classes on the device (CLM_ML_HIST) once there are enough of them, and
+ * a row's cells may share a vector with the next row's. Sizes around
+ * the rows of a band (16) and the classes' threshold. */
+ParameterizedTestParameters(multilabel, small_l_vs_reference) {
+  static struct mlcase cases[] = {
+      {4099, 1},  {2049, 2},  {3001, 3},  {12289, 5}, {4097, 7},  {3000, 8},
+      {9001, 10}, {2911, 11}, {5003, 15}, {8191, 16}, {6007, 17}, {17, 10},
+      {1, 3},     {33, 15}};
+  return cr_make_param_array(struct mlcase, cases,
+                             sizeof cases / sizeof *cases);
+}
+
+ParameterizedTest(struct mlcase *c, multilabel, small_l_vs_reference,
+                  .init = setup, .fini = teardown) {
+  struct data d;
+  data_make(&d, c->n, c->L, 0.3, 0, 0, 0, 7 + c->n * 3 + c->L);
+  check_case_ranking(&d, 0, 0, 0, 0, CLM_ZERO_DIVISION_ZERO, 0);
+  check_case_ranking(&d, 0, 0, 1, 0, CLM_ZERO_DIVISION_NAN, 0);
+  data_free(&d);
+  data_make(&d, c->n, c->L, 0.7, 1, 1, 0, 17 + c->n + c->L);
+  check_case_ranking(&d, 0, 0, 0, 1, CLM_ZERO_DIVISION_ONE, 0);
+  check_case_ranking(&d, 0, 0, 0, 1, CLM_ZERO_DIVISION_ZERO, 1);
+  data_free(&d);
+  data_make(&d, c->n, c->L, 0.1, 1, 1, 1, 27 + c->n + c->L);
+  check_case_ranking(&d, 0, 1, 0, 1, CLM_ZERO_DIVISION_ZERO, 0);
   data_free(&d);
 }
 

@@ -89,6 +89,10 @@ struct ml_run {
   uint32_t L;
   cl_uint flags;
   uint32_t slices, row_words, nsums;
+  /* Row classes (CLM_ML_HIST): (L + 1)^3 bins, and the chunks' histograms
+   * added up, folded into the per-row sums once the update's rows are in. */
+  uint32_t bins;
+  uint64_t *hist;
   /* Small L: quot[den * (2L + 1) + num] = num / den for the row ratios
    * (every num, den <= 2L), the same doubles a division gives, and +0.0
    * for den = 0; NULL: divide. */
@@ -190,7 +194,9 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const size_t count_bytes =
       (size_t)r->slices * CLM_ML_COUNTS * L * sizeof(cl_uint);
   const size_t sum_bytes = (size_t)r->slices * r->nsums * 2 * L * sizeof(float);
-  const size_t row_bytes = n * r->row_words * sizeof(cl_uint);
+  const size_t row_bytes = r->hist
+                               ? (size_t)r->slices * r->bins * sizeof(cl_uint)
+                               : n * r->row_words * sizeof(cl_uint);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counts, &b->counts_cap, count_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -437,6 +443,42 @@ static void fold_rows_plain(struct ml_run *r, const struct job *j) {
   a->n += j->n;
 }
 
+/* Adds a chunk's row classes (every work-item's histogram) to the
+ * update's. */
+static void fold_classes(struct ml_run *r, const struct job *j) {
+  for (uint32_t s = 0; s < r->slices; ++s) {
+    const cl_uint *h = j->rows + (size_t)s * r->bins;
+    for (uint32_t b = 0; b < r->bins; ++b)
+      r->hist[b] += h[b];
+  }
+  r->acc.n += j->n;
+  r->acc.w_sum += (double)j->n;
+}
+
+/* The per-row sums from the update's row classes: every row of a class
+ * has the same counts, so a class adds its count times the row's ratio
+ * (in class order: the result does not depend on the chunking). */
+static void sums_from_classes(struct ml_run *r) {
+  clm_multilabel_state *a = &r->acc;
+  const uint64_t side = (uint64_t)r->L + 1;
+  for (uint64_t tp = 0; tp < side; ++tp)
+    for (uint64_t fp = 0; tp + fp < side; ++fp)
+      for (uint64_t fn = 0; tp + fn < side; ++fn) {
+        const uint64_t c = r->hist[(tp * side + fp) * side + fn];
+        if (c == 0)
+          continue;
+        const double w = (double)c;
+        a->diff_w += w * (double)(fp + fn);
+        if (fp + fn == 0)
+          a->exact_w += w;
+        row_ratio(w, tp, tp + fp, NULL, 0, &a->prec_sum, &a->prec_undef_w);
+        row_ratio(w, tp, tp + fn, NULL, 0, &a->rec_sum, &a->rec_undef_w);
+        row_ratio(w, 2 * tp, 2 * tp + fp + fn, NULL, 0, &a->f1_sum,
+                  &a->f1_undef_w);
+        row_ratio(w, tp, tp + fp + fn, NULL, 0, &a->jac_sum, &a->jac_undef_w);
+      }
+}
+
 /* Adds a chunk's rows to the per-row sums, in row order. */
 static void fold_rows(struct ml_run *r, const struct job *j) {
   if (!r->weights && !r->acc.label_ranking) {
@@ -535,7 +577,10 @@ static clm_status run_collect(void *self, int slot, clm_error *err) {
   if (j->status != CLM_NO_BAD)
     return report_bad(r, j->first * r->L + j->status, err);
   fold_slices(r, j);
-  fold_rows(r, j);
+  if (r->hist)
+    fold_classes(r, j);
+  else
+    fold_rows(r, j);
   return CLM_OK;
 }
 
@@ -547,6 +592,7 @@ static void run_release(void *self, int slot) {
 static void run_free(struct ml_run *r) {
   for (int i = 0; i < 2; ++i)
     job_release(&r->job[i]); /* the host scratch stays in the slots */
+  free(r->hist);
   free(r->quot);
   clm_multilabel_state_release(&r->acc);
 }
@@ -688,7 +734,18 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
       clm_engine_chunk_rows(ctx, (uint64_t)L * sizeof(float), 1, cap);
   const uint64_t rows = chunk < n ? chunk : n;
   r.slices = slice_count(ctx, rows, L, r.nsums, state->label_ranking);
-  if (L <= ML_QUOT_MAX_L && n >= (uint64_t)(2 * L + 1) * (2 * L + 1)) {
+  /* Row classes where the histograms cost less than the row words they
+   * replace (not for small updates, nor for a GPU's many work-items). */
+  const uint64_t bins = (uint64_t)(L + 1) * (L + 1) * (L + 1);
+  if (!weights && !state->label_ranking && L <= CLM_ML_HIST_MAX_L &&
+      (uint64_t)r.slices * bins <= 4 * rows) {
+    r.hist = clm_calloc(bins, sizeof *r.hist);
+    if (r.hist) { /* without it, the row words: the same sums */
+      r.bins = (uint32_t)bins;
+      r.flags |= CLM_ML_HIST;
+    }
+  }
+  if (!r.hist && L <= ML_QUOT_MAX_L && n >= (uint64_t)(2 * L + 1) * (2 * L + 1)) {
     const size_t stride = 2 * (size_t)L + 1;
     r.quot = clm_malloc(stride * stride * sizeof(double));
     if (r.quot) { /* without the table the rows divide: the same values */
@@ -707,7 +764,9 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
     j->sums = host_scratch(&b->h_sums, &b->h_sums_cap,
                            (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
     j->rows = host_scratch(&b->h_rows, &b->h_rows_cap,
-                           (size_t)rows * r.row_words * sizeof(cl_uint));
+                           r.hist ? (size_t)r.slices * r.bins * sizeof(cl_uint)
+                                  : (size_t)rows * r.row_words *
+                                        sizeof(cl_uint));
     if (!j->counts || !j->sums || !j->rows)
       st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate host scratch for %u slices of %u labels",
@@ -726,6 +785,8 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
                          .release = run_release};
   if (st == CLM_OK)
     st = clm_engine_run(ctx, &task, err);
+  if (st == CLM_OK && r.hist)
+    sums_from_classes(&r);
   if (st == CLM_OK)
     st = clm_multilabel_merge(state, &r.acc);
   run_free(&r);
