@@ -394,12 +394,60 @@ clm_ml_row_out(__global const float *restrict scores,
   }
 }
 
+/* Inclusive prefix sum over the lanes (lanes shifted up by 1, 2, 4, 8 and
+ * added: a few shuffles), and the last lane. */
+inline intv clm_prefix_i(intv v) {
+#if CLM_VW == 16
+  v += (int16)((int)0, v.s0123, v.s456789ab, v.scde);
+  v += (int16)((int2)0, v.s01234567, v.s89ab, v.scd);
+  v += (int16)((int4)0, v.s01234567, v.s89ab);
+  v += (int16)((int8)0, v.lo);
+#elif CLM_VW == 8
+  v += (int8)((int)0, v.s0123, v.s456);
+  v += (int8)((int2)0, v.s0123, v.s45);
+  v += (int8)((int4)0, v.lo);
+#elif CLM_VW == 4
+  v += (int4)((int)0, v.s012);
+  v += (int4)((int2)0, v.lo);
+#elif CLM_VW == 2
+  v += (int2)(0, v.s0);
+#endif
+  return v;
+}
+/* The lanes shifted up by one, `fill` into lane 0. */
+inline intv clm_shift1_i(const intv v, const int fill) {
+#if CLM_VW == 16
+  return (int16)(fill, v.s0123, v.s456789ab, v.scde);
+#elif CLM_VW == 8
+  return (int8)(fill, v.s0123, v.s456);
+#elif CLM_VW == 4
+  return (int4)(fill, v.s012);
+#elif CLM_VW == 2
+  return (int2)(fill, v.s0);
+#else
+  return fill;
+#endif
+}
+#if CLM_VW == 16
+#define CLM_LAST_LANE(v) ((v).sf)
+#elif CLM_VW == 8
+#define CLM_LAST_LANE(v) ((v).s7)
+#elif CLM_VW == 4
+#define CLM_LAST_LANE(v) ((v).s3)
+#elif CLM_VW == 2
+#define CLM_LAST_LANE(v) ((v).s1)
+#else
+#define CLM_LAST_LANE(v) (v)
+#endif
+
 /* Counts a row in its class (CLM_ML_HIST): the work-item's histogram
  * instead of the row's words, so nothing per row leaves the device. */
 __attribute__((always_inline)) inline void
-clm_ml_row_class(__global uint *restrict hs, const uint L, const uint tp,
-                 const uint fp, const uint fn) {
-  hs[(tp * (L + 1) + fp) * (L + 1) + fn] += 1;
+clm_ml_row_class(__global uint *restrict hs, const uint L, const uint row,
+                 const uint tp, const uint fp, const uint fn) {
+  const uint classes = (L + 1) * (L + 1) * (L + 1);
+  hs[(row % CLM_ML_HIST_COPIES) * classes + (tp * (L + 1) + fp) * (L + 1) +
+     fn] += 1;
 }
 
 /* Reads a row's weight (1 unweighted); a bad one flags the row's first
@@ -440,7 +488,8 @@ __attribute__((always_inline)) inline void clm_ml_pass(
   for (uint i = 0; i < nsums * 2 * L; ++i)
     sm[i] = 0.0f;
   /* Row classes (hist): this work-item's histogram, in place of the rows. */
-  const uint bins = hist ? (L + 1) * (L + 1) * (L + 1) : 0;
+  const uint bins =
+      hist ? CLM_ML_HIST_COPIES * (L + 1) * (L + 1) * (L + 1) : 0;
   __global uint *restrict hs = rows + (ulong)gid * bins;
   for (uint i = 0; i < bins; ++i)
     hs[i] = 0;
@@ -462,7 +511,147 @@ __attribute__((always_inline)) inline void clm_ml_pass(
   const uint band_first = (uint)((ulong)gid * bands / S), band_step = 1,
              band_end = (uint)((ulong)(gid + 1) * bands / S);
 #endif
-  if (L <= CLM_VW) {
+  if (!weighted && L < CLM_VW) {
+    /* Rows shorter than a vector, packed: a band's cells (CLM_ML_BAND rows,
+     * contiguous) taken CLM_VW at a time, so that every lane works but in
+     * the band's last vector. Lane j of the band's vector v holds label
+     * (v * CLM_VW + j) mod L, a pattern of P = L / gcd(L, CLM_VW) vectors;
+     * a band, CLM_ML_BAND * L cells, is a whole number of them. Per phase
+     * p < P the counts and loss stay in private vectors, folded into the
+     * labels' counters at the end; each row's counts are the sum of its L
+     * cells' codes (tp, fp and fn as 8-bit fields), kept for the band. */
+    const uint P = L / min(L & (0u - L), (uint)CLM_VW);
+    floatv tph[CLM_VW], bl[CLM_VW], sl[CLM_VW], cl[CLM_VW];
+    intv atp[CLM_VW], afp[CLM_VW], afn[CLM_VW];
+    int lane_i[CLM_VW];
+    for (uint j = 0; j < CLM_VW; ++j)
+      lane_i[j] = (int)j;
+    const intv lane = VLOADI(lane_i);
+    for (uint p = 0; p < P; ++p) {
+      float tt[CLM_VW];
+      for (uint j = 0; j < CLM_VW; ++j)
+        tt[j] = from_pred ? 0.0f : thr[(p * CLM_VW + j) % L];
+      tph[p] = VLOADF(tt);
+      bl[p] = 0.0f;
+      sl[p] = 0.0f;
+      cl[p] = 0.0f;
+      atp[p] = 0;
+      afp[p] = 0;
+      afn[p] = 0;
+    }
+    /* The running sums of two bands: a band's rows are read back while
+     * the next band is computed (read at once, the loads waited for the
+     * vector stores just made). */
+    int code[2 * CLM_ML_BAND * CLM_VW];
+    floatv unused = 0.0f;
+    uint prev_r0 = 0, prev_nr = 0, cur = 0;
+    for (uint band = band_first;; band += band_step) {
+      const int more = band < band_end;
+      if (more) {
+        const uint r0 = band * CLM_ML_BAND;
+        const uint nr = min((uint)CLM_ML_BAND, n - r0);
+        const uint c0 = r0 * L, nc = nr * L;
+        __private int *restrict run_at = code + cur * CLM_ML_BAND * CLM_VW;
+        uint p = 0;
+        int carry = 0;
+        for (uint off = 0; off < nc; off += CLM_VW) {
+          const uint e0 = c0 + off;
+          const uint m = min((uint)CLM_VW, nc - off);
+          const intv valid = (intv)(int)m > lane;
+          intv y, pv, one_tp, one_fp, one_fn;
+          floatv z;
+          clm_ml_load(scores, labels, pred, e0, m,
+                      m == CLM_VW || (any_full && e0 <= last_full), from_pred,
+                      &y, &pv, &z);
+          clm_ml_cells(z, y, pv, tph[p], valid, 1.0f, probs, from_pred, 0,
+                       write_grad, grad, e0, m, &bl[p], &unused, &unused,
+                       &unused, &unused, &one_tp, &one_fp, &one_fn,
+                       &first_bad);
+          atp[p] += one_tp;
+          afp[p] += one_fp;
+          afn[p] += one_fn;
+          /* The band's running sum of the codes (at most CLM_ML_BAND * L <
+           * 256 cells: the fields do not carry). */
+          const intv run =
+              clm_prefix_i(one_tp + (one_fp << 8) + (one_fn << 16)) +
+              (intv)carry;
+          VSTOREI(run, run_at + off);
+          carry = CLM_LAST_LANE(run);
+          p = p + 1 == P ? 0 : p + 1;
+        }
+        if (!from_pred)
+          for (uint q = 0; q < P; ++q) {
+            clm_ml_kahan_p(&sl[q], &cl[q], bl[q]);
+            bl[q] = 0.0f;
+          }
+      }
+      /* The previous band's rows: a row's codes are the running sum at its
+       * last cell less the one at the previous row's. */
+      __private const int *restrict prev_run =
+          code + (cur ^ 1) * CLM_ML_BAND * CLM_VW;
+      int before = 0;
+      if (hist) {
+        /* CLM_VW rows at a time, a row a lane: its class, then one
+         * increment per row. */
+        const int side = (int)L + 1, classes = side * side * side;
+        for (uint g = 0; g < prev_nr; g += CLM_VW) {
+          const uint last = prev_nr - 1;
+          int e[CLM_VW], ix[CLM_VW];
+          for (uint j = 0; j < CLM_VW; ++j)
+            e[j] = prev_run[min(g + j, last) * L + L - 1];
+          const intv ends = VLOADI(e);
+          const intv packed = ends - clm_shift1_i(ends, before);
+          before = e[CLM_VW - 1];
+          const intv tp = packed & 255, fp = (packed >> 8) & 255,
+                     fn = packed >> 16;
+          const intv copy = (lane + (int)g) % CLM_ML_HIST_COPIES;
+          VSTOREI(copy * classes + (tp * side + fp) * side + fn, ix);
+          const uint k = min((uint)CLM_VW, prev_nr - g);
+          for (uint j = 0; j < k; ++j)
+            hs[ix[j]] += 1;
+        }
+      } else {
+        for (uint r = 0; r < prev_nr; ++r) {
+          const int end = prev_run[r * L + L - 1];
+          const uint packed = (uint)(end - before);
+          before = end;
+          clm_ml_row_out(scores, labels, rows, prev_r0 + r, L, row_words, rank,
+                         packed & 255u, (packed >> 8) & 255u, packed >> 16,
+                         sc);
+        }
+      }
+      if (!more)
+        break;
+      prev_r0 = band * CLM_ML_BAND;
+      prev_nr = min((uint)CLM_ML_BAND, n - prev_r0);
+      cur ^= 1;
+    }
+    /* Phases to labels: counts added, each lane's compensated loss
+     * (sum - compensation) added to its label's pair by a Kahan step. */
+    for (uint p = 0; p < P; ++p) {
+      int ttp[CLM_VW], tfp[CLM_VW], tfn[CLM_VW];
+      float ts[CLM_VW], tc[CLM_VW];
+      VSTOREI(atp[p], ttp);
+      VSTOREI(afp[p], tfp);
+      VSTOREI(afn[p], tfn);
+      VSTOREF(sl[p], ts);
+      VSTOREF(cl[p], tc);
+      for (uint j = 0; j < CLM_VW; ++j) {
+        const uint l = (p * CLM_VW + j) % L;
+        cnt[CLM_ML_TP * L + l] += (uint)ttp[j];
+        cnt[CLM_ML_FP * L + l] += (uint)tfp[j];
+        cnt[CLM_ML_FN * L + l] += (uint)tfn[j];
+        if (!from_pred) {
+          __global float *s = sm + (2 * CLM_ML_LOSS) * L + l, *c = s + L;
+          const float x = isinf(ts[j]) ? ts[j] : ts[j] - tc[j];
+          const float yv = x - *c;
+          const float t = *s + yv;
+          *c = isinf(t) ? 0.0f : (t - *s) - yv;
+          *s = t;
+        }
+      }
+    }
+  } else if (L <= CLM_VW) {
     /* One column block: the label sums stay in registers for the
      * work-item's whole life (Kahan steps once per band, as the slices
      * would take them), and each row's counts are summed at once, as
@@ -496,7 +685,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
         cfn += one_fn;
         const uint packed = clm_hsum_i(one_tp + (one_fp << 8) + (one_fn << 16));
         if (hist)
-          clm_ml_row_class(hs, L, packed & 255u, (packed >> 8) & 255u,
+          clm_ml_row_class(hs, L, r, packed & 255u, (packed >> 8) & 255u,
                            packed >> 16);
         else
           clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
@@ -593,7 +782,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
 
       for (uint r = 0; r < nr; ++r) {
         if (hist)
-          clm_ml_row_class(hs, L, clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
+          clm_ml_row_class(hs, L, r, clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
                            clm_hsum_i(rfn[r]));
         else
           clm_ml_row_out(scores, labels, rows, r0 + r, L, row_words, rank,

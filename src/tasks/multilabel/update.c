@@ -194,9 +194,9 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const size_t count_bytes =
       (size_t)r->slices * CLM_ML_COUNTS * L * sizeof(cl_uint);
   const size_t sum_bytes = (size_t)r->slices * r->nsums * 2 * L * sizeof(float);
-  const size_t row_bytes = r->hist
-                               ? (size_t)r->slices * r->bins * sizeof(cl_uint)
-                               : n * r->row_words * sizeof(cl_uint);
+  const size_t row_bytes = r->hist ? (size_t)r->slices * CLM_ML_HIST_COPIES *
+                                         r->bins * sizeof(cl_uint)
+                                   : n * r->row_words * sizeof(cl_uint);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counts, &b->counts_cap, count_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -446,8 +446,9 @@ static void fold_rows_plain(struct ml_run *r, const struct job *j) {
 /* Adds a chunk's row classes (every work-item's histogram) to the
  * update's. */
 static void fold_classes(struct ml_run *r, const struct job *j) {
-  for (uint32_t s = 0; s < r->slices; ++s) {
-    const cl_uint *h = j->rows + (size_t)s * r->bins;
+  const size_t copies = (size_t)r->slices * CLM_ML_HIST_COPIES;
+  for (size_t s = 0; s < copies; ++s) {
+    const cl_uint *h = j->rows + s * r->bins;
     for (uint32_t b = 0; b < r->bins; ++b)
       r->hist[b] += h[b];
   }
@@ -738,7 +739,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
    * replace (not for small updates, nor for a GPU's many work-items). */
   const uint64_t bins = (uint64_t)(L + 1) * (L + 1) * (L + 1);
   if (!weights && !state->label_ranking && L <= CLM_ML_HIST_MAX_L &&
-      (uint64_t)r.slices * bins <= 4 * rows) {
+      (uint64_t)r.slices * CLM_ML_HIST_COPIES * bins <= 4 * rows) {
     r.hist = clm_calloc(bins, sizeof *r.hist);
     if (r.hist) { /* without it, the row words: the same sums */
       r.bins = (uint32_t)bins;
@@ -764,7 +765,8 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
     j->sums = host_scratch(&b->h_sums, &b->h_sums_cap,
                            (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
     j->rows = host_scratch(&b->h_rows, &b->h_rows_cap,
-                           r.hist ? (size_t)r.slices * r.bins * sizeof(cl_uint)
+                           r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES *
+                                        r.bins * sizeof(cl_uint)
                                   : (size_t)rows * r.row_words *
                                         sizeof(cl_uint));
     if (!j->counts || !j->sums || !j->rows)
