@@ -292,18 +292,23 @@
 #define CLM_ML_RANK 8u
 #define CLM_ML_GRAD 16u
 /* Row classes instead of row words (unweighted, without label ranking):
- * every row's (tp, fp, fn) counts one in the work-item's histograms,
- * CLM_ML_HIST_COPIES of (L + 1)^3 uint32 at rows + slice * copies *
- * (L + 1)^3, index (tp * (L + 1) + fp) * (L + 1) + fn in copy row mod
- * copies; the host adds the histograms and
- * derives every per-row sum from the classes. For L up to
- * CLM_ML_HIST_MAX_L (a slice in a core's L1). */
+ * every row's (tp, fp, fn) counts one in a histogram of the
+ * CLM_ML_HIST_CLASSES(L) classes, index (tp * (L + 1) + fp) * (L + 1) +
+ * fn. A work-item owns CLM_ML_HIST_COPIES(L) copies of it, at rows +
+ * (slice * copies + copy) * classes, rows alternating between them (copy
+ * = row mod copies): most rows of a small L are of a few classes, and
+ * with one copy each row's increment waited for the previous one's
+ * (store-to-load through one counter). As many copies as fit in 16 KB,
+ * at most 16 and at least 2. The host adds the histograms and derives
+ * every per-row sum from the classes. For L up to CLM_ML_HIST_MAX_L. */
 #define CLM_ML_HIST 32u
 #define CLM_ML_HIST_MAX_L 16
-/* Copies of the histogram per work-item, rows alternating between them:
- * consecutive rows of the same class would otherwise wait on each other's
- * increment (a store-to-load chain through one counter). */
-#define CLM_ML_HIST_COPIES 2
+#define CLM_ML_HIST_CLASSES(L) (((L) + 1) * ((L) + 1) * ((L) + 1))
+#define CLM_ML_HIST_COPIES(L)                                                  \
+  (CLM_ML_HIST_CLASSES(L) <= 256    ? 16                                       \
+   : CLM_ML_HIST_CLASSES(L) <= 512  ? 8                                        \
+   : CLM_ML_HIST_CLASSES(L) <= 1024 ? 4                                        \
+                                    : 2)
 /* A slice: CLM_ML_COUNTS arrays of L uint32, then its sums, each two arrays
  * of L floats (the Kahan sum and its compensation): the loss and, weighted,
  * the weights of the four cells. */

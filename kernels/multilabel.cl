@@ -37,6 +37,9 @@
 #ifndef CLM_ML_BAND
 #define CLM_ML_BAND 16 /* rows per band */
 #endif
+#ifndef CLM_ML_FLAT_CELLS
+#define CLM_ML_FLAT_CELLS 256 /* cells per band of rows shorter than a vector */
+#endif
 
 /* Kahan step on the lane sums at s[0..] and their compensations at c[0..]
  * (`m` lanes; a full vector when m == CLM_VW). A sum that reached +inf (a
@@ -188,8 +191,8 @@ clm_ml_load(__global const float *restrict scores,
 }
 
 /* Per-cell work on one vector of cells of a row (weight w): decision,
- * loss, gradient, input checks; adds to the block's sums and returns the
- * tp / fp / fn lanes as 0 or 1. */
+ * loss, gradient, input checks (ORed into *bad_acc); adds to the block's
+ * sums and returns the tp / fp / fn lanes as 0 or 1. */
 __attribute__((always_inline)) inline void
 clm_ml_cells(const floatv z, const intv y, const intv pv, const floatv t,
              const intv valid, const float w, const int probs,
@@ -197,7 +200,7 @@ clm_ml_cells(const floatv z, const intv y, const intv pv, const floatv t,
              __global float *restrict grad, const uint e0, const uint m,
              floatv *closs, floatv *cwtp, floatv *cwfp, floatv *cwfn,
              floatv *cwtn, intv *one_tp, intv *one_fp, intv *one_fn,
-             uint *first_bad) {
+             intv *bad_acc) {
   const intv pos = (y == (intv)1) & valid;
   intv prd, bad = y > (intv)1;
   if (from_pred) {
@@ -236,14 +239,7 @@ clm_ml_cells(const floatv z, const intv y, const intv pv, const floatv t,
       }
     }
   }
-  bad &= valid;
-  if (ANYV(bad)) {
-    int tb[CLM_VW];
-    VSTOREI(bad, tb);
-    for (uint j = 0; j < CLM_VW; ++j)
-      if (tb[j])
-        *first_bad = min(*first_bad, e0 + j);
-  }
+  *bad_acc |= bad & valid;
   /* pos and prd are 0 or CLM_TRUE, so a & ~b is one of them too. */
   const intv is_tp = pos & prd, is_fp = prd & ~pos, is_fn = pos & ~prd;
   *one_tp = select((intv)0, (intv)1, is_tp);
@@ -445,9 +441,34 @@ inline intv clm_shift1_i(const intv v, const int fill) {
 __attribute__((always_inline)) inline void
 clm_ml_row_class(__global uint *restrict hs, const uint L, const uint row,
                  const uint tp, const uint fp, const uint fn) {
-  const uint classes = (L + 1) * (L + 1) * (L + 1);
-  hs[(row % CLM_ML_HIST_COPIES) * classes + (tp * (L + 1) + fp) * (L + 1) +
+  const uint classes = CLM_ML_HIST_CLASSES(L);
+  hs[(row % CLM_ML_HIST_COPIES(L)) * classes + (tp * (L + 1) + fp) * (L + 1) +
      fn] += 1;
+}
+
+/* The first bad cell of rows [r0, r0 + nr), or CLM_NO_BAD: the rescan
+ * after a band whose vectors flagged one (the vectors only OR their
+ * flags, without a test each). The same checks as clm_ml_cells'. */
+inline uint clm_ml_first_bad(__global const float *restrict scores,
+                             __global const uchar *restrict labels,
+                             __global const uchar *restrict pred,
+                             const uint r0, const uint nr, const uint L,
+                             const int probs, const int from_pred) {
+  const uint e_end = (r0 + nr) * L;
+  for (uint e = r0 * L; e < e_end; ++e) {
+    int bad = labels[e] > 1;
+    if (from_pred) {
+      bad |= pred[e] > 1;
+    } else {
+      const float z = scores[e];
+      bad |= isnan(z);
+      if (probs)
+        bad |= z < 0.0f || z > 1.0f;
+    }
+    if (bad)
+      return e;
+  }
+  return CLM_NO_BAD;
 }
 
 /* Reads a row's weight (1 unweighted); a bad one flags the row's first
@@ -489,7 +510,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
     sm[i] = 0.0f;
   /* Row classes (hist): this work-item's histogram, in place of the rows. */
   const uint bins =
-      hist ? CLM_ML_HIST_COPIES * (L + 1) * (L + 1) * (L + 1) : 0;
+      hist ? CLM_ML_HIST_COPIES(L) * CLM_ML_HIST_CLASSES(L) : 0;
   __global uint *restrict hs = rows + (ulong)gid * bins;
   for (uint i = 0; i < bins; ++i)
     hs[i] = 0;
@@ -500,6 +521,17 @@ __attribute__((always_inline)) inline void clm_ml_pass(
   const uint last_full = any_full ? cells - CLM_VW : 0;
 
   uint first_bad = CLM_NO_BAD;
+  /* Bad cells: the vectors' flags ORed over a band, tested once per band
+   * (CLM_ML_BAD_CHECK). */
+  intv bad_acc = 0;
+#define CLM_ML_BAD_CHECK(r0_, nr_)                                             \
+  do {                                                                         \
+    if (ANYV(bad_acc)) {                                                       \
+      first_bad = min(first_bad, clm_ml_first_bad(scores, labels, pred, r0_,  \
+                                                   nr_, L, probs, from_pred)); \
+      bad_acc = 0;                                                             \
+    }                                                                          \
+  } while (0)
   const uint bands = (n + CLM_ML_BAND - 1) / CLM_ML_BAND;
 #if CLM_STRIDED
   /* Interleaved bands (GPU shape). */
@@ -519,7 +551,10 @@ __attribute__((always_inline)) inline void clm_ml_pass(
      * a band, CLM_ML_BAND * L cells, is a whole number of them. Per phase
      * p < P the counts and loss stay in private vectors, folded into the
      * labels' counters at the end; each row's counts are the sum of its L
-     * cells' codes (tp, fp and fn as 8-bit fields), kept for the band. */
+     * cells' codes (tp, fp and fn as 10-bit fields), kept for the band.
+     * On CPUs a band here is several of the launch's bands (up to
+     * CLM_ML_FLAT_CELLS cells): for L = 1 a band of 16 rows was one
+     * vector, and the band's own work cost more than its cells. */
     const uint P = L / min(L & (0u - L), (uint)CLM_VW);
     floatv tph[CLM_VW], bl[CLM_VW], sl[CLM_VW], cl[CLM_VW];
     intv atp[CLM_VW], afp[CLM_VW], afn[CLM_VW];
@@ -542,16 +577,23 @@ __attribute__((always_inline)) inline void clm_ml_pass(
     /* The running sums of two bands: a band's rows are read back while
      * the next band is computed (read at once, the loads waited for the
      * vector stores just made). */
-    int code[2 * CLM_ML_BAND * CLM_VW];
+    int code[2 * CLM_ML_FLAT_CELLS];
     floatv unused = 0.0f;
+#if CLM_STRIDED
+    const uint k_bands = 1;
+#else
+    const uint k_bands = max(1u, CLM_ML_FLAT_CELLS / CLM_ML_BAND / L);
+#endif
+    const uint fb_rows = k_bands * CLM_ML_BAND;
+    const uint rows_end = min(band_end * CLM_ML_BAND, n);
     uint prev_r0 = 0, prev_nr = 0, cur = 0;
-    for (uint band = band_first;; band += band_step) {
+    for (uint band = band_first;; band += k_bands * band_step) {
       const int more = band < band_end;
+      const uint r0 = band * CLM_ML_BAND;
+      const uint nr = more ? min(fb_rows, rows_end - r0) : 0;
       if (more) {
-        const uint r0 = band * CLM_ML_BAND;
-        const uint nr = min((uint)CLM_ML_BAND, n - r0);
         const uint c0 = r0 * L, nc = nr * L;
-        __private int *restrict run_at = code + cur * CLM_ML_BAND * CLM_VW;
+        __private int *restrict run_at = code + cur * CLM_ML_FLAT_CELLS;
         uint p = 0;
         int carry = 0;
         for (uint off = 0; off < nc; off += CLM_VW) {
@@ -566,19 +608,20 @@ __attribute__((always_inline)) inline void clm_ml_pass(
           clm_ml_cells(z, y, pv, tph[p], valid, 1.0f, probs, from_pred, 0,
                        write_grad, grad, e0, m, &bl[p], &unused, &unused,
                        &unused, &unused, &one_tp, &one_fp, &one_fn,
-                       &first_bad);
+                       &bad_acc);
           atp[p] += one_tp;
           afp[p] += one_fp;
           afn[p] += one_fn;
-          /* The band's running sum of the codes (at most CLM_ML_BAND * L <
-           * 256 cells: the fields do not carry). */
+          /* The band's running sum of the codes (at most
+           * CLM_ML_FLAT_CELLS < 1024 cells: the fields do not carry). */
           const intv run =
-              clm_prefix_i(one_tp + (one_fp << 8) + (one_fn << 16)) +
+              clm_prefix_i(one_tp + (one_fp << 10) + (one_fn << 20)) +
               (intv)carry;
           VSTOREI(run, run_at + off);
           carry = CLM_LAST_LANE(run);
           p = p + 1 == P ? 0 : p + 1;
         }
+        CLM_ML_BAD_CHECK(r0, nr);
         if (!from_pred)
           for (uint q = 0; q < P; ++q) {
             clm_ml_kahan_p(&sl[q], &cl[q], bl[q]);
@@ -588,9 +631,12 @@ __attribute__((always_inline)) inline void clm_ml_pass(
       /* The previous band's rows: a row's codes are the running sum at its
        * last cell less the one at the previous row's. */
       __private const int *restrict prev_run =
-          code + (cur ^ 1) * CLM_ML_BAND * CLM_VW;
+          code + (cur ^ 1) * CLM_ML_FLAT_CELLS;
       int before = 0;
-      if (hist) {
+      if (hist && L == 1) {
+        /* A row's class is its cell's: the host takes the classes from
+         * the label's counts. */
+      } else if (hist) {
         /* CLM_VW rows at a time, a row a lane: its class, then one
          * increment per row. */
         const int side = (int)L + 1, classes = side * side * side;
@@ -602,9 +648,9 @@ __attribute__((always_inline)) inline void clm_ml_pass(
           const intv ends = VLOADI(e);
           const intv packed = ends - clm_shift1_i(ends, before);
           before = e[CLM_VW - 1];
-          const intv tp = packed & 255, fp = (packed >> 8) & 255,
-                     fn = packed >> 16;
-          const intv copy = (lane + (int)g) % CLM_ML_HIST_COPIES;
+          const intv tp = packed & 1023, fp = (packed >> 10) & 1023,
+                     fn = packed >> 20;
+          const intv copy = (lane + (int)g) % (int)CLM_ML_HIST_COPIES(L);
           VSTOREI(copy * classes + (tp * side + fp) * side + fn, ix);
           const uint k = min((uint)CLM_VW, prev_nr - g);
           for (uint j = 0; j < k; ++j)
@@ -616,14 +662,14 @@ __attribute__((always_inline)) inline void clm_ml_pass(
           const uint packed = (uint)(end - before);
           before = end;
           clm_ml_row_out(scores, labels, rows, prev_r0 + r, L, row_words, rank,
-                         packed & 255u, (packed >> 8) & 255u, packed >> 16,
+                         packed & 1023u, (packed >> 10) & 1023u, packed >> 20,
                          sc);
         }
       }
       if (!more)
         break;
-      prev_r0 = band * CLM_ML_BAND;
-      prev_nr = min((uint)CLM_ML_BAND, n - prev_r0);
+      prev_r0 = r0;
+      prev_nr = nr;
       cur ^= 1;
     }
     /* Phases to labels: counts added, each lane's compensated loss
@@ -679,7 +725,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
                     &pv, &z);
         clm_ml_cells(z, y, pv, t, valid, w, probs, from_pred, weighted,
                      write_grad, grad, e0, m, &closs, &cwtp, &cwfp, &cwfn,
-                     &cwtn, &one_tp, &one_fp, &one_fn, &first_bad);
+                     &cwtn, &one_tp, &one_fp, &one_fn, &bad_acc);
         ctp += one_tp;
         cfp += one_fp;
         cfn += one_fn;
@@ -691,6 +737,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
           clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
                          packed & 255u, (packed >> 8) & 255u, packed >> 16, sc);
       }
+      CLM_ML_BAD_CHECK(r0, nr);
       if (!from_pred)
         clm_ml_kahan_p(&s_loss, &c_loss, closs);
       if (weighted) {
@@ -754,7 +801,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
                       &y, &pv, &z);
           clm_ml_cells(z, y, pv, t, valid, rw8[r], probs, from_pred, weighted,
                        write_grad, grad, e0, m, &closs, &cwtp, &cwfp, &cwfn,
-                       &cwtn, &one_tp, &one_fp, &one_fn, &first_bad);
+                       &cwtn, &one_tp, &one_fp, &one_fn, &bad_acc);
           ctp += one_tp;
           cfp += one_fp;
           cfn += one_fn;
@@ -779,6 +826,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
                        sm + (2 * CLM_ML_WTN + 1) * L + c0, cwtn, m);
         }
       }
+      CLM_ML_BAD_CHECK(r0, nr);
 
       for (uint r = 0; r < nr; ++r) {
         if (hist)
@@ -791,6 +839,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
       }
     }
   }
+#undef CLM_ML_BAD_CHECK
   if (first_bad != CLM_NO_BAD)
     atomic_min(status, first_bad);
 }

@@ -194,7 +194,7 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const size_t count_bytes =
       (size_t)r->slices * CLM_ML_COUNTS * L * sizeof(cl_uint);
   const size_t sum_bytes = (size_t)r->slices * r->nsums * 2 * L * sizeof(float);
-  const size_t row_bytes = r->hist ? (size_t)r->slices * CLM_ML_HIST_COPIES *
+  const size_t row_bytes = r->hist ? (size_t)r->slices * CLM_ML_HIST_COPIES(r->L) *
                                          r->bins * sizeof(cl_uint)
                                    : n * r->row_words * sizeof(cl_uint);
   if (st == CLM_OK)
@@ -446,7 +446,7 @@ static void fold_rows_plain(struct ml_run *r, const struct job *j) {
 /* Adds a chunk's row classes (every work-item's histogram) to the
  * update's. */
 static void fold_classes(struct ml_run *r, const struct job *j) {
-  const size_t copies = (size_t)r->slices * CLM_ML_HIST_COPIES;
+  const size_t copies = (size_t)r->slices * CLM_ML_HIST_COPIES(r->L);
   for (size_t s = 0; s < copies; ++s) {
     const cl_uint *h = j->rows + s * r->bins;
     for (uint32_t b = 0; b < r->bins; ++b)
@@ -462,6 +462,12 @@ static void fold_classes(struct ml_run *r, const struct job *j) {
 static void sums_from_classes(struct ml_run *r) {
   clm_multilabel_state *a = &r->acc;
   const uint64_t side = (uint64_t)r->L + 1;
+  if (r->L == 1) { /* the kernel leaves them: a row's class is its cell's */
+    r->hist[(1 * side + 0) * side + 0] = a->tp[0];
+    r->hist[(0 * side + 1) * side + 0] = a->fp[0];
+    r->hist[(0 * side + 0) * side + 1] = a->fn[0];
+    r->hist[0] = a->n - a->tp[0] - a->fp[0] - a->fn[0];
+  }
   for (uint64_t tp = 0; tp < side; ++tp)
     for (uint64_t fp = 0; tp + fp < side; ++fp)
       for (uint64_t fn = 0; tp + fn < side; ++fn) {
@@ -739,7 +745,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
    * replace (not for small updates, nor for a GPU's many work-items). */
   const uint64_t bins = (uint64_t)(L + 1) * (L + 1) * (L + 1);
   if (!weights && !state->label_ranking && L <= CLM_ML_HIST_MAX_L &&
-      (uint64_t)r.slices * CLM_ML_HIST_COPIES * bins <= 4 * rows) {
+      (uint64_t)r.slices * CLM_ML_HIST_COPIES(L) * bins <= 4 * rows) {
     r.hist = clm_calloc(bins, sizeof *r.hist);
     if (r.hist) { /* without it, the row words: the same sums */
       r.bins = (uint32_t)bins;
@@ -765,7 +771,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
     j->sums = host_scratch(&b->h_sums, &b->h_sums_cap,
                            (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
     j->rows = host_scratch(&b->h_rows, &b->h_rows_cap,
-                           r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES *
+                           r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES(L) *
                                         r.bins * sizeof(cl_uint)
                                   : (size_t)rows * r.row_words *
                                         sizeof(cl_uint));
