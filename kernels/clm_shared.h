@@ -323,9 +323,10 @@
 #define CLM_ML_WTN 4
 #define CLM_ML_SUMS_PLAIN 1
 #define CLM_ML_SUMS_WEIGHTED 5
-/* Per-row words (without CLM_ML_HIST): the row's counts and, with label ranking, its coverage,
- * the (true, false) pairs ordered wrongly (s_true <= s_false) and tied
- * (uint64 as two words, low first), and the sum over true labels of
+/* Per-row words (without CLM_ML_HIST): the row's counts and, with label
+ * ranking, its coverage, the (true, false) pairs ordered wrongly (s_true <=
+ * s_false) and tied (uint64 as two words, low first), and the sum over true
+ * labels of
  * |{true k: s_k >= s_j}| / |{k: s_k >= s_j}| (float bits). */
 #define CLM_ML_ROW_TP 0
 #define CLM_ML_ROW_FP 1

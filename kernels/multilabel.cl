@@ -11,18 +11,21 @@
  * row the counts build up in private vectors and are written to the row's
  * words at the end of the band. When L <= CLM_VW (one block) the label sums
  * stay in registers for the work-item's whole life and each row's counts
- * are summed at once. Unweighted and without label ranking, with small L
- * (CLM_ML_HIST), a row's counts are its class in the work-item's histogram
- * instead of words in global memory. With label ranking, each row is then
- * scanned again
- * (it is in cache): for every true label j, the labels scoring >= s_j, the
- * true ones among them and the false ones tied with it.
+ * are summed at once. Unweighted rows shorter than a vector are packed
+ * (a row's cells share a vector with the next row's; see the pass). Unweighted
+ * and without label ranking, for small L (CLM_ML_HIST), a row's counts are its
+ * class in the work-item's histograms instead of words in global memory. With
+ * label ranking, each row is then scanned again (it is in cache): for every
+ * true label j, the labels scoring >= s_j, the true ones among them and the
+ * false ones tied with it.
  *
  * Per cell (as the binary kernel): BCE in the softplus form for logits,
  * clipped for probabilities; gradient sigma(z) - y (p - y); decision
  * z > thr[label] (thresholds already in the score's domain). Input checks:
- * the first bad flat index (row * L + label) by one atomic_min per
- * work-item; a bad row weight flags its row's first cell.
+ * the vectors OR their flags over a band, a flagged band is rescanned for
+ * its first bad flat index (row * L + label), and the work-item's first
+ * goes out by one atomic_min; a bad row weight flags its row's first
+ * cell.
  *
  * PoCL 3.1 does not inline these helpers by itself (called, with vectors
  * passed through the stack, they made the pass 1.7x slower): they are
@@ -38,7 +41,9 @@
 #define CLM_ML_BAND 16 /* rows per band */
 #endif
 #ifndef CLM_ML_FLAT_CELLS
-#define CLM_ML_FLAT_CELLS 256 /* cells per band of rows shorter than a vector */
+#define CLM_ML_FLAT_CELLS                                                      \
+  256 /* cells per band of rows shorter than a vector                          \
+       */
 #endif
 
 /* Kahan step on the lane sums at s[0..] and their compensations at c[0..]
@@ -451,9 +456,9 @@ clm_ml_row_class(__global uint *restrict hs, const uint L, const uint row,
  * flags, without a test each). The same checks as clm_ml_cells'. */
 inline uint clm_ml_first_bad(__global const float *restrict scores,
                              __global const uchar *restrict labels,
-                             __global const uchar *restrict pred,
-                             const uint r0, const uint nr, const uint L,
-                             const int probs, const int from_pred) {
+                             __global const uchar *restrict pred, const uint r0,
+                             const uint nr, const uint L, const int probs,
+                             const int from_pred) {
   const uint e_end = (r0 + nr) * L;
   for (uint e = r0 * L; e < e_end; ++e) {
     int bad = labels[e] > 1;
@@ -509,8 +514,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
   for (uint i = 0; i < nsums * 2 * L; ++i)
     sm[i] = 0.0f;
   /* Row classes (hist): this work-item's histogram, in place of the rows. */
-  const uint bins =
-      hist ? CLM_ML_HIST_COPIES(L) * CLM_ML_HIST_CLASSES(L) : 0;
+  const uint bins = hist ? CLM_ML_HIST_COPIES(L) * CLM_ML_HIST_CLASSES(L) : 0;
   __global uint *restrict hs = rows + (ulong)gid * bins;
   for (uint i = 0; i < bins; ++i)
     hs[i] = 0;
@@ -527,8 +531,8 @@ __attribute__((always_inline)) inline void clm_ml_pass(
 #define CLM_ML_BAD_CHECK(r0_, nr_)                                             \
   do {                                                                         \
     if (ANYV(bad_acc)) {                                                       \
-      first_bad = min(first_bad, clm_ml_first_bad(scores, labels, pred, r0_,  \
-                                                   nr_, L, probs, from_pred)); \
+      first_bad = min(first_bad, clm_ml_first_bad(scores, labels, pred, r0_,   \
+                                                  nr_, L, probs, from_pred));  \
       bad_acc = 0;                                                             \
     }                                                                          \
   } while (0)
@@ -607,8 +611,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
                       &y, &pv, &z);
           clm_ml_cells(z, y, pv, tph[p], valid, 1.0f, probs, from_pred, 0,
                        write_grad, grad, e0, m, &bl[p], &unused, &unused,
-                       &unused, &unused, &one_tp, &one_fp, &one_fn,
-                       &bad_acc);
+                       &unused, &unused, &one_tp, &one_fp, &one_fn, &bad_acc);
           atp[p] += one_tp;
           afp[p] += one_fp;
           afn[p] += one_fn;

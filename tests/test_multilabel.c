@@ -340,9 +340,9 @@ struct small_case {
 
 ParameterizedTestParameters(multilabel, small_l_vs_reference) {
   static struct small_case cases[] = {
-      {1031, 1, 1},  {3461, 2, 1},  {8209, 3, 1},  {27653, 5, 1},
-      {32771, 7, 1}, {23333, 8, 1}, {21299, 10, 1}, {65539, 15, 1},
-      {78611, 16, 1}, {17, 10, 1},  {1, 3, 1},     {33, 15, 1},
+      {1031, 1, 1},   {3461, 2, 1},  {8209, 3, 1},   {27653, 5, 1},
+      {32771, 7, 1},  {23333, 8, 1}, {21299, 10, 1}, {65539, 15, 1},
+      {78611, 16, 1}, {17, 10, 1},   {1, 3, 1},      {33, 15, 1},
       {100003, 1, 0}, {60001, 3, 0}, {300007, 10, 0}};
   return cr_make_param_array(struct small_case, cases,
                              sizeof cases / sizeof *cases);

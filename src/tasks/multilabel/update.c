@@ -6,7 +6,10 @@
  * chunk's slices in double, in slice order. Per-row statistics come back
  * as words per row and are folded in row order, in double, so the
  * samples-averaged and label-ranking metrics are exact to double rounding
- * of each row's ratio. Memory: the slices of a launch take at most
+ * of each row's ratio; or, unweighted without label ranking for L up to
+ * CLM_ML_HIST_MAX_L, as counts of the rows' (tp, fp, fn) classes, from
+ * which the update's per-row sums follow (a class's count times its
+ * ratio, in class order: independent of the chunking). Memory: the slices of a launch take at most
  * ML_SLICE_BYTES (or one work-group's slices when L is larger); a chunk is
  * at most ML_CHUNK_CELLS cells and ML_CHUNK_ROWS rows. */
 #include "tasks/multilabel/multilabel.h"
@@ -194,9 +197,10 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const size_t count_bytes =
       (size_t)r->slices * CLM_ML_COUNTS * L * sizeof(cl_uint);
   const size_t sum_bytes = (size_t)r->slices * r->nsums * 2 * L * sizeof(float);
-  const size_t row_bytes = r->hist ? (size_t)r->slices * CLM_ML_HIST_COPIES(r->L) *
-                                         r->bins * sizeof(cl_uint)
-                                   : n * r->row_words * sizeof(cl_uint);
+  const size_t row_bytes = r->hist
+                               ? (size_t)r->slices * CLM_ML_HIST_COPIES(r->L) *
+                                     r->bins * sizeof(cl_uint)
+                               : n * r->row_words * sizeof(cl_uint);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counts, &b->counts_cap, count_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -752,7 +756,8 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
       r.flags |= CLM_ML_HIST;
     }
   }
-  if (!r.hist && L <= ML_QUOT_MAX_L && n >= (uint64_t)(2 * L + 1) * (2 * L + 1)) {
+  if (!r.hist && L <= ML_QUOT_MAX_L &&
+      n >= (uint64_t)(2 * L + 1) * (2 * L + 1)) {
     const size_t stride = 2 * (size_t)L + 1;
     r.quot = clm_malloc(stride * stride * sizeof(double));
     if (r.quot) { /* without the table the rows divide: the same values */
@@ -770,11 +775,11 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
                      (size_t)r.slices * CLM_ML_COUNTS * L * sizeof(cl_uint));
     j->sums = host_scratch(&b->h_sums, &b->h_sums_cap,
                            (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
-    j->rows = host_scratch(&b->h_rows, &b->h_rows_cap,
-                           r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES(L) *
-                                        r.bins * sizeof(cl_uint)
-                                  : (size_t)rows * r.row_words *
-                                        sizeof(cl_uint));
+    j->rows =
+        host_scratch(&b->h_rows, &b->h_rows_cap,
+                     r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES(L) *
+                                  r.bins * sizeof(cl_uint)
+                            : (size_t)rows * r.row_words * sizeof(cl_uint));
     if (!j->counts || !j->sums || !j->rows)
       st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                     "cannot allocate host scratch for %u slices of %u labels",
