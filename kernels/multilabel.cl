@@ -89,13 +89,27 @@ inline void clm_ml_count(__global uint *restrict p, const intv v,
 }
 
 /* The label-ranking statistics of one row with t true labels (0 < t < L);
- * writes coverage, wrong and tied pairs, and the LRAP sum. */
+ * writes coverage, wrong and tied pairs, and the LRAP sum. `tail_full`: the
+ * row's last partial block of labels may be loaded as a whole vector (it
+ * stays inside the launch; the lanes past the row are masked off), once
+ * for every true label, instead of label by label. */
 inline void clm_ml_rank_row(__global const float *restrict s,
                             __global const uchar *restrict y, const uint L,
-                            __global uint *restrict rw) {
+                            __global uint *restrict rw, const int tail_full) {
   uint cov = 0;
   ulong bad = 0, ties = 0;
   float lr = 0.0f, lc = 0.0f; /* Kahan sum and compensation */
+  const uint k_tail = L / CLM_VW * CLM_VW;
+  floatv z_tail = 0.0f;
+  intv y_tail = 0, in_tail = 0;
+  if (tail_full && k_tail < L) {
+    int lane_i[CLM_VW];
+    for (uint j = 0; j < CLM_VW; ++j)
+      lane_i[j] = (int)j;
+    in_tail = VLOADI(lane_i) < (intv)(int)(L - k_tail);
+    z_tail = VLOADF(s + k_tail);
+    y_tail = (TO_INTV(VLOADU(y + k_tail)) == (intv)1) & in_tail;
+  }
   for (uint j = 0; j < L; ++j) {
     if (y[j] != 1)
       continue;
@@ -109,6 +123,14 @@ inline void clm_ml_rank_row(__global const float *restrict s,
       ge += select((intv)0, (intv)1, mge);
       ge_true += select((intv)0, (intv)1, mge & yk);
       eq_false += select((intv)0, (intv)1, (z == (floatv)sj) & ~yk);
+    }
+    if (tail_full && k < L) {
+      const intv mge = (z_tail >= (floatv)sj) & in_tail;
+      ge += select((intv)0, (intv)1, mge);
+      ge_true += select((intv)0, (intv)1, mge & y_tail);
+      eq_false +=
+          select((intv)0, (intv)1, (z_tail == (floatv)sj) & in_tail & ~y_tail);
+      k = L;
     }
     uint g = clm_hsum_i(ge), gt = clm_hsum_i(ge_true),
          ef = clm_hsum_i(eq_false);
@@ -373,7 +395,8 @@ clm_ml_row_out(__global const float *restrict scores,
                __global const uchar *restrict labels,
                __global uint *restrict rows, const uint row, const uint L,
                const uint row_words, const int rank, const uint tp,
-               const uint fp, const uint fn, __global uint *restrict sc) {
+               const uint fp, const uint fn, __global uint *restrict sc,
+               const uint last_full) {
   __global uint *restrict rw = rows + (ulong)row * row_words;
   rw[CLM_ML_ROW_TP] = tp;
   rw[CLM_ML_ROW_FP] = fp;
@@ -387,7 +410,11 @@ clm_ml_row_out(__global const float *restrict scores,
       rw[q] = 0;
   } else if (t_true <= CLM_ML_SCAN_MAX) {
     const ulong off = (ulong)row * L;
-    clm_ml_rank_row(scores + off, labels + off, L, rw);
+    /* last_full: the last flat index a whole vector may be loaded from
+     * (CLM_NO_BAD when none may). */
+    const int tail_full =
+        last_full != CLM_NO_BAD && row * L + L / CLM_VW * CLM_VW <= last_full;
+    clm_ml_rank_row(scores + off, labels + off, L, rw, tail_full);
   } else {
     const ulong off = (ulong)row * L;
     clm_ml_rank_sorted(scores + off, labels + off, L, t_true,
@@ -523,6 +550,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
   const uint cells = n * L;
   const int any_full = cells >= CLM_VW;
   const uint last_full = any_full ? cells - CLM_VW : 0;
+  const uint rank_last = any_full ? last_full : CLM_NO_BAD;
 
   uint first_bad = CLM_NO_BAD;
   /* Bad cells: the vectors' flags ORed over a band, tested once per band
@@ -666,7 +694,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
           before = end;
           clm_ml_row_out(scores, labels, rows, prev_r0 + r, L, row_words, rank,
                          packed & 1023u, (packed >> 10) & 1023u, packed >> 20,
-                         sc);
+                         sc, rank_last);
         }
       }
       if (!more)
@@ -738,7 +766,8 @@ __attribute__((always_inline)) inline void clm_ml_pass(
                            packed >> 16);
         else
           clm_ml_row_out(scores, labels, rows, row, L, row_words, rank,
-                         packed & 255u, (packed >> 8) & 255u, packed >> 16, sc);
+                         packed & 255u, (packed >> 8) & 255u, packed >> 16, sc,
+                         rank_last);
       }
       CLM_ML_BAD_CHECK(r0, nr);
       if (!from_pred)
@@ -838,7 +867,7 @@ __attribute__((always_inline)) inline void clm_ml_pass(
         else
           clm_ml_row_out(scores, labels, rows, r0 + r, L, row_words, rank,
                          clm_hsum_i(rtp[r]), clm_hsum_i(rfp[r]),
-                         clm_hsum_i(rfn[r]), sc);
+                         clm_hsum_i(rfn[r]), sc, rank_last);
       }
     }
   }
