@@ -385,8 +385,13 @@ inline void clm_ml_rank_sorted(__global const float *restrict s,
   rw[CLM_ML_ROW_LRAP] = as_uint(lr - lc);
 }
 
+/* True labels up to which a row is scanned (t passes of L / CLM_VW vector
+ * compares, no branches) rather than sorted (L binary searches, a
+ * mispredicted branch a step): at L = 1000 with t around 100, scanning
+ * was 2-3x faster on PoCL (AVX-512); with 12, the sorted path had made
+ * label ranking slower than an OpenMP loop scanning every row. */
 #ifndef CLM_ML_SCAN_MAX
-#define CLM_ML_SCAN_MAX 12 /* true labels up to which a row is scanned */
+#define CLM_ML_SCAN_MAX (16 * CLM_VW)
 #endif
 
 /* Writes a row's words (and, with label ranking, scans the row). */
