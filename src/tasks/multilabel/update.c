@@ -9,9 +9,9 @@
  * of each row's ratio; or, unweighted without label ranking for L up to
  * CLM_ML_HIST_MAX_L, as counts of the rows' (tp, fp, fn) classes, from
  * which the update's per-row sums follow (a class's count times its
- * ratio, in class order: independent of the chunking). Memory: the slices of a launch take at most
- * ML_SLICE_BYTES (or one work-group's slices when L is larger); a chunk is
- * at most ML_CHUNK_CELLS cells and ML_CHUNK_ROWS rows. */
+ * ratio, in class order: independent of the chunking). Memory: the slices of a
+ * launch take at most ML_SLICE_BYTES (or one work-group's slices when L is
+ * larger); a chunk is at most ML_CHUNK_CELLS cells and ML_CHUNK_ROWS rows. */
 #include "tasks/multilabel/multilabel.h"
 
 #include "clm_shared.h"
