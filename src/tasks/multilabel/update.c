@@ -92,9 +92,11 @@ struct ml_run {
   uint32_t L;
   cl_uint flags;
   uint32_t slices, row_words, nsums;
-  /* Row classes (CLM_ML_HIST): (L + 1)^3 bins, and the chunks' histograms
-   * added up, folded into the per-row sums once the update's rows are in. */
+  /* Row classes (CLM_ML_HIST): (L + 1)^3 bins, the words of a launch's
+   * histograms (every slice's copies), and the chunks' histograms added
+   * up, folded into the per-row sums once the update's rows are in. */
   uint32_t bins;
+  size_t hist_words;
   uint64_t *hist;
   /* Small L: quot[den * (2L + 1) + num] = num / den for the row ratios
    * (every num, den <= 2L), the same doubles a division gives, and +0.0
@@ -197,10 +199,8 @@ static clm_status job_submit(struct ml_run *r, struct job *j, clm_error *err) {
   const size_t count_bytes =
       (size_t)r->slices * CLM_ML_COUNTS * L * sizeof(cl_uint);
   const size_t sum_bytes = (size_t)r->slices * r->nsums * 2 * L * sizeof(float);
-  const size_t row_bytes = r->hist
-                               ? (size_t)r->slices * CLM_ML_HIST_COPIES(r->L) *
-                                     r->bins * sizeof(cl_uint)
-                               : n * r->row_words * sizeof(cl_uint);
+  const size_t row_bytes = r->hist ? r->hist_words * sizeof(cl_uint)
+                                   : n * r->row_words * sizeof(cl_uint);
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &b->counts, &b->counts_cap, count_bytes,
                            CL_MEM_READ_WRITE, err);
@@ -450,12 +450,9 @@ static void fold_rows_plain(struct ml_run *r, const struct job *j) {
 /* Adds a chunk's row classes (every work-item's histogram) to the
  * update's. */
 static void fold_classes(struct ml_run *r, const struct job *j) {
-  const size_t copies = (size_t)r->slices * CLM_ML_HIST_COPIES(r->L);
-  for (size_t s = 0; s < copies; ++s) {
-    const cl_uint *h = j->rows + s * r->bins;
+  for (size_t s = 0; s < r->hist_words; s += r->bins)
     for (uint32_t b = 0; b < r->bins; ++b)
-      r->hist[b] += h[b];
-  }
+      r->hist[b] += j->rows[s + b];
   r->acc.n += j->n;
   r->acc.w_sum += (double)j->n;
 }
@@ -747,12 +744,13 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
   r.slices = slice_count(ctx, rows, L, r.nsums, state->label_ranking);
   /* Row classes where the histograms cost less than the row words they
    * replace (not for small updates, nor for a GPU's many work-items). */
-  const uint64_t bins = (uint64_t)(L + 1) * (L + 1) * (L + 1);
   if (!weights && !state->label_ranking && L <= CLM_ML_HIST_MAX_L &&
-      (uint64_t)r.slices * CLM_ML_HIST_COPIES(L) * bins <= 4 * rows) {
-    r.hist = clm_calloc(bins, sizeof *r.hist);
+      (uint64_t)r.slices * CLM_ML_HIST_COPIES(L) * CLM_ML_HIST_CLASSES(L) <=
+          4 * rows) {
+    r.hist = clm_calloc(CLM_ML_HIST_CLASSES(L), sizeof *r.hist);
     if (r.hist) { /* without it, the row words: the same sums */
-      r.bins = (uint32_t)bins;
+      r.bins = CLM_ML_HIST_CLASSES(L);
+      r.hist_words = (size_t)r.slices * CLM_ML_HIST_COPIES(L) * r.bins;
       r.flags |= CLM_ML_HIST;
     }
   }
@@ -777,8 +775,7 @@ static clm_status update(clm_context *ctx, clm_multilabel_state *state,
                            (size_t)r.slices * r.nsums * 2 * L * sizeof(float));
     j->rows =
         host_scratch(&b->h_rows, &b->h_rows_cap,
-                     r.hist ? (size_t)r.slices * CLM_ML_HIST_COPIES(L) *
-                                  r.bins * sizeof(cl_uint)
+                     r.hist ? r.hist_words * sizeof(cl_uint)
                             : (size_t)rows * r.row_words * sizeof(cl_uint));
     if (!j->counts || !j->sums || !j->rows)
       st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
