@@ -267,6 +267,7 @@ enum gen {
   G_DENORMAL, /* subnormal floats of both signs, 0, FLT_MIN */
   G_ALLNEG,   /* only negatives */
   G_ALLPOS,   /* only positives */
+  G_DENSE,    /* most keys in one 16-bit key prefix, many ties */
   G64_RANDOM, /* 53-bit uniform doubles */
   G64_CLOSE,  /* doubles 1e-12 apart, equal as float32 */
   G64_WIDE,   /* magnitudes 1e-320 .. 1e300, +-inf, +-0 */
@@ -276,9 +277,9 @@ enum gen {
 };
 
 static const char *const gen_names[G_COUNT] = {
-    "probs",     "logits",   "ties",       "equal",   "perfect", "inverted",
-    "inf",       "zeros",    "denorm",     "all_neg", "all_pos", "f64_random",
-    "f64_close", "f64_wide", "f64_narrow", "f64_ties"};
+    "probs",      "logits",    "ties",     "equal",      "perfect", "inverted",
+    "inf",        "zeros",     "denorm",   "all_neg",    "all_pos", "dense",
+    "f64_random", "f64_close", "f64_wide", "f64_narrow", "f64_ties"};
 
 static int gen_is_f64(int g) {
   return g >= G64_RANDOM;
@@ -363,6 +364,18 @@ static void gen_binary(data *d, int g, uint64_t n, uint64_t seed) {
       y[i] = g == G_ALLPOS;
       s[i] = (float)u;
       break;
+    case G_DENSE: {
+      /* 1.0f plus up to 2^16 - 1 ulps shares the key's top 16 bits: one
+       * level-1 range of tens of thousands of keys (counted per key on
+       * the host), the rest a little below 2.0f. */
+      const unsigned j = clm_rng_below(&rng, 65536);
+      uint32_t b = 0x3f800000u + j;
+      if (clm_rng_below(&rng, 10) == 0)
+        b = 0x3fff0000u + (j & 0xff);
+      memcpy(&s[i], &b, 4);
+      y[i] = u < 0.2 + 0.6 * (double)j / 65536.0;
+      break;
+    }
     case G64_RANDOM:
       t[i] = u;
       y[i] = clm_rng_uniform(&rng) < 0.2 + 0.6 * u;
@@ -837,6 +850,8 @@ ParameterizedTestParameters(ranking, binary_vs_reference) {
   ADD(G_ALLNEG, 1000, 0);
   ADD(G_ALLPOS, 1, 0);
   ADD(G_ALLPOS, 1000, 0);
+  ADD(G_DENSE, 250000, 0);
+  ADD(G_DENSE, 40000, 7777);
   ADD(G64_RANDOM, 1000, 0);
   ADD(G64_RANDOM, 100003, 0);
   ADD(G64_RANDOM, 20000, 1000);

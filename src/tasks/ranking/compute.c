@@ -386,20 +386,25 @@ static clm_status changed(clm_error *err) {
  * 16 bits in g16); others as key << 1 | label. */
 static clm_status resolve_gathered(clm_rk_resolver *r, const clm_rk_plan *pl,
                                    uint32_t i, const clm_rk_node *nd,
-                                   const clm_rk_out *o, void *scratch) {
+                                   const clm_rk_out *o, void *scratch,
+                                   uint64_t scratch_bytes) {
   const clm_rk_setup *s = r->setup;
   const unsigned rem = s->key_bits - nd->prefix;
   const uint64_t mask = (1ull << rem) - 1, count = pl->count[i];
+  /* Runs of (first slot, slots, label or -1 for packed keys). */
+  const uint32_t *init = pl->cursor_init + (size_t)i * 4;
+  const int low16 = pl->whole[i] && gather_width(s, 1) == 2;
+  if (low16 && rem <= 16)
+    return clm_rk_scan_runs16(r, nd, o->g16 + init[0], init[1] - init[0],
+                              o->g16 + init[2], init[3] - init[2], scratch,
+                              scratch_bytes);
   const int counting = counts_gathered(rem, count);
   uint32_t *cells = scratch;
   uint64_t *packed = scratch, *tmp = packed + count;
   if (counting)
     memset(cells, 0, ((size_t)1 << rem) * 2 * sizeof *cells);
   uint64_t n = 0;
-  /* Runs of (first slot, slots, label or -1 for packed keys). */
-  const uint32_t *init = pl->cursor_init + (size_t)i * 4;
   const uint32_t runs = pl->whole[i] ? 2 : 1;
-  const int low16 = pl->whole[i] && gather_width(s, 1) == 2;
   for (uint32_t run = 0; run < runs; ++run) {
     const uint64_t first = pl->whole[i] ? init[2 * run] : pl->base[i];
     const uint64_t len =
@@ -450,7 +455,7 @@ static clm_status resolve_task(clm_rk_resolver *r, const struct pass *p,
   }
   if (!cursors_full(pl, o, i))
     return CLM_ERR_FORMAT;
-  return resolve_gathered(r, pl, i, nd, o, scratch);
+  return resolve_gathered(r, pl, i, nd, o, scratch, p->scratch);
 }
 
 /* Host threads resolving one pass's tasks: each task into its own column

@@ -134,10 +134,35 @@ struct walk {
   double ap_keys;
 };
 
+/* One key of a node of fewer than 2^32 samples, neg + pos > 0: pairs
+ * with the negatives below rank the positive higher, pairs within the key
+ * tie (1/2 each); one threshold. */
+static inline clm_status one_key(struct walk *w, uint64_t key, uint64_t neg,
+                                 uint64_t pos) {
+  w->pos_seen += pos;
+  w->neg_seen += neg;
+  if (neg > w->neg_left)
+    return CLM_ERR_FORMAT; /* counts inconsistent with the node's */
+  w->neg_left -= neg;
+  const uint64_t tp = w->tp + pos, fp = w->fp + neg;
+  w->u2_keys += pos * (2 * w->neg_left + neg);
+  if (pos)
+    w->ap_keys += (double)pos * ((double)tp / (double)(tp + fp));
+  w->distinct++;
+  clm_status st = CLM_OK;
+  if (w->r->curve_points)
+    st = curve_point(w->r, w->c, key, w->tp + w->fp, tp, fp);
+  w->tp = tp;
+  w->fp = fp;
+  return st;
+}
+
 static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
                        uint64_t neg, uint64_t pos) {
   if (neg == 0 && pos == 0)
     return CLM_OK;
+  if (cell_bits == 0 && w->node->pos + w->node->neg < (1ull << 32))
+    return one_key(w, lo, neg, pos);
   clm_rk_column *c = w->c;
   w->pos_seen += pos;
   w->neg_seen += neg;
@@ -145,20 +170,6 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
     return CLM_ERR_FORMAT; /* counts inconsistent with the node's */
   w->neg_left -= neg;
   clm_status st = CLM_OK;
-  if (cell_bits == 0 && w->node->pos + w->node->neg < (1ull << 32)) {
-    /* One key: pairs with the negatives below rank the positive higher,
-     * pairs within the key tie (1/2 each); one threshold. */
-    const uint64_t tp = w->tp + pos, fp = w->fp + neg;
-    w->u2_keys += pos * (2 * w->neg_left + neg);
-    if (pos)
-      w->ap_keys += (double)pos * ((double)tp / (double)(tp + fp));
-    w->distinct++;
-    if (w->r->curve_points)
-      st = curve_point(w->r, c, lo, w->tp + w->fp, tp, fp);
-    w->tp = tp;
-    w->fp = fp;
-    return st;
-  }
   /* Pairs with the negatives below this cell: the positive ranks higher. */
   c->u2 += (unsigned __int128)pos * 2 * w->neg_left;
   if (cell_bits == 0) {
@@ -298,6 +309,84 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
     if (st != CLM_OK)
       return st;
   }
+  return walk_end(&w);
+}
+
+/* Ascending sort of 16-bit keys in two byte passes (in -> tmp -> out);
+ * a few keys by insertion. */
+static void sort16(const uint16_t *in, uint16_t *out, uint16_t *tmp,
+                   uint64_t n) {
+  if (n < 32) {
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint16_t v = in[i];
+      uint64_t j = i;
+      for (; j > 0 && out[j - 1] > v; --j)
+        out[j] = out[j - 1];
+      out[j] = v;
+    }
+    return;
+  }
+  uint32_t lo[256] = {0}, hi[256] = {0};
+  for (uint64_t i = 0; i < n; ++i) {
+    lo[in[i] & 255]++;
+    hi[in[i] >> 8]++;
+  }
+  uint32_t sl = 0, sh = 0;
+  for (int d = 0; d < 256; ++d) {
+    const uint32_t a = lo[d], b = hi[d];
+    lo[d] = sl;
+    hi[d] = sh;
+    sl += a;
+    sh += b;
+  }
+  for (uint64_t i = 0; i < n; ++i)
+    tmp[lo[in[i] & 255]++] = in[i];
+  for (uint64_t i = 0; i < n; ++i)
+    out[hi[tmp[i] >> 8]++] = tmp[i];
+}
+
+clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
+                              const uint16_t *neg, uint64_t nn,
+                              const uint16_t *pos, uint64_t np, void *scratch,
+                              uint64_t scratch_bytes) {
+  struct walk w = {.r = r,
+                   .node = node,
+                   .c = r->into ? r->into : &r->cols[node->col],
+                   .tp = node->tp_above,
+                   .fp = node->fp_above,
+                   .neg_left = node->neg};
+  clm_status st = CLM_OK;
+  const uint64_t count = nn + np;
+  if (count * 2 * sizeof(uint16_t) + (nn > np ? nn : np) * sizeof(uint16_t) <=
+      scratch_bytes) {
+    uint16_t *a = scratch, *b = a + nn, *tmp = b + np;
+    sort16(neg, a, tmp, nn);
+    sort16(pos, b, tmp, np);
+    uint64_t i = nn, j = np;
+    while ((i || j) && st == CLM_OK) {
+      const uint32_t k =
+          !j || (i && a[i - 1] >= b[j - 1]) ? a[i - 1] : b[j - 1];
+      uint64_t cn = 0, cp = 0;
+      for (; i && a[i - 1] == k; --i)
+        ++cn;
+      for (; j && b[j - 1] == k; --j)
+        ++cp;
+      st = one_key(&w, node->lo | k, cn, cp);
+    }
+  } else {
+    /* Dense: a count per key and label (2 x 2^16 uint32 of scratch). */
+    uint32_t *cn = scratch, *cp = cn + 65536;
+    memset(scratch, 0, 2 * 65536 * sizeof *cn);
+    for (uint64_t i = 0; i < nn; ++i)
+      cn[neg[i]]++;
+    for (uint64_t i = 0; i < np; ++i)
+      cp[pos[i]]++;
+    for (uint32_t k = 65536; k-- > 0 && st == CLM_OK;)
+      if (cn[k] | cp[k])
+        st = one_key(&w, node->lo | k, cn[k], cp[k]);
+  }
+  if (st != CLM_OK)
+    return st;
   return walk_end(&w);
 }
 
