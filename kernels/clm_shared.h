@@ -211,6 +211,19 @@
 #define CLM_RKR_ARG_SPLIT 18
 #define CLM_RKR_ARG_WIDE 19
 #define CLM_RKR_ARG_MULTILABEL 20 /* int, as CLM_RKH_ARG_MULTILABEL */
+/* Arguments of clm_rank_gather16_f32: binary float32 refine passes whose
+ * every task is a whole level-1 range of 16-bit keys, owned by groups.
+ * own: per group 2^16 ushort, the owned task of each key prefix as an
+ * index from the group's first task (split[group]), CLM_RK_NOT_OWNED
+ * for the others. */
+#define CLM_RKG_ARG_SCORES 0
+#define CLM_RKG_ARG_Y8 1
+#define CLM_RKG_ARG_N 2
+#define CLM_RKG_ARG_OWN 3
+#define CLM_RKG_ARG_CURSOR 4
+#define CLM_RKG_ARG_G16 5
+#define CLM_RKG_ARG_SPLIT 6
+#define CLM_RK_NOT_OWNED 0xffffu
 
 /* ---- clm_cal_binary, clm_cal_rows, clm_cal_classwise (calibration) -------
  * Each work-item owns a private slice of the reliability bins in global

@@ -290,3 +290,42 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
 
 CLM_RANK_KERNELS(f32, uint)
 CLM_RANK_KERNELS(f64, ulong)
+
+/* Binary float32, every task a whole 16-bit range (the usual first refine
+ * pass on CPUs): the group's own prefix table (128 KB) says at once
+ * whether a row is its own and which run it goes to. Blocks of rows as in
+ * clm_rank_refine_f32: first the kept rows without a branch, then their
+ * writes, per task and label in row order. */
+__kernel void clm_rank_gather16_f32(__global const uint *restrict scores,
+                                    __global const uchar *restrict y8,
+                                    const uint n,
+                                    __global const ushort *restrict own,
+                                    __global uint *restrict cursor,
+                                    __global ushort *restrict g16,
+                                    __global const uint *restrict split) {
+  const uint grp = get_group_id(0);
+  __global const ushort *restrict mine = own + (ulong)grp * 65536;
+  __global uint *restrict cur = cursor + 4 * (ulong)split[grp];
+  for (uint b0 = 0; b0 < n; b0 += CLM_RK_BLOCK) {
+    const uint b1 = min(b0 + CLM_RK_BLOCK, n);
+    ushort bkey[CLM_RK_BLOCK];
+    uint bslot[CLM_RK_BLOCK];
+    uint m = 0;
+    for (uint i = b0; i < b1; ++i) {
+      const uint y = y8[i];
+      const uint b = scores[i];
+      const uint key = clm_rk_key_f32(b);
+      const uint e = mine[key >> 16];
+      bkey[m] = (ushort)key;
+      bslot[m] = 4 * e + 2 * y;
+      m += (uint)(y <= 1) & (uint)!clm_rk_bad_f32(b, 0) &
+           (uint)(e != CLM_RK_NOT_OWNED);
+    }
+    for (uint q = 0; q < m; ++q) {
+      __global uint *c = cur + bslot[q];
+      const uint p = c[0]++;
+      if (p < c[1])
+        g16[p] = bkey[q];
+    }
+  }
+}

@@ -12,6 +12,7 @@
 
 struct clm_rk_ws {
   cl_kernel k_hist[2], k_refine[2]; /* [f64] */
+  cl_kernel k_gather16;
   /* Inputs of one chunk (copy path). */
   cl_mem scores, labels;
   size_t scores_cap, labels_cap;
@@ -23,6 +24,10 @@ struct clm_rk_ws {
   size_t table_cap, tlo_cap, thi_cap, tshift_cap, tbase_cap, tcap_cap,
       dense_cap, cursor_cap, gkeys_cap, g16_cap, split_cap;
   uint32_t owners; /* refine groups owning runs of tasks (0: rows split) */
+  /* The pass runs clm_rank_gather16_f32 with per-group prefix tables. */
+  int gather16;
+  cl_mem own;
+  size_t own_cap;
   /* Mapped outputs of the last refine pass. */
   void *map_dense, *map_cursor, *map_gkeys, *map_g16;
   size_t gkeys_elem; /* bytes per gathered key */
@@ -30,25 +35,27 @@ struct clm_rk_ws {
 
 static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   struct clm_rk_ws *ws = p;
-  static const char *const names[4] = {"clm_rank_hist_f32", "clm_rank_hist_f64",
-                                       "clm_rank_refine_f32",
-                                       "clm_rank_refine_f64"};
-  cl_kernel *out[4] = {&ws->k_hist[0], &ws->k_hist[1], &ws->k_refine[0],
-                       &ws->k_refine[1]};
+  static const char *const names[5] = {
+      "clm_rank_hist_f32", "clm_rank_hist_f64", "clm_rank_refine_f32",
+      "clm_rank_refine_f64", "clm_rank_gather16_f32"};
+  cl_kernel *out[5] = {&ws->k_hist[0], &ws->k_hist[1], &ws->k_refine[0],
+                       &ws->k_refine[1], &ws->k_gather16};
   clm_status st = CLM_OK;
-  for (int i = 0; i < 4 && st == CLM_OK; ++i)
+  for (int i = 0; i < 5 && st == CLM_OK; ++i)
     st = clm_kernel_create(ctx, names[i], out[i], err);
   return st;
 }
 
 static void ws_release(void *p) {
   struct clm_rk_ws *ws = p;
-  cl_mem *mems[] = {&ws->split,   &ws->g16,  &ws->gkeys,  &ws->cursor,
-                    &ws->dense,   &ws->tcap, &ws->tbase,  &ws->tshift,
-                    &ws->thi,     &ws->tlo,  &ws->table,  &ws->status,
-                    &ws->scratch, &ws->hist, &ws->labels, &ws->scores};
+  cl_mem *mems[] = {&ws->own,    &ws->split,   &ws->g16,  &ws->gkeys,
+                    &ws->cursor, &ws->dense,   &ws->tcap, &ws->tbase,
+                    &ws->tshift, &ws->thi,     &ws->tlo,  &ws->table,
+                    &ws->status, &ws->scratch, &ws->hist, &ws->labels,
+                    &ws->scores};
   for (size_t i = 0; i < sizeof mems / sizeof *mems; ++i)
     clm_release_mem(mems[i]);
+  clm_release_kernel(&ws->k_gather16);
   for (int i = 1; i >= 0; --i) {
     clm_release_kernel(&ws->k_refine[i]);
     clm_release_kernel(&ws->k_hist[i]);
@@ -370,6 +377,38 @@ static clm_status upload(clm_context *ctx, cl_mem *buf, size_t *cap,
                           : clm_fail_cl(err, rc, "clEnqueueWriteBuffer(plan)");
 }
 
+/* Binary float32 passes whose every task is a whole 16-bit level-1 range,
+ * on owner groups: each group gets its prefix table for
+ * clm_rank_gather16_f32. */
+static clm_status gather16_plan(clm_context *ctx, struct clm_rk_ws *ws,
+                                const clm_rk_setup *s, const clm_rk_plan *p,
+                                const uint32_t *split, uint32_t groups,
+                                clm_error *err) {
+  ws->gather16 = ws->owners && s->k == 1 && !s->multilabel && !s->f64 &&
+                 s->key_bits - s->bits1 == 16 && p->dense_cells == 0 &&
+                 p->gather_slots == 0 && p->ntasks > 0;
+  for (uint32_t i = 0; ws->gather16 && i < p->ntasks; ++i)
+    ws->gather16 = p->whole[i] != 0;
+  for (uint32_t g = 0; ws->gather16 && g < groups; ++g)
+    ws->gather16 = split[g + 1] - split[g] < CLM_RK_NOT_OWNED;
+  if (!ws->gather16)
+    return CLM_OK;
+  const size_t entries = (size_t)groups << 16;
+  uint16_t *own = clm_malloc(entries * sizeof *own);
+  if (!own)
+    return clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
+                    "cannot allocate the ranking prefix tables");
+  memset(own, 0xff, entries * sizeof *own);
+  for (uint32_t g = 0; g < groups; ++g)
+    for (uint32_t i = split[g]; i < split[g + 1]; ++i)
+      own[((size_t)g << 16) | (size_t)(p->lo[i] >> 16)] =
+          (uint16_t)(i - split[g]);
+  clm_status st =
+      upload(ctx, &ws->own, &ws->own_cap, own, entries * sizeof *own, err);
+  free(own);
+  return st;
+}
+
 clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,
                                const clm_rk_plan *p, clm_error *err) {
   struct clm_rk_ws *ws = workspace(ctx, err);
@@ -444,6 +483,8 @@ clm_status clm_rk_refine_begin(clm_context *ctx, const clm_rk_setup *s,
   if (st == CLM_OK)
     st = upload(ctx, &ws->split, &ws->split_cap, split, (g + 1) * 4, err);
   if (st == CLM_OK)
+    st = gather16_plan(ctx, ws, s, p, split, g, err);
+  if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->g16, &ws->g16_cap, g16_bytes,
                            CL_MEM_READ_WRITE, err);
   if (st == CLM_OK)
@@ -476,7 +517,26 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       per_group = m;
     }
     const cl_uint k = s->k, shift1 = s->key_bits - s->bits1, bins1 = s->bins1;
-    if (st == CLM_OK) {
+    if (st == CLM_OK && ws->gather16) {
+      cl_kernel kern = ws->k_gather16;
+      clm_kargs ka = {kern, CL_SUCCESS, 0};
+      clm_karg(&ka, CLM_RKG_ARG_SCORES, sizeof(cl_mem), &c.scores);
+      clm_karg(&ka, CLM_RKG_ARG_Y8, sizeof(cl_mem), &c.labels);
+      clm_karg(&ka, CLM_RKG_ARG_N, sizeof m, &m);
+      clm_karg(&ka, CLM_RKG_ARG_OWN, sizeof(cl_mem), &ws->own);
+      clm_karg(&ka, CLM_RKG_ARG_CURSOR, sizeof(cl_mem), &ws->cursor);
+      clm_karg(&ka, CLM_RKG_ARG_G16, sizeof(cl_mem), &ws->g16);
+      clm_karg(&ka, CLM_RKG_ARG_SPLIT, sizeof(cl_mem), &ws->split);
+      st = clm_kargs_status(&ka, "clm_rank_gather16_f32", err);
+      const size_t global = groups * ls;
+      cl_int rc = CL_SUCCESS;
+      if (st == CLM_OK &&
+          (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1, NULL, &global, &ls,
+                                       0, NULL, NULL)) != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_gather16)");
+      if (st == CLM_OK && (rc = clFinish(ctx->queue)) != CL_SUCCESS)
+        st = clm_fail_cl(err, rc, "clFinish(clm_rank_gather16)");
+    } else if (st == CLM_OK) {
       cl_kernel kern = ws->k_refine[s->f64];
       clm_kargs ka = {kern, CL_SUCCESS, 0};
       clm_karg(&ka, CLM_RKR_ARG_SCORES, sizeof(cl_mem), &c.scores);

@@ -99,7 +99,8 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
                                 uint64_t count);
 /* Scans a whole range of at most 16 key bits below node->lo, given as its
  * negatives' and positives' low 16 bits in any order (node of fewer than
- * 2^32 samples). Scratch: at least 2^16 * 8 bytes, or 6 bytes a key. */
+ * 2^32 samples). Scratch: at least 2^16 * 8 bytes, or 10 bytes a key
+ * and 8 more. */
 clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
                               const uint16_t *neg, uint64_t nn,
                               const uint16_t *pos, uint64_t np, void *scratch,

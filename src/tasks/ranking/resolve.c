@@ -314,11 +314,11 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
 
 /* Ascending sort of 16-bit keys in two byte passes (in -> tmp -> out);
  * a few keys by insertion. */
-static void sort16(const uint16_t *in, uint16_t *out, uint16_t *tmp,
+static void sort16(const uint16_t *in, int32_t *out, uint16_t *tmp,
                    uint64_t n) {
   if (n < 32) {
     for (uint64_t i = 0; i < n; ++i) {
-      const uint16_t v = in[i];
+      const int32_t v = in[i];
       uint64_t j = i;
       for (; j > 0 && out[j - 1] > v; --j)
         out[j] = out[j - 1];
@@ -345,6 +345,44 @@ static void sort16(const uint16_t *in, uint16_t *out, uint16_t *tmp,
     out[hi[tmp[i] >> 8]++] = tmp[i];
 }
 
+/* The descending merge of sorted negatives a[1..nn] and positives
+ * b[1..np] (a[0] = b[0] = -1 end them), one sample at a time without a
+ * branch on the label; a threshold ends where the next key differs. The
+ * same integer sums as one_key, and the same AP terms in the same order
+ * (a key without positives adds +0.0). */
+static void merge_runs(struct walk *w, const int32_t *a, uint64_t nn,
+                       const int32_t *b, uint64_t np) {
+  uint64_t i = nn, j = np, tp = w->tp, fp = w->fp, neg_left = w->neg_left;
+  uint64_t gp = 0, gn = 0, u2 = 0, distinct = 0;
+  double ap = 0;
+  while (i | j) {
+    const int take_neg = a[i] >= b[j]; /* ties: negatives first */
+    const int32_t key = take_neg ? a[i] : b[j];
+    i -= (uint64_t)take_neg;
+    j -= (uint64_t)!take_neg;
+    gn += (uint64_t)take_neg;
+    gp += (uint64_t)!take_neg;
+    const int32_t next = a[i] > b[j] ? a[i] : b[j];
+    if (next != key) {
+      neg_left -= gn;
+      tp += gp;
+      fp += gn;
+      u2 += gp * (2 * neg_left + gn);
+      ap += (double)gp * ((double)tp / (double)(tp + fp));
+      ++distinct;
+      gp = gn = 0;
+    }
+  }
+  w->tp = tp;
+  w->fp = fp;
+  w->neg_left = neg_left;
+  w->pos_seen += np;
+  w->neg_seen += nn;
+  w->u2_keys += u2;
+  w->ap_keys += ap;
+  w->distinct += distinct;
+}
+
 clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
                               const uint16_t *neg, uint64_t nn,
                               const uint16_t *pos, uint64_t np, void *scratch,
@@ -355,26 +393,34 @@ clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
                    .tp = node->tp_above,
                    .fp = node->fp_above,
                    .neg_left = node->neg};
+  if (nn != node->neg || np != node->pos)
+    return CLM_ERR_FORMAT;
   clm_status st = CLM_OK;
-  const uint64_t count = nn + np;
-  if (count * 2 * sizeof(uint16_t) + (nn > np ? nn : np) * sizeof(uint16_t) <=
-      scratch_bytes) {
-    uint16_t *a = scratch, *b = a + nn, *tmp = b + np;
-    sort16(neg, a, tmp, nn);
-    sort16(pos, b, tmp, np);
-    uint64_t i = nn, j = np;
-    while ((i || j) && st == CLM_OK) {
-      const uint32_t k =
-          !j || (i && a[i - 1] >= b[j - 1]) ? a[i - 1] : b[j - 1];
-      uint64_t cn = 0, cp = 0;
-      for (; i && a[i - 1] == k; --i)
-        ++cn;
-      for (; j && b[j - 1] == k; --j)
-        ++cp;
-      st = one_key(&w, node->lo | k, cn, cp);
+  const uint64_t sorted =
+      (nn + np + 2) * sizeof(int32_t) + (nn > np ? nn : np) * sizeof(uint16_t);
+  if (sorted <= scratch_bytes) {
+    int32_t *a = scratch, *b = a + nn + 1;
+    uint16_t *tmp = (uint16_t *)(b + np + 1);
+    a[0] = b[0] = -1;
+    sort16(neg, a + 1, tmp, nn);
+    sort16(pos, b + 1, tmp, np);
+    if (!r->curve_points) {
+      merge_runs(&w, a, nn, b, np);
+    } else {
+      /* Curves: one key at a time, each a candidate point. */
+      uint64_t i = nn, j = np;
+      while ((i | j) && st == CLM_OK) {
+        const int32_t k = a[i] > b[j] ? a[i] : b[j];
+        uint64_t cn = 0, cp = 0;
+        for (; a[i] == k; --i)
+          ++cn;
+        for (; b[j] == k; --j)
+          ++cp;
+        st = one_key(&w, node->lo | (uint32_t)k, cn, cp);
+      }
     }
-  } else {
-    /* Dense: a count per key and label (2 x 2^16 uint32 of scratch). */
+  } else if (scratch_bytes >= 2 * 65536 * sizeof(uint32_t)) {
+    /* Dense: a count per key and label. */
     uint32_t *cn = scratch, *cp = cn + 65536;
     memset(scratch, 0, 2 * 65536 * sizeof *cn);
     for (uint64_t i = 0; i < nn; ++i)
@@ -384,6 +430,8 @@ clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
     for (uint32_t k = 65536; k-- > 0 && st == CLM_OK;)
       if (cn[k] | cp[k])
         st = one_key(&w, node->lo | k, cn[k], cp[k]);
+  } else {
+    st = CLM_ERR_OUT_OF_MEMORY; /* the plan gives every node its scratch */
   }
   if (st != CLM_OK)
     return st;
