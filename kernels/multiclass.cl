@@ -35,6 +35,10 @@
 #include "common.cl"
 #endif
 
+#ifndef CLM_CM_PREFETCH
+#define CLM_CM_PREFETCH 0 /* rows ahead; the host sets 16 for PoCL's CPUs */
+#endif
+
 /* The bodies of the confusion kernels; `has_ignore` is a compile-time
  * constant of each entry point, so the plain kernels keep their loop. */
 inline void clm_confusion_body(__global const int *restrict yt,
@@ -76,6 +80,18 @@ inline void clm_confusion_body(__global const int *restrict yt,
       continue;
     const int ta = yt[i];
     const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+#if CLM_CM_PREFETCH
+    /* One work-item walking its rows: the global cell of a row
+     * CLM_CM_PREFETCH ahead is requested now. A locked add waits for every
+     * earlier load, so without this the misses of a matrix far larger
+     * than the caches are taken one at a time. */
+    if (mode == CLM_CM_DIAG && private_hist && i + CLM_CM_PREFETCH < end) {
+      const uint a2 = (uint)yt[i + CLM_CM_PREFETCH];
+      const uint b2 = (uint)yp[i + CLM_CM_PREFETCH];
+      if (a2 < k && b2 < k && a2 != b2)
+        __builtin_prefetch(&cm[(ulong)a2 * k + b2]);
+    }
+#endif
     if (has_ignore && ta == ignore) {
       /* Skipped, but its predicted label must still be a class. */
       if (b >= k) {

@@ -105,10 +105,16 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
       sources[n_files] = k->source;
     }
   }
+  /* PoCL on CPUs compiles __builtin_prefetch to a prefetch instruction;
+   * other compilers need not know it (the OpenCL prefetch() is a no-op
+   * there). */
+  const int prefetch = strcmp(ctx->info.type, "CPU") == 0 &&
+                       strstr(ctx->info.platform, "Portable Computing") != NULL;
   snprintf(ctx->build_options, sizeof ctx->build_options,
            "-cl-std=CL1.2 -DCLM_VW=%u -DCLM_ITEMS=%u -DCLM_STRIDED=%d "
-           "-DCLM_ROWS=%d",
-           ctx->vec_width, ctx->items, ctx->strided, CLM_ROWS_PER_ITEM);
+           "-DCLM_ROWS=%d -DCLM_CM_PREFETCH=%d",
+           ctx->vec_width, ctx->items, ctx->strided, CLM_ROWS_PER_ITEM,
+           prefetch ? 16 : 0);
   cl_int rc;
   ctx->program =
       clCreateProgramWithSource(ctx->cl, (cl_uint)n_files, sources, NULL, &rc);
