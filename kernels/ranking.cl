@@ -95,7 +95,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       const uint shift, const uint bins, const int probs,                      \
       const uint per_group, __global uint *restrict hist,                      \
       __global uint *restrict scratch, __global uint *restrict status,         \
-      const int ml) {                                                          \
+      const int ml, __global uint *restrict range, const int track) {          \
     const uint lid = get_local_id(0);                                          \
     const uint ls = get_local_size(0);                                         \
     const uint grp = get_group_id(0);                                          \
@@ -103,10 +103,20 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const uint end = (uint)min((ulong)n, start + per_group);                   \
     const ulong cells = (ulong)k * bins * 2;                                   \
     const int priv = ls == 1;                                                  \
-    __global uint *restrict h = scratch + (priv ? grp * cells : 0);            \
+    /* A group's slice: per (column, prefix) the (negative, positive)      */  \
+    /* counts and, with track (32-bit keys), the least and greatest key    */  \
+    /* beside them, in one cache line.                                     */  \
+    const uint sw = track ? 4 : 2;                                             \
+    __global uint *restrict h = scratch + (priv ? grp * (cells / 2) * sw : 0); \
     if (priv)                                                                  \
-      for (ulong c = 0; c < cells; ++c)                                        \
-        h[c] = 0;                                                              \
+      for (ulong c = 0; c < cells / 2; ++c) {                                  \
+        h[c * sw] = 0;                                                         \
+        h[c * sw + 1] = 0;                                                     \
+        if (track) {                                                           \
+          h[c * sw + 2] = 0xffffffffu;                                         \
+          h[c * sw + 3] = 0u;                                                  \
+        }                                                                      \
+      }                                                                        \
     uint first_bad = CLM_NO_BAD;                                               \
     /* Binary on one work-item: the plain loop a C programmer would write. */  \
     const int plain = priv && k == 1;                                          \
@@ -114,10 +124,17 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
       for (uint i = (uint)start; i < end; ++i) {                               \
         const uint yl = y8[i];                                                 \
         const KT b = scores[i];                                                \
-        if (yl > 1 || clm_rk_bad_##SFX(b, probs))                              \
+        if (yl > 1 || clm_rk_bad_##SFX(b, probs)) {                            \
           first_bad = min(first_bad, i);                                       \
-        else                                                                   \
-          h[(uint)(clm_rk_key_##SFX(b) >> shift) * 2 + yl] += 1;               \
+          continue;                                                            \
+        }                                                                      \
+        const KT key = clm_rk_key_##SFX(b);                                    \
+        __global uint *restrict c = h + (uint)(key >> shift) * sw;             \
+        c[yl] += 1;                                                            \
+        if (track) {                                                           \
+          c[2] = min(c[2], (uint)key);                                         \
+          c[3] = max(c[3], (uint)key);                                         \
+        }                                                                      \
       }                                                                        \
     const uint span = start < end && !plain ? end - (uint)start : 0;           \
     const uint trips = (span + ls - 1) / ls; /* uniform (pocl#1390) */         \
@@ -136,18 +153,38 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           first_bad = min(first_bad, i);                                       \
           continue;                                                            \
         }                                                                      \
-        const uint bin = (uint)(clm_rk_key_##SFX(b) >> shift);                 \
-        const ulong idx = ((ulong)col * bins + bin) * 2 + yl;                  \
-        if (priv)                                                              \
-          h[idx] += 1;                                                         \
-        else                                                                   \
+        const KT key = clm_rk_key_##SFX(b);                                    \
+        const uint bin = (uint)(key >> shift);                                 \
+        const ulong at = ((ulong)col * bins + bin) * 2;                        \
+        const ulong idx = at + yl;                                             \
+        if (priv) {                                                            \
+          __global uint *restrict c = h + (at / 2) * sw;                       \
+          c[yl] += 1;                                                          \
+          if (track) {                                                         \
+            c[2] = min(c[2], (uint)key);                                       \
+            c[3] = max(c[3], (uint)key);                                       \
+          }                                                                    \
+        } else {                                                               \
           clm_rk_add64(hist + 2 * idx, 1);                                     \
+          if (track) {                                                         \
+            atomic_min(range + at, (uint)key);                                 \
+            atomic_max(range + at + 1, (uint)key);                             \
+          }                                                                    \
+        }                                                                      \
       }                                                                        \
     }                                                                          \
     if (priv)                                                                  \
-      for (ulong c = 0; c < cells; ++c)                                        \
-        if (h[c])                                                              \
-          clm_rk_add64(hist + 2 * c, h[c]);                                    \
+      for (ulong c = 0; c < cells / 2; ++c) {                                  \
+        __global const uint *restrict e = h + c * sw;                          \
+        if (e[0])                                                              \
+          clm_rk_add64(hist + 4 * c, e[0]);                                    \
+        if (e[1])                                                              \
+          clm_rk_add64(hist + 4 * c + 2, e[1]);                                \
+        if (track && (e[0] | e[1])) {                                          \
+          atomic_min(range + 2 * c, e[2]);                                     \
+          atomic_max(range + 2 * c + 1, e[3]);                                 \
+        }                                                                      \
+      }                                                                        \
     if (first_bad != CLM_NO_BAD)                                               \
       atomic_min(status, first_bad);                                           \
   }                                                                            \

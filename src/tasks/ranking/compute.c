@@ -598,7 +598,10 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
                              clm_status st, clm_error *err) {
   const size_t cells = (size_t)s->k * s->bins1 * 2;
   uint64_t *counts = NULL;
-  if (st == CLM_OK && !(counts = clm_malloc(cells * sizeof *counts)))
+  uint32_t *range = NULL;
+  if (st == CLM_OK &&
+      (!(counts = clm_malloc(cells * sizeof *counts)) ||
+       (s->track_range && !(range = clm_malloc(cells * sizeof *range)))))
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,
                   "cannot allocate the ranking histogram");
   if (st == CLM_OK) {
@@ -606,7 +609,7 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
     if (st == CLM_OK)
       st = run_pass(ctx, s, in, NULL, err);
     if (st == CLM_OK)
-      st = clm_rk_hist_end(ctx, s, counts, err);
+      st = clm_rk_hist_end(ctx, s, counts, range, err);
     clm_rk_trim(ctx, 1);
   }
   if (o->reduce && !*announced) {
@@ -623,13 +626,16 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
     }
     const clm_rk_node root = {
         k, 0, 0, ~0ull >> (64 - s->key_bits), col->pos, col->neg, 0, 0};
+    r->range = range ? range + (size_t)k * s->bins1 * 2 : NULL;
     st = clm_rk_scan_cells(r, &root, c, CLM_RK_CELLS_U64, s->bins1,
                            s->key_bits - s->bits1);
+    r->range = NULL;
     if (st == CLM_ERR_FORMAT)
       st = changed(err);
     else if (st != CLM_OK)
       st = clm_fail(err, st, -1, 0, "cannot resolve the ranking histogram");
   }
+  free(range);
   free(counts);
   return st;
 }
@@ -658,6 +664,9 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
                     .multilabel = src->multilabel != 0};
   s.key_bits = s.f64 ? 64 : 32;
   const int coll = o->reduce != NULL;
+  /* A level-1 cell holding one score needs no refine pass (heavy ties);
+   * the ranges are not reduced across participants. */
+  s.track_range = !s.f64 && !coll;
   int announced = 0, mapcopy = clm_rk_maps_copy(ctx);
   clm_status st = choose_bits1(ctx, &s, o->memory_budget, err);
   if (coll) {
@@ -694,7 +703,7 @@ static clm_status compute(clm_context *ctx, const clm_ranking_source *src,
   clm_rk_column *cols = clm_calloc(s.k, sizeof *cols);
   uint32_t *table = clm_malloc((size_t)s.k * s.bins1 * 2 * sizeof *table);
   clm_rk_nodes pending = {0}, next = {0};
-  clm_rk_resolver r = {&s, cols, &next, o->curve_points, NULL};
+  clm_rk_resolver r = {&s, cols, &next, o->curve_points, NULL, NULL};
   const struct gather_mode gm = {clm_rk_owner_mode(ctx) && !coll, coll};
   if (!cols || !table)
     st = clm_fail(err, CLM_ERR_OUT_OF_MEMORY, -1, 0,

@@ -17,8 +17,8 @@ struct clm_rk_ws {
   cl_mem scores, labels;
   size_t scores_cap, labels_cap;
   /* Pass 1. */
-  cl_mem hist, scratch, status;
-  size_t hist_cap, scratch_cap, status_cap;
+  cl_mem hist, scratch, status, range;
+  size_t hist_cap, scratch_cap, status_cap, range_cap;
   /* Refine pass: the plan and its outputs. */
   cl_mem table, tlo, thi, tshift, tbase, tcap, dense, cursor, gkeys, g16, split;
   size_t table_cap, tlo_cap, thi_cap, tshift_cap, tbase_cap, tcap_cap,
@@ -48,11 +48,11 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
 
 static void ws_release(void *p) {
   struct clm_rk_ws *ws = p;
-  cl_mem *mems[] = {&ws->own,    &ws->split,   &ws->g16,  &ws->gkeys,
-                    &ws->cursor, &ws->dense,   &ws->tcap, &ws->tbase,
-                    &ws->tshift, &ws->thi,     &ws->tlo,  &ws->table,
-                    &ws->status, &ws->scratch, &ws->hist, &ws->labels,
-                    &ws->scores};
+  cl_mem *mems[] = {&ws->own,    &ws->split,  &ws->g16,     &ws->gkeys,
+                    &ws->cursor, &ws->dense,  &ws->tcap,    &ws->tbase,
+                    &ws->tshift, &ws->thi,    &ws->tlo,     &ws->table,
+                    &ws->range,  &ws->status, &ws->scratch, &ws->hist,
+                    &ws->labels, &ws->scores};
   for (size_t i = 0; i < sizeof mems / sizeof *mems; ++i)
     clm_release_mem(mems[i]);
   clm_release_kernel(&ws->k_gather16);
@@ -90,9 +90,12 @@ int clm_rk_owner_mode(const clm_context *ctx) {
 
 uint64_t clm_rk_hist_bytes(const clm_context *ctx, const clm_rk_setup *s) {
   const uint64_t cells = (uint64_t)s->k * s->bins1 * 2;
+  const uint64_t track = s->track_range ? 2 : 1;
   uint64_t b = cells * 8;
+  if (s->track_range) /* device ranges and their host copy */
+    b += cells * 4 * 2;
   if (hist_private(ctx, s))
-    b += cells * 4 * hist_groups(ctx);
+    b += cells * 4 * track * hist_groups(ctx);
   return b;
 }
 
@@ -115,10 +118,23 @@ clm_status clm_rk_hist_begin(clm_context *ctx, const clm_rk_setup *s,
   const size_t cells = (size_t)s->k * s->bins1 * 2;
   clm_status st = clm_ensure_buffer(ctx, &ws->hist, &ws->hist_cap, cells * 8,
                                     CL_MEM_READ_WRITE, err);
+  const size_t track = s->track_range ? 2 : 1;
   if (st == CLM_OK && hist_private(ctx, s))
-    st =
-        clm_ensure_buffer(ctx, &ws->scratch, &ws->scratch_cap,
-                          cells * 4 * hist_groups(ctx), CL_MEM_READ_WRITE, err);
+    st = clm_ensure_buffer(ctx, &ws->scratch, &ws->scratch_cap,
+                           cells * 4 * track * hist_groups(ctx),
+                           CL_MEM_READ_WRITE, err);
+  /* Without tracking the kernel still takes a buffer; it stays unused. */
+  if (st == CLM_OK)
+    st = clm_ensure_buffer(ctx, &ws->range, &ws->range_cap,
+                           s->track_range ? cells * 4 : 4, CL_MEM_READ_WRITE,
+                           err);
+  if (st == CLM_OK && s->track_range) {
+    const cl_uint empty[2] = {0xffffffffu, 0u};
+    cl_int rc = clEnqueueFillBuffer(ctx->queue, ws->range, empty, sizeof empty,
+                                    0, cells * 4, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+      st = clm_fail_cl(err, rc, "clEnqueueFillBuffer(ranking ranges)");
+  }
   if (st == CLM_OK)
     st = clm_ensure_buffer(ctx, &ws->status, &ws->status_cap, sizeof(cl_uint),
                            CL_MEM_READ_WRITE, err);
@@ -320,6 +336,9 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKH_ARG_STATUS, sizeof(cl_mem), &ws->status);
       const cl_int ml = s->multilabel;
       clm_karg(&ka, CLM_RKH_ARG_MULTILABEL, sizeof ml, &ml);
+      clm_karg(&ka, CLM_RKH_ARG_RANGE, sizeof(cl_mem), &ws->range);
+      const cl_int track = s->track_range;
+      clm_karg(&ka, CLM_RKH_ARG_TRACK, sizeof track, &track);
       st = clm_kargs_status(&ka, "clm_rank_hist", err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;
@@ -342,7 +361,7 @@ clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
 }
 
 clm_status clm_rk_hist_end(clm_context *ctx, const clm_rk_setup *s,
-                           uint64_t *counts, clm_error *err) {
+                           uint64_t *counts, uint32_t *range, clm_error *err) {
   struct clm_rk_ws *ws = workspace(ctx, err);
   if (!ws)
     return err ? err->status : CLM_ERR_OUT_OF_MEMORY;
@@ -358,6 +377,9 @@ clm_status clm_rk_hist_end(clm_context *ctx, const clm_rk_setup *s,
   for (size_t i = 0; i < cells && rc == CL_SUCCESS; ++i)
     counts[i] = (uint64_t)words[2 * i + 1] << 32 | words[2 * i];
   free(words);
+  if (rc == CL_SUCCESS && range && s->track_range)
+    rc = clEnqueueReadBuffer(ctx->queue, ws->range, CL_TRUE, 0, cells * 4,
+                             range, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return clm_fail_cl(err, rc, "clEnqueueReadBuffer(ranking histogram)");
   return CLM_OK;

@@ -24,6 +24,8 @@ typedef struct clm_rk_setup {
   uint32_t bins1;    /* 2^bits1 */
   int probs;         /* reject scores outside [0, 1] */
   int multilabel;    /* labels: n x k uint8 0/1 indicator matrix */
+  int track_range;   /* pass 1 also keeps each cell's least and greatest
+                        key (32-bit keys only) */
 } clm_rk_setup;
 
 /* Bytes of one row's labels: uint8 (binary), int32 (one-vs-rest), or k
@@ -79,6 +81,9 @@ typedef struct clm_rk_resolver {
   clm_rk_nodes *out; /* NULL: streaming, keep cells open */
   uint64_t curve_points;
   clm_rk_column *into; /* non-NULL: accumulate here instead of cols */
+  /* Set for a scan of level-1 cells: each cell's (least, greatest) key; a
+   * cell whose two are equal holds one score and is resolved as one key. */
+  const uint32_t *range;
 } clm_rk_resolver;
 
 /* Layouts of (negatives, positives) cell pairs. */
@@ -149,14 +154,16 @@ typedef struct clm_rk_out {
 } clm_rk_out;
 
 /* Level-1 pass: clears the device histogram; each batch adds to it; end
- * reads it into counts (k * bins1 * 2 uint64: negatives, positives). */
+ * reads it into counts (k * bins1 * 2 uint64: negatives, positives) and,
+ * with s->track_range, range (k * bins1 * 2 uint32: each cell's least and
+ * greatest key; (0xffffffff, 0) when empty). */
 clm_status clm_rk_hist_begin(clm_context *ctx, const clm_rk_setup *s,
                              clm_error *err);
 clm_status clm_rk_hist_batch(clm_context *ctx, const clm_rk_setup *s,
                              const void *labels, const void *scores,
                              uint64_t rows, uint64_t base, clm_error *err);
 clm_status clm_rk_hist_end(clm_context *ctx, const clm_rk_setup *s,
-                           uint64_t *counts, clm_error *err);
+                           uint64_t *counts, uint32_t *range, clm_error *err);
 /* Whether refine passes run on one-work-item groups that own tasks (CPUs):
  * whole level-1 ranges are then gathered without atomics. */
 int clm_rk_owner_mode(const clm_context *ctx);

@@ -132,6 +132,10 @@ struct walk {
    * node of fewer than 2^32 samples has fewer than 2^63 pairs. */
   uint64_t u2_keys, distinct;
   double ap_keys;
+  /* The current cell holds one score, one_key (pass 1's least and
+   * greatest keys agree). */
+  int one;
+  uint64_t one_key;
 };
 
 /* One key of a node of fewer than 2^32 samples, neg + pos > 0: pairs
@@ -184,7 +188,16 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
     const int need_ap = pos && (neg || (pos >= 2 && w->fp > 0));
     const int need_curve = w->r->curve_points > 0;
     if (need_auc || need_ap || need_curve) {
-      if (w->r->out) {
+      if (w->one) {
+        /* What its refine pass would find: one key, its pairs tied; the
+         * same terms, rounded as that pass rounds them. */
+        const uint64_t tp = w->tp + pos, fp = w->fp + neg;
+        c->u2 += (unsigned __int128)pos * neg;
+        if (pos)
+          c->ap += (double)pos * ((double)tp / (double)(tp + fp));
+        c->distinct++;
+        st = curve_point(w->r, c, w->one_key, w->tp + w->fp, tp, fp);
+      } else if (w->r->out) {
         const uint64_t span = cell_bits >= 64 ? ~0ull : (1ull << cell_bits) - 1;
         const clm_rk_node child = {
             w->node->col, w->r->setup->key_bits - cell_bits,
@@ -247,6 +260,10 @@ clm_status clm_rk_scan_cells(clm_rk_resolver *r, const clm_rk_node *node,
       pos = (uint64_t)c32[4 * i + 3] << 32 | c32[4 * i + 2];
     }
     const uint64_t lo = node->lo + (cell_bits >= 64 ? 0 : (i << cell_bits));
+    /* A cell whose least and greatest keys are equal: one score. */
+    w.one = r->range && cell_bits > 0 && (neg | pos) &&
+            r->range[2 * i] == r->range[2 * i + 1];
+    w.one_key = w.one ? r->range[2 * i] : 0;
     clm_status st = cell(&w, lo, cell_bits, neg, pos);
     if (st != CLM_OK)
       return st;

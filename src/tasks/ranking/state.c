@@ -82,7 +82,7 @@ static clm_status update(clm_context *ctx, clm_ranking_state *state,
     st = clm_rk_hist_batch(ctx, &s, y, z, m, base + first, err);
   }
   if (st == CLM_OK)
-    st = clm_rk_hist_end(ctx, &s, counts, err);
+    st = clm_rk_hist_end(ctx, &s, counts, NULL, err);
   clm_rk_trim(ctx, 0);
   if (st == CLM_OK) {
     for (size_t i = 0; i < cells; ++i)
@@ -135,7 +135,7 @@ clm_status clm_ranking_finalize(const clm_ranking_state *state,
   clm_rk_column *cols = clm_calloc(s.k, sizeof *cols);
   if (!cols)
     return CLM_ERR_OUT_OF_MEMORY;
-  clm_rk_resolver r = {&s, cols, NULL, 0, NULL};
+  clm_rk_resolver r = {&s, cols, NULL, 0, NULL, NULL};
   clm_status st = CLM_OK;
   for (uint32_t k = 0; k < s.k && st == CLM_OK; ++k) {
     const uint64_t *c = state->counts + (size_t)k * s.bins1 * 2;
