@@ -189,10 +189,10 @@
 #define CLM_RKH_ARG_STATUS 11
 /* int: labels are an n x k uint8 0/1 indicator matrix (multilabel). */
 #define CLM_RKH_ARG_MULTILABEL 12
-/* 32-bit keys: per cell (column, prefix) its (least, greatest) key, uint
- * pairs the host fills with (0xffffffff, 0); `track` (int) 0 leaves it
- * untouched. A cell whose least and greatest keys are equal holds one
- * score: it needs no refinement. */
+/* 32-bit keys: per cell (column, prefix) the AND and the OR of its keys,
+ * uint pairs the host fills with (0xffffffff, 0); `track` (int) 0 leaves
+ * it untouched. Equal AND and OR: the cell holds one score. Otherwise its
+ * keys are AND + (i << s), s the lowest bit where AND and OR differ. */
 #define CLM_RKH_ARG_RANGE 13
 #define CLM_RKH_ARG_TRACK 14
 /* Arguments of clm_rank_refine_f32/_f64. */

@@ -104,7 +104,7 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
     const ulong cells = (ulong)k * bins * 2;                                   \
     const int priv = ls == 1;                                                  \
     /* A group's slice: per (column, prefix) the (negative, positive)      */  \
-    /* counts and, with track (32-bit keys), the least and greatest key    */  \
+    /* counts and, with track (32-bit keys), the AND and the OR of the keys */ \
     /* beside them, in one cache line.                                     */  \
     const uint sw = track ? 4 : 2;                                             \
     __global uint *restrict h = scratch + (priv ? grp * (cells / 2) * sw : 0); \
@@ -132,8 +132,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         __global uint *restrict c = h + (uint)(key >> shift) * sw;             \
         c[yl] += 1;                                                            \
         if (track) {                                                           \
-          c[2] = min(c[2], (uint)key);                                         \
-          c[3] = max(c[3], (uint)key);                                         \
+          c[2] &= (uint)key;                                                   \
+          c[3] |= (uint)key;                                                   \
         }                                                                      \
       }                                                                        \
     const uint span = start < end && !plain ? end - (uint)start : 0;           \
@@ -161,14 +161,14 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
           __global uint *restrict c = h + (at / 2) * sw;                       \
           c[yl] += 1;                                                          \
           if (track) {                                                         \
-            c[2] = min(c[2], (uint)key);                                       \
-            c[3] = max(c[3], (uint)key);                                       \
+            c[2] &= (uint)key;                                                 \
+            c[3] |= (uint)key;                                                 \
           }                                                                    \
         } else {                                                               \
           clm_rk_add64(hist + 2 * idx, 1);                                     \
           if (track) {                                                         \
-            atomic_min(range + at, (uint)key);                                 \
-            atomic_max(range + at + 1, (uint)key);                             \
+            atomic_and(range + at, (uint)key);                                 \
+            atomic_or(range + at + 1, (uint)key);                              \
           }                                                                    \
         }                                                                      \
       }                                                                        \
@@ -181,8 +181,8 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
         if (e[1])                                                              \
           clm_rk_add64(hist + 4 * c + 2, e[1]);                                \
         if (track && (e[0] | e[1])) {                                          \
-          atomic_min(range + 2 * c, e[2]);                                     \
-          atomic_max(range + 2 * c + 1, e[3]);                                 \
+          atomic_and(range + 2 * c, e[2]);                                     \
+          atomic_or(range + 2 * c + 1, e[3]);                                  \
         }                                                                      \
       }                                                                        \
     if (first_bad != CLM_NO_BAD)                                               \

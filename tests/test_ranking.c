@@ -268,6 +268,7 @@ enum gen {
   G_ALLNEG,   /* only negatives */
   G_ALLPOS,   /* only positives */
   G_DENSE,    /* most keys in one 16-bit key prefix, many ties */
+  G_INTS,     /* the integers -1000..999: up to 8 share a key prefix */
   G64_RANDOM, /* 53-bit uniform doubles */
   G64_CLOSE,  /* doubles 1e-12 apart, equal as float32 */
   G64_WIDE,   /* magnitudes 1e-320 .. 1e300, +-inf, +-0 */
@@ -277,9 +278,9 @@ enum gen {
 };
 
 static const char *const gen_names[G_COUNT] = {
-    "probs",      "logits",    "ties",     "equal",      "perfect", "inverted",
-    "inf",        "zeros",     "denorm",   "all_neg",    "all_pos", "dense",
-    "f64_random", "f64_close", "f64_wide", "f64_narrow", "f64_ties"};
+    "probs", "logits",     "ties",      "equal",    "perfect",    "inverted",
+    "inf",   "zeros",      "denorm",    "all_neg",  "all_pos",    "dense",
+    "ints",  "f64_random", "f64_close", "f64_wide", "f64_narrow", "f64_ties"};
 
 static int gen_is_f64(int g) {
   return g >= G64_RANDOM;
@@ -374,6 +375,14 @@ static void gen_binary(data *d, int g, uint64_t n, uint64_t seed) {
         b = 0x3fff0000u + (j & 0xff);
       memcpy(&s[i], &b, 4);
       y[i] = u < 0.2 + 0.6 * (double)j / 65536.0;
+      break;
+    }
+    case G_INTS: {
+      /* Integers from 2^8 on share a 16-bit prefix with their neighbours
+       * (2^9..2^10: four a prefix), differing in a few key bits. */
+      const int v = (int)clm_rng_below(&rng, 2000) - 1000;
+      s[i] = (float)v;
+      y[i] = u < 0.5 + 0.4 * (double)v / 1000.0;
       break;
     }
     case G64_RANDOM:
@@ -851,6 +860,8 @@ ParameterizedTestParameters(ranking, binary_vs_reference) {
   ADD(G_ALLPOS, 1, 0);
   ADD(G_ALLPOS, 1000, 0);
   ADD(G_DENSE, 250000, 0);
+  ADD(G_INTS, 100003, 0);
+  ADD(G_INTS, 6007, 1000);
   ADD(G_DENSE, 40000, 7777);
   ADD(G64_RANDOM, 1000, 0);
   ADD(G64_RANDOM, 100003, 0);
@@ -881,6 +892,25 @@ ParameterizedTest(struct bcase *c, ranking, binary_vs_reference) {
    * keys resolve them, curves included, without a refine pass. */
   if (c->gen == G_TIES || c->gen == G_EQUAL || c->gen == G_ZEROS)
     cr_assert_eq(r.passes, 1, "%s: %u passes, expected 1", what, r.passes);
+  /* Prefixes of a few integers: counted per lattice point in one refine
+   * pass, in far fewer bytes than gathering their keys (2 a sample, for
+   * the 3/4 of them in shared prefixes) over the fixed cost of pass 1
+   * (what all-equal scores of the same size take). */
+  if (c->gen == G_INTS) {
+    cr_assert_eq(r.passes, 2, "%s: %u passes, expected 2", what, r.passes);
+    data e;
+    gen_binary(&e, G_EQUAL, c->n, 1);
+    clm_ranking_result re;
+    char ewhat[160];
+    describe(ewhat, sizeof ewhat, "equal", &e, 0, c->batch, c->n + 1);
+    check_run(ewhat, &e, 0, c->batch, c->n + 1, 1e-12, &re);
+    cr_assert(r.memory_bytes < re.memory_bytes + c->n / 2,
+              "%s: %llu bytes of ranking memory, %llu with one pass", what,
+              (unsigned long long)r.memory_bytes,
+              (unsigned long long)re.memory_bytes);
+    clm_ranking_result_release(&re);
+    data_free(&e);
+  }
   clm_ranking_result_release(&r);
   /* Small curves: at most M points, all of them exact points. */
   if (!c->batch) {

@@ -187,6 +187,7 @@ struct refine_choice {
   uint64_t cost;    /* bytes on the device (and their host copies) */
   uint64_t scratch; /* host bytes to resolve it (one node at a time) */
   uint64_t units;   /* dense sub-ranges, or gather slots */
+  int lattice;      /* dense over the node's lattice points (one key each) */
 };
 
 /* Host scratch to resolve a gathered node: a count per key when the keys
@@ -232,9 +233,17 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
       count * gather_width(s, gathers_whole(s, gm, nd)) * mf;
   const uint64_t scratch =
       counts_gathered(rem, count) ? ((uint64_t)1 << rem) * 8 : count * 16;
-  struct refine_choice c;
-  if (!gm->collective && count <= 0xffffffffull && gather + scratch <= avail) {
-    c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count};
+  struct refine_choice c = {0};
+  /* Few lattice points (keys that differ in few bits: tied integers, coarse
+   * steps): a count per point costs less than gathering and sorting. */
+  const uint64_t points =
+      nd->lattice ? ((nd->khi - nd->klo) >> nd->kshift) + 1 : 0;
+  if (nd->lattice && !gm->collective && points <= 4096 &&
+      points * 2 * cw <= gather / mf && points * 2 * cw * mf <= avail) {
+    c = (struct refine_choice){nd->kshift, points * 2 * cw * mf, 0, points, 1};
+  } else if (!gm->collective && count <= 0xffffffffull &&
+             gather + scratch <= avail) {
+    c = (struct refine_choice){CLM_RK_GATHER, gather, scratch, count, 0};
   } else if (gm->collective) {
     /* Every cell is reduced across the participants: a range gets about
      * as many cells as it holds rows (global count), at least 2^8 so that
@@ -246,14 +255,14 @@ static struct refine_choice choose_refine(const clm_rk_setup *s,
       w = rem;
     while (w > 1 && DENSE_COST(w) > avail)
       --w;
-    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w};
+    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w, 0};
   } else if (rem <= 20 && DENSE_COST(rem) <= avail) {
-    c = (struct refine_choice){0, DENSE_COST(rem), 0, (uint64_t)1 << rem};
+    c = (struct refine_choice){0, DENSE_COST(rem), 0, (uint64_t)1 << rem, 0};
   } else {
     unsigned w = rem - 1 < 16 ? rem - 1 : 16;
     while (w > 1 && DENSE_COST(w) > avail)
       --w;
-    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w};
+    c = (struct refine_choice){rem - w, DENSE_COST(w), 0, (uint64_t)1 << w, 0};
   }
 #undef DENSE_COST
   return c;
@@ -334,8 +343,10 @@ static clm_status plan_pass(const clm_rk_setup *s, const clm_rk_nodes *pending,
     const clm_rk_node *nd = &p->nodes[i];
     const struct refine_choice c =
         choose_refine(s, gm, nd, wide, mapcopy, avail);
-    pl->lo[i] = nd->lo;
-    pl->hi[i] = nd->hi;
+    /* A lattice node counted otherwise is an ordinary range. */
+    p->nodes[i].lattice = c.lattice;
+    pl->lo[i] = c.lattice ? nd->klo : nd->lo;
+    pl->hi[i] = c.lattice ? nd->khi : nd->hi;
     pl->shift[i] = c.shift;
     pl->col[i] = nd->col;
     pl->count[i] = nd->pos + nd->neg;
@@ -449,9 +460,11 @@ static clm_status resolve_task(clm_rk_resolver *r, const struct pass *p,
       return clm_rk_scan_cells(r, nd, p->summed + pl->base[i], CLM_RK_CELLS_U64,
                                (uint64_t)1 << (rem - sh), sh);
     const uint32_t *at = o->dense + (pl->wide ? 2 : 1) * pl->base[i];
+    const uint64_t cells = nd->lattice ? ((nd->khi - nd->klo) >> sh) + 1
+                                       : (uint64_t)1 << (rem - sh);
     return clm_rk_scan_cells(r, nd, at,
                              pl->wide ? CLM_RK_CELLS_PAIR64 : CLM_RK_CELLS_U32,
-                             (uint64_t)1 << (rem - sh), sh);
+                             cells, sh);
   }
   if (!cursors_full(pl, o, i))
     return CLM_ERR_FORMAT;
@@ -502,8 +515,11 @@ static unsigned resolve_threads(const clm_rk_resolver *r, const struct pass *p,
                                 uint64_t budget) {
   /* Curves and split ranges add to shared lists: those passes stay on one
    * thread, as do passes whose per-thread scratch would be large. */
-  if (r->curve_points || p->plan.dense_cells || p->scratch > budget / 16)
+  if (r->curve_points || p->scratch > budget / 16)
     return 1;
+  for (uint32_t i = 0; i < p->plan.ntasks; ++i)
+    if (p->plan.shift[i] != CLM_RK_GATHER && !p->nodes[i].lattice)
+      return 1; /* a split range may add nodes */
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned t = cpus > 1 ? (unsigned)(cpus < 8 ? cpus : 8) : 1;
   return t < p->plan.ntasks ? t : p->plan.ntasks;
@@ -624,8 +640,10 @@ static clm_status first_pass(clm_context *ctx, const clm_rk_setup *s,
       col->neg += c[2 * b];
       col->pos += c[2 * b + 1];
     }
-    const clm_rk_node root = {
-        k, 0, 0, ~0ull >> (64 - s->key_bits), col->pos, col->neg, 0, 0};
+    const clm_rk_node root = {.col = k,
+                              .hi = ~0ull >> (64 - s->key_bits),
+                              .pos = col->pos,
+                              .neg = col->neg};
     r->range = range ? range + (size_t)k * s->bins1 * 2 : NULL;
     st = clm_rk_scan_cells(r, &root, c, CLM_RK_CELLS_U64, s->bins1,
                            s->key_bits - s->bits1);

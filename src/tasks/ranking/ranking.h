@@ -24,8 +24,8 @@ typedef struct clm_rk_setup {
   uint32_t bins1;    /* 2^bits1 */
   int probs;         /* reject scores outside [0, 1] */
   int multilabel;    /* labels: n x k uint8 0/1 indicator matrix */
-  int track_range;   /* pass 1 also keeps each cell's least and greatest
-                        key (32-bit keys only) */
+  int track_range;   /* pass 1 also keeps the AND and the OR of each
+                        cell's keys (32-bit keys only) */
 } clm_rk_setup;
 
 /* Bytes of one row's labels: uint8 (binary), int32 (one-vs-rest), or k
@@ -46,6 +46,12 @@ typedef struct clm_rk_node {
   uint64_t lo, hi;
   uint64_t pos, neg;
   uint64_t tp_above, fp_above;
+  /* lattice: every key of the range is klo + (i << kshift), i <= (khi -
+   * klo) >> kshift (pass 1's AND and OR of its keys): counted per lattice
+   * point, each point is one key. */
+  int lattice;
+  unsigned kshift;
+  uint64_t klo, khi;
 } clm_rk_node;
 
 /* A growable list of nodes. */
@@ -81,8 +87,9 @@ typedef struct clm_rk_resolver {
   clm_rk_nodes *out; /* NULL: streaming, keep cells open */
   uint64_t curve_points;
   clm_rk_column *into; /* non-NULL: accumulate here instead of cols */
-  /* Set for a scan of level-1 cells: each cell's (least, greatest) key; a
-   * cell whose two are equal holds one score and is resolved as one key. */
+  /* Set for a scan of level-1 cells: the AND and the OR of each cell's
+   * keys; a cell whose two are equal holds one score and is resolved as
+   * one key, another's child range gets its lattice. */
   const uint32_t *range;
 } clm_rk_resolver;
 

@@ -132,10 +132,13 @@ struct walk {
    * node of fewer than 2^32 samples has fewer than 2^63 pairs. */
   uint64_t u2_keys, distinct;
   double ap_keys;
-  /* The current cell holds one score, one_key (pass 1's least and
-   * greatest keys agree). */
+  /* The current cell holds one score, one_key (pass 1's AND and OR of
+   * its keys agree, or it is a lattice point). */
   int one;
   uint64_t one_key;
+  /* Else, with lat, its keys' AND and OR. */
+  int lat;
+  uint32_t lat_and, lat_or;
 };
 
 /* One key of a node of fewer than 2^32 samples, neg + pos > 0: pairs
@@ -199,11 +202,21 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
         st = curve_point(w->r, c, w->one_key, w->tp + w->fp, tp, fp);
       } else if (w->r->out) {
         const uint64_t span = cell_bits >= 64 ? ~0ull : (1ull << cell_bits) - 1;
-        const clm_rk_node child = {
-            w->node->col, w->r->setup->key_bits - cell_bits,
-            lo,           lo + span,
-            pos,          neg,
-            w->tp,        w->fp};
+        clm_rk_node child = {.col = w->node->col,
+                             .prefix = w->r->setup->key_bits - cell_bits,
+                             .lo = lo,
+                             .hi = lo + span,
+                             .pos = pos,
+                             .neg = neg,
+                             .tp_above = w->tp,
+                             .fp_above = w->fp};
+        if (w->lat) {
+          const uint32_t v = w->lat_and ^ w->lat_or;
+          child.lattice = 1;
+          child.kshift = (unsigned)__builtin_ctz(v);
+          child.klo = w->lat_and;
+          child.khi = w->lat_or;
+        }
         st = clm_rk_nodes_push(w->r->out, &child);
       } else {
         c->open = 1;
@@ -259,11 +272,30 @@ clm_status clm_rk_scan_cells(clm_rk_resolver *r, const clm_rk_node *node,
       neg = (uint64_t)c32[4 * i + 1] << 32 | c32[4 * i];
       pos = (uint64_t)c32[4 * i + 3] << 32 | c32[4 * i + 2];
     }
-    const uint64_t lo = node->lo + (cell_bits >= 64 ? 0 : (i << cell_bits));
-    /* A cell whose least and greatest keys are equal: one score. */
-    w.one = r->range && cell_bits > 0 && (neg | pos) &&
-            r->range[2 * i] == r->range[2 * i + 1];
-    w.one_key = w.one ? r->range[2 * i] : 0;
+    uint64_t lo = node->lo + (cell_bits >= 64 ? 0 : (i << cell_bits));
+    if (node->lattice) {
+      /* Cell i is the lattice point klo + (i << kshift): one key, summed
+       * as a gathered range's keys are. */
+      lo = node->klo + (i << cell_bits);
+      if (!(neg | pos))
+        continue;
+      if (node->pos + node->neg < (1ull << 32)) {
+        const clm_status st = one_key(&w, lo, neg, pos);
+        if (st != CLM_OK)
+          return st;
+        continue;
+      }
+      w.one = 1;
+      w.one_key = lo;
+    } else {
+      /* Level 1: equal AND and OR of the cell's keys: one score. */
+      w.one = r->range && cell_bits > 0 && (neg | pos) &&
+              r->range[2 * i] == r->range[2 * i + 1];
+      w.one_key = w.one ? r->range[2 * i] : 0;
+      w.lat = r->range && !w.one && (neg | pos);
+      w.lat_and = w.lat ? r->range[2 * i] : 0;
+      w.lat_or = w.lat ? r->range[2 * i + 1] : 0;
+    }
     clm_status st = cell(&w, lo, cell_bits, neg, pos);
     if (st != CLM_OK)
       return st;

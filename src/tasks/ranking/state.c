@@ -144,8 +144,10 @@ clm_status clm_ranking_finalize(const clm_ranking_state *state,
       col->neg += c[2 * b];
       col->pos += c[2 * b + 1];
     }
-    const clm_rk_node root = {k,        0,        0, ~0ull >> (64 - s.key_bits),
-                              col->pos, col->neg, 0, 0};
+    const clm_rk_node root = {.col = k,
+                              .hi = ~0ull >> (64 - s.key_bits),
+                              .pos = col->pos,
+                              .neg = col->neg};
     st = clm_rk_scan_cells(&r, &root, c, CLM_RK_CELLS_U64, s.bins1,
                            s.key_bits - s.bits1);
   }
