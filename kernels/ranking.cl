@@ -300,6 +300,23 @@ inline uint clm_rk_label(__global const uchar *y8, __global const int *y32,
             g16[p] = (ushort)key;                                              \
           continue;                                                            \
         }                                                                      \
+        if (tc.y == 1u && tshift[tc.x] != CLM_RK_GATHER) {                     \
+          /* The prefix's one task counts densely (a lattice, or a range   */  \
+          /* split by its next bits); this group owns it: no atomics.      */  \
+          const uint j = tc.x;                                                 \
+          if (j < own_lo || j >= own_hi || key < tlo[j] || key > thi[j])       \
+            continue;                                                          \
+          const ulong cell =                                                   \
+              tbase[j] + (ulong)((key - tlo[j]) >> tshift[j]) * 2 + y;         \
+          if (wide) {                                                          \
+            __global uint *c = dense + 2 * cell;                               \
+            if (++c[0] == 0u)                                                  \
+              ++c[1];                                                          \
+          } else {                                                             \
+            dense[cell] += 1u;                                                 \
+          }                                                                    \
+          continue;                                                            \
+        }                                                                      \
         clm_rk_refine_one_##SFX(key, y, tc, own_lo, own_hi, tlo, thi, tshift,  \
                                 tbase, tcap, dense, cursor, gkeys, g16, wide); \
       }                                                                        \
