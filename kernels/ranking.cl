@@ -17,7 +17,9 @@
  *   (NaN; with `probs` anything outside [0, 1]) and labels (binary > 1;
  *   class outside [0, k); a multilabel cell > 1) skip the row (the cell,
  *   multilabel); the first bad row goes to status[0] and the host finds
- *   the cell.
+ *   the cell. With `track` (32-bit keys) each cell also gets the AND and
+ *   the OR of its keys in `range`: one score when they are equal, else
+ *   keys on the lattice AND + i << (lowest differing bit).
  * clm_rank_refine_{f32,f64}: for the key ranges still unresolved (tasks,
  *   found through `table`: per column and level-1 prefix the first task
  *   and the task count, tasks sorted by their lowest key), either counts
@@ -31,7 +33,11 @@
  *   = (next, end), only the key stored (its low 16 bits in g16 under
  *   CLM_RK_LOW16). Few write streams per thread keep the scatter in cache.
  *   Other ranges (GPUs, ranges below a split) take slots from one atomic
- *   cursor per task and store key << 1 | label. */
+ *   cursor per task and store key << 1 | label. Dense tasks (lo, shift:
+ *   a lattice, or a range split by its next bits) count with atomics,
+ *   except in an owner group's binary row block, where the task is its
+ *   own.
+ * clm_rank_gather16_f32: see below. */
 #ifndef CLM_VW
 #include "clm_shared.h"
 #endif
