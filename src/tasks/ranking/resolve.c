@@ -240,6 +240,16 @@ static clm_status cell(struct walk *w, uint64_t lo, unsigned cell_bits,
   return st;
 }
 
+/* A walk over node's cells from its top. */
+static struct walk walk_start(clm_rk_resolver *r, const clm_rk_node *node) {
+  return (struct walk){.r = r,
+                       .node = node,
+                       .c = r->into ? r->into : &r->cols[node->col],
+                       .tp = node->tp_above,
+                       .fp = node->fp_above,
+                       .neg_left = node->neg};
+}
+
 static clm_status walk_end(struct walk *w) {
   w->c->u2 += w->u2_keys;
   w->c->ap += w->ap_keys;
@@ -252,12 +262,7 @@ static clm_status walk_end(struct walk *w) {
 clm_status clm_rk_scan_cells(clm_rk_resolver *r, const clm_rk_node *node,
                              const void *cells, int format, uint64_t count,
                              unsigned cell_bits) {
-  struct walk w = {.r = r,
-                   .node = node,
-                   .c = r->into ? r->into : &r->cols[node->col],
-                   .tp = node->tp_above,
-                   .fp = node->fp_above,
-                   .neg_left = node->neg};
+  struct walk w = walk_start(r, node);
   const uint64_t *c64 = cells;
   const uint32_t *c32 = cells;
   for (uint64_t i = count; i-- > 0;) {
@@ -338,12 +343,7 @@ clm_status clm_rk_scan_gathered(clm_rk_resolver *r, const clm_rk_node *node,
   /* Only the low rem + 1 bits differ inside the range. */
   if (count > 0)
     radix_sort(packed, tmp, count, rem + 1);
-  struct walk w = {.r = r,
-                   .node = node,
-                   .c = r->into ? r->into : &r->cols[node->col],
-                   .tp = node->tp_above,
-                   .fp = node->fp_above,
-                   .neg_left = node->neg};
+  struct walk w = walk_start(r, node);
   for (uint64_t i = count; i > 0;) {
     const uint64_t low = (packed[i - 1] >> 1) & mask;
     uint64_t pos = 0, neg = 0;
@@ -436,12 +436,7 @@ clm_status clm_rk_scan_runs16(clm_rk_resolver *r, const clm_rk_node *node,
                               const uint16_t *neg, uint64_t nn,
                               const uint16_t *pos, uint64_t np, void *scratch,
                               uint64_t scratch_bytes) {
-  struct walk w = {.r = r,
-                   .node = node,
-                   .c = r->into ? r->into : &r->cols[node->col],
-                   .tp = node->tp_above,
-                   .fp = node->fp_above,
-                   .neg_left = node->neg};
+  struct walk w = walk_start(r, node);
   if (nn != node->neg || np != node->pos)
     return CLM_ERR_FORMAT;
   clm_status st = CLM_OK;
