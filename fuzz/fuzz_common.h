@@ -7,19 +7,35 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "clmetrics.h"
 
+static char fuzz_path[256];
+
+static void fuzz_remove_file(void) {
+  if (fuzz_path[0])
+    unlink(fuzz_path);
+}
+
+/* The process's input file: created once under an unpredictable name
+ * (mkstemps, so nobody else's file or link can be in its place), rewritten
+ * for each input, removed at exit. */
 static const char *fuzz_write_file(const char *ext, const uint8_t *data,
                                    size_t size) {
-  static char path[256];
-  if (!path[0]) {
+  int fd;
+  if (!fuzz_path[0]) {
     const char *dir = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/clm_fuzz_%ld%s", dir ? dir : "/tmp",
-             (long)getpid(), ext);
+    snprintf(fuzz_path, sizeof fuzz_path, "%s/clm_fuzz_XXXXXX%s",
+             dir ? dir : "/tmp", ext);
+    fd = mkstemps(fuzz_path, (int)strlen(ext));
+    if (fd < 0)
+      abort();
+    atexit(fuzz_remove_file);
+  } else {
+    fd = open(fuzz_path, O_WRONLY | O_TRUNC | O_NOFOLLOW);
   }
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0)
     abort();
   size_t done = 0;
@@ -30,7 +46,7 @@ static const char *fuzz_write_file(const char *ext, const uint8_t *data,
     done += (size_t)k;
   }
   close(fd);
-  return path;
+  return fuzz_path;
 }
 
 /* Loads the input with `load` and runs every conversion of what it read. */
