@@ -539,9 +539,17 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       per_group = m;
     }
     const cl_uint k = s->k, shift1 = s->key_bits - s->bits1, bins1 = s->bins1;
+    /* The binary float32 gather kernel, or the general refine kernel. */
+    const char *name =
+        ws->gather16 ? "clm_rank_gather16_f32" : "clm_rank_refine";
+    const char *enqueued = ws->gather16
+                               ? "clEnqueueNDRangeKernel(clm_rank_gather16)"
+                               : "clEnqueueNDRangeKernel(clm_rank_refine)";
+    const char *finished = ws->gather16 ? "clFinish(clm_rank_gather16)"
+                                        : "clFinish(clm_rank_refine)";
+    cl_kernel kern = ws->gather16 ? ws->k_gather16 : ws->k_refine[s->f64];
+    clm_kargs ka = {kern, CL_SUCCESS, 0};
     if (st == CLM_OK && ws->gather16) {
-      cl_kernel kern = ws->k_gather16;
-      clm_kargs ka = {kern, CL_SUCCESS, 0};
       clm_karg(&ka, CLM_RKG_ARG_SCORES, sizeof(cl_mem), &c.scores);
       clm_karg(&ka, CLM_RKG_ARG_Y8, sizeof(cl_mem), &c.labels);
       clm_karg(&ka, CLM_RKG_ARG_N, sizeof m, &m);
@@ -549,18 +557,7 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKG_ARG_CURSOR, sizeof(cl_mem), &ws->cursor);
       clm_karg(&ka, CLM_RKG_ARG_G16, sizeof(cl_mem), &ws->g16);
       clm_karg(&ka, CLM_RKG_ARG_SPLIT, sizeof(cl_mem), &ws->split);
-      st = clm_kargs_status(&ka, "clm_rank_gather16_f32", err);
-      const size_t global = groups * ls;
-      cl_int rc = CL_SUCCESS;
-      if (st == CLM_OK &&
-          (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1, NULL, &global, &ls,
-                                       0, NULL, NULL)) != CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_gather16)");
-      if (st == CLM_OK && (rc = clFinish(ctx->queue)) != CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clFinish(clm_rank_gather16)");
     } else if (st == CLM_OK) {
-      cl_kernel kern = ws->k_refine[s->f64];
-      clm_kargs ka = {kern, CL_SUCCESS, 0};
       clm_karg(&ka, CLM_RKR_ARG_SCORES, sizeof(cl_mem), &c.scores);
       clm_karg(&ka, CLM_RKR_ARG_Y8, sizeof(cl_mem), &c.labels);
       clm_karg(&ka, CLM_RKR_ARG_Y32, sizeof(cl_mem), &c.labels);
@@ -584,15 +581,17 @@ clm_status clm_rk_refine_batch(clm_context *ctx, const clm_rk_setup *s,
       clm_karg(&ka, CLM_RKR_ARG_WIDE, sizeof wide, &wide);
       const cl_int ml = s->multilabel;
       clm_karg(&ka, CLM_RKR_ARG_MULTILABEL, sizeof ml, &ml);
-      st = clm_kargs_status(&ka, "clm_rank_refine", err);
+    }
+    if (st == CLM_OK) {
+      st = clm_kargs_status(&ka, name, err);
       const size_t global = groups * ls;
       cl_int rc = CL_SUCCESS;
       if (st == CLM_OK &&
           (rc = clEnqueueNDRangeKernel(ctx->queue, kern, 1, NULL, &global, &ls,
                                        0, NULL, NULL)) != CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clEnqueueNDRangeKernel(clm_rank_refine)");
+        st = clm_fail_cl(err, rc, enqueued);
       if (st == CLM_OK && (rc = clFinish(ctx->queue)) != CL_SUCCESS)
-        st = clm_fail_cl(err, rc, "clFinish(clm_rank_refine)");
+        st = clm_fail_cl(err, rc, finished);
     }
     if (st != CLM_OK)
       clFinish(ctx->queue);
