@@ -91,6 +91,13 @@
 #define CLM_CMP_ARG_SCRATCH 8
 /* clm_confusion_private_ignore: the same, then the ignored label. */
 #define CLM_CMP_ARG_IGNORE 9
+/* Arguments of clm_confusion_private_sum. */
+#define CLM_CMS_ARG_SCRATCH 0
+#define CLM_CMS_ARG_CELLS 1
+#define CLM_CMS_ARG_SLICES 2
+#define CLM_CMS_ARG_NARROW 3
+#define CLM_CMS_ARG_SPAN 4
+#define CLM_CMS_ARG_CM 5
 /* clm_confusion_private_w: the private arguments, then the sample weights
  * (float) and the per-group float64 slices; _w_ignore then the ignored
  * label. */

@@ -202,6 +202,40 @@ int clm_cm_weighted_fits(const struct cm_run *run) {
          bytes <= (double)((uint64_t)64 << 20);
 }
 
+/* Adds the slices of a private count's `groups` groups into the device
+ * matrix (clm_confusion_private_sum), a span of cells per work-item; the
+ * in-order queue runs it after the count and before the next one. */
+static clm_status cm_private_sum(struct cm_run *run, size_t groups,
+                                 clm_error *err) {
+  clm_context *ctx = run->ctx;
+  struct mc_ws *ws = run->ws;
+  const cl_ulong cells = (cl_ulong)run->k * run->k;
+  const uint64_t min_span = 4096; /* cells: amortizes a work-item's start */
+  uint64_t items = private_groups(ctx);
+  if (items > (cells + min_span - 1) / min_span)
+    items = (cells + min_span - 1) / min_span;
+  const cl_ulong span = (cells + items - 1) / items;
+  const cl_uint slices = (cl_uint)(groups * run->replicas);
+  const cl_int narrow = run->k >= CLM_CM_NARROW_MIN_K;
+  clm_kargs ka = {ws->k_confusion_private_sum, CL_SUCCESS, 0};
+  clm_karg(&ka, CLM_CMS_ARG_SCRATCH, sizeof(cl_mem), &ws->cm_scratch);
+  clm_karg(&ka, CLM_CMS_ARG_CELLS, sizeof cells, &cells);
+  clm_karg(&ka, CLM_CMS_ARG_SLICES, sizeof slices, &slices);
+  clm_karg(&ka, CLM_CMS_ARG_NARROW, sizeof narrow, &narrow);
+  clm_karg(&ka, CLM_CMS_ARG_SPAN, sizeof span, &span);
+  clm_karg(&ka, CLM_CMS_ARG_CM, sizeof(cl_mem), &ws->cm);
+  clm_status st = clm_kargs_status(&ka, "clm_confusion_private_sum", err);
+  if (st != CLM_OK)
+    return st;
+  const size_t global = (size_t)((cells + span - 1) / span), one = 1;
+  cl_int rc = clEnqueueNDRangeKernel(ctx->queue, ka.kernel, 1, NULL, &global,
+                                     &one, 0, NULL, NULL);
+  return rc == CL_SUCCESS ? CLM_OK
+                          : clm_fail_cl(err, rc,
+                                        "clEnqueueNDRangeKernel("
+                                        "clm_confusion_private_sum)");
+}
+
 clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
                           cl_mem status, uint32_t n, cl_event wait,
                           clm_error *err) {
@@ -298,7 +332,7 @@ clm_status clm_cm_enqueue(struct cm_run *run, cl_mem yt, cl_mem yp,
     snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", name);
     return clm_fail_cl(err, rc, what);
   }
-  return CLM_OK;
+  return private_ ? cm_private_sum(run, groups, err) : CLM_OK;
 }
 
 clm_status clm_cm_finish(struct cm_run *run, clm_multiclass_state *state,

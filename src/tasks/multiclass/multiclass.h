@@ -20,6 +20,7 @@ struct mc_ws {
   cl_kernel k_confusion, k_confusion_private, k_argmax_ce, k_argmax_ce_rows;
   cl_kernel k_argmax_ce_opt, k_argmax_ce_rows_opt; /* with loss options */
   cl_kernel k_confusion_ignore, k_confusion_private_ignore;
+  cl_kernel k_confusion_private_sum; /* adds the private slices */
   /* Weighted private counts; NULL on devices without float64. */
   cl_kernel k_confusion_private_w, k_confusion_private_w_ignore;
   cl_kernel k_grad; /* clm_mc_grad (gradient.c) */

@@ -36,6 +36,9 @@ static clm_status ws_init(clm_context *ctx, void *p, clm_error *err) {
   if (st == CLM_OK)
     st = clm_kernel_create(ctx, "clm_confusion_private_ignore",
                            &ws->k_confusion_private_ignore, err);
+  if (st == CLM_OK)
+    st = clm_kernel_create(ctx, "clm_confusion_private_sum",
+                           &ws->k_confusion_private_sum, err);
   if (st == CLM_OK) {
     /* Only where the device has float64; without them the weighted cells
      * are summed on the host. */
@@ -79,6 +82,7 @@ static void ws_release(void *p) {
   clm_release_kernel(&ws->k_grad);
   clm_release_kernel(&ws->k_confusion_private_w_ignore);
   clm_release_kernel(&ws->k_confusion_private_w);
+  clm_release_kernel(&ws->k_confusion_private_sum);
   clm_release_kernel(&ws->k_confusion_private_ignore);
   clm_release_kernel(&ws->k_confusion_ignore);
   clm_release_kernel(&ws->k_argmax_ce_rows_opt);
