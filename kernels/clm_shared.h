@@ -95,7 +95,7 @@
 #define CLM_CMS_ARG_SCRATCH 0
 #define CLM_CMS_ARG_CELLS 1
 #define CLM_CMS_ARG_SLICES 2
-#define CLM_CMS_ARG_NARROW 3
+#define CLM_CMS_ARG_WIDTH 3
 #define CLM_CMS_ARG_SPAN 4
 #define CLM_CMS_ARG_CM 5
 /* clm_confusion_private_w: the private arguments, then the sample weights
@@ -104,10 +104,17 @@
 #define CLM_CMPW_ARG_WEIGHTS 9
 #define CLM_CMPW_ARG_WSLICES 10
 #define CLM_CMPW_ARG_IGNORE 11
-/* From this K on, the private slices hold 16-bit counters (half the cache
- * footprint; K = 1000 fits a 2 MB L2); below it 32-bit ones, whose
- * read-modify-write is shorter when few cells take every increment. */
+/* From CLM_CM_NARROW_MIN_K on, the private slices hold 16-bit counters
+ * (half the cache footprint), from CLM_CM_BYTE_MIN_K on 8-bit ones (K = 1000:
+ * 1 MB, well inside a 2 MB L2 beside the streamed inputs); below, 32-bit
+ * ones, whose read-modify-write is shorter when few cells take every
+ * increment. A narrow counter that wraps adds 2^8 or 2^16 to the result. */
 #define CLM_CM_NARROW_MIN_K 64
+#ifndef CLM_CM_BYTE_MIN_K
+#define CLM_CM_BYTE_MIN_K 512
+#endif
+#define CLM_CM_WIDTH(k)                                                        \
+  ((k) >= CLM_CM_BYTE_MIN_K ? 1u : (k) >= CLM_CM_NARROW_MIN_K ? 2u : 4u)
 
 /* ---- clm_argmax_ce, clm_argmax_ce_rows ----------------------------------
  * Status word: bad scores (count, first flat index row * K + column) and

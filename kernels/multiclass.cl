@@ -165,32 +165,42 @@ clm_confusion_ignore(__global const int *restrict yt,
                      1, ignore);
 }
 
-/* The private slices (see clm_confusion_private): 16-bit counters from
- * K = CLM_CM_NARROW_MIN_K on, else 32-bit; `replicas` interleaved copies (a
- * power of two), so that runs of one cell do not wait on each other's
- * increments. */
-inline void clm_private_zero(__global uint *restrict h32,
-                             __global ushort *restrict h16, const int narrow,
-                             const ulong slots) {
+/* The private slices (see clm_confusion_private): `width`-byte counters,
+ * CLM_CM_WIDTH(K); `replicas` interleaved copies (a power of two), so that
+ * runs of one cell do not wait on each other's increments. Slots count
+ * from the start of the scratch buffer. */
+inline void clm_private_zero(__global uint *restrict scratch, const uint width,
+                             const ulong base, const ulong slots) {
+  __global ushort *restrict h16 = (__global ushort *)scratch + base;
+  __global uchar *restrict h8 = (__global uchar *)scratch + base;
+  __global uint *restrict h32 = scratch + base;
   for (ulong c = 0; c < slots; ++c) {
-    if (narrow)
+    if (width == 1)
+      h8[c] = 0;
+    else if (width == 2)
       h16[c] = 0;
     else
       h32[c] = 0;
   }
 }
 
-inline void clm_private_count(__global uint *restrict h32,
-                              __global ushort *restrict h16, const int narrow,
-                              const ulong slot, const ulong cell,
-                              __global uint *restrict cm) {
-  if (narrow) {
+inline void clm_private_count(__global uint *restrict scratch,
+                              const uint width, const ulong slot,
+                              const ulong cell, __global uint *restrict cm) {
+  if (width == 1) {
+    __global uchar *restrict h8 = (__global uchar *)scratch;
+    const uchar v = (uchar)(h8[slot] + 1);
+    h8[slot] = v;
+    if (v == 0) /* wrapped: its 256 counts move to the result */
+      atomic_add(&cm[cell], 256u);
+  } else if (width == 2) {
+    __global ushort *restrict h16 = (__global ushort *)scratch;
     const ushort v = (ushort)(h16[slot] + 1);
     h16[slot] = v;
     if (v == 0) /* wrapped: its 65536 counts move to the result */
       atomic_add(&cm[cell], 65536u);
   } else {
-    h32[slot] += 1;
+    scratch[slot] += 1;
   }
 }
 
@@ -201,15 +211,18 @@ inline void clm_private_count(__global uint *restrict h32,
  * whole count at K = 1000 on PoCL. */
 __kernel void clm_confusion_private_sum(__global const uint *restrict scratch,
                                         const ulong cells, const uint slices,
-                                        const int narrow, const ulong span,
+                                        const uint width, const ulong span,
                                         __global uint *restrict cm) {
   __global const ushort *restrict h16 = (__global const ushort *)scratch;
+  __global const uchar *restrict h8 = (__global const uchar *)scratch;
   const ulong lo = get_global_id(0) * span;
   const ulong hi = min(lo + span, cells);
   for (ulong c = lo; c < hi; ++c) {
     uint v = 0;
     for (uint s = 0; s < slices; ++s)
-      v += narrow ? h16[s * cells + c] : scratch[s * cells + c];
+      v += width == 1   ? h8[s * cells + c]
+           : width == 2 ? h16[s * cells + c]
+                        : scratch[s * cells + c];
     cm[c] += v;
   }
 }
@@ -231,11 +244,9 @@ inline void clm_confusion_private_body(
     __global uint *restrict scratch, const int has_ignore, const int ignore) {
   const uint grp = get_group_id(0);
   const ulong cells = (ulong)k * k;
-  const int narrow = k >= CLM_CM_NARROW_MIN_K;
-  __global uint *restrict h32 = scratch + grp * cells * replicas;
-  __global ushort *restrict h16 =
-      (__global ushort *)scratch + grp * cells * replicas;
-  clm_private_zero(h32, h16, narrow, cells * replicas);
+  const uint width = CLM_CM_WIDTH(k);
+  const ulong base = grp * cells * replicas;
+  clm_private_zero(scratch, width, base, cells * replicas);
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
@@ -257,8 +268,8 @@ inline void clm_confusion_private_body(
       continue;
     }
     const ulong cell = (ulong)a * k + b;
-    clm_private_count(h32, h16, narrow, (i & (replicas - 1)) * cells + cell,
-                      cell, cm);
+    clm_private_count(scratch, width,
+                      base + (i & (replicas - 1)) * cells + cell, cell, cm);
   }
   clm_cm_status_add(status, bad, first_bad, ignored);
 }
@@ -304,12 +315,10 @@ inline void clm_confusion_private_w_body(
     __global double *restrict wsl, const int has_ignore, const int ignore) {
   const uint grp = get_group_id(0);
   const ulong cells = (ulong)k * k;
-  const int narrow = k >= CLM_CM_NARROW_MIN_K;
-  __global uint *restrict h32 = scratch + grp * cells * replicas;
-  __global ushort *restrict h16 =
-      (__global ushort *)scratch + grp * cells * replicas;
+  const uint width = CLM_CM_WIDTH(k);
+  const ulong base = grp * cells * replicas;
   __global double *restrict hw = wsl + grp * (cells * replicas + 1);
-  clm_private_zero(h32, h16, narrow, cells * replicas);
+  clm_private_zero(scratch, width, base, cells * replicas);
   for (ulong c = 0; c < cells * replicas; ++c)
     hw[c] = 0.0;
   const uint start = grp * per_group;
@@ -350,7 +359,7 @@ inline void clm_confusion_private_w_body(
       }
       const ulong cell = (ulong)a * k + b;
       const ulong slot = (i & (replicas - 1)) * cells + cell;
-      clm_private_count(h32, h16, narrow, slot, cell, cm);
+      clm_private_count(scratch, width, base + slot, cell, cm);
       hw[slot] += w;
     }
   }

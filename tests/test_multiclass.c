@@ -177,11 +177,13 @@ ParameterizedTest(struct cm_case *c, multiclass, confusion_vs_reference) {
   teardown();
 }
 
-/* The private strategy's 16-bit counters (K >= CLM_CM_NARROW_MIN_K) wrap
- * many times per group here: one cell takes ~90% of 1.5 M samples. The
- * 32-bit side of the threshold runs the same data. */
+/* The private strategy's 16-bit counters (K >= CLM_CM_NARROW_MIN_K) and
+ * 8-bit ones (K >= CLM_CM_BYTE_MIN_K) wrap many times per group here: one
+ * cell takes ~90% of 1.5 M samples, another ~3%. Each side of both
+ * thresholds runs the same data. */
 ParameterizedTestParameters(multiclass, private_counters_wrap_exactly) {
-  static uint32_t ks[] = {CLM_CM_NARROW_MIN_K - 1, CLM_CM_NARROW_MIN_K, 1000};
+  static uint32_t ks[] = {CLM_CM_NARROW_MIN_K - 1, CLM_CM_NARROW_MIN_K,
+                          CLM_CM_BYTE_MIN_K - 1, CLM_CM_BYTE_MIN_K, 1000};
   return cr_make_param_array(uint32_t, ks, sizeof ks / sizeof ks[0]);
 }
 

@@ -13,11 +13,11 @@ static uint64_t local_budget(const clm_context *ctx) {
 }
 
 /* CPU devices: this many groups each count into a private K x K slice of
- * global scratch (16-bit counters from CLM_CM_NARROW_MIN_K on), within a
+ * global scratch (CLM_CM_WIDTH-byte counters), within a
  * budget. */
 #define PRIVATE_BUDGET ((uint64_t)256 << 20)
 static uint64_t private_counter_bytes(uint32_t k) {
-  return k >= CLM_CM_NARROW_MIN_K ? sizeof(cl_ushort) : sizeof(cl_uint);
+  return CLM_CM_WIDTH(k);
 }
 static uint64_t private_groups(const clm_context *ctx) {
   return 4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
@@ -216,12 +216,12 @@ static clm_status cm_private_sum(struct cm_run *run, size_t groups,
     items = (cells + min_span - 1) / min_span;
   const cl_ulong span = (cells + items - 1) / items;
   const cl_uint slices = (cl_uint)(groups * run->replicas);
-  const cl_int narrow = run->k >= CLM_CM_NARROW_MIN_K;
+  const cl_uint width = CLM_CM_WIDTH(run->k);
   clm_kargs ka = {ws->k_confusion_private_sum, CL_SUCCESS, 0};
   clm_karg(&ka, CLM_CMS_ARG_SCRATCH, sizeof(cl_mem), &ws->cm_scratch);
   clm_karg(&ka, CLM_CMS_ARG_CELLS, sizeof cells, &cells);
   clm_karg(&ka, CLM_CMS_ARG_SLICES, sizeof slices, &slices);
-  clm_karg(&ka, CLM_CMS_ARG_NARROW, sizeof narrow, &narrow);
+  clm_karg(&ka, CLM_CMS_ARG_WIDTH, sizeof width, &width);
   clm_karg(&ka, CLM_CMS_ARG_SPAN, sizeof span, &span);
   clm_karg(&ka, CLM_CMS_ARG_CM, sizeof(cl_mem), &ws->cm);
   clm_status st = clm_kargs_status(&ka, "clm_confusion_private_sum", err);
