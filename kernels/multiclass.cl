@@ -184,9 +184,9 @@ inline void clm_private_zero(__global uint *restrict scratch, const uint width,
   }
 }
 
-inline void clm_private_count(__global uint *restrict scratch,
-                              const uint width, const ulong slot,
-                              const ulong cell, __global uint *restrict cm) {
+inline void clm_private_count(__global uint *restrict scratch, const uint width,
+                              const ulong slot, const ulong cell,
+                              __global uint *restrict cm) {
   if (width == 1) {
     __global uchar *restrict h8 = (__global uchar *)scratch;
     const uchar v = (uchar)(h8[slot] + 1);
