@@ -39,6 +39,12 @@
 #ifndef CLM_CM_PREFETCH
 #define CLM_CM_PREFETCH 0 /* rows ahead; the host sets 16 for PoCL's CPUs */
 #endif
+#ifndef CLM_CM_PRIVATE_PREFETCH
+#define CLM_CM_PRIVATE_PREFETCH 0 /* the same for private slices: 32 */
+#endif
+#ifndef CLM_CM_NEAR_BYTES
+#define CLM_CM_NEAR_BYTES (2u << 20) /* a slice up to this stays in cache */
+#endif
 
 /* The bodies of the confusion kernels; `has_ignore` is a compile-time
  * constant of each entry point, so the plain kernels keep their loop. */
@@ -250,9 +256,24 @@ inline void clm_confusion_private_body(
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
+#if CLM_CM_PRIVATE_PREFETCH
+  /* A slice larger than the cache: the cell of the row
+   * CLM_CM_PRIVATE_PREFETCH ahead is requested now, so that more of the
+   * misses overlap than the out-of-order window alone allows. */
+  const int far = cells * replicas * width > CLM_CM_NEAR_BYTES;
+#endif
   for (uint i = start; i < end; ++i) {
     const int ta = yt[i];
     const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+#if CLM_CM_PRIVATE_PREFETCH
+    if (far && i + CLM_CM_PRIVATE_PREFETCH < end) {
+      const uint a2 = (uint)yt[i + CLM_CM_PRIVATE_PREFETCH];
+      const uint b2 = (uint)yp[i + CLM_CM_PRIVATE_PREFETCH];
+      if (a2 < k && b2 < k)
+        __builtin_prefetch(
+            (__global uchar *)scratch + (base + (ulong)a2 * k + b2) * width, 1);
+    }
+#endif
     if (has_ignore && ta == ignore) {
       if (b >= k) {
         ++bad;

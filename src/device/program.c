@@ -112,9 +112,9 @@ clm_status clm_program_build(clm_context *ctx, const char *kernel_dir,
                        strstr(ctx->info.platform, "Portable Computing") != NULL;
   snprintf(ctx->build_options, sizeof ctx->build_options,
            "-cl-std=CL1.2 -DCLM_VW=%u -DCLM_ITEMS=%u -DCLM_STRIDED=%d "
-           "-DCLM_ROWS=%d -DCLM_CM_PREFETCH=%d",
+           "-DCLM_ROWS=%d -DCLM_CM_PREFETCH=%d -DCLM_CM_PRIVATE_PREFETCH=%d",
            ctx->vec_width, ctx->items, ctx->strided, CLM_ROWS_PER_ITEM,
-           prefetch ? 16 : 0);
+           prefetch ? 16 : 0, prefetch ? 32 : 0);
   cl_int rc;
   ctx->program =
       clCreateProgramWithSource(ctx->cl, (cl_uint)n_files, sources, NULL, &rc);

@@ -19,8 +19,12 @@ static uint64_t local_budget(const clm_context *ctx) {
 static uint64_t private_counter_bytes(uint32_t k) {
   return CLM_CM_WIDTH(k);
 }
-static uint64_t private_groups(const clm_context *ctx) {
-  return 4 * (uint64_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
+/* Four groups per compute unit (balance when a core is busy elsewhere),
+ * or one where four slices would not fit the budget. */
+static uint64_t private_groups(const clm_context *ctx, uint32_t k) {
+  const uint64_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+  const uint64_t slice = (uint64_t)k * k * private_counter_bytes(k);
+  return 4 * cu * slice <= PRIVATE_BUDGET ? 4 * cu : cu;
 }
 
 static clm_status cm_zero(clm_context *ctx, struct mc_ws *ws, uint64_t cells,
@@ -45,8 +49,8 @@ static clm_status cm_check_memory(const clm_context *ctx, uint32_t k, int mode,
   const double cells = (double)k * (double)k;
   const double counters = cells * sizeof(cl_uint);
   const double slices = mode == CLM_CM_PRIVATE
-                            ? (double)private_groups(ctx) * cells * replicas *
-                                  private_counter_bytes(k)
+                            ? (double)private_groups(ctx, k) * cells *
+                                  replicas * private_counter_bytes(k)
                             : 0.0;
   const double device = counters + slices;
   const double state = cells * sizeof(uint64_t);
@@ -83,7 +87,7 @@ clm_status clm_cm_begin(clm_context *ctx, struct mc_ws *ws, struct cm_run *run,
     /* CPUs (one work-item per group): private slices without atomics, as
      * an OpenMP loop would; GPUs: local memory while the matrix fits. */
     if (ctx->cm_local_size == 1 &&
-        private_groups(ctx) * cells * private_counter_bytes(k) <=
+        private_groups(ctx, k) * cells * private_counter_bytes(k) <=
             PRIVATE_BUDGET)
       mode = CLM_CM_PRIVATE;
     else if (cells * sizeof(cl_uint) <= budget)
@@ -171,7 +175,7 @@ static size_t cm_groups(const struct cm_run *run, uint32_t n, size_t ls,
   const clm_context *ctx = run->ctx;
   const uint64_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
   const uint64_t spread =
-      run->mode == CLM_CM_PRIVATE ? private_groups(ctx) : 8 * cu;
+      run->mode == CLM_CM_PRIVATE ? private_groups(ctx, run->k) : 8 * cu;
   uint64_t pg = ((uint64_t)n + spread - 1) / spread;
   if (run->mode != CLM_CM_PRIVATE) {
     const uint64_t floor_ = ls * 256 > 4 * slots ? ls * 256 : 4 * slots;
@@ -196,7 +200,7 @@ size_t clm_cm_wslice_bytes(const struct cm_run *run, uint32_t n) {
 
 int clm_cm_weighted_fits(const struct cm_run *run) {
   const uint64_t cells = (uint64_t)run->k * run->k;
-  const double bytes = (double)private_groups(run->ctx) *
+  const double bytes = (double)private_groups(run->ctx, run->k) *
                        (double)(cells * run->replicas + 1) * sizeof(double);
   return run->mode == CLM_CM_PRIVATE && run->ws->k_confusion_private_w &&
          bytes <= (double)((uint64_t)64 << 20);
@@ -211,7 +215,7 @@ static clm_status cm_private_sum(struct cm_run *run, size_t groups,
   struct mc_ws *ws = run->ws;
   const cl_ulong cells = (cl_ulong)run->k * run->k;
   const uint64_t min_span = 4096; /* cells: amortizes a work-item's start */
-  uint64_t items = private_groups(ctx);
+  uint64_t items = private_groups(ctx, run->k);
   if (items > (cells + min_span - 1) / min_span)
     items = (cells + min_span - 1) / min_span;
   const cl_ulong span = (cells + items - 1) / items;
