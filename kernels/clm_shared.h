@@ -109,7 +109,9 @@
  * 1 MB, well inside a 2 MB L2 beside the streamed inputs); below, 32-bit
  * ones, whose read-modify-write is shorter when few cells take every
  * increment. A narrow counter that wraps adds 2^8 or 2^16 to the result. */
+#ifndef CLM_CM_NARROW_MIN_K
 #define CLM_CM_NARROW_MIN_K 64
+#endif
 #ifndef CLM_CM_BYTE_MIN_K
 #define CLM_CM_BYTE_MIN_K 512
 #endif

@@ -190,23 +190,23 @@ inline void clm_private_zero(__global uint *restrict scratch, const uint width,
   }
 }
 
-inline void clm_private_count(__global uint *restrict scratch, const uint width,
+inline void clm_private_count(__global uchar *restrict h8,
+                              __global ushort *restrict h16,
+                              __global uint *restrict h32, const uint width,
                               const ulong slot, const ulong cell,
                               __global uint *restrict cm) {
   if (width == 1) {
-    __global uchar *restrict h8 = (__global uchar *)scratch;
     const uchar v = (uchar)(h8[slot] + 1);
     h8[slot] = v;
     if (v == 0) /* wrapped: its 256 counts move to the result */
       atomic_add(&cm[cell], 256u);
   } else if (width == 2) {
-    __global ushort *restrict h16 = (__global ushort *)scratch;
     const ushort v = (ushort)(h16[slot] + 1);
     h16[slot] = v;
     if (v == 0) /* wrapped: its 65536 counts move to the result */
       atomic_add(&cm[cell], 65536u);
   } else {
-    scratch[slot] += 1;
+    h32[slot] += 1;
   }
 }
 
@@ -243,6 +243,49 @@ inline void clm_cm_status_add(__global uint *restrict status, const uint bad,
     atomic_add(&status[CLM_CM_IGNORED], ignored);
 }
 
+/* The rows of a private count; `width` and `far` are constants at each call
+ * (clm_confusion_private_body), so every loop is specialised. */
+inline void clm_confusion_private_rows(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint start, const uint end, const uint k, const ulong cells,
+    const uint replicas, const ulong base, const uint width, const int far,
+    __global uint *restrict cm, __global uint *restrict scratch,
+    const int has_ignore, const int ignore, uint *restrict bad,
+    uint *restrict first_bad, uint *restrict ignored) {
+  __global uchar *restrict h8 = (__global uchar *)scratch + base;
+  __global ushort *restrict h16 = (__global ushort *)scratch + base;
+  __global uint *restrict h32 = scratch + base;
+  for (uint i = start; i < end; ++i) {
+    const int ta = yt[i];
+    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+#if CLM_CM_PRIVATE_PREFETCH
+    if (far && i + CLM_CM_PRIVATE_PREFETCH < end) {
+      const uint a2 = (uint)yt[i + CLM_CM_PRIVATE_PREFETCH];
+      const uint b2 = (uint)yp[i + CLM_CM_PRIVATE_PREFETCH];
+      if (a2 < k && b2 < k)
+        __builtin_prefetch(h8 + ((ulong)a2 * k + b2) * width, 1);
+    }
+#endif
+    if (has_ignore && ta == ignore) {
+      if (b >= k) {
+        ++*bad;
+        *first_bad = min(*first_bad, i);
+      } else {
+        ++*ignored;
+      }
+      continue;
+    }
+    if (a >= k || b >= k) {
+      ++*bad;
+      *first_bad = min(*first_bad, i);
+      continue;
+    }
+    const ulong cell = (ulong)a * k + b;
+    clm_private_count(h8, h16, h32, width, (i & (replicas - 1)) * cells + cell,
+                      cell, cm);
+  }
+}
+
 inline void clm_confusion_private_body(
     __global const int *restrict yt, __global const int *restrict yp,
     const uint n, const uint k, const uint per_group, const uint replicas,
@@ -256,42 +299,27 @@ inline void clm_confusion_private_body(
   const uint start = grp * per_group;
   const uint end = min(start + per_group, n);
   uint bad = 0, first_bad = CLM_NO_BAD, ignored = 0;
-#if CLM_CM_PRIVATE_PREFETCH
-  /* A slice larger than the cache: the cell of the row
-   * CLM_CM_PRIVATE_PREFETCH ahead is requested now, so that more of the
-   * misses overlap than the out-of-order window alone allows. */
-  const int far = cells * replicas * width > CLM_CM_NEAR_BYTES;
-#endif
-  for (uint i = start; i < end; ++i) {
-    const int ta = yt[i];
-    const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
-#if CLM_CM_PRIVATE_PREFETCH
-    if (far && i + CLM_CM_PRIVATE_PREFETCH < end) {
-      const uint a2 = (uint)yt[i + CLM_CM_PRIVATE_PREFETCH];
-      const uint b2 = (uint)yp[i + CLM_CM_PRIVATE_PREFETCH];
-      if (a2 < k && b2 < k)
-        __builtin_prefetch(
-            (__global uchar *)scratch + (base + (ulong)a2 * k + b2) * width, 1);
-    }
-#endif
-    if (has_ignore && ta == ignore) {
-      if (b >= k) {
-        ++bad;
-        first_bad = min(first_bad, i);
-      } else {
-        ++ignored;
-      }
-      continue;
-    }
-    if (a >= k || b >= k) {
-      ++bad;
-      first_bad = min(first_bad, i);
-      continue;
-    }
-    const ulong cell = (ulong)a * k + b;
-    clm_private_count(scratch, width,
-                      base + (i & (replicas - 1)) * cells + cell, cell, cm);
-  }
+  /* A slice larger than the cache (8-bit counters only, by K): the cell of
+   * the row CLM_CM_PRIVATE_PREFETCH ahead is requested now, so that more of
+   * the misses overlap than the out-of-order window alone allows. */
+  const int far = CLM_CM_PRIVATE_PREFETCH > 0 &&
+                  cells * replicas * width > CLM_CM_NEAR_BYTES;
+  if (width == 1 && far)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 1,
+                               1, cm, scratch, has_ignore, ignore, &bad,
+                               &first_bad, &ignored);
+  else if (width == 1)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 1,
+                               0, cm, scratch, has_ignore, ignore, &bad,
+                               &first_bad, &ignored);
+  else if (width == 2)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 2,
+                               0, cm, scratch, has_ignore, ignore, &bad,
+                               &first_bad, &ignored);
+  else
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 4,
+                               0, cm, scratch, has_ignore, ignore, &bad,
+                               &first_bad, &ignored);
   clm_cm_status_add(status, bad, first_bad, ignored);
 }
 
@@ -338,6 +366,9 @@ inline void clm_confusion_private_w_body(
   const ulong cells = (ulong)k * k;
   const uint width = CLM_CM_WIDTH(k);
   const ulong base = grp * cells * replicas;
+  __global uchar *restrict h8 = (__global uchar *)scratch + base;
+  __global ushort *restrict h16 = (__global ushort *)scratch + base;
+  __global uint *restrict h32 = scratch + base;
   __global double *restrict hw = wsl + grp * (cells * replicas + 1);
   clm_private_zero(scratch, width, base, cells * replicas);
   for (ulong c = 0; c < cells * replicas; ++c)
@@ -380,7 +411,7 @@ inline void clm_confusion_private_w_body(
       }
       const ulong cell = (ulong)a * k + b;
       const ulong slot = (i & (replicas - 1)) * cells + cell;
-      clm_private_count(scratch, width, base + slot, cell, cm);
+      clm_private_count(h8, h16, h32, width, slot, cell, cm);
       hw[slot] += w;
     }
   }
