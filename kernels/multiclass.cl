@@ -286,6 +286,47 @@ inline void clm_confusion_private_rows(
   }
 }
 
+/* K <= 3 (at most 9 cells): the counts of a block of rows build up in two
+ * 64-bit registers, 7 bits a cell, and are added to the slice every 254
+ * rows: no read-modify-write of memory per row, where so few cells would
+ * chain every increment to the one before it. */
+inline void clm_confusion_private_packed(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint start, const uint end, const uint k, const ulong cells,
+    __global uint *restrict h32, const int has_ignore, const int ignore,
+    uint *restrict bad, uint *restrict first_bad, uint *restrict ignored) {
+  uint i = start;
+  while (i < end) {
+    const uint stop = min(end, i + 254u);
+    ulong acc0 = 0, acc1 = 0;
+    for (; i < stop; ++i) {
+      const int ta = yt[i];
+      const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
+      if (has_ignore && ta == ignore) {
+        if (b >= k) {
+          ++*bad;
+          *first_bad = min(*first_bad, i);
+        } else {
+          ++*ignored;
+        }
+        continue;
+      }
+      if (a >= k || b >= k) {
+        ++*bad;
+        *first_bad = min(*first_bad, i);
+        continue;
+      }
+      const ulong inc = 1ul << (7 * (a * k + b));
+      const ulong odd = (ulong)0 - (ulong)(i & 1);
+      acc0 += inc & ~odd;
+      acc1 += inc & odd;
+    }
+    for (uint c = 0; c < cells; ++c)
+      h32[c] +=
+          (uint)((acc0 >> (7 * c)) & 127u) + (uint)((acc1 >> (7 * c)) & 127u);
+  }
+}
+
 inline void clm_confusion_private_body(
     __global const int *restrict yt, __global const int *restrict yp,
     const uint n, const uint k, const uint per_group, const uint replicas,
@@ -304,22 +345,37 @@ inline void clm_confusion_private_body(
    * the misses overlap than the out-of-order window alone allows. */
   const int far = CLM_CM_PRIVATE_PREFETCH > 0 &&
                   cells * replicas * width > CLM_CM_NEAR_BYTES;
-  if (width == 1 && far)
-    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 1,
-                               1, cm, scratch, has_ignore, ignore, &bad,
-                               &first_bad, &ignored);
-  else if (width == 1)
-    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 1,
-                               0, cm, scratch, has_ignore, ignore, &bad,
-                               &first_bad, &ignored);
-  else if (width == 2)
-    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 2,
-                               0, cm, scratch, has_ignore, ignore, &bad,
-                               &first_bad, &ignored);
+  /* One copy of the loop per case the host launches (narrow counters come
+   * with one replica, from K = CLM_CM_NARROW_MIN_K on), and a general one:
+   * with the replicas a constant, the slot needs no multiply by K x K. */
+  if (width == 4 && cells <= 9)
+    clm_confusion_private_packed(yt, yp, start, end, k, cells, scratch + base,
+                                 has_ignore, ignore, &bad, &first_bad,
+                                 &ignored);
+  else if (width == 1 && replicas == 1 && far)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, 1, base, 1, 1, cm,
+                               scratch, has_ignore, ignore, &bad, &first_bad,
+                               &ignored);
+  else if (width == 1 && replicas == 1)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, 1, base, 1, 0, cm,
+                               scratch, has_ignore, ignore, &bad, &first_bad,
+                               &ignored);
+  else if (width == 2 && replicas == 1)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, 1, base, 2, 0, cm,
+                               scratch, has_ignore, ignore, &bad, &first_bad,
+                               &ignored);
+  else if (width == 4 && replicas == 4)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, 4, base, 4, 0, cm,
+                               scratch, has_ignore, ignore, &bad, &first_bad,
+                               &ignored);
+  else if (width == 4 && replicas == 1)
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, 1, base, 4, 0, cm,
+                               scratch, has_ignore, ignore, &bad, &first_bad,
+                               &ignored);
   else
-    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base, 4,
-                               0, cm, scratch, has_ignore, ignore, &bad,
-                               &first_bad, &ignored);
+    clm_confusion_private_rows(yt, yp, start, end, k, cells, replicas, base,
+                               width, far, cm, scratch, has_ignore, ignore,
+                               &bad, &first_bad, &ignored);
   clm_cm_status_add(status, bad, first_bad, ignored);
 }
 

@@ -218,6 +218,73 @@ ParameterizedTest(uint32_t *kp, multiclass, private_counters_wrap_exactly) {
   teardown();
 }
 
+/* K <= 3: the private strategy counts blocks of rows in 7-bit fields of two
+ * registers. Runs of one cell far longer than a field holds (all rows one
+ * cell, then alternating cells, then random with bad and ignored labels),
+ * at sizes around the 254-row block. */
+ParameterizedTestParameters(multiclass, private_packed_small_k) {
+  static uint32_t ks[] = {2, 3, 4};
+  return cr_make_param_array(uint32_t, ks, sizeof ks / sizeof ks[0]);
+}
+
+ParameterizedTest(uint32_t *kp, multiclass, private_packed_small_k) {
+  const uint32_t k = *kp;
+  static const uint64_t sizes[] = {1, 127, 128, 253, 254, 255, 509, 100003};
+  open_ctx(0, 0, CLM_CONFUSION_PRIVATE);
+  clm_rng_seed(&rng, 777 + k);
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; ++si) {
+    const uint64_t n = sizes[si];
+    int32_t *yt = malloc(n * sizeof(int32_t));
+    int32_t *yp = malloc(n * sizeof(int32_t));
+    cr_assert(yt && yp);
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      for (uint64_t i = 0; i < n; ++i) {
+        if (pattern == 0) {
+          yt[i] = yp[i] = (int32_t)(k - 1);
+        } else if (pattern == 1) {
+          yt[i] = (int32_t)(i & 1 ? 0 : k - 1);
+          yp[i] = 0;
+        } else {
+          yt[i] = (int32_t)draw(k, 0.0);
+          yp[i] = (int32_t)draw(k, 0.0);
+        }
+      }
+      for (int ig = 0; ig < 2; ++ig) {
+        const int32_t ignore = ig ? (int32_t)(k - 1) : 0;
+        uint64_t *want = calloc((size_t)k * k, sizeof(uint64_t));
+        uint64_t skipped = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+          if (ig && yt[i] == ignore)
+            ++skipped;
+          else
+            ++want[(uint64_t)yt[i] * k + (uint64_t)yp[i]];
+        }
+        clm_multiclass_options o;
+        clm_multiclass_options_init(&o);
+        o.n_classes = k;
+        o.has_ignore_index = ig;
+        o.ignore_index = ignore;
+        clm_multiclass_state s;
+        clm_error err;
+        cr_assert_eq(clm_multiclass_state_init_ex(&s, &o), CLM_OK);
+        cr_assert_eq(clm_multiclass_update_labels(ctx, &s, yt, yp, n, &err),
+                     CLM_OK, "%s", err.message);
+        cr_assert_eq(s.n_ignored, skipped);
+        for (uint64_t c = 0; c < (uint64_t)k * k; ++c)
+          cr_assert_eq(s.confusion[c], want[c],
+                       "K=%u n=%llu pattern %d ignore %d cell %llu", k,
+                       (unsigned long long)n, pattern, ig,
+                       (unsigned long long)c);
+        clm_multiclass_state_release(&s);
+        free(want);
+      }
+    }
+    free(yt);
+    free(yp);
+  }
+  teardown();
+}
+
 Test(multiclass, chunked_counts_and_merge) {
   open_ctx(0, 1000, CLM_CONFUSION_AUTO); /* many launches, flushed to u64 */
   const uint32_t k = 10;
