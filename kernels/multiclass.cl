@@ -327,6 +327,67 @@ inline void clm_confusion_private_packed(
   }
 }
 
+/* 32-bit counters in four replicas (K <= 32): four rows at a time, one
+ * replica each, addressed by pointer, as the OpenMP loop does. */
+inline void clm_cm_r4_row(__global const int *restrict yt,
+                          __global const int *restrict yp, const uint i,
+                          const uint k, __global uint *restrict h,
+                          const int has_ignore, const int ignore,
+                          uint *restrict bad, uint *restrict first_bad,
+                          uint *restrict ignored) {
+  const int ta = yt[i];
+  const uint a = (uint)ta, b = (uint)yp[i];
+  if (has_ignore && ta == ignore) {
+    if (b >= k) {
+      ++*bad;
+      *first_bad = min(*first_bad, i);
+    } else {
+      ++*ignored;
+    }
+    return;
+  }
+  if (a >= k || b >= k) {
+    ++*bad;
+    *first_bad = min(*first_bad, i);
+    return;
+  }
+  ++h[a * k + b];
+}
+
+inline void clm_confusion_private_r4(
+    __global const int *restrict yt, __global const int *restrict yp,
+    const uint start, const uint end, const uint k, const ulong cells,
+    __global uint *restrict h0, const int has_ignore, const int ignore,
+    uint *restrict bad, uint *restrict first_bad, uint *restrict ignored) {
+  __global uint *restrict h1 = h0 + cells;
+  __global uint *restrict h2 = h1 + cells;
+  __global uint *restrict h3 = h2 + cells;
+  uint i = start;
+  /* The replica of row i is i & 3, as in the general loop. */
+  for (; i < end && (i & 3); ++i)
+    clm_cm_r4_row(yt, yp, i, k,
+                  (i & 3) == 1   ? h1
+                  : (i & 3) == 2 ? h2
+                                 : h3,
+                  has_ignore, ignore, bad, first_bad, ignored);
+  for (; i + 4 <= end; i += 4) {
+    clm_cm_r4_row(yt, yp, i, k, h0, has_ignore, ignore, bad, first_bad,
+                  ignored);
+    clm_cm_r4_row(yt, yp, i + 1, k, h1, has_ignore, ignore, bad, first_bad,
+                  ignored);
+    clm_cm_r4_row(yt, yp, i + 2, k, h2, has_ignore, ignore, bad, first_bad,
+                  ignored);
+    clm_cm_r4_row(yt, yp, i + 3, k, h3, has_ignore, ignore, bad, first_bad,
+                  ignored);
+  }
+  for (; i < end; ++i)
+    clm_cm_r4_row(yt, yp, i, k,
+                  (i & 3) == 0   ? h0
+                  : (i & 3) == 1 ? h1
+                                 : h2,
+                  has_ignore, ignore, bad, first_bad, ignored);
+}
+
 inline void clm_confusion_private_body(
     __global const int *restrict yt, __global const int *restrict yp,
     const uint n, const uint k, const uint per_group, const uint replicas,
@@ -365,9 +426,8 @@ inline void clm_confusion_private_body(
                                scratch, has_ignore, ignore, &bad, &first_bad,
                                &ignored);
   else if (width == 4 && replicas == 4)
-    clm_confusion_private_rows(yt, yp, start, end, k, cells, 4, base, 4, 0, cm,
-                               scratch, has_ignore, ignore, &bad, &first_bad,
-                               &ignored);
+    clm_confusion_private_r4(yt, yp, start, end, k, cells, scratch + base,
+                             has_ignore, ignore, &bad, &first_bad, &ignored);
   else if (width == 4 && replicas == 1)
     clm_confusion_private_rows(yt, yp, start, end, k, cells, 1, base, 4, 0, cm,
                                scratch, has_ignore, ignore, &bad, &first_bad,
