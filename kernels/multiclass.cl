@@ -11,10 +11,12 @@
  *   group counts into its own K x K slice of a global scratch buffer
  *   without atomics; clm_confusion_private_sum then adds the slices into
  *   the result, one writer per cell (the private-histogram loop a C
- *   programmer would write with OpenMP). The
- *   slice holds 16-bit counters from K = CLM_CM_NARROW_MIN_K on (half the
- *   cache footprint); a counter that wraps to 0 adds 65536 to the
- *   result's cell at once, so every count stays exact.
+ *   programmer would write with OpenMP). The slice holds CLM_CM_WIDTH(K)
+ *   bytes a counter: 32-bit, 16-bit from K = CLM_CM_NARROW_MIN_K, 8-bit
+ *   from CLM_CM_BYTE_MIN_K (a smaller cache footprint); a counter that
+ *   wraps to 0 adds 2^16 or 2^8 to the result's cell at once, so every
+ *   count stays exact. K <= 3 counts in registers (7-bit fields), K <= 32
+ *   four rows at a time into four replicas.
  *   Labels outside [0, K) are never used as indices: they are counted and
  *   the first offending index kept (status[CLM_CM_BAD_COUNT],
  * status[CLM_CM_FIRST_BAD]). With has_ignore, rows whose true label is
