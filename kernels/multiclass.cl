@@ -245,6 +245,29 @@ inline void clm_cm_status_add(__global uint *restrict status, const uint bad,
     atomic_add(&status[CLM_CM_IGNORED], ignored);
 }
 
+/* The checks of a private count's row: 0 for a row that is not counted
+ * (its true label ignored, or a label outside [0, K), tallied here). */
+inline int clm_cm_row_counts(const int ta, const uint a, const uint b,
+                             const uint k, const uint i, const int has_ignore,
+                             const int ignore, uint *restrict bad,
+                             uint *restrict first_bad, uint *restrict ignored) {
+  if (has_ignore && ta == ignore) {
+    if (b >= k) {
+      ++*bad;
+      *first_bad = min(*first_bad, i);
+    } else {
+      ++*ignored;
+    }
+    return 0;
+  }
+  if (a >= k || b >= k) {
+    ++*bad;
+    *first_bad = min(*first_bad, i);
+    return 0;
+  }
+  return 1;
+}
+
 /* The rows of a private count; `width` and `far` are constants at each call
  * (clm_confusion_private_body), so every loop is specialised. */
 inline void clm_confusion_private_rows(
@@ -268,20 +291,9 @@ inline void clm_confusion_private_rows(
         __builtin_prefetch(h8 + ((ulong)a2 * k + b2) * width, 1);
     }
 #endif
-    if (has_ignore && ta == ignore) {
-      if (b >= k) {
-        ++*bad;
-        *first_bad = min(*first_bad, i);
-      } else {
-        ++*ignored;
-      }
+    if (!clm_cm_row_counts(ta, a, b, k, i, has_ignore, ignore, bad, first_bad,
+                           ignored))
       continue;
-    }
-    if (a >= k || b >= k) {
-      ++*bad;
-      *first_bad = min(*first_bad, i);
-      continue;
-    }
     const ulong cell = (ulong)a * k + b;
     clm_private_count(h8, h16, h32, width, (i & (replicas - 1)) * cells + cell,
                       cell, cm);
@@ -304,20 +316,9 @@ inline void clm_confusion_private_packed(
     for (; i < stop; ++i) {
       const int ta = yt[i];
       const uint a = (uint)ta, b = (uint)yp[i]; /* negatives wrap high */
-      if (has_ignore && ta == ignore) {
-        if (b >= k) {
-          ++*bad;
-          *first_bad = min(*first_bad, i);
-        } else {
-          ++*ignored;
-        }
+      if (!clm_cm_row_counts(ta, a, b, k, i, has_ignore, ignore, bad, first_bad,
+                             ignored))
         continue;
-      }
-      if (a >= k || b >= k) {
-        ++*bad;
-        *first_bad = min(*first_bad, i);
-        continue;
-      }
       const ulong inc = 1ul << (7 * (a * k + b));
       const ulong odd = (ulong)0 - (ulong)(i & 1);
       acc0 += inc & ~odd;
@@ -339,20 +340,9 @@ inline void clm_cm_r4_row(__global const int *restrict yt,
                           uint *restrict ignored) {
   const int ta = yt[i];
   const uint a = (uint)ta, b = (uint)yp[i];
-  if (has_ignore && ta == ignore) {
-    if (b >= k) {
-      ++*bad;
-      *first_bad = min(*first_bad, i);
-    } else {
-      ++*ignored;
-    }
+  if (!clm_cm_row_counts(ta, a, b, k, i, has_ignore, ignore, bad, first_bad,
+                         ignored))
     return;
-  }
-  if (a >= k || b >= k) {
-    ++*bad;
-    *first_bad = min(*first_bad, i);
-    return;
-  }
   ++h[a * k + b];
 }
 
