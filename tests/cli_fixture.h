@@ -74,6 +74,9 @@ typedef struct cli_proc {
 } cli_proc;
 cli_proc cli_start(const char *const *argv, char *const *envp);
 run_result cli_finish(cli_proc *p, int wait_status);
+/* Starts argv and waits for it (rerun once only on LeakSanitizer's own
+ * exit-time tracer crash). */
+run_result cli_run_waited(const char *const *argv, char *const *envp);
 /* Runs CLM_CLI_PATH with the NULL-terminated `args` and waits for it. */
 run_result run_cli(const char *const *args);
 run_result run_binary(const char *labels, const char *scores,

@@ -92,10 +92,7 @@ static run_result run_env(const char *const *env, int as_nobody,
     envp[e++] = default_tmp;
   }
   envp[e] = NULL;
-  cli_proc p = cli_start(argv, (char *const *)envp);
-  int ws = 0;
-  cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
-  run_result done = cli_finish(&p, ws);
+  run_result done = cli_run_waited(argv, (char *const *)envp);
   memcpy(done.cmdline, r.cmdline, sizeof r.cmdline);
   r = done;
   free(default_tmp);
