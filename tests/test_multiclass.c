@@ -741,8 +741,13 @@ Test(multiclass, zero_true_probability_costs_log_of_epsilon, .init = setup,
     free(yt);
     free(p);
   }
-  cr_assert(wide || getenv("CLMETRICS_SHAPE"),
-            "no K here reached the wide-row kernel");
+  /* The strided (GPU) shape has no wide-row kernel: there it must not be
+   * reached; elsewhere some K here must reach it. */
+  clm_launch_shape sh;
+  clm_context_launch_shape(ctx, &sh);
+  cr_assert(sh.strided ? !wide : wide,
+            "the wide-row kernel was %sreached (strided shape: %d)",
+            wide ? "" : "not ", sh.strided);
 }
 
 /* ---- float64 argmax: an exact tie plus a column that rounds onto it ---- */
