@@ -626,6 +626,27 @@ inline float clm_ce_option_loss(const float ce_true, const float smooth_sum,
   return s_w != 0.0f ? s_w * l : 0.0f;
 }
 
+/* Rows of at most this many columns are transposed once into private
+ * column vectors, not gathered once per pass. Not on GPUs, where a
+ * work-item's private array would spill and strided reads coalesce. */
+#ifndef CLM_AM_CACHE_K
+#if CLM_STRIDED
+#define CLM_AM_CACHE_K 0
+#else
+#define CLM_AM_CACHE_K 32
+#endif
+#endif
+
+/* Column c of the block's rows rowi[0..CLM_VW), one lane per row. */
+inline floatv clm_am_column(__global const float *restrict s,
+                            const int *restrict rowi, const uint k,
+                            const uint c) {
+  float tmp[CLM_VW];
+  for (uint j = 0; j < CLM_VW; ++j)
+    tmp[j] = s[(ulong)rowi[j] * k + c];
+  return VLOADF(tmp);
+}
+
 /* For each row: pred[row] = argmax; partials[grp] = sum of cross-entropy
  * terms; hits[grp] = rows whose true class ranks < top_k (rank = classes
  * scoring higher, or equal with a lower index). status[0..1] count and
@@ -678,14 +699,24 @@ inline void clm_argmax_ce_body(
       tcls[j] = t;
     }
     const intv t = VLOADI(tcls);
+    /* The block's rows, transposed into column vectors by scalar copies
+     * (a gather per column is several times slower on CPUs), read by every
+     * pass; wider rows are gathered per column and pass. */
+    floatv colv[CLM_AM_CACHE_K > 0 ? CLM_AM_CACHE_K : 1];
+    const int cached = k <= CLM_AM_CACHE_K;
+    if (cached) {
+      float *cf = (float *)colv;
+      for (uint j = 0; j < CLM_VW; ++j) {
+        __global const float *rp = s + (ulong)rowi[j] * k;
+        for (uint c = 0; c < k; ++c)
+          cf[c * CLM_VW + j] = rp[c];
+      }
+    }
     /* Pass 1: max, argmax, min, score of the true class, input checks. */
     floatv best = -INFINITY, lo = INFINITY, zt = 0.0f;
     intv arg = 0, badm = 0;
     for (uint c = 0; c < k; ++c) {
-      float tmp[CLM_VW];
-      for (uint j = 0; j < CLM_VW; ++j)
-        tmp[j] = s[(ulong)rowi[j] * k + c];
-      const floatv v = VLOADF(tmp);
+      const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
       const intv cv = (intv)(int)c;
       badm |= probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v);
       const intv gt = v > best;
@@ -725,10 +756,7 @@ inline void clm_argmax_ce_body(
     intv rank = 0;
     const intv top = isinf(best) & (best > 0.0f);
     for (uint c = 0; c < k; ++c) {
-      float tmp[CLM_VW];
-      for (uint j = 0; j < CLM_VW; ++j)
-        tmp[j] = s[(ulong)rowi[j] * k + c];
-      const floatv v = VLOADF(tmp);
+      const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
       const intv cv = (intv)(int)c;
       if (!probs)
         /* The argmax term is exactly 1: leave it out and take log1p of the
@@ -767,10 +795,7 @@ inline void clm_argmax_ce_body(
         if (wc == 0.0f)
           continue; /* uniform: 0 * inf is left out */
         w_all += wc;
-        float tmp[CLM_VW];
-        for (uint j = 0; j < CLM_VW; ++j)
-          tmp[j] = s[(ulong)rowi[j] * k + c];
-        const floatv v = VLOADF(tmp);
+        const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
         floatv d;
         if (probs)
           d = -log(clamp(v, FLT_EPSILON, 1.0f));
