@@ -118,6 +118,14 @@
 #define CLM_CM_WIDTH(k)                                                        \
   ((k) >= CLM_CM_BYTE_MIN_K ? 1u : (k) >= CLM_CM_NARROW_MIN_K ? 2u : 4u)
 
+/* On CPUs (not the strided shape) rows of at most CLM_AM_PACKED_MAX_K
+ * columns are packed one per lane (clm_argmax_ce, the block transposed into
+ * private column vectors once); wider rows are walked one per work-item
+ * with vector loads along the columns (clm_argmax_ce_rows). */
+#ifndef CLM_AM_PACKED_MAX_K
+#define CLM_AM_PACKED_MAX_K 128
+#endif
+
 /* ---- clm_argmax_ce, clm_argmax_ce_rows ----------------------------------
  * Status word: bad scores (count, first flat index row * K + column) and
  * true labels outside [0, K) (count, first row). */

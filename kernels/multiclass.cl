@@ -633,7 +633,7 @@ inline float clm_ce_option_loss(const float ce_true, const float smooth_sum,
 #if CLM_STRIDED
 #define CLM_AM_CACHE_K 0
 #else
-#define CLM_AM_CACHE_K 32
+#define CLM_AM_CACHE_K CLM_AM_PACKED_MAX_K
 #endif
 #endif
 

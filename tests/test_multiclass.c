@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "clmetrics.h"
-#include "../kernels/clm_shared.h" /* CLM_CM_NARROW_MIN_K */
+#include "../kernels/clm_shared.h" /* CLM_CM_NARROW_MIN_K, CLM_AM_PACKED_MAX_K */
 #include "ref_multiclass_options.h"
 #include "reference.h"
 
@@ -525,12 +525,14 @@ Test(multiclass, argmax_ties_and_extreme_logits, .init = setup,
   }
 }
 
-Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
-  /* K = 40: wide enough for the column-vectorized kernel on CPUs, with a
-   * tail past the last full vector. Ties across vector lanes, in the tail,
-   * and the +-inf limits must follow the same rules as the narrow kernel. */
-  enum { K = 40, R = 9 };
-  static float z[R * K];
+static int wide_rows(uint32_t k);
+
+/* Ties across vector lanes, in the tail past the last full vector, and the
+ * +-inf limits, at K columns (K >= 40). */
+static void ties_and_extremes(const int K) {
+  enum { R = 9 };
+  float *z = malloc((size_t)R * K * sizeof(float));
+  cr_assert(z);
   for (int i = 0; i < R * K; ++i)
     z[i] = (float)((i * 7919) % 13) - 6.0f; /* max 6 repeats */
   float *r0 = z, *r1 = z + K, *r2 = z + 2 * K, *r3 = z + 3 * K;
@@ -545,11 +547,11 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
     r7[c] = 0.5f;
     r8[c] = -(float)c;
   }
-  r0[35] = 50.0f, r0[3] = 50.0f;       /* first max in another lane */
-  r1[33] = 50.0f, r1[17] = 50.0f;      /* equal lanes, lower wins */
-  r6[39] = INFINITY, r6[5] = INFINITY; /* two +inf, one in the tail */
-  r7[38] = -INFINITY;                  /* -inf in the tail */
-  r3[37] = INFINITY;
+  r0[K - 5] = 50.0f, r0[3] = 50.0f;       /* first max in another lane */
+  r1[K - 7] = 50.0f, r1[17] = 50.0f;      /* equal lanes, lower wins */
+  r6[K - 1] = INFINITY, r6[5] = INFINITY; /* two +inf, one in the tail */
+  r7[K - 2] = -INFINITY;                  /* -inf in the tail */
+  r3[K - 3] = INFINITY;
   r8[20] = 1e4f;
   for (int32_t t = 0; t < K; t += 3) {
     int32_t yt[R];
@@ -557,8 +559,22 @@ Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
       yt[i] = (t + 5 * i) % K;
     for (int i = 0; i < R; ++i)
       for (uint32_t top = 1; top <= 5; top += 2)
-        check_scores(z + i * K, yt + i, 1, K, 0, top);
+        check_scores(z + i * K, yt + i, 1, (uint32_t)K, 0, top);
   }
+  free(z);
+}
+
+Test(multiclass, wide_rows_ties_and_extremes, .init = setup, .fini = teardown) {
+  /* K = 40: rows packed one per lane on CPUs (transposed into column
+   * vectors); K = 168: wide enough for the column-vectorized kernel on
+   * CPUs, with a tail past the last full vector. Both must follow the same
+   * rules. */
+  ties_and_extremes(40);
+  ties_and_extremes(168);
+  clm_launch_shape sh;
+  clm_context_launch_shape(ctx, &sh);
+  cr_assert(!wide_rows(40) && wide_rows(168) == !sh.strided,
+            "K = 40 packed, K = 168 wide (strided shape: %d)", sh.strided);
 }
 
 Test(multiclass, loss_averages_over_scored_rows_only, .init = setup,
@@ -628,7 +644,7 @@ Test(multiclass, confident_rows_keep_tiny_losses, .init = setup,
 static int wide_rows(uint32_t k) {
   clm_launch_shape sh;
   clm_context_launch_shape(ctx, &sh);
-  return !sh.strided && k >= 2 * sh.vector_width;
+  return !sh.strided && k > CLM_AM_PACKED_MAX_K && k >= 2 * sh.vector_width;
 }
 
 /* ---- host sums in double: exact integer cross-entropies ---- */
@@ -685,8 +701,10 @@ Test(multiclass, integer_cross_entropies_sum_exactly) {
   integer_ce(3, 300007, 0, 0);
   integer_ce(3, 300007, 1, 65537); /* many chunks and work-groups */
   integer_ce(20, 100003, 0, 0);
-  integer_ce(40, 100003, 0, 0); /* wide rows on every CPU */
+  integer_ce(40, 100003, 0, 0); /* packed rows, transposed on CPUs */
   integer_ce(40, 100003, 16, 30011);
+  integer_ce(168, 30011, 0, 0); /* wide rows on every CPU */
+  integer_ce(168, 30011, 16, 7001);
 }
 
 /* ---- probabilities clipped at FLT_EPSILON on both kernels ---- */
@@ -695,15 +713,15 @@ Test(multiclass, zero_true_probability_costs_log_of_epsilon, .init = setup,
      .fini = teardown) {
   /* p_t = 0, tiny, denormal or just below FLT_EPSILON is clipped to
    * FLT_EPSILON: the row costs -log(2^-23) = 23 ln 2 ~ 15.94, not
-   * -log(FLT_MIN) ~ 87.3 or -log(p). At K = 16 and 17 (wide rows where a
-   * vector holds 8 floats), 32, 33 and 40 (wide on every CPU), 3. */
+   * -log(FLT_MIN) ~ 87.3 or -log(p). At K = 3, 16, 17, 32, 33, 40 (rows
+   * packed one per lane on CPUs), 129 and 168 (wide rows on every CPU). */
   const double want = -log((double)FLT_EPSILON);
   const float tiny[] = {
       0.0f,        -0.0f,           1e-30f,
       1e-45f,      FLT_MIN,         FLT_MIN / 4,
       FLT_EPSILON, FLT_EPSILON / 2, nextafterf(FLT_EPSILON, 0.0f)};
   const size_t nt = sizeof tiny / sizeof tiny[0];
-  const uint32_t ks[] = {3, 16, 17, 32, 33, 40};
+  const uint32_t ks[] = {3, 16, 17, 32, 33, 40, 129, 168};
   int wide = 0;
   for (size_t a = 0; a < sizeof ks / sizeof ks[0]; ++a) {
     const uint32_t k = ks[a];
@@ -1702,8 +1720,11 @@ static void invariance_run(size_t local_size, uint64_t chunk,
 
 Test(multiclass, options_invariant_to_chunks_and_local_size) {
   const uint64_t n = 20011;
-  const double cw[40] = {[0] = 2, [3] = 0.5, [5] = 1, [7] = 4, [39] = 1};
-  for (uint32_t k = 5; k <= 40; k += 35) { /* narrow and wide rows */
+  const double cw[168] = {
+      [0] = 2, [3] = 0.5, [5] = 1, [7] = 4, [39] = 1, [167] = 3};
+  const uint32_t ks[] = {5, 40, 168}; /* packed (two) and wide rows */
+  for (size_t ki = 0; ki < 3; ++ki) {
+    const uint32_t k = ks[ki];
     clm_rng_seed(&rng, k);
     float *z = malloc(n * k * 4), *w = malloc(n * 4);
     int32_t *yt = malloc(n * 4);

@@ -858,7 +858,8 @@ static clm_status update_scores(clm_context *ctx, clm_multiclass_state *state,
   const uint32_t k = state->n_classes;
   /* Wide rows on CPUs: each work-item walks whole rows with vector loads
    * along the columns; otherwise rows are interleaved across lanes. */
-  const int by_rows = !ctx->strided && k >= 2 * ctx->vec_width;
+  const int by_rows =
+      !ctx->strided && k > CLM_AM_PACKED_MAX_K && k >= 2 * ctx->vec_width;
   struct scores_run r = {.ctx = ctx,
                          .ws = ws,
                          .state = state,
