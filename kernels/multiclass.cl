@@ -702,21 +702,23 @@ inline void clm_argmax_ce_body(
     /* The block's rows, transposed into column vectors by scalar copies
      * (a gather per column is several times slower on CPUs), read by every
      * pass; wider rows are gathered per column and pass. */
-    floatv colv[CLM_AM_CACHE_K > 0 ? CLM_AM_CACHE_K : 1];
+    union {
+      floatv v[CLM_AM_CACHE_K > 0 ? CLM_AM_CACHE_K : 1];
+      float f[(CLM_AM_CACHE_K > 0 ? CLM_AM_CACHE_K : 1) * CLM_VW];
+    } col;
     const int cached = k <= CLM_AM_CACHE_K;
     if (cached) {
-      float *cf = (float *)colv;
       for (uint j = 0; j < CLM_VW; ++j) {
         __global const float *rp = s + (ulong)rowi[j] * k;
         for (uint c = 0; c < k; ++c)
-          cf[c * CLM_VW + j] = rp[c];
+          col.f[c * CLM_VW + j] = rp[c];
       }
     }
     /* Pass 1: max, argmax, min, score of the true class, input checks. */
     floatv best = -INFINITY, lo = INFINITY, zt = 0.0f;
     intv arg = 0, badm = 0;
     for (uint c = 0; c < k; ++c) {
-      const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
+      const floatv v = cached ? col.v[c] : clm_am_column(s, rowi, k, c);
       const intv cv = (intv)(int)c;
       badm |= probs ? ((v < 0.0f) | (v > 1.0f) | isnan(v)) : isnan(v);
       const intv gt = v > best;
@@ -756,7 +758,7 @@ inline void clm_argmax_ce_body(
     intv rank = 0;
     const intv top = isinf(best) & (best > 0.0f);
     for (uint c = 0; c < k; ++c) {
-      const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
+      const floatv v = cached ? col.v[c] : clm_am_column(s, rowi, k, c);
       const intv cv = (intv)(int)c;
       if (!probs)
         /* The argmax term is exactly 1: leave it out and take log1p of the
@@ -795,7 +797,7 @@ inline void clm_argmax_ce_body(
         if (wc == 0.0f)
           continue; /* uniform: 0 * inf is left out */
         w_all += wc;
-        const floatv v = cached ? colv[c] : clm_am_column(s, rowi, k, c);
+        const floatv v = cached ? col.v[c] : clm_am_column(s, rowi, k, c);
         floatv d;
         if (probs)
           d = -log(clamp(v, FLT_EPSILON, 1.0f));
